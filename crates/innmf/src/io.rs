@@ -1,0 +1,342 @@
+//! File formats: NumPy `.npy` / `.npz` arrays, CSV tables, and atomic writes.
+//!
+//! `.npy` support covers what the project exchanges with Python: little-endian `f4`, `f8`,
+//! `i4`, `i8`, `u1` arrays in C order (read), `f4`/`f8` (write). `.npz` files are zip archives of
+//! `.npy` members, stored or deflated (so both `np.savez` and `np.savez_compressed` read).
+
+use crate::error::{Error, Result};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+/// An n-dimensional array read from or written to `.npy`: values as f64 plus the shape.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NdArray {
+    /// Shape, C order (last index fastest).
+    pub shape: Vec<usize>,
+    /// Values in C order.
+    pub data: Vec<f64>,
+}
+
+impl NdArray {
+    /// A new array; panics if `data.len()` does not match the shape (internal contract).
+    #[track_caller]
+    pub fn new(shape: Vec<usize>, data: Vec<f64>) -> Self {
+        assert_eq!(shape.iter().product::<usize>(), data.len(), "NdArray shape/data");
+        NdArray { shape, data }
+    }
+
+    /// A 1-D array.
+    pub fn vector(data: Vec<f64>) -> Self {
+        NdArray {
+            shape: vec![data.len()],
+            data,
+        }
+    }
+
+    /// Values as f32.
+    pub fn to_f32(&self) -> Vec<f32> {
+        self.data.iter().map(|&v| v as f32).collect()
+    }
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file in the same folder, then a rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    let name = path
+        .file_name()
+        .ok_or_else(|| Error::format(path, "not a file name"))?
+        .to_string_lossy()
+        .into_owned();
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(Error::io(path, e));
+    }
+    Ok(())
+}
+
+/// Reads a whole file, naming it in the error.
+pub fn read_bytes(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| Error::io(path, e))
+}
+
+/// Serializes an array to `.npy` bytes (f64 as `<f8`, or f32 as `<f4` when `f32` is set).
+pub fn npy_bytes(arr: &NdArray, as_f32: bool) -> Vec<u8> {
+    let descr = if as_f32 { "<f4" } else { "<f8" };
+    let shape = match arr.shape.len() {
+        1 => format!("({},)", arr.shape[0]),
+        _ => format!(
+            "({})",
+            arr.shape
+                .iter()
+                .map(|s| s.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    let mut header =
+        format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
+    // magic(6) + version(2) + header_len(2) + header + '\n' padded to a multiple of 64
+    let unpadded = 10 + header.len() + 1;
+    let pad = (64 - unpadded % 64) % 64;
+    header.push_str(&" ".repeat(pad));
+    header.push('\n');
+    let mut out = Vec::with_capacity(10 + header.len() + arr.data.len() * 8);
+    out.extend_from_slice(b"\x93NUMPY\x01\x00");
+    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    if as_f32 {
+        for v in &arr.data {
+            out.extend_from_slice(&(*v as f32).to_le_bytes());
+        }
+    } else {
+        for v in &arr.data {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+    out
+}
+
+/// Parses `.npy` bytes. `name` is used in error messages.
+pub fn parse_npy(bytes: &[u8], name: &Path) -> Result<NdArray> {
+    let bad = |m: &str| Error::format(name, format!("not a valid .npy array: {m}"));
+    if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
+        return Err(bad("missing magic"));
+    }
+    let major = bytes[6];
+    let (hlen, start) = match major {
+        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
+        2 | 3 => {
+            if bytes.len() < 12 {
+                return Err(bad("truncated header"));
+            }
+            (
+                u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
+                12,
+            )
+        }
+        v => return Err(bad(&format!("unsupported version {v}"))),
+    };
+    let header = std::str::from_utf8(
+        bytes
+            .get(start..start + hlen)
+            .ok_or_else(|| bad("truncated header"))?,
+    )
+    .map_err(|_| bad("header is not UTF-8"))?;
+    let field = |key: &str| -> Option<&str> {
+        let i = header.find(&format!("'{key}'"))?;
+        let rest = &header[i + key.len() + 2..];
+        let rest = rest.trim_start().strip_prefix(':')?.trim_start();
+        Some(rest)
+    };
+    let descr = field("descr").ok_or_else(|| bad("no descr"))?;
+    let descr = descr
+        .strip_prefix('\'')
+        .and_then(|d| d.split('\'').next())
+        .ok_or_else(|| bad("bad descr"))?;
+    let fortran = field("fortran_order")
+        .map(|s| s.starts_with("True"))
+        .unwrap_or(false);
+    if fortran {
+        return Err(bad("Fortran-order arrays are not supported; save with np.ascontiguousarray"));
+    }
+    let shape_s = field("shape").ok_or_else(|| bad("no shape"))?;
+    let inner = shape_s
+        .strip_prefix('(')
+        .and_then(|s| s.split(')').next())
+        .ok_or_else(|| bad("bad shape"))?;
+    let shape: Vec<usize> = inner
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse::<usize>().map_err(|_| bad("bad shape")))
+        .collect::<Result<_>>()?;
+    let n: usize = shape.iter().product();
+    let body = &bytes[start + hlen..];
+    let (size, conv): (usize, fn(&[u8]) -> f64) = match descr {
+        "<f8" => (8, |b| f64::from_le_bytes(b.try_into().unwrap_or([0; 8]))),
+        "<f4" => (4, |b| f32::from_le_bytes(b.try_into().unwrap_or([0; 4])) as f64),
+        "<i8" => (8, |b| i64::from_le_bytes(b.try_into().unwrap_or([0; 8])) as f64),
+        "<i4" => (4, |b| i32::from_le_bytes(b.try_into().unwrap_or([0; 4])) as f64),
+        "|u1" => (1, |b| b[0] as f64),
+        "|b1" => (1, |b| b[0] as f64),
+        d => {
+            return Err(bad(&format!(
+                "dtype {d} is not supported (use float32, float64, int32 or int64)"
+            )))
+        }
+    };
+    if body.len() < n * size {
+        return Err(bad(&format!(
+            "data truncated: {} bytes for {n} values of {size} bytes",
+            body.len()
+        )));
+    }
+    let data = body[..n * size].chunks_exact(size).map(conv).collect();
+    Ok(NdArray { shape, data })
+}
+
+/// Reads a `.npy` file.
+pub fn read_npy(path: &Path) -> Result<NdArray> {
+    parse_npy(&read_bytes(path)?, path)
+}
+
+/// Writes a `.npy` file atomically.
+pub fn write_npy(path: &Path, arr: &NdArray, as_f32: bool) -> Result<()> {
+    write_atomic(path, &npy_bytes(arr, as_f32))
+}
+
+/// Reads every array of a `.npz` archive, in archive order.
+pub fn read_npz(path: &Path) -> Result<Vec<(String, NdArray)>> {
+    let bytes = read_bytes(path)?;
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes))
+        .map_err(|e| Error::format(path, format!("not a valid .npz (zip) file: {e}")))?;
+    let mut out = Vec::new();
+    for i in 0..zip.len() {
+        let mut entry = zip
+            .by_index(i)
+            .map_err(|e| Error::format(path, format!("bad zip member {i}: {e}")))?;
+        let name = entry.name().trim_end_matches(".npy").to_string();
+        let mut buf = Vec::new();
+        entry
+            .read_to_end(&mut buf)
+            .map_err(|e| Error::io(path, e))?;
+        out.push((name.clone(), parse_npy(&buf, &path.join(&name))?));
+    }
+    Ok(out)
+}
+
+/// Writes arrays into a `.npz` archive (stored members, as `np.savez` does), atomically.
+pub fn write_npz(path: &Path, arrays: &[(&str, &NdArray)], as_f32: bool) -> Result<()> {
+    let mut cursor = std::io::Cursor::new(Vec::new());
+    {
+        let mut zw = zip::ZipWriter::new(&mut cursor);
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Stored);
+        for (name, arr) in arrays {
+            zw.start_file(format!("{name}.npy"), opts)
+                .map_err(|e| Error::format(path, e))?;
+            zw.write_all(&npy_bytes(arr, as_f32))
+                .map_err(|e| Error::io(path, e))?;
+        }
+        zw.finish().map_err(|e| Error::format(path, e))?;
+    }
+    write_atomic(path, &cursor.into_inner())
+}
+
+/// Finds an array by name in a list read by [`read_npz`].
+pub fn npz_get<'a>(arrays: &'a [(String, NdArray)], name: &str, path: &Path) -> Result<&'a NdArray> {
+    arrays
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, a)| a)
+        .ok_or_else(|| {
+            let names: Vec<&str> = arrays.iter().map(|(n, _)| n.as_str()).collect();
+            Error::format(path, format!("no array named '{name}' (found: {names:?})"))
+        })
+}
+
+/// Reads a CSV file with a header row of column names; returns (names, columns).
+pub fn read_csv(path: &Path) -> Result<(Vec<String>, Vec<Vec<f64>>)> {
+    let text = String::from_utf8(read_bytes(path)?)
+        .map_err(|_| Error::format(path, "CSV is not UTF-8 text"))?;
+    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+    let header = lines
+        .next()
+        .ok_or_else(|| Error::format(path, "CSV file is empty"))?;
+    let names: Vec<String> = header.split(',').map(|s| s.trim().to_string()).collect();
+    let mut cols = vec![Vec::new(); names.len()];
+    for (row, line) in lines.enumerate() {
+        let cells: Vec<&str> = line.split(',').collect();
+        if cells.len() != names.len() {
+            return Err(Error::format(
+                path,
+                format!(
+                    "row {} has {} cells, the header has {}",
+                    row + 2,
+                    cells.len(),
+                    names.len()
+                ),
+            ));
+        }
+        for (c, cell) in cells.iter().enumerate() {
+            let v = cell.trim().parse::<f64>().map_err(|_| {
+                Error::format(path, format!("row {}: '{}' is not a number", row + 2, cell.trim()))
+            })?;
+            cols[c].push(v);
+        }
+    }
+    Ok((names, cols))
+}
+
+/// Writes named columns of equal length as CSV, atomically.
+pub fn write_csv(path: &Path, names: &[&str], cols: &[&[f64]]) -> Result<()> {
+    let n = cols.first().map_or(0, |c| c.len());
+    let mut s = names.join(",");
+    s.push('\n');
+    for i in 0..n {
+        let row: Vec<String> = cols.iter().map(|c| format!("{}", c[i])).collect();
+        s.push_str(&row.join(","));
+        s.push('\n');
+    }
+    write_atomic(path, s.as_bytes())
+}
+
+/// Writes a JSON value, pretty-printed, atomically.
+pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
+    let s = serde_json::to_string_pretty(value).map_err(|e| Error::format(path, e))?;
+    write_atomic(path, s.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn npy_round_trip_f64_and_f32() {
+        let arr = NdArray::new(vec![2, 3], vec![1.0, -2.5, 3.0, 4.0, 5.0, 1e-30]);
+        let p = Path::new("x.npy");
+        assert_eq!(parse_npy(&npy_bytes(&arr, false), p).unwrap(), arr);
+        let back = parse_npy(&npy_bytes(&arr, true), p).unwrap();
+        assert_eq!(back.shape, arr.shape);
+        for (a, b) in back.data.iter().zip(&arr.data) {
+            assert!((a - b).abs() <= 1e-7 * b.abs());
+        }
+        // header must be 64-byte aligned as numpy writes it
+        assert_eq!((10 + u16::from_le_bytes([npy_bytes(&arr, false)[8], npy_bytes(&arr, false)[9]]) as usize) % 64, 0);
+    }
+
+    #[test]
+    fn npz_and_csv_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = NdArray::vector(vec![1.0, 2.0]);
+        let b = NdArray::new(vec![1, 1], vec![3.0]);
+        let p = dir.path().join("a.npz");
+        write_npz(&p, &[("a", &a), ("b", &b)], false).unwrap();
+        let back = read_npz(&p).unwrap();
+        assert_eq!(npz_get(&back, "a", &p).unwrap(), &a);
+        assert_eq!(npz_get(&back, "b", &p).unwrap(), &b);
+        assert!(npz_get(&back, "c", &p).is_err());
+        let c = dir.path().join("a.csv");
+        write_csv(&c, &["x", "y"], &[&[1.0, 2.0], &[3.0, 4.5]]).unwrap();
+        let (names, cols) = read_csv(&c).unwrap();
+        assert_eq!(names, vec!["x", "y"]);
+        assert_eq!(cols, vec![vec![1.0, 2.0], vec![3.0, 4.5]]);
+    }
+
+    #[test]
+    fn garbage_is_rejected_with_a_message() {
+        let err = parse_npy(b"hello world, not numpy", Path::new("g.npy")).unwrap_err();
+        assert!(err.to_string().contains("g.npy"));
+    }
+}

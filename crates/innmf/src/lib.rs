@@ -1,0 +1,41 @@
+//! # innmf: implicit neural non-negative matrix factorization
+//!
+//! Classical NMF factorizes a magnitude spectrogram `V ≈ W·H` and so needs data on a grid.
+//! iN-NMF (Subramani, Smaragdis, Higuchi, Souden, arXiv 2404.04439) treats a time-frequency
+//! representation as a set of points `(t_i, f_i, m_i)` and models
+//!
+//! ```text
+//! m̂_i = Σ_k W_k(f_i) · H_k(t_i)
+//! ```
+//!
+//! where each `W_k` and `H_k` is a small coordinate network (Fourier features → sine MLP →
+//! softplus) or, where a grid allows, an explicit table. So NMF works on constant-Q transforms,
+//! sinusoidal peaks and hybrids of several transforms, and templates learned at one STFT window
+//! can be sampled at another.
+//!
+//! ## Conventions
+//! - **Units**: times in seconds, frequencies in Hz, in every public API and file.
+//! - **Layouts**: matrices are row-major; factor values are `[K, N]` (component, coordinate);
+//!   spectrograms are `[bins, frames]`; `X ≈ W·H` with `W` frequency × rank.
+//! - **Precision**: networks and matrix products in f32, losses and long sums in f64.
+//! - **Randomness**: every random choice takes a seed (ChaCha8); same seed, same result.
+//!
+//! ## Feature flags
+//! | flag | default | what |
+//! |---|---|---|
+//! | `plot` | on | PNG/SVG figures ([`plot`]) through plotters, with an embedded font |
+
+#![warn(missing_docs)]
+
+pub mod divergence;
+pub mod error;
+pub mod fastmath;
+pub mod field;
+pub mod io;
+pub mod linalg;
+pub mod optim;
+pub mod points;
+
+pub use divergence::Divergence;
+pub use error::{Error, Result};
+pub use points::TfPoints;

@@ -1,0 +1,231 @@
+//! Optimizers with PyTorch's semantics: Rprop (iRprop⁻) and Adam.
+
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+
+/// Optimizer choice and hyper-parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum OptimizerConfig {
+    /// `torch.optim.Rprop`: per-parameter step sizes adapted by the sign of successive gradients.
+    Rprop {
+        /// Initial step size (lr).
+        lr: f32,
+        /// Shrink factor on a sign change.
+        eta_minus: f32,
+        /// Growth factor on equal signs.
+        eta_plus: f32,
+        /// Smallest step size.
+        step_min: f32,
+        /// Largest step size.
+        step_max: f32,
+    },
+    /// `torch.optim.Adam` (no weight decay, no amsgrad).
+    Adam {
+        /// Learning rate.
+        lr: f32,
+        /// First-moment decay.
+        beta1: f32,
+        /// Second-moment decay.
+        beta2: f32,
+        /// Denominator floor.
+        eps: f32,
+    },
+}
+
+impl OptimizerConfig {
+    /// The paper's optimizer: Rprop with lr 1e-3, etas (0.5, 1.2), steps in [1e-6, 50].
+    pub fn rprop(lr: f32) -> Self {
+        OptimizerConfig::Rprop {
+            lr,
+            eta_minus: 0.5,
+            eta_plus: 1.2,
+            step_min: 1e-6,
+            step_max: 50.0,
+        }
+    }
+
+    /// Adam with PyTorch's defaults and the given learning rate.
+    pub fn adam(lr: f32) -> Self {
+        OptimizerConfig::Adam {
+            lr,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+        }
+    }
+
+    /// Checks the hyper-parameters.
+    pub fn validate(&self) -> Result<()> {
+        let lr = match *self {
+            OptimizerConfig::Rprop {
+                lr,
+                eta_minus,
+                eta_plus,
+                step_min,
+                step_max,
+            } => {
+                if !(0.0 < eta_minus && eta_minus < 1.0 && eta_plus > 1.0) {
+                    return Err(Error::param(
+                        "rprop etas",
+                        format!("({eta_minus}, {eta_plus})"),
+                        "0 < eta_minus < 1 < eta_plus",
+                    ));
+                }
+                if !(0.0 <= step_min && step_min <= step_max) {
+                    return Err(Error::param(
+                        "rprop step bounds",
+                        format!("[{step_min}, {step_max}]"),
+                        "0 <= min <= max",
+                    ));
+                }
+                lr
+            }
+            OptimizerConfig::Adam {
+                lr, beta1, beta2, ..
+            } => {
+                if !((0.0..1.0).contains(&beta1) && (0.0..1.0).contains(&beta2)) {
+                    return Err(Error::param(
+                        "adam betas",
+                        format!("({beta1}, {beta2})"),
+                        "values in [0, 1)",
+                    ));
+                }
+                lr
+            }
+        };
+        if !(lr.is_finite() && lr > 0.0) {
+            return Err(Error::param("lr", lr, "a finite value > 0"));
+        }
+        Ok(())
+    }
+}
+
+/// Optimizer state for one flat parameter vector.
+#[derive(Debug, Clone)]
+pub struct Optimizer {
+    config: OptimizerConfig,
+    a: Vec<f32>,
+    b: Vec<f32>,
+    t: u32,
+}
+
+impl Optimizer {
+    /// Fresh state for `n` parameters.
+    pub fn new(config: OptimizerConfig, n: usize) -> Result<Self> {
+        config.validate()?;
+        let (a, b) = match config {
+            // a: previous gradient, b: step sizes (initialized to lr)
+            OptimizerConfig::Rprop { lr, .. } => (vec![0.0; n], vec![lr; n]),
+            // a: first moment, b: second moment
+            OptimizerConfig::Adam { .. } => (vec![0.0; n], vec![0.0; n]),
+        };
+        Ok(Optimizer { config, a, b, t: 0 })
+    }
+
+    /// The hyper-parameters.
+    pub fn config(&self) -> &OptimizerConfig {
+        &self.config
+    }
+
+    /// One update of `params` with gradient `grad`.
+    #[track_caller]
+    pub fn step(&mut self, params: &mut [f32], grad: &[f32]) {
+        assert!(params.len() == self.a.len() && grad.len() == self.a.len());
+        self.t += 1;
+        match self.config {
+            OptimizerConfig::Rprop {
+                eta_minus,
+                eta_plus,
+                step_min,
+                step_max,
+                ..
+            } => {
+                for (((p, &g), prev), step) in params
+                    .iter_mut()
+                    .zip(grad)
+                    .zip(self.a.iter_mut())
+                    .zip(self.b.iter_mut())
+                {
+                    let s = g * *prev;
+                    let factor = if s > 0.0 {
+                        eta_plus
+                    } else if s < 0.0 {
+                        eta_minus
+                    } else {
+                        1.0
+                    };
+                    *step = (*step * factor).clamp(step_min, step_max);
+                    let g_eff = if s < 0.0 { 0.0 } else { g };
+                    let sign = if g_eff > 0.0 {
+                        1.0
+                    } else if g_eff < 0.0 {
+                        -1.0
+                    } else {
+                        0.0
+                    };
+                    *p -= sign * *step;
+                    *prev = g_eff;
+                }
+            }
+            OptimizerConfig::Adam {
+                lr,
+                beta1,
+                beta2,
+                eps,
+            } => {
+                let bc1 = 1.0 - (beta1 as f64).powi(self.t as i32);
+                let bc2 = 1.0 - (beta2 as f64).powi(self.t as i32);
+                let step_size = (lr as f64 / bc1) as f32;
+                let bc2_sqrt = bc2.sqrt() as f32;
+                for (((p, &g), m), v) in params
+                    .iter_mut()
+                    .zip(grad)
+                    .zip(self.a.iter_mut())
+                    .zip(self.b.iter_mut())
+                {
+                    *m = beta1 * *m + (1.0 - beta1) * g;
+                    *v = beta2 * *v + (1.0 - beta2) * g * g;
+                    let denom = v.sqrt() / bc2_sqrt + eps;
+                    *p -= step_size * *m / denom;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rprop_follows_the_irprop_minus_rules() {
+        let mut o = Optimizer::new(OptimizerConfig::rprop(0.1), 1).unwrap();
+        let mut p = [0.0f32];
+        o.step(&mut p, &[2.0]); // first step: prev = 0 → factor 1, step 0.1
+        assert!((p[0] + 0.1).abs() < 1e-7);
+        o.step(&mut p, &[1.0]); // same sign → step 0.12
+        assert!((p[0] + 0.22).abs() < 1e-6);
+        o.step(&mut p, &[-1.0]); // sign change → step 0.06, no move, prev = 0
+        assert!((p[0] + 0.22).abs() < 1e-6);
+        o.step(&mut p, &[-1.0]); // prev 0 → factor 1, move +0.06
+        assert!((p[0] + 0.16).abs() < 1e-6);
+    }
+
+    #[test]
+    fn adam_minimizes_a_quadratic() {
+        let mut o = Optimizer::new(OptimizerConfig::adam(0.05), 2).unwrap();
+        let mut p = [3.0f32, -2.0];
+        for _ in 0..2000 {
+            let g = [2.0 * p[0], 2.0 * (p[1] - 1.0)];
+            o.step(&mut p, &g);
+        }
+        assert!(p[0].abs() < 1e-2 && (p[1] - 1.0).abs() < 1e-2, "{p:?}");
+    }
+
+    #[test]
+    fn invalid_settings_are_rejected() {
+        assert!(Optimizer::new(OptimizerConfig::rprop(-1.0), 1).is_err());
+        assert!(Optimizer::new(OptimizerConfig::adam(f32::NAN), 1).is_err());
+    }
+}
