@@ -4,7 +4,11 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser, Debug)]
-#[command(name = "innmf", version, about = "Implicit neural NMF on any time-frequency representation")]
+#[command(
+    name = "innmf",
+    version,
+    about = "Implicit neural NMF on any time-frequency representation"
+)]
 struct Cli {
     /// Worker threads (default: all cores).
     #[arg(long, global = true)]

@@ -33,6 +33,7 @@ pub mod fastmath;
 pub mod field;
 pub mod io;
 pub mod linalg;
+pub mod nmf;
 pub mod optim;
 pub mod points;
 
