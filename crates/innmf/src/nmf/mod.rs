@@ -210,6 +210,17 @@ impl NmfParams {
         check_matrix("data", x, f, t)?;
         check_matrix("W", w, f, self.rank)?;
         check_matrix("H", h, self.rank, t)?;
+        if self.beta < 0.0 {
+            if let Some(index) = x.iter().position(|&v| v == T::ZERO) {
+                return Err(Error::param(
+                    "beta",
+                    self.beta,
+                    format!(
+                        "beta >= 0 for data with zeros (first at index {index}): d(0|y) is                          infinite for beta < 0; floor the data first"
+                    ),
+                ));
+            }
+        }
         let mut free = vec![true; self.rank];
         for &j in fixed_w_cols {
             if j >= self.rank {
