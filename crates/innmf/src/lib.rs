@@ -27,6 +27,7 @@
 
 #![warn(missing_docs)]
 
+pub mod audio;
 pub mod divergence;
 pub mod error;
 pub mod fastmath;
@@ -35,6 +36,7 @@ pub mod io;
 pub mod linalg;
 pub mod optim;
 pub mod points;
+pub mod transform;
 
 pub use divergence::Divergence;
 pub use error::{Error, Result};
