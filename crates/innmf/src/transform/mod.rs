@@ -1,0 +1,11 @@
+//! Time-frequency transforms. Each is a plan (`::new(params)?`) that analyzes signals into
+//! coefficients with true frame-centre times (s) and centre frequencies (Hz), convertible to
+//! [`TfPoints`](crate::TfPoints), and keeps the complex coefficients that inversion needs.
+
+pub mod cqt;
+pub mod stft;
+pub mod window;
+
+pub use cqt::{CqtCoefficients, DirectCqt, DirectCqtParams};
+pub use stft::{Norm, Padding, Spectrogram, Stft, StftParams};
+pub use window::WindowKind;

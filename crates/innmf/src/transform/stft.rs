@@ -1,0 +1,408 @@
+//! Short-time Fourier transform, forward and inverse.
+//!
+//! For window `w` of length N, hop H and frame start `s_j`:
+//!
+//! ```text
+//! X[k, j] = c · Σ_{n=0}^{N−1} w[n] · x[s_j + n] · e^{−2πi·k·n/N},   k = 0..N/2
+//! ```
+//!
+//! with `c = 1/√N` ([`Norm::Ortho`], the paper's energy-normalized STFT), `c = 1`
+//! ([`Norm::None`]) or `c = 2/Σw` ([`Norm::Amplitude`]: a unit-amplitude sinusoid centred on a bin
+//! reads 1). Bin k sits at `k·sr/N` Hz; frame j's time is the centre of its window,
+//! `(s_j + N/2)/sr` seconds.
+//!
+//! Framing: [`Padding::None`] takes `⌊(L − N)/H⌋ + 1` frames starting at sample 0 (the paper's
+//! conv-style framing); [`Padding::Center`] pads N/2 zeros at both ends and takes `1 + ⌊L/H⌋`
+//! frames centred at `j·H` (librosa's `center=True`).
+//!
+//! The inverse is the least-squares overlap-add (Griffin & Lim 1984): each frame is inverted,
+//! windowed again and summed, then divided by `Σ_j w²[n − s_j]`. It reconstructs exactly every
+//! sample covered by a window value > 0 (all samples with centre padding).
+
+use super::window::WindowKind;
+use crate::error::{Error, Result};
+use crate::points::TfPoints;
+use num_complex::Complex64;
+use rayon::prelude::*;
+use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// Coefficient scaling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Norm {
+    /// 1/√N (orthonormal DFT; the paper's choice).
+    #[default]
+    Ortho,
+    /// No scaling.
+    None,
+    /// 2/Σw: a unit-amplitude sinusoid on a bin centre reads 1.
+    Amplitude,
+}
+
+/// Frame placement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Padding {
+    /// No padding: frames start at 0, H, 2H, … and end inside the signal.
+    #[default]
+    None,
+    /// N/2 zeros on both sides; frame j is centred on sample j·H.
+    Center,
+}
+
+/// STFT parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct StftParams {
+    /// Window length N in samples.
+    pub window_len: usize,
+    /// Hop H in samples.
+    pub hop: usize,
+    /// Window shape.
+    pub window: WindowKind,
+    /// Framing.
+    pub padding: Padding,
+    /// Scaling.
+    pub norm: Norm,
+}
+
+impl StftParams {
+    /// Window N, hop H, periodic √Hann, no padding, orthonormal scaling (the paper's STFT).
+    pub fn new(window_len: usize, hop: usize) -> Self {
+        StftParams {
+            window_len,
+            hop,
+            window: WindowKind::SqrtHann,
+            padding: Padding::None,
+            norm: Norm::Ortho,
+        }
+    }
+}
+
+/// A planned STFT: window and FFT plans computed once, then `analyze`/`synthesize` many times.
+pub struct Stft {
+    params: StftParams,
+    window: Vec<f64>,
+    scale: f64,
+    fwd: Arc<dyn RealToComplex<f64>>,
+    inv: Arc<dyn ComplexToReal<f64>>,
+}
+
+impl std::fmt::Debug for Stft {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stft").field("params", &self.params).finish()
+    }
+}
+
+/// STFT coefficients with their coordinates.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Spectrogram {
+    /// Number of frequency bins (N/2 + 1).
+    pub n_bins: usize,
+    /// Number of frames.
+    pub n_frames: usize,
+    /// Complex coefficients, `[bin, frame]` row-major.
+    pub coeffs: Vec<Complex64>,
+    /// Bin centre frequencies (Hz).
+    pub freqs: Vec<f64>,
+    /// Frame centre times (s).
+    pub times: Vec<f64>,
+    /// Sample rate (Hz).
+    pub sample_rate: f64,
+    /// Length of the analyzed signal in samples.
+    pub signal_len: usize,
+}
+
+impl Spectrogram {
+    /// Magnitudes `|X|`, `[bin, frame]`.
+    pub fn magnitude(&self) -> Vec<f64> {
+        self.coeffs.iter().map(|c| c.norm()).collect()
+    }
+
+    /// The point set of `|X|^p` (p = 1 for plain magnitudes; the paper uses 0.5).
+    pub fn to_points(&self, p: f64) -> Result<TfPoints> {
+        TfPoints::from_grid(&self.freqs, &self.times, &self.magnitude())?.powered(p)
+    }
+}
+
+impl Stft {
+    /// Validates the parameters and plans the FFTs.
+    pub fn new(params: StftParams) -> Result<Self> {
+        if params.window_len < 2 {
+            return Err(Error::param("window length", params.window_len, "at least 2 samples"));
+        }
+        if params.hop == 0 || params.hop > params.window_len {
+            return Err(Error::param(
+                "hop",
+                params.hop,
+                format!("between 1 and the window length {}", params.window_len),
+            ));
+        }
+        let window = params.window.samples(params.window_len);
+        let n = params.window_len as f64;
+        let scale = match params.norm {
+            Norm::Ortho => 1.0 / n.sqrt(),
+            Norm::None => 1.0,
+            Norm::Amplitude => 2.0 / window.iter().sum::<f64>(),
+        };
+        let mut planner = RealFftPlanner::<f64>::new();
+        Ok(Stft {
+            fwd: planner.plan_fft_forward(params.window_len),
+            inv: planner.plan_fft_inverse(params.window_len),
+            params,
+            window,
+            scale,
+        })
+    }
+
+    /// The parameters.
+    pub fn params(&self) -> &StftParams {
+        &self.params
+    }
+
+    /// Number of frames for a signal of `len` samples (0 when it is shorter than a window and
+    /// there is no padding).
+    pub fn n_frames(&self, len: usize) -> usize {
+        let (n, h) = (self.params.window_len, self.params.hop);
+        match self.params.padding {
+            Padding::None if len < n => 0,
+            Padding::None => (len - n) / h + 1,
+            Padding::Center => 1 + len / h,
+        }
+    }
+
+    fn frame_start(&self, j: usize) -> i64 {
+        let s = (j * self.params.hop) as i64;
+        match self.params.padding {
+            Padding::None => s,
+            Padding::Center => s - (self.params.window_len / 2) as i64,
+        }
+    }
+
+    /// Forward transform of `x` sampled at `sample_rate` Hz.
+    pub fn analyze(&self, x: &[f64], sample_rate: f64) -> Result<Spectrogram> {
+        if x.is_empty() {
+            return Err(Error::Empty { what: "signal" });
+        }
+        if !(sample_rate.is_finite() && sample_rate > 0.0) {
+            return Err(Error::param("sample rate", sample_rate, "a positive number of Hz"));
+        }
+        crate::error::check_finite("signal", x)?;
+        let n = self.params.window_len;
+        let frames = self.n_frames(x.len());
+        if frames == 0 {
+            return Err(Error::param(
+                "window length",
+                n,
+                format!("at most the signal length {} (or use centre padding)", x.len()),
+            ));
+        }
+        let bins = n / 2 + 1;
+        let mut by_frame = vec![Complex64::new(0.0, 0.0); frames * bins];
+        by_frame
+            .par_chunks_mut(bins)
+            .enumerate()
+            .for_each_init(
+                || (vec![0.0; n], self.fwd.make_scratch_vec()),
+                |(buf, scratch), (j, out)| {
+                    let s = self.frame_start(j);
+                    for (i, b) in buf.iter_mut().enumerate() {
+                        let idx = s + i as i64;
+                        let v = if idx >= 0 && (idx as usize) < x.len() { x[idx as usize] } else { 0.0 };
+                        *b = v * self.window[i] * self.scale;
+                    }
+                    self.fwd
+                        .process_with_scratch(buf, out, scratch)
+                        .expect("buffer sizes are fixed by the plan");
+                },
+            );
+        let mut coeffs = vec![Complex64::new(0.0, 0.0); frames * bins];
+        for j in 0..frames {
+            for k in 0..bins {
+                coeffs[k * frames + j] = by_frame[j * bins + k];
+            }
+        }
+        let freqs = (0..bins).map(|k| k as f64 * sample_rate / n as f64).collect();
+        let times = (0..frames)
+            .map(|j| (self.frame_start(j) as f64 + n as f64 / 2.0) / sample_rate)
+            .collect();
+        Ok(Spectrogram {
+            n_bins: bins,
+            n_frames: frames,
+            coeffs,
+            freqs,
+            times,
+            sample_rate,
+            signal_len: x.len(),
+        })
+    }
+
+    /// Inverse transform (least-squares overlap-add) to `spec.signal_len` samples.
+    pub fn synthesize(&self, spec: &Spectrogram) -> Result<Vec<f64>> {
+        let n = self.params.window_len;
+        let bins = n / 2 + 1;
+        if spec.n_bins != bins {
+            return Err(Error::Shape(format!(
+                "spectrogram has {} bins, this STFT (window {n}) makes {bins}",
+                spec.n_bins
+            )));
+        }
+        if spec.coeffs.len() != spec.n_bins * spec.n_frames {
+            return Err(Error::Shape(format!(
+                "spectrogram holds {} coefficients for {} × {}",
+                spec.coeffs.len(),
+                spec.n_bins,
+                spec.n_frames
+            )));
+        }
+        let frames = spec.n_frames;
+        let len = spec.signal_len;
+        // invert every frame (in parallel), then overlap-add sequentially
+        let mut time_frames = vec![0.0; frames * n];
+        time_frames
+            .par_chunks_mut(n)
+            .enumerate()
+            .for_each_init(
+                || (vec![Complex64::new(0.0, 0.0); bins], self.inv.make_scratch_vec()),
+                |(buf, scratch), (j, out)| {
+                    for (k, b) in buf.iter_mut().enumerate() {
+                        *b = spec.coeffs[k * frames + j];
+                    }
+                    // a real signal's DC and Nyquist bins are real
+                    buf[0].im = 0.0;
+                    if n % 2 == 0 {
+                        buf[bins - 1].im = 0.0;
+                    }
+                    self.inv
+                        .process_with_scratch(buf, out, scratch)
+                        .expect("buffer sizes are fixed by the plan");
+                    let inv_scale = 1.0 / (n as f64 * self.scale);
+                    for (o, w) in out.iter_mut().zip(&self.window) {
+                        *o *= inv_scale * w;
+                    }
+                },
+            );
+        let mut y = vec![0.0; len];
+        let mut wsum = vec![0.0; len];
+        for j in 0..frames {
+            let s = self.frame_start(j);
+            for i in 0..n {
+                let idx = s + i as i64;
+                if idx >= 0 && (idx as usize) < len {
+                    y[idx as usize] += time_frames[j * n + i];
+                    wsum[idx as usize] += self.window[i] * self.window[i];
+                }
+            }
+        }
+        let max_w = wsum.iter().cloned().fold(0.0, f64::max);
+        for (v, w) in y.iter_mut().zip(&wsum) {
+            *v = if *w > 1e-10 * max_w { *v / w } else { 0.0 };
+        }
+        Ok(y)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn noise(n: usize, seed: u64) -> Vec<f64> {
+        use rand::{Rng, SeedableRng};
+        let mut r = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        (0..n).map(|_| r.random_range(-1.0..1.0)).collect()
+    }
+
+    /// Naive f64 DFT of one frame, straight from the definition.
+    fn naive_frame(x: &[f64], w: &[f64], start: i64, scale: f64) -> Vec<Complex64> {
+        let n = w.len();
+        (0..n / 2 + 1)
+            .map(|k| {
+                let mut acc = Complex64::new(0.0, 0.0);
+                for (i, &wi) in w.iter().enumerate() {
+                    let idx = start + i as i64;
+                    if idx >= 0 && (idx as usize) < x.len() {
+                        let ph = -2.0 * std::f64::consts::PI * (k * i) as f64 / n as f64;
+                        acc += Complex64::from_polar(wi * x[idx as usize], ph);
+                    }
+                }
+                acc * scale
+            })
+            .collect()
+    }
+
+    #[test]
+    fn matches_the_naive_dft_for_odd_and_even_windows() {
+        for &(n, h, pad) in &[(16, 4, Padding::None), (15, 5, Padding::Center), (7, 3, Padding::Center)] {
+            let mut p = StftParams::new(n, h);
+            p.padding = pad;
+            let stft = Stft::new(p).unwrap();
+            let x = noise(61, n as u64);
+            let s = stft.analyze(&x, 1000.0).unwrap();
+            for j in 0..s.n_frames {
+                let want = naive_frame(&x, &stft.window, stft.frame_start(j), stft.scale);
+                for k in 0..s.n_bins {
+                    assert!((s.coeffs[k * s.n_frames + j] - want[k]).norm() < 1e-12);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn perfect_reconstruction_for_even_and_odd_lengths() {
+        for &(n, h) in &[(16, 8), (16, 4), (15, 7), (9, 3)] {
+            for len in [100, 101, 127] {
+                let x = noise(len, (n * len) as u64);
+                for pad in [Padding::Center, Padding::None] {
+                    let mut p = StftParams::new(n, h);
+                    p.padding = pad;
+                    let stft = Stft::new(p).unwrap();
+                    let y = stft.synthesize(&stft.analyze(&x, 8000.0).unwrap()).unwrap();
+                    assert_eq!(y.len(), len);
+                    // with padding every sample is covered; without, skip the uncovered edges
+                    let covered = |i: usize| match pad {
+                        Padding::Center => true,
+                        Padding::None => i > 0 && i < (stft.n_frames(len) - 1) * h + n - 1,
+                    };
+                    for i in (0..len).filter(|&i| covered(i)) {
+                        assert!((y[i] - x[i]).abs() < 1e-10, "n={n} h={h} len={len} i={i}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn frame_times_and_counts() {
+        let stft = Stft::new(StftParams::new(2000, 1000)).unwrap();
+        assert_eq!(stft.n_frames(320_000), 319);
+        let s = stft.analyze(&noise(320_000, 1), 16000.0).unwrap();
+        assert_eq!((s.n_bins, s.n_frames), (1001, 319));
+        assert!((s.times[0] - 1000.0 / 16000.0).abs() < 1e-15);
+        assert!((s.freqs[1] - 8.0).abs() < 1e-12);
+        // a tone at a bin centre lands in that bin; amplitude norm reads ≈ 1
+        let mut p = StftParams::new(256, 64);
+        p.norm = Norm::Amplitude;
+        p.window = WindowKind::Hann;
+        let st = Stft::new(p).unwrap();
+        let x: Vec<f64> = (0..4096).map(|i| (2.0 * std::f64::consts::PI * 20.0 * i as f64 / 256.0).cos()).collect();
+        let s = st.analyze(&x, 256.0).unwrap();
+        let mag = s.magnitude();
+        let col: Vec<f64> = (0..s.n_bins).map(|k| mag[k * s.n_frames + 5]).collect();
+        let best = col.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).unwrap();
+        assert_eq!(best.0, 20);
+        assert!((best.1 - 1.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn impossible_parameters_are_errors() {
+        assert!(Stft::new(StftParams::new(1, 1)).is_err());
+        assert!(Stft::new(StftParams::new(16, 0)).is_err());
+        assert!(Stft::new(StftParams::new(16, 17)).is_err());
+        let s = Stft::new(StftParams::new(64, 16)).unwrap();
+        let e = s.analyze(&[0.0; 10], 100.0).unwrap_err();
+        assert!(e.to_string().contains("64"));
+        assert!(s.analyze(&[], 100.0).is_err());
+        assert!(s.analyze(&[f64::NAN; 100], 100.0).is_err());
+    }
+}
