@@ -1,5 +1,7 @@
 //! The `innmf` command-line tool: a thin layer over the `innmf` library.
 
+mod cmd_nmf;
+
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
@@ -18,7 +20,10 @@ struct Cli {
 }
 
 #[derive(Subcommand, Debug)]
-enum Command {}
+enum Command {
+    /// Classical multiplicative-update NMF of a .npy matrix or of a WAV's |STFT|^p.
+    Nmf(cmd_nmf::NmfArgs),
+}
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     if let Some(n) = cli.threads {
@@ -27,7 +32,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             .build_global()
             .map_err(|e| anyhow::anyhow!("--threads {n}: {e}"))?;
     }
-    match cli.command {}
+    match cli.command {
+        Command::Nmf(args) => cmd_nmf::run(&args),
+    }
 }
 
 fn main() -> ExitCode {
