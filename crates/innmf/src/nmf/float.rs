@@ -23,6 +23,10 @@ pub trait Float:
     + MulAssign
     + 'static
 {
+    /// Whether the hot loops flush subnormals to zero (FTZ/DAZ) in this precision: on for f32,
+    /// where products of tiny factor entries would otherwise fall into slow subnormal
+    /// arithmetic; off for f64, which stays bit-faithful to the references.
+    const FLUSH_SUBNORMALS: bool;
     /// 0.
     const ZERO: Self;
     /// 1.
@@ -53,8 +57,9 @@ pub trait Float:
 }
 
 macro_rules! impl_float {
-    ($t:ty, $name:literal, $gemm:path) => {
+    ($t:ty, $name:literal, $gemm:path, $ftz:literal) => {
         impl Float for $t {
+            const FLUSH_SUBNORMALS: bool = $ftz;
             const ZERO: Self = 0.0;
             const ONE: Self = 1.0;
             const NAME: &'static str = $name;
@@ -92,5 +97,52 @@ macro_rules! impl_float {
     };
 }
 
-impl_float!(f32, "float32", gemm);
-impl_float!(f64, "float64", gemm64);
+impl_float!(f32, "float32", gemm, true);
+impl_float!(f64, "float64", gemm64, false);
+
+/// Sets flush-to-zero and denormals-are-zero on the current thread while alive (x86-64 only;
+/// a no-op elsewhere or when `on` is false), restoring the previous mode on drop.
+pub(crate) struct FlushSubnormals {
+    #[cfg(target_arch = "x86_64")]
+    saved: Option<u32>,
+}
+
+impl FlushSubnormals {
+    #[inline]
+    pub(crate) fn new(on: bool) -> Self {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if !on {
+                return FlushSubnormals { saved: None };
+            }
+            // SAFETY: reading and writing MXCSR only changes this thread's SSE rounding modes;
+            // the FTZ (bit 15) and DAZ (bit 6) flags are supported by every x86-64 CPU.
+            #[allow(deprecated)]
+            unsafe {
+                use std::arch::x86_64::{_mm_getcsr, _mm_setcsr};
+                let saved = _mm_getcsr();
+                _mm_setcsr(saved | 0x8040);
+                FlushSubnormals { saved: Some(saved) }
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            let _ = on;
+            FlushSubnormals {}
+        }
+    }
+}
+
+impl Drop for FlushSubnormals {
+    #[inline]
+    fn drop(&mut self) {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(saved) = self.saved {
+            // SAFETY: restores the mode read in `new` on the same thread.
+            #[allow(deprecated)]
+            unsafe {
+                std::arch::x86_64::_mm_setcsr(saved)
+            };
+        }
+    }
+}

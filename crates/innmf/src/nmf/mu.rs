@@ -20,7 +20,7 @@
 //! update each block forms its partial `W_bᵀ·A_b` (K×T); a second pass sums the partials in a
 //! fixed order and applies the update, so results do not depend on the thread count's timing.
 
-use super::float::Float;
+use super::float::{Float, FlushSubnormals};
 use super::params::{NmfParams, UpdateOrder};
 use crate::divergence::Divergence;
 use crate::error::{Error, Result};
@@ -291,6 +291,7 @@ impl<'a, T: Float> Engine<'a, T> {
             .zip(dw.par_chunks_mut(rows * k))
             .zip(this.x.par_chunks(rows * t))
             .for_each(|(((((wb, whb), bb), nwb), dwb), xb)| {
+                let _ftz = FlushSubnormals::new(T::FLUSH_SUBNORMALS);
                 let m = wb.len() / k;
                 T::gemm(whb, wb, h, m, k, t, false, false, false);
                 Self::elementwise(this.kind, this.beta, this.eps, xb, whb, bb);
@@ -352,6 +353,7 @@ impl<'a, T: Float> Engine<'a, T> {
                 .zip(pd.par_chunks_mut(k * t))
                 .zip(this.x.par_chunks(rows * t))
                 .for_each(|(((((wb, whb), bb), pnb), pdb), xb)| {
+                    let _ftz = FlushSubnormals::new(T::FLUSH_SUBNORMALS);
                     let m = wb.len() / k;
                     T::gemm(whb, wb, hr, m, k, t, false, false, false);
                     Self::elementwise(this.kind, this.beta, this.eps, xb, whb, bb);
@@ -366,6 +368,7 @@ impl<'a, T: Float> Engine<'a, T> {
         const CH: usize = 512;
         let (pnr, pdr): (&[T], &[T]) = (&pn, &pd);
         h.par_chunks_mut(CH).enumerate().for_each(|(c, hc)| {
+            let _ftz = FlushSubnormals::new(T::FLUSH_SUBNORMALS);
             let base = c * CH;
             let n = hc.len();
             let mut num = [T::ZERO; CH];
