@@ -435,6 +435,7 @@ impl<'a, T: Float> Engine<'a, T> {
 
 /// Runs the iterations in place. `free_w[j]` says whether column j of W is updated; `update_h`
 /// whether H is. Inputs are validated by the caller.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn run<T: Float>(
     params: &NmfParams,
     x: &[T],
