@@ -1,5 +1,9 @@
 //! The `innmf` command-line tool: a thin layer over the `innmf` library.
 
+mod cmd_demo;
+mod input;
+mod progress;
+
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
@@ -14,7 +18,10 @@ struct Cli {
 }
 
 #[derive(Subcommand, Debug)]
-enum Command {}
+enum Command {
+    /// Factorize the paper's hybrid representation of two piano notes; plots and a summary.
+    Demo(cmd_demo::DemoArgs),
+}
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     if let Some(n) = cli.threads {
@@ -23,7 +30,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             .build_global()
             .map_err(|e| anyhow::anyhow!("--threads {n}: {e}"))?;
     }
-    match cli.command {}
+    match &cli.command {
+        Command::Demo(a) => cmd_demo::run(a),
+    }
 }
 
 fn main() -> ExitCode {
