@@ -1,16 +1,15 @@
 //! The `innmf` command-line tool: a thin layer over the `innmf` library.
 
+mod cmd_demo;
 mod cmd_nmf;
+mod input;
+mod progress;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser, Debug)]
-#[command(
-    name = "innmf",
-    version,
-    about = "Implicit neural NMF on any time-frequency representation"
-)]
+#[command(name = "innmf", version, about = "Implicit neural NMF on any time-frequency representation")]
 struct Cli {
     /// Worker threads (default: all cores).
     #[arg(long, global = true)]
@@ -21,6 +20,8 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Factorize the paper's hybrid representation of two piano notes; plots and a summary.
+    Demo(cmd_demo::DemoArgs),
     /// Classical multiplicative-update NMF of a .npy matrix or of a WAV's |STFT|^p.
     Nmf(cmd_nmf::NmfArgs),
 }
@@ -32,8 +33,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             .build_global()
             .map_err(|e| anyhow::anyhow!("--threads {n}: {e}"))?;
     }
-    match cli.command {
-        Command::Nmf(args) => cmd_nmf::run(&args),
+    match &cli.command {
+        Command::Demo(a) => cmd_demo::run(a),
+        Command::Nmf(a) => cmd_nmf::run(a),
     }
 }
 

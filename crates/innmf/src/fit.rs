@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::model::{Model, Trainer};
 use crate::optim::{Optimizer, OptimizerConfig};
 use crate::points::TfPoints;
-use rand::{Rng, SeedableRng};
+use rand::{RngCore, SeedableRng};
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
@@ -164,19 +164,21 @@ pub fn fit(
 
 /// Draws `k` of `0..n` uniformly without replacement, in increasing order (selection sampling,
 /// Knuth's Algorithm S): one pass, exact size, sorted output for cache-friendly gathers.
-pub fn select_sorted(n: usize, k: usize, rng: &mut impl Rng, out: &mut Vec<u32>) {
+pub fn select_sorted(n: usize, k: usize, rng: &mut impl RngCore, out: &mut Vec<u32>) {
     out.clear();
-    let mut needed = k;
+    out.resize(n, 0);
+    let mut needed = k as u64;
+    let mut count = 0usize;
     for i in 0..n {
-        if needed == 0 {
-            break;
-        }
-        let remaining = n - i;
-        if rng.random_range(0..remaining) < needed {
-            out.push(i as u32);
-            needed -= 1;
-        }
+        let remaining = (n - i) as u64;
+        // uniform in 0..remaining by Lemire's multiply-shift (bias < remaining/2^32, negligible);
+        // written branch-free: store always, advance only when selected
+        let take = (((rng.next_u32() as u64 * remaining) >> 32) < needed) as usize;
+        out[count] = i as u32;
+        count += take;
+        needed -= take as u64;
     }
+    out.truncate(count);
 }
 
 #[cfg(test)]

@@ -28,6 +28,7 @@
 #![warn(missing_docs)]
 
 pub mod audio;
+pub mod demo;
 pub mod divergence;
 pub mod error;
 pub mod fastmath;
@@ -39,6 +40,8 @@ pub mod model;
 pub mod modelfile;
 pub mod nmf;
 pub mod optim;
+#[cfg(feature = "plot")]
+pub mod plot;
 pub mod points;
 pub mod transform;
 
