@@ -47,6 +47,6 @@ pub mod transform;
 
 pub use divergence::Divergence;
 pub use error::{Error, Result};
+pub use points::TfPoints;
 pub use fit::{fit, FitConfig, FitReport};
 pub use model::{FactorKind, Model, ModelSpec, Trainer};
-pub use points::TfPoints;
