@@ -72,6 +72,9 @@ pub struct NmfArgs {
     /// Scale the signal to unit energy first, as the paper's TIMIT loader does (WAV input).
     #[arg(long)]
     pub unit_energy: bool,
+    /// Skip the figures (W.png, H.png, loss.png).
+    #[arg(long)]
+    pub no_plot: bool,
 }
 
 /// What report.json holds: the input, the parameters and the fit report.
@@ -90,6 +93,8 @@ struct Matrix {
     rows: usize,
     cols: usize,
     stft: Option<StftParams>,
+    freqs: Option<Vec<f64>>,
+    times: Option<Vec<f64>>,
 }
 
 fn load_input(args: &NmfArgs) -> anyhow::Result<Matrix> {
@@ -113,6 +118,8 @@ fn load_input(args: &NmfArgs) -> anyhow::Result<Matrix> {
                 cols: a.shape[1],
                 data: a.data,
                 stft: None,
+                freqs: None,
+                times: None,
             })
         }
         "wav" => {
@@ -142,6 +149,8 @@ fn load_input(args: &NmfArgs) -> anyhow::Result<Matrix> {
                 rows: spec.n_bins,
                 cols: spec.n_frames,
                 stft: Some(params),
+                freqs: Some(spec.freqs.clone()),
+                times: Some(spec.times.clone()),
             })
         }
         _ => bail!(
@@ -237,12 +246,12 @@ pub fn run(args: &NmfArgs) -> anyhow::Result<()> {
     let k = p.rank;
     write_npy(
         &out.join("W.npy"),
-        &NdArray::new(vec![m.rows, k], w),
+        &NdArray::new(vec![m.rows, k], w.clone()),
         args.save_f32,
     )?;
     write_npy(
         &out.join("H.npy"),
-        &NdArray::new(vec![k, m.cols], h),
+        &NdArray::new(vec![k, m.cols], h.clone()),
         args.save_f32,
     )?;
     write_json(
@@ -256,7 +265,9 @@ pub fn run(args: &NmfArgs) -> anyhow::Result<()> {
             report: &report,
         },
     )?;
-    plot_loss(out, &report)?;
+    if !args.no_plot {
+        plot_factors(out, &m, k, &w, &h, &report)?;
+    }
     eprintln!(
         "nmf: {} iterations in {:.2} s, mean {} {:.6e} -> {:.6e}{}; wrote {}",
         report.n_iter,
@@ -270,7 +281,75 @@ pub fn run(args: &NmfArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Placeholder until the plot module is available: nothing to draw yet.
-fn plot_loss(_out: &Path, _report: &NmfReport) -> anyhow::Result<()> {
+/// Figures: `W.png` (each column normalised to its maximum and stacked, over frequency),
+/// `H.png` (each row likewise, over time) and `loss.png` (the loss at every check).
+fn plot_factors(
+    out: &Path,
+    m: &Matrix,
+    k: usize,
+    w: &[f64],
+    h: &[f64],
+    report: &NmfReport,
+) -> anyhow::Result<()> {
+    use innmf::plot::{lines, Series};
+    let stacked = |n: usize, get: &dyn Fn(usize, usize) -> f64, axis: &[f64]| -> Vec<Series> {
+        (0..k)
+            .map(|j| {
+                let peak = (0..n).map(|i| get(i, j)).fold(0.0f64, f64::max);
+                let scale = if peak > 0.0 { 0.9 / peak } else { 0.0 };
+                Series {
+                    name: format!("{j}"),
+                    x: axis.to_vec(),
+                    y: (0..n).map(|i| j as f64 + scale * get(i, j)).collect(),
+                }
+            })
+            .collect()
+    };
+    let (f_axis, f_label, t_axis, t_label) = match (&m.freqs, &m.times) {
+        (Some(f), Some(t)) => (f.clone(), "frequency (Hz)", t.clone(), "time (s)"),
+        _ => (
+            (0..m.rows).map(|i| i as f64).collect(),
+            "row (bin)",
+            (0..m.cols).map(|i| i as f64).collect(),
+            "column (frame)",
+        ),
+    };
+    let ws = stacked(m.rows, &|i, j| w[i * k + j], &f_axis);
+    lines(
+        &out.join("W.png"),
+        "W columns (each scaled to its peak; offset = component)",
+        f_label,
+        "component",
+        &ws,
+        false,
+    )?;
+    let hs = stacked(m.cols, &|i, j| h[j * m.cols + i], &t_axis);
+    lines(
+        &out.join("H.png"),
+        "H rows (each scaled to its peak; offset = component)",
+        t_label,
+        "component",
+        &hs,
+        false,
+    )?;
+    let loss = Series {
+        name: report.divergence.name(),
+        x: report.loss_history.iter().map(|p| p.iter as f64).collect(),
+        y: report
+            .loss_history
+            .iter()
+            .map(|p| p.loss.max(1e-300))
+            .collect(),
+    };
+    if loss.y.iter().all(|v| *v > 1e-300) {
+        lines(
+            &out.join("loss.png"),
+            "mean divergence",
+            "iteration",
+            "loss",
+            &[loss],
+            true,
+        )?;
+    }
     Ok(())
 }

@@ -58,6 +58,12 @@ fn nmf_on_npy_writes_factors_and_report() {
         "{fin}"
     );
     assert!(!String::from_utf8_lossy(&st.stderr).contains("warning"));
+    for fig in ["W.png", "H.png", "loss.png"] {
+        assert!(
+            std::fs::metadata(out.join(fig)).unwrap().len() > 1000,
+            "{fig}"
+        );
+    }
 
     // The iteration limit with tol > 0 warns on stderr; fixed W and f64 work.
     let st = bin()
@@ -143,6 +149,7 @@ fn nmf_on_wav_uses_the_stft() {
     let h = read_npy(&out.join("H.npy")).unwrap();
     assert_eq!(w.shape, vec![129, 2]);
     assert_eq!(h.shape, vec![2, (8000 - 256) / 128 + 1]);
+    assert!(out.join("W.png").exists() && out.join("H.png").exists());
 }
 
 #[test]
