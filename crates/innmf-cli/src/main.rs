@@ -1,6 +1,9 @@
 //! The `innmf` command-line tool: a thin layer over the `innmf` library.
 
+mod cmd_bench;
 mod cmd_demo;
+mod cmd_fit;
+mod cmd_sample;
 mod input;
 mod progress;
 
@@ -8,7 +11,11 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser, Debug)]
-#[command(name = "innmf", version, about = "Implicit neural NMF on any time-frequency representation")]
+#[command(
+    name = "innmf",
+    version,
+    about = "Implicit neural NMF on any time-frequency representation"
+)]
 struct Cli {
     /// Worker threads (default: all cores).
     #[arg(long, global = true)]
@@ -21,6 +28,12 @@ struct Cli {
 enum Command {
     /// Factorize the paper's hybrid representation of two piano notes; plots and a summary.
     Demo(cmd_demo::DemoArgs),
+    /// Fit a model to a point set (.npz/.csv) or to audio (.wav) and write it (.safetensors).
+    Fit(cmd_fit::FitArgs),
+    /// Evaluate a model's W(f), H(t) and reconstruction on any frequencies and times.
+    Sample(cmd_sample::SampleArgs),
+    /// Time a named training workload; prints JSON.
+    Bench(cmd_bench::BenchArgs),
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
@@ -32,6 +45,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
     match &cli.command {
         Command::Demo(a) => cmd_demo::run(a),
+        Command::Fit(a) => cmd_fit::run(a),
+        Command::Sample(a) => cmd_sample::run(a),
+        Command::Bench(a) => cmd_bench::run(a),
     }
 }
 
