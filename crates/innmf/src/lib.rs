@@ -34,6 +34,7 @@ pub mod fastmath;
 pub mod field;
 pub mod io;
 pub mod linalg;
+pub mod metrics;
 pub mod optim;
 pub mod points;
 pub mod transform;
