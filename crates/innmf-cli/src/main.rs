@@ -1,5 +1,7 @@
 //! The `innmf` command-line tool: a thin layer over the `innmf` library.
 
+mod cmd_eval;
+
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
@@ -14,7 +16,10 @@ struct Cli {
 }
 
 #[derive(Subcommand, Debug)]
-enum Command {}
+enum Command {
+    /// Separation metrics: BSS Eval SDR/SIR/SAR, SI-SDR, STOI/eSTOI of estimates vs. references.
+    Eval(cmd_eval::EvalArgs),
+}
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     if let Some(n) = cli.threads {
@@ -23,7 +28,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             .build_global()
             .map_err(|e| anyhow::anyhow!("--threads {n}: {e}"))?;
     }
-    match cli.command {}
+    match cli.command {
+        Command::Eval(args) => cmd_eval::run(&args),
+    }
 }
 
 fn main() -> ExitCode {
