@@ -10,8 +10,16 @@ use innmf::metrics::bench_bss_eval;
 #[ignore = "benchmark: run through tests/data/metrics/bench_bss_eval.py"]
 fn bench_bss_eval_sources() {
     let dir = std::path::PathBuf::from(std::env::var("INNMF_BENCH_DIR").expect("INNMF_BENCH_DIR"));
-    let repeats: usize = std::env::var("INNMF_BENCH_REPEATS").ok().and_then(|s| s.parse().ok()).unwrap_or(10);
-    let load = |n: &str| read_wav(&dir.join(n)).unwrap().mono(ChannelSelect::Index(0)).unwrap();
+    let repeats: usize = std::env::var("INNMF_BENCH_REPEATS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10);
+    let load = |n: &str| {
+        read_wav(&dir.join(n))
+            .unwrap()
+            .mono(ChannelSelect::Index(0))
+            .unwrap()
+    };
     let refs = vec![load("ref0.wav"), load("ref1.wav")];
     let ests = vec![load("est0.wav"), load("est1.wav")];
     let b = bench_bss_eval(&refs, &ests, repeats).unwrap();

@@ -159,6 +159,18 @@ def main():
             "estoi": float(pystoi.stoi(b_ref[r], b_est[e], fs, extended=True)),
         })
 
+    # the same 8 kHz samples declared at other rates: 10 kHz (no resampling) and 22.05 kHz
+    # (a long resampling filter, 200/441)
+    for fs_as in [10000, 22050]:
+        for r, e in [(0, 1), (1, 1)]:
+            out["stoi"].append({
+                "fs": fs_as,
+                "clean": f"b_ref{r}.wav",
+                "processed": f"b_est{e}.wav",
+                "stoi": float(pystoi.stoi(b_ref[r], b_est[e], fs_as, extended=False)),
+                "estoi": float(pystoi.stoi(b_ref[r], b_est[e], fs_as, extended=True)),
+            })
+
     with open(os.path.join(HERE, "expected.json"), "w") as f:
         json.dump(out, f, indent=1)
         f.write("\n")

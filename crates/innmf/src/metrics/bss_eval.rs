@@ -628,6 +628,20 @@ mod tests {
     }
 
     #[test]
+    fn single_source_has_infinite_sir_like_mir_eval() {
+        let a = noise(2000, 30);
+        let e: Vec<f64> = a
+            .iter()
+            .zip(noise(2000, 31))
+            .map(|(x, w)| x + 0.1 * w)
+            .collect();
+        let r = bss_eval_sources(&[&a], &[&e], true).unwrap();
+        assert_eq!(r.sir[0], f64::INFINITY);
+        assert!((r.sdr[0] - r.sar[0]).abs() < 1e-9);
+        assert!(r.sdr[0] > 15.0 && r.sdr[0] < 25.0, "{}", r.sdr[0]);
+    }
+
+    #[test]
     fn framewise_windows_and_silence() {
         let n = 3000;
         let a = noise(n, 20);
