@@ -4,8 +4,8 @@
 //! |---|---|---|
 //! | SDR / SIR / SAR (BSS Eval v3, 512-tap filters, permutation) | [`bss_eval`] | `mir_eval.separation.bss_eval_sources` (0.7/0.8) to 0.01 dB |
 //! | framewise SDR / SIR / SAR | [`bss_eval`] | `mir_eval.separation.bss_eval_sources_framewise` |
-//! | SI-SDR, SI-SIR, SI-SAR | [`si_sdr`] | Le Roux et al. 2019; `fast_bss_eval.si_bss_eval_sources` |
-//! | STOI, extended STOI | [`stoi`] | `pystoi.stoi(x, y, fs, extended)` (0.4) to 1e-3 |
+//! | SI-SDR, SI-SIR, SI-SAR | [`mod@si_sdr`] | Le Roux et al. 2019; `fast_bss_eval.si_bss_eval_sources` |
+//! | STOI, extended STOI | [`mod@stoi`] | `pystoi.stoi(x, y, fs, extended)` (0.4) to 1e-3 |
 //! | NMSE, spectral SDR, KL, Itakura–Saito on magnitudes | [`spectral`] | the iN-NMF paper's code |
 //!
 //! ## Conventions
