@@ -1,6 +1,9 @@
 //! The `innmf` command-line tool: a thin layer over the `innmf` library.
 
+mod cmd_demo;
 mod cmd_eval;
+mod input;
+mod progress;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -17,6 +20,8 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Factorize the paper's hybrid representation of two piano notes; plots and a summary.
+    Demo(cmd_demo::DemoArgs),
     /// Separation metrics: BSS Eval SDR/SIR/SAR, SI-SDR, STOI/eSTOI of estimates vs. references.
     Eval(cmd_eval::EvalArgs),
 }
@@ -28,8 +33,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             .build_global()
             .map_err(|e| anyhow::anyhow!("--threads {n}: {e}"))?;
     }
-    match cli.command {
-        Command::Eval(args) => cmd_eval::run(&args),
+    match &cli.command {
+        Command::Demo(a) => cmd_demo::run(a),
+        Command::Eval(a) => cmd_eval::run(a),
     }
 }
 

@@ -5,8 +5,10 @@
 //! Here the argument is reduced to `r = x − q·π/2` (Cody–Waite, π/2 split in three parts so the
 //! reduction is exact for |q| < 2¹²) and minimax polynomials of the Cephes `sinf`/`cosf` kind are
 //! evaluated on |r| ≤ π/4, with the quadrant chosen by selects. Maximum absolute error against
-//! f64 is below 1e-7 for |x| ≤ 1e3 (tested). Slices whose largest magnitude exceeds
-//! [`FAST_RANGE`] fall back to the standard library, so accuracy never silently degrades.
+//! f64 is below 1.5e-7 for |x| ≤ 1e3 (tested). Beyond [`FAST_RANGE`] [`sin_cos_slice`] falls
+//! back to the standard library, and the in-place layer operation marks its output NaN (such
+//! pre-activations mean training diverged; the fit loop reports it), so accuracy never silently
+//! degrades.
 
 /// Largest |x| handled by the polynomial path; beyond it the slice functions use `std`.
 pub const FAST_RANGE: f32 = 8192.0;
@@ -25,34 +27,42 @@ const C3: f32 = 2.443_315_7e-5;
 // Adding and subtracting 1.5·2^23 rounds to the nearest integer for |v| < 2^22.
 const ROUND_MAGIC: f32 = 12_582_912.0;
 
-/// Sine and cosine of `x` (valid for |x| ≤ [`FAST_RANGE`]).
+/// Sine and cosine of `x` (valid for |x| ≤ [`FAST_RANGE`]). Branch-free: the quadrant is applied
+/// with a blend and sign-bit flips so loops over slices vectorize.
 #[inline(always)]
 pub fn sin_cos(x: f32) -> (f32, f32) {
-    let q = (x * FRAC_2_PI + ROUND_MAGIC) - ROUND_MAGIC;
+    let shifted = x * FRAC_2_PI + ROUND_MAGIC;
+    let q = shifted - ROUND_MAGIC;
+    // the rounded integer sits in the low mantissa bits of `shifted` (no float→int conversion,
+    // whose NaN/range checks would stop vectorization)
+    let qi = (shifted.to_bits() as i32).wrapping_sub(ROUND_MAGIC.to_bits() as i32);
     let r = ((x - q * PIO2_1) - q * PIO2_2) - q * PIO2_3;
     let z = r * r;
     let s = r + r * z * (S1 + z * (S2 + z * S3));
     let c = 1.0 - 0.5 * z + z * z * (C1 + z * (C2 + z * C3));
-    let qi = q as i32;
-    let swap = (qi & 1) != 0;
-    let (sv, cv) = if swap { (c, s) } else { (s, c) };
-    let sin_sign = if (qi & 2) != 0 { -1.0 } else { 1.0 };
-    let cos_sign = if ((qi + 1) & 2) != 0 { -1.0 } else { 1.0 };
-    (sv * sin_sign, cv * cos_sign)
+    let swap = (qi & 1) as f32;
+    let sv = s + swap * (c - s);
+    let cv = c + swap * (s - c);
+    let sin_flip = ((qi & 2) as u32) << 30;
+    let cos_flip = (((qi + 1) & 2) as u32) << 30;
+    (
+        f32::from_bits(sv.to_bits() ^ sin_flip),
+        f32::from_bits(cv.to_bits() ^ cos_flip),
+    )
 }
 
 /// `s[i] = sin(x[i])`, `c[i] = cos(x[i])`.
 #[track_caller]
 pub fn sin_cos_slice(x: &[f32], s: &mut [f32], c: &mut [f32]) {
     assert!(s.len() == x.len() && c.len() == x.len());
-    let max = x.iter().fold(0.0f32, |m, v| m.max(v.abs()));
-    if max <= FAST_RANGE {
-        for ((xi, si), ci) in x.iter().zip(s.iter_mut()).zip(c.iter_mut()) {
-            let (a, b) = sin_cos(*xi);
-            *si = a;
-            *ci = b;
-        }
-    } else {
+    let mut out_of_range = 0u32;
+    for ((xi, si), ci) in x.iter().zip(s.iter_mut()).zip(c.iter_mut()) {
+        out_of_range |= (xi.abs() > FAST_RANGE) as u32;
+        let (a, b) = sin_cos(*xi);
+        *si = a;
+        *ci = b;
+    }
+    if out_of_range != 0 || x.iter().any(|v| v.is_nan()) {
         for ((xi, si), ci) in x.iter().zip(s.iter_mut()).zip(c.iter_mut()) {
             *si = xi.sin();
             *ci = xi.cos();
@@ -64,20 +74,59 @@ pub fn sin_cos_slice(x: &[f32], s: &mut [f32], c: &mut [f32]) {
 #[track_caller]
 pub fn sin_cos_inplace_scaled(x: &mut [f32], c: &mut [f32], omega: f32) {
     assert!(c.len() == x.len());
-    let max = x.iter().fold(0.0f32, |m, v| m.max(v.abs())) * omega.abs();
-    if max <= FAST_RANGE {
-        for (xi, ci) in x.iter_mut().zip(c.iter_mut()) {
-            let (a, b) = sin_cos(*xi * omega);
-            *xi = a;
-            *ci = b;
-        }
-    } else {
-        for (xi, ci) in x.iter_mut().zip(c.iter_mut()) {
-            let v = *xi * omega;
-            *xi = v.sin();
-            *ci = v.cos();
-        }
+    let mut out_of_range = 0u32;
+    for ci in c.iter_mut().zip(x.iter()) {
+        // stash ω·x in c first so the fallback can recover it
+        *ci.0 = *ci.1 * omega;
     }
+    for (xi, ci) in x.iter_mut().zip(c.iter_mut()) {
+        let v = *ci;
+        out_of_range |= (v.abs() > FAST_RANGE) as u32;
+        let (a, b) = sin_cos(v);
+        *xi = a;
+        *ci = b;
+    }
+    if out_of_range != 0 {
+        mark_diverged(x, c);
+    }
+}
+
+#[cold]
+fn mark_diverged(x: &mut [f32], c: &mut [f32]) {
+    // Mark the values as NaN so the fit reports divergence instead of
+    // continuing with inaccurate sines. Pre-activations beyond 8192 mean training has blown up.
+    x.iter_mut().for_each(|v| *v = f32::NAN);
+    c.iter_mut().for_each(|v| *v = f32::NAN);
+}
+
+/// Natural logarithm for positive normal f32 inputs (Cephes `logf` polynomial, branch-free so it
+/// vectorizes; max relative error ≈ 1e-7). Zero, negative, subnormal and non-finite inputs are
+/// not supported: callers guarantee `x ≥ ε > 1e-30`.
+#[inline(always)]
+pub fn ln_pos(x: f32) -> f32 {
+    let bits = x.to_bits();
+    let mut e = ((bits >> 23) & 0xff) as i32 - 127;
+    let m = f32::from_bits((bits & 0x007f_ffff) | 0x3f80_0000);
+    // bring m into [√½, √2)
+    let big = (m > std::f32::consts::SQRT_2) as i32;
+    e += big;
+    let m = m * (1.0 - 0.5 * big as f32);
+    let f = m - 1.0;
+    let z = f * f;
+    let p = ((((((((7.037_683_6e-2 * f - 1.151_461e-1) * f + 1.167_699_9e-1) * f - 1.242_014_1e-1) * f
+        + 1.424_932_3e-1)
+        * f
+        - 1.666_805_8e-1)
+        * f
+        + 2.000_071_4e-1)
+        * f
+        - 2.499_999_4e-1)
+        * f
+        + 3.333_333_1e-1)
+        * f
+        * z;
+    let ef = e as f32;
+    f + (p - 2.121_944_4e-4 * ef - 0.5 * z) + 0.693_359_4 * ef
 }
 
 /// Numerically safe softplus `ln(1 + eˣ)` with PyTorch's threshold (x > 20 returns x).
@@ -127,6 +176,32 @@ mod tests {
             worst = worst.max((c as f64 - xd.cos()).abs());
         }
         assert!(worst < 1.5e-7, "max error {worst}");
+    }
+
+    #[test]
+    fn ln_matches_std() {
+        let mut worst = 0.0f64;
+        for i in 0..100_000 {
+            let x = 1e-9f32 * 1.0003f32.powi(i);
+            if !x.is_finite() {
+                break;
+            }
+            let got = ln_pos(x) as f64;
+            let want = (x as f64).ln();
+            worst = worst.max((got - want).abs() / want.abs().max(1.0));
+        }
+        assert!(worst < 3e-7, "{worst}");
+    }
+
+    #[test]
+    fn huge_preactivations_become_nan_not_garbage() {
+        let mut x = [1e6f32, 0.5];
+        let mut c = [0.0f32; 2];
+        sin_cos_inplace_scaled(&mut x, &mut c, 1.0);
+        assert!(x[0].is_nan() && x[1].is_nan());
+        let mut y = [0.5f32, -2.0];
+        sin_cos_inplace_scaled(&mut y, &mut c, 2.0);
+        assert!((y[1] - (-4.0f32).sin()).abs() < 1e-6 && (c[0] - 1.0f32.cos()).abs() < 1e-6);
     }
 
     #[test]

@@ -28,17 +28,25 @@
 #![warn(missing_docs)]
 
 pub mod audio;
+pub mod demo;
 pub mod divergence;
 pub mod error;
 pub mod fastmath;
 pub mod field;
+pub mod fit;
 pub mod io;
 pub mod linalg;
 pub mod metrics;
+pub mod model;
+pub mod modelfile;
 pub mod optim;
+#[cfg(feature = "plot")]
+pub mod plot;
 pub mod points;
 pub mod transform;
 
 pub use divergence::Divergence;
 pub use error::{Error, Result};
 pub use points::TfPoints;
+pub use fit::{fit, FitConfig, FitReport};
+pub use model::{FactorKind, Model, ModelSpec, Trainer};

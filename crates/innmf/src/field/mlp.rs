@@ -335,9 +335,11 @@ impl MlpWorkspace {
     }
 }
 
-fn fill_bias_rows(out: &mut [f32], bias: &[f32]) {
+fn add_bias_rows(out: &mut [f32], bias: &[f32]) {
     for row in out.chunks_exact_mut(bias.len()) {
-        row.copy_from_slice(bias);
+        for (o, b) in row.iter_mut().zip(bias) {
+            *o += b;
+        }
     }
 }
 
@@ -346,16 +348,16 @@ fn forward_component(buf: &mut ComponentBuffers, p: &[f32], specs: &[LayerSpec],
     // layer 0: linear from the features
     let s0 = specs[0];
     let a1 = &mut buf.acts[0];
-    fill_bias_rows(a1, &p[s0.b..s0.b + s0.fan_out]);
-    gemm(a1, &buf.feats, &p[s0.w..s0.b], n, s0.fan_in, s0.fan_out, false, false, true);
+    gemm(a1, &buf.feats, &p[s0.w..s0.b], n, s0.fan_in, s0.fan_out, false, false, false);
+    add_bias_rows(a1, &p[s0.b..s0.b + s0.fan_out]);
     // sine layers
     for l in 1..=depth {
         let s = specs[l];
         let (prev, next) = buf.acts.split_at_mut(l);
         let a_in = &prev[l - 1];
         let z = &mut next[0];
-        fill_bias_rows(z, &p[s.b..s.b + s.fan_out]);
-        gemm(z, a_in, &p[s.w..s.b], n, s.fan_in, s.fan_out, false, false, true);
+        gemm(z, a_in, &p[s.w..s.b], n, s.fan_in, s.fan_out, false, false, false);
+        add_bias_rows(z, &p[s.b..s.b + s.fan_out]);
         sin_cos_inplace_scaled(z, &mut buf.cos[l - 1], omega);
     }
     // output layer and softplus

@@ -1,0 +1,524 @@
+//! The iN-NMF model `m̂_i = Σ_k W_k(f_i)·H_k(t_i)`, its loss and gradient on a point set.
+//!
+//! [`Model`] holds two [`Factor`]s. [`Trainer`] binds a model to a [`TfPoints`]: it evaluates
+//! `W` once per unique frequency and `H` once per unique time (DESIGN.md decision 3), then
+//!
+//! - on a full grid (and when every point is used) forms `V̂ = Wᵀ·H` with one matrix product and
+//!   back-propagates with two more (`∂W = H·Gᵀ`, `∂H = W·G`);
+//! - on a cloud (or a random subset of a grid) gathers `m̂_i = Σ_k W[k, fᵢ]·H[k, tᵢ]` per point
+//!   and scatter-adds the gradients, in parallel over components.
+//!
+//! Both paths compute the same (weighted) mean β-divergence; a test checks they agree.
+
+use crate::divergence::Divergence;
+use crate::error::{Error, Result};
+use crate::field::{Axis, AxisScale, Factor, FactorWorkspace, Mlp, MlpConfig, MlpInit, Table};
+use crate::fastmath::ln_pos;
+use crate::linalg::gemm;
+use crate::points::TfPoints;
+use rand::Rng;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// Implicit (networks) or explicit (table) factor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum FactorKind {
+    /// Coordinate networks, evaluable at any coordinate.
+    #[default]
+    Implicit,
+    /// One value per coordinate of the training points.
+    Explicit,
+}
+
+/// How to build a model for a point set.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelSpec {
+    /// Rank K.
+    pub rank: usize,
+    /// Kind of W (frequency factor).
+    pub w: FactorKind,
+    /// Kind of H (time factor).
+    pub h: FactorKind,
+    /// Hidden width of the networks.
+    pub width: usize,
+    /// Number of sine layers.
+    pub depth: usize,
+    /// Fourier octaves J.
+    pub n_features: usize,
+    /// Sine scale ω.
+    pub omega: f32,
+    /// Weight initialization.
+    pub init: MlpInit,
+    /// Frequency domain; default `[0, max f]` (linear).
+    pub freq_axis: Option<Axis>,
+    /// Time domain; default `[min t, max t]`.
+    pub time_axis: Option<Axis>,
+    /// Scale of the default frequency axis.
+    pub freq_scale: AxisScale,
+}
+
+impl ModelSpec {
+    /// The paper's architecture (width 64, 3 sine layers, 10 octaves) with both factors implicit.
+    pub fn new(rank: usize) -> Self {
+        ModelSpec {
+            rank,
+            w: FactorKind::Implicit,
+            h: FactorKind::Implicit,
+            width: 64,
+            depth: 3,
+            n_features: 10,
+            omega: 1.0,
+            init: MlpInit::Pytorch,
+            freq_axis: None,
+            time_axis: None,
+            freq_scale: AxisScale::Linear,
+        }
+    }
+
+    /// Builds the model for `points` with the given random generator.
+    pub fn build(&self, points: &TfPoints, rng: &mut impl Rng) -> Result<Model> {
+        if self.rank == 0 {
+            return Err(Error::param("rank", 0, "at least 1 component"));
+        }
+        let (f_lo, f_hi) = points.freq_range();
+        let freq_axis = match self.freq_axis {
+            Some(a) => a,
+            None => match self.freq_scale {
+                AxisScale::Linear => Axis::linear(0.0f64.min(f_lo), f_hi.max(f_lo + 1.0))?,
+                AxisScale::Log => {
+                    let lo = points.unique_freqs().iter().copied().find(|&f| f > 0.0).unwrap_or(1.0);
+                    Axis::new(lo, f_hi.max(lo * 2.0), AxisScale::Log)?
+                }
+            },
+        };
+        let (t_lo, t_hi) = points.time_range();
+        let time_axis = match self.time_axis {
+            Some(a) => a,
+            None => Axis::linear(t_lo, if t_hi > t_lo { t_hi } else { t_lo + 1.0 })?,
+        };
+        let mlp = |axis: Axis| MlpConfig {
+            components: self.rank,
+            width: self.width,
+            depth: self.depth,
+            n_features: self.n_features,
+            omega: self.omega,
+            init: self.init,
+            axis,
+        };
+        let w = match self.w {
+            FactorKind::Implicit => Factor::Implicit(Mlp::new(mlp(freq_axis), rng)?),
+            FactorKind::Explicit => {
+                Factor::Explicit(Table::new(self.rank, points.unique_freqs().to_vec(), rng)?)
+            }
+        };
+        let h = match self.h {
+            FactorKind::Implicit => Factor::Implicit(Mlp::new(mlp(time_axis), rng)?),
+            FactorKind::Explicit => {
+                Factor::Explicit(Table::new(self.rank, points.unique_times().to_vec(), rng)?)
+            }
+        };
+        Model::new(w, h)
+    }
+}
+
+/// An iN-NMF model: a frequency factor W and a time factor H of equal rank.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Model {
+    /// W_k(f).
+    pub w: Factor,
+    /// H_k(t).
+    pub h: Factor,
+}
+
+impl Model {
+    /// Pairs two factors; their ranks must agree.
+    pub fn new(w: Factor, h: Factor) -> Result<Self> {
+        if w.components() != h.components() {
+            return Err(Error::Shape(format!(
+                "W has {} components, H has {}",
+                w.components(),
+                h.components()
+            )));
+        }
+        Ok(Model { w, h })
+    }
+
+    /// Rank K.
+    pub fn rank(&self) -> usize {
+        self.w.components()
+    }
+
+    /// W at frequencies (Hz): `[K, F]`.
+    pub fn sample_w(&self, freqs: &[f64]) -> Vec<f32> {
+        self.w.evaluate(freqs)
+    }
+
+    /// H at times (s): `[K, T]`.
+    pub fn sample_h(&self, times: &[f64]) -> Vec<f32> {
+        self.h.evaluate(times)
+    }
+
+    /// The reconstruction `V̂ = Wᵀ·H` on the grid `freqs × times`, `[F, T]` row-major.
+    pub fn reconstruct_grid(&self, freqs: &[f64], times: &[f64]) -> Vec<f32> {
+        let (w, h) = (self.sample_w(freqs), self.sample_h(times));
+        let mut v = vec![0.0f32; freqs.len() * times.len()];
+        gemm(&mut v, &w, &h, freqs.len(), self.rank(), times.len(), true, false, false);
+        v
+    }
+
+    /// The estimate `m̂_i` at every point.
+    pub fn predict(&self, points: &TfPoints) -> Vec<f64> {
+        let (w, h) = (self.sample_w(points.unique_freqs()), self.sample_h(points.unique_times()));
+        let (nf, nt, k) = (points.unique_freqs().len(), points.unique_times().len(), self.rank());
+        points
+            .freq_index()
+            .par_iter()
+            .zip(points.time_index().par_iter())
+            .map(|(&fi, &ti)| {
+                (0..k)
+                    .map(|c| w[c * nf + fi as usize] as f64 * h[c * nt + ti as usize] as f64)
+                    .sum()
+            })
+            .collect()
+    }
+
+    /// Mean divergence between the points' magnitudes and the model.
+    pub fn loss(&self, points: &TfPoints, div: &Divergence) -> f64 {
+        div.mean(points.m(), &self.predict(points))
+    }
+
+    /// Number of trainable parameters.
+    pub fn n_params(&self) -> usize {
+        self.w.params().len() + self.h.params().len()
+    }
+}
+
+struct DenseBuffers {
+    target: Vec<f32>,
+    weight: Option<Vec<f32>>,
+    vhat: Vec<f32>,
+    grad: Vec<f32>,
+    wt: Vec<f32>,
+}
+
+/// Binds a model to a point set: all buffers for repeated loss-and-gradient evaluations.
+pub struct Trainer<'p> {
+    points: &'p TfPoints,
+    div: Divergence,
+    k: usize,
+    nf: usize,
+    nt: usize,
+    w_ws: FactorWorkspace,
+    h_ws: FactorWorkspace,
+    wv: Vec<f32>,
+    hv: Vec<f32>,
+    wt: Vec<f32>,
+    ht: Vec<f32>,
+    dwv: Vec<f32>,
+    dhv: Vec<f32>,
+    target: Vec<f32>,
+    weight: Option<Vec<f32>>,
+    g: Vec<f32>,
+    ybuf: Vec<f32>,
+    xbuf: Vec<f32>,
+    wbuf: Vec<f32>,
+    dense: Option<DenseBuffers>,
+    /// ∂loss/∂(W parameters) after [`Trainer::loss_and_grad`].
+    pub grad_w: Vec<f32>,
+    /// ∂loss/∂(H parameters) after [`Trainer::loss_and_grad`].
+    pub grad_h: Vec<f32>,
+    w_frozen_values: bool,
+}
+
+impl<'p> Trainer<'p> {
+    /// Buffers for `model` on `points` with loss `div` and optional per-point weights (≥ 0).
+    pub fn new(
+        model: &Model,
+        points: &'p TfPoints,
+        div: Divergence,
+        weights: Option<&[f64]>,
+    ) -> Result<Self> {
+        let k = model.rank();
+        let (nf, nt) = (points.unique_freqs().len(), points.unique_times().len());
+        let weight = match weights {
+            None => None,
+            Some(w) => {
+                if w.len() != points.len() {
+                    return Err(Error::LengthMismatch {
+                        what: "weights vs points".into(),
+                        expected: points.len(),
+                        got: w.len(),
+                    });
+                }
+                if let Some(i) = w.iter().position(|v| !(v.is_finite() && *v >= 0.0)) {
+                    return Err(Error::param("weight", w[i], "finite and >= 0"));
+                }
+                if w.iter().sum::<f64>() <= 0.0 {
+                    return Err(Error::param("weights", "all zero", "a positive total"));
+                }
+                Some(w.iter().map(|&v| v as f32).collect::<Vec<f32>>())
+            }
+        };
+        let target: Vec<f32> = points.m().iter().map(|&v| v as f32).collect();
+        let dense = points.grid().map(|g| DenseBuffers {
+            target: g.cell_to_point.iter().map(|&p| target[p as usize]).collect(),
+            weight: weight
+                .as_ref()
+                .map(|w| g.cell_to_point.iter().map(|&p| w[p as usize]).collect()),
+            vhat: vec![0.0; nf * nt],
+            grad: vec![0.0; nf * nt],
+            wt: vec![0.0; nf * k],
+        });
+        Ok(Trainer {
+            points,
+            div,
+            k,
+            nf,
+            nt,
+            w_ws: model.w.workspace(points.unique_freqs())?,
+            h_ws: model.h.workspace(points.unique_times())?,
+            wv: vec![0.0; k * nf],
+            hv: vec![0.0; k * nt],
+            wt: vec![0.0; k * nf],
+            ht: vec![0.0; k * nt],
+            dwv: vec![0.0; k * nf],
+            dhv: vec![0.0; k * nt],
+            target,
+            weight,
+            g: vec![0.0; points.len()],
+            ybuf: vec![0.0; points.len()],
+            xbuf: vec![0.0; points.len()],
+            wbuf: vec![0.0; points.len()],
+            dense,
+            grad_w: vec![0.0; model.w.params().len()],
+            grad_h: vec![0.0; model.h.params().len()],
+            w_frozen_values: false,
+        })
+    }
+
+    /// Evaluates W once and keeps its values for every later call (W is not being trained).
+    pub fn freeze_w(&mut self, model: &Model) {
+        self.w_ws.forward(&model.w, &mut self.wv);
+        self.w_frozen_values = true;
+    }
+
+    /// Loss on the selected points (all when `subset` is `None`) and, when `grads` is set, the
+    /// gradients in [`grad_w`](Self::grad_w) (unless W is frozen) and [`grad_h`](Self::grad_h).
+    /// `subset` holds sorted point indices.
+    pub fn loss_and_grad(&mut self, model: &Model, subset: Option<&[u32]>, grads: bool) -> f64 {
+        if !self.w_frozen_values {
+            self.w_ws.forward(&model.w, &mut self.wv);
+        }
+        self.h_ws.forward(&model.h, &mut self.hv);
+        let loss = match (&self.dense, subset) {
+            (Some(_), None) => self.dense_pass(grads),
+            _ => self.gather_pass(subset, grads),
+        };
+        if grads {
+            if !self.w_frozen_values {
+                self.w_ws.backward(&model.w, &self.dwv, &mut self.grad_w);
+            }
+            self.h_ws.backward(&model.h, &self.dhv, &mut self.grad_h);
+        }
+        loss
+    }
+
+    /// The values of W at the unique frequencies after the last call, `[K, F]`.
+    pub fn w_values(&self) -> &[f32] {
+        &self.wv
+    }
+
+    /// The values of H at the unique times after the last call, `[K, T]`.
+    pub fn h_values(&self) -> &[f32] {
+        &self.hv
+    }
+
+    fn dense_pass(&mut self, grads: bool) -> f64 {
+        let (k, nf, nt) = (self.k, self.nf, self.nt);
+        let d = self.dense.as_mut().expect("dense buffers");
+        // W stored [K, F]; the row blocks of V̂ = Wᵀ·H need Wᵀ as [F, K]
+        for c in 0..k {
+            for f in 0..nf {
+                d.wt[f * k + c] = self.wv[c * nf + f];
+            }
+        }
+        let norm = match &d.weight {
+            Some(w) => w.iter().map(|&v| v as f64).sum::<f64>(),
+            None => (nf * nt) as f64,
+        };
+        let div = self.div;
+        let rows = rows_per_task(nf, nt);
+        let hv = &self.hv;
+        let wt = &d.wt;
+        let weight = d.weight.as_deref();
+        let loss: f64 = d
+            .vhat
+            .par_chunks_mut(rows * nt)
+            .zip(d.grad.par_chunks_mut(rows * nt))
+            .zip(d.target.par_chunks(rows * nt))
+            .enumerate()
+            .map(|(b, ((vh, g), x))| {
+                let r0 = b * rows;
+                let nr = vh.len() / nt;
+                gemm(vh, &wt[r0 * k..(r0 + nr) * k], hv, nr, k, nt, false, false, false);
+                let w = weight.map(|w| &w[r0 * nt..r0 * nt + vh.len()]);
+                pointwise(&div, x, vh, w, g, norm, grads)
+            })
+            .sum();
+        if grads {
+            let g = &d.grad;
+            let (dwv, dhv, wv) = (&mut self.dwv, &mut self.dhv, &self.wv);
+            rayon::join(
+                // ∂W = H·Gᵀ : [K, T]·[T, F]
+                || gemm(dwv, hv, g, k, nt, nf, false, true, false),
+                // ∂H = W·G : [K, F]·[F, T]
+                || gemm(dhv, wv, g, k, nf, nt, false, false, false),
+            );
+        }
+        loss / norm
+    }
+
+    fn gather_pass(&mut self, subset: Option<&[u32]>, grads: bool) -> f64 {
+        let (k, nf, nt) = (self.k, self.nf, self.nt);
+        for c in 0..k {
+            for f in 0..nf {
+                self.wt[f * k + c] = self.wv[c * nf + f];
+            }
+            for t in 0..nt {
+                self.ht[t * k + c] = self.hv[c * nt + t];
+            }
+        }
+        let fi = self.points.freq_index();
+        let ti = self.points.time_index();
+        let n_sel = subset.map_or(self.points.len(), |s| s.len());
+        let norm = match (&self.weight, subset) {
+            (Some(w), Some(s)) => s.iter().map(|&i| w[i as usize] as f64).sum::<f64>(),
+            (Some(w), None) => w.iter().map(|&v| v as f64).sum::<f64>(),
+            (None, _) => n_sel as f64,
+        }
+        .max(f64::MIN_POSITIVE);
+        let div = self.div;
+        let (wt, ht, target, weight) = (&self.wt, &self.ht, &self.target, self.weight.as_deref());
+        let point = |j: usize| subset.map_or(j, |s| s[j] as usize);
+        const CHUNK: usize = 4096;
+        let loss: f64 = self.g[..n_sel]
+            .par_chunks_mut(CHUNK)
+            .zip(self.ybuf[..n_sel].par_chunks_mut(CHUNK))
+            .zip(self.xbuf[..n_sel].par_chunks_mut(CHUNK))
+            .zip(self.wbuf[..n_sel].par_chunks_mut(CHUNK))
+            .enumerate()
+            .map(|(b, (((g, y), x), w))| {
+                // gather the estimate, target and weight of each selected point
+                for (o, (yj, xj)) in y.iter_mut().zip(x.iter_mut()).enumerate() {
+                    let i = point(b * CHUNK + o);
+                    let (f, t) = (fi[i] as usize * k, ti[i] as usize * k);
+                    let mut acc = 0.0f32;
+                    for c in 0..k {
+                        acc += wt[f + c] * ht[t + c];
+                    }
+                    *yj = acc;
+                    *xj = target[i];
+                }
+                let w = weight.map(|ws| {
+                    for (o, wj) in w.iter_mut().enumerate() {
+                        *wj = ws[point(b * CHUNK + o)];
+                    }
+                    &*w
+                });
+                pointwise(&div, x, y, w, g, norm, grads)
+            })
+            .sum();
+        if grads {
+            let g = &self.g[..n_sel];
+            let (wv, hv) = (&self.wv, &self.hv);
+            let w_frozen = self.w_frozen_values;
+            self.dwv
+                .par_chunks_mut(nf)
+                .zip(self.dhv.par_chunks_mut(nt))
+                .enumerate()
+                .for_each(|(c, (dw, dh))| {
+                    let (wc, hc) = (&wv[c * nf..(c + 1) * nf], &hv[c * nt..(c + 1) * nt]);
+                    dw.fill(0.0);
+                    dh.fill(0.0);
+                    for (j, &gj) in g.iter().enumerate() {
+                        let i = point(j);
+                        let (f, t) = (fi[i] as usize, ti[i] as usize);
+                        if !w_frozen {
+                            dw[f] += gj * hc[t];
+                        }
+                        dh[t] += gj * wc[f];
+                    }
+                });
+        }
+        loss / norm
+    }
+}
+
+fn rows_per_task(nf: usize, nt: usize) -> usize {
+    // blocks of about 16k cells, at least one row
+    (16384 / nt.max(1)).clamp(1, nf.max(1))
+}
+
+/// Loss sum over a block and, if `grads`, the per-cell gradient of the normalized loss.
+fn pointwise(
+    div: &Divergence,
+    x: &[f32],
+    y: &[f32],
+    w: Option<&[f32]>,
+    g: &mut [f32],
+    norm: f64,
+    grads: bool,
+) -> f64 {
+    let inv = 1.0 / norm;
+    if div.beta == 1.0 && w.is_none() && div.eps >= 1e-30 {
+        // KL, the common case: x·(ln(x+ε) − ln(y+ε)) − x + y with a vectorizable logarithm,
+        // summed per block of 256 in f32 and across blocks in f64
+        let eps = div.eps as f32;
+        let invf = inv as f32;
+        // 16 independent lanes so the compiler vectorizes the sum (a single running f32 sum
+        // would force strict in-order addition)
+        const L: usize = 16;
+        let mut acc = 0.0f64;
+        let mut lanes = [0.0f32; L];
+        let n_full = x.len() / L * L;
+        for (blk, ((xb, yb), gb)) in x[..n_full]
+            .chunks_exact(L)
+            .zip(y[..n_full].chunks_exact(L))
+            .zip(g[..n_full].chunks_exact_mut(L))
+            .enumerate()
+        {
+            for j in 0..L {
+                let (xi, yi) = (xb[j], yb[j]);
+                let ye = yi + eps;
+                lanes[j] += xi * (ln_pos(xi + eps) - ln_pos(ye)) - xi + yi;
+                if grads {
+                    gb[j] = (1.0 - xi / ye) * invf;
+                }
+            }
+            if blk % 64 == 63 {
+                acc += lanes.iter().map(|&v| v as f64).sum::<f64>();
+                lanes = [0.0; L];
+            }
+        }
+        acc += lanes.iter().map(|&v| v as f64).sum::<f64>();
+        for j in n_full..x.len() {
+            let (xi, yi) = (x[j], y[j]);
+            let ye = yi + eps;
+            acc += (xi * (ln_pos(xi + eps) - ln_pos(ye)) - xi + yi) as f64;
+            if grads {
+                g[j] = (1.0 - xi / ye) * invf;
+            }
+        }
+        return acc;
+    }
+    let mut acc = 0.0f64;
+    for (j, (xi, yi)) in x.iter().zip(y).enumerate() {
+        let wgt = w.map_or(1.0, |w| w[j] as f64);
+        acc += wgt * div.value(*xi as f64, *yi as f64);
+        if grads {
+            g[j] = (wgt * div.grad(*xi as f64, *yi as f64) * inv) as f32;
+        }
+    }
+    acc
+}

@@ -1,0 +1,214 @@
+//! Model files: safetensors with a JSON configuration in the metadata.
+//!
+//! Tensors, for each factor `p ∈ {w, h}`:
+//! - implicit: `p.fourier_bias` `[K, J]` f32; `p.layers.{l}.weight` `[K, in, out]` f32 (PyTorch's
+//!   `Linear.weight` transposed); `p.layers.{l}.bias` `[K, out]` f32;
+//! - explicit: `p.theta` `[K, N]` f32 (values are `softplus(θ)`), `p.coords` `[N]` f64, and
+//!   `p.values` `[K, N]` f32 for convenience (ignored on load).
+//!
+//! Metadata key `innmf` holds [`ModelConfig`] as JSON: architecture and input domains, plus a
+//! free-form `training` object (loss, magnitude power, transform, seed, fit summary). The file
+//! reads in Python with `safetensors.numpy.load_file` and `safe_open(...).metadata()`.
+
+use crate::error::{Error, Result};
+use crate::field::{Factor, Mlp, MlpConfig, Table};
+use crate::model::Model;
+use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::path::Path;
+
+/// Description of one factor in a model file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum FactorConfig {
+    /// Coordinate networks.
+    Implicit {
+        /// Architecture and domain.
+        config: MlpConfig,
+    },
+    /// A table at `n` coordinates.
+    Explicit {
+        /// Number of coordinates.
+        n: usize,
+    },
+}
+
+/// The JSON stored in a model file's metadata.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelConfig {
+    /// Always "innmf-model".
+    pub format: String,
+    /// Version of the crate that wrote the file.
+    pub innmf_version: String,
+    /// Rank K.
+    pub rank: usize,
+    /// The frequency factor.
+    pub w: FactorConfig,
+    /// The time factor.
+    pub h: FactorConfig,
+    /// Free-form description of how the model was fit.
+    #[serde(default)]
+    pub training: serde_json::Value,
+}
+
+fn f32_bytes(v: &[f32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+fn factor_tensors(prefix: &str, f: &Factor, out: &mut Vec<(String, Dtype, Vec<usize>, Vec<u8>)>) {
+    match f {
+        Factor::Implicit(m) => {
+            let cfg = &m.config;
+            let k = cfg.components;
+            out.push((
+                format!("{prefix}.fourier_bias"),
+                Dtype::F32,
+                vec![k, cfg.n_features],
+                f32_bytes(&m.fourier_bias),
+            ));
+            for (l, &(fi, fo)) in cfg.layer_shapes().iter().enumerate() {
+                let w: Vec<f32> = (0..k).flat_map(|c| m.layer_weight(c, l).to_vec()).collect();
+                let b: Vec<f32> = (0..k).flat_map(|c| m.layer_bias(c, l).to_vec()).collect();
+                out.push((format!("{prefix}.layers.{l}.weight"), Dtype::F32, vec![k, fi, fo], f32_bytes(&w)));
+                out.push((format!("{prefix}.layers.{l}.bias"), Dtype::F32, vec![k, fo], f32_bytes(&b)));
+            }
+        }
+        Factor::Explicit(t) => {
+            let n = t.coords.len();
+            out.push((format!("{prefix}.theta"), Dtype::F32, vec![t.components, n], f32_bytes(&t.params)));
+            out.push((format!("{prefix}.values"), Dtype::F32, vec![t.components, n], f32_bytes(&t.values())));
+            out.push((
+                format!("{prefix}.coords"),
+                Dtype::F64,
+                vec![n],
+                t.coords.iter().flat_map(|x| x.to_le_bytes()).collect(),
+            ));
+        }
+    }
+}
+
+fn factor_config(f: &Factor) -> FactorConfig {
+    match f {
+        Factor::Implicit(m) => FactorConfig::Implicit {
+            config: m.config.clone(),
+        },
+        Factor::Explicit(t) => FactorConfig::Explicit { n: t.coords.len() },
+    }
+}
+
+/// Serializes a model with its training description to safetensors bytes.
+pub fn to_bytes(model: &Model, training: &serde_json::Value) -> Result<Vec<u8>> {
+    let config = ModelConfig {
+        format: "innmf-model".into(),
+        innmf_version: env!("CARGO_PKG_VERSION").into(),
+        rank: model.rank(),
+        w: factor_config(&model.w),
+        h: factor_config(&model.h),
+        training: training.clone(),
+    };
+    let mut raw = Vec::new();
+    factor_tensors("w", &model.w, &mut raw);
+    factor_tensors("h", &model.h, &mut raw);
+    let views = raw
+        .iter()
+        .map(|(name, dt, shape, bytes)| {
+            TensorView::new(*dt, shape.clone(), bytes)
+                .map(|v| (name.clone(), v))
+                .map_err(|e| Error::Shape(format!("tensor {name}: {e}")))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let meta: HashMap<String, String> = [(
+        "innmf".to_string(),
+        serde_json::to_string(&config).map_err(|e| Error::Shape(e.to_string()))?,
+    )]
+    .into_iter()
+    .collect();
+    safetensors::tensor::serialize(views, Some(meta)).map_err(|e| Error::Shape(e.to_string()))
+}
+
+/// Writes a model file atomically.
+pub fn save(path: &Path, model: &Model, training: &serde_json::Value) -> Result<()> {
+    crate::io::write_atomic(path, &to_bytes(model, training)?)
+}
+
+fn tensor_f32(st: &SafeTensors, name: &str, shape: &[usize], path: &Path) -> Result<Vec<f32>> {
+    let t = st
+        .tensor(name)
+        .map_err(|_| Error::format(path, format!("missing tensor '{name}'")))?;
+    if t.dtype() != Dtype::F32 || t.shape() != shape {
+        return Err(Error::format(
+            path,
+            format!("tensor '{name}' is {:?} {:?}, expected F32 {shape:?}", t.dtype(), t.shape()),
+        ));
+    }
+    Ok(t.data()
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect())
+}
+
+fn load_factor(st: &SafeTensors, prefix: &str, cfg: &FactorConfig, k: usize, path: &Path) -> Result<Factor> {
+    match cfg {
+        FactorConfig::Implicit { config } => {
+            if config.components != k {
+                return Err(Error::format(path, format!("{prefix}: rank {} ≠ {k}", config.components)));
+            }
+            let bias = tensor_f32(st, &format!("{prefix}.fourier_bias"), &[k, config.n_features], path)?;
+            let per = config.params_per_component();
+            let mut params = vec![0.0f32; k * per];
+            let mut off = 0;
+            for (l, &(fi, fo)) in config.layer_shapes().iter().enumerate() {
+                let w = tensor_f32(st, &format!("{prefix}.layers.{l}.weight"), &[k, fi, fo], path)?;
+                let b = tensor_f32(st, &format!("{prefix}.layers.{l}.bias"), &[k, fo], path)?;
+                for c in 0..k {
+                    let base = c * per + off;
+                    params[base..base + fi * fo].copy_from_slice(&w[c * fi * fo..(c + 1) * fi * fo]);
+                    params[base + fi * fo..base + fi * fo + fo].copy_from_slice(&b[c * fo..(c + 1) * fo]);
+                }
+                off += fi * fo + fo;
+            }
+            Ok(Factor::Implicit(Mlp::from_parts(config.clone(), bias, params)?))
+        }
+        FactorConfig::Explicit { n } => {
+            let theta = tensor_f32(st, &format!("{prefix}.theta"), &[k, *n], path)?;
+            let t = st
+                .tensor(&format!("{prefix}.coords"))
+                .map_err(|_| Error::format(path, format!("missing tensor '{prefix}.coords'")))?;
+            if t.dtype() != Dtype::F64 || t.shape() != [*n] {
+                return Err(Error::format(path, format!("tensor '{prefix}.coords' must be F64 [{n}]")));
+            }
+            let coords: Vec<f64> = t
+                .data()
+                .chunks_exact(8)
+                .map(|b| f64::from_le_bytes(b.try_into().unwrap_or([0; 8])))
+                .collect();
+            let mut table = Table::from_values(k, coords, &vec![1.0; k * n])?;
+            table.params = theta;
+            Ok(Factor::Explicit(table))
+        }
+    }
+}
+
+/// Reads a model and its configuration from safetensors bytes (`path` names errors).
+pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<(Model, ModelConfig)> {
+    let (_, meta) = SafeTensors::read_metadata(bytes)
+        .map_err(|e| Error::format(path, format!("not a safetensors file: {e}")))?;
+    let json = meta
+        .metadata()
+        .as_ref()
+        .and_then(|m| m.get("innmf"))
+        .ok_or_else(|| Error::format(path, "no 'innmf' metadata: not an innmf model file"))?;
+    let config: ModelConfig = serde_json::from_str(json)
+        .map_err(|e| Error::format(path, format!("bad model configuration: {e}")))?;
+    let st = SafeTensors::deserialize(bytes)
+        .map_err(|e| Error::format(path, format!("not a safetensors file: {e}")))?;
+    let w = load_factor(&st, "w", &config.w, config.rank, path)?;
+    let h = load_factor(&st, "h", &config.h, config.rank, path)?;
+    Ok((Model::new(w, h)?, config))
+}
+
+/// Reads a model file.
+pub fn load(path: &Path) -> Result<(Model, ModelConfig)> {
+    from_bytes(&crate::io::read_bytes(path)?, path)
+}
