@@ -4,6 +4,7 @@ mod cmd_bench;
 mod cmd_demo;
 mod cmd_fit;
 mod cmd_sample;
+mod cmd_eval;
 mod input;
 mod progress;
 
@@ -34,6 +35,8 @@ enum Command {
     Sample(cmd_sample::SampleArgs),
     /// Time a named training workload; prints JSON.
     Bench(cmd_bench::BenchArgs),
+    /// Separation metrics: BSS Eval SDR/SIR/SAR, SI-SDR, STOI/eSTOI of estimates vs. references.
+    Eval(cmd_eval::EvalArgs),
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
@@ -48,6 +51,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Fit(a) => cmd_fit::run(a),
         Command::Sample(a) => cmd_sample::run(a),
         Command::Bench(a) => cmd_bench::run(a),
+        Command::Eval(a) => cmd_eval::run(a),
     }
 }
 

@@ -59,6 +59,7 @@ pub mod field;
 pub mod fit;
 pub mod io;
 pub mod linalg;
+pub mod metrics;
 pub mod model;
 pub mod modelfile;
 pub mod optim;
