@@ -37,10 +37,19 @@ pub fn run(args: &DemoArgs) -> Result<()> {
     let sr = demo::DEMO_SAMPLE_RATE;
     let (x, source) = match &args.input {
         Some(path) => {
-            let sig = input::read_signal(path, args.channel, Some(sr as u32), args.start, Some(args.seconds))?;
+            let sig = input::read_signal(
+                path,
+                args.channel,
+                Some(sr as u32),
+                args.start,
+                Some(args.seconds),
+            )?;
             (sig.samples, path.display().to_string())
         }
-        None => (demo::demo_signal(), "built-in: C3 at 0.2 s, F#3 at 1.4 s, 4410 Hz".to_string()),
+        None => (
+            demo::demo_signal(),
+            "built-in: C3 at 0.2 s, F#3 at 1.4 s, 4410 Hz".to_string(),
+        ),
     };
     let cfg = DemoConfig {
         steps: args.steps,
@@ -77,10 +86,20 @@ pub fn run(args: &DemoArgs) -> Result<()> {
     });
     if args.input.is_none() && cfg.rank == 2 {
         let notes = demo::demo_notes();
-        let act = demo::interval_activity(&outcome, &[(notes[0].onset, notes[0].end), (notes[1].onset, notes[1].end)]);
+        let act = demo::interval_activity(
+            &outcome,
+            &[
+                (notes[0].onset, notes[0].end),
+                (notes[1].onset, notes[1].end),
+            ],
+        );
         let ratio = demo::separation_ratio(&act);
-        summary["note_activity"] = serde_json::json!({"H_k_mean_on_note_1_and_2": act, "separation_ratio": ratio});
-        println!("note separation: H_1 on notes = {:.3?}, H_2 on notes = {:.3?}, ratio {ratio:.1}", act[0], act[1]);
+        summary["note_activity"] =
+            serde_json::json!({"H_k_mean_on_note_1_and_2": act, "separation_ratio": ratio});
+        println!(
+            "note separation: H_1 on notes = {:.3?}, H_2 on notes = {:.3?}, ratio {ratio:.1}",
+            act[0], act[1]
+        );
     }
     innmf::io::write_json(&args.out.join("summary.json"), &summary)?;
     println!(
@@ -88,13 +107,23 @@ pub fn run(args: &DemoArgs) -> Result<()> {
         outcome.points.len(),
         outcome.points.unique_freqs().len(),
         outcome.points.unique_times().len(),
-        outcome.segments.iter().map(|s| format!("{} ({})", s.name, s.points)).collect::<Vec<_>>().join(" + ")
+        outcome
+            .segments
+            .iter()
+            .map(|s| format!("{} ({})", s.name, s.points))
+            .collect::<Vec<_>>()
+            .join(" + ")
     );
     println!(
         "fit: rank {}, {} steps on random halves, KL {:.4e} -> {:.4e} in {:.1} s",
         cfg.rank,
         outcome.report.steps,
-        outcome.report.loss_history.first().copied().unwrap_or(f64::NAN),
+        outcome
+            .report
+            .loss_history
+            .first()
+            .copied()
+            .unwrap_or(f64::NAN),
         outcome.report.final_loss,
         outcome.report.elapsed_s
     );

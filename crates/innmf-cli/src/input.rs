@@ -13,7 +13,13 @@ pub struct Signal {
 }
 
 /// Reads a WAV file as mono (`channel` None = mean of channels), optionally resampled and cut.
-pub fn read_signal(path: &Path, channel: Option<usize>, resample_to: Option<u32>, start: f64, seconds: Option<f64>) -> Result<Signal> {
+pub fn read_signal(
+    path: &Path,
+    channel: Option<usize>,
+    resample_to: Option<u32>,
+    start: f64,
+    seconds: Option<f64>,
+) -> Result<Signal> {
     let a = audio::read_wav(path)?;
     let select = channel.map_or(ChannelSelect::Mix, ChannelSelect::Index);
     let mut x = a.mono(select)?;
@@ -26,7 +32,11 @@ pub fn read_signal(path: &Path, channel: Option<usize>, resample_to: Option<u32>
     }
     let s0 = (start * sr as f64).round() as usize;
     if s0 >= x.len() {
-        bail!("--start {start} s is past the end of {} ({:.3} s)", path.display(), x.len() as f64 / sr as f64);
+        bail!(
+            "--start {start} s is past the end of {} ({:.3} s)",
+            path.display(),
+            x.len() as f64 / sr as f64
+        );
     }
     let s1 = match seconds {
         Some(d) if d > 0.0 => (s0 + (d * sr as f64).round() as usize).min(x.len()),
@@ -42,7 +52,9 @@ pub fn read_signal(path: &Path, channel: Option<usize>, resample_to: Option<u32>
 /// True for file names the audio reader handles.
 pub fn is_audio(path: &Path) -> bool {
     matches!(
-        path.extension().map(|e| e.to_string_lossy().to_lowercase()).as_deref(),
+        path.extension()
+            .map(|e| e.to_string_lossy().to_lowercase())
+            .as_deref(),
         Some("wav") | Some("wave")
     )
 }
@@ -59,7 +71,13 @@ pub enum TransformKind {
 }
 
 /// Audio → point set with the chosen transform; returns the points and a description.
-pub fn analyze(sig: &Signal, kind: TransformKind, window: usize, hop: usize, p: f64) -> Result<(TfPoints, serde_json::Value)> {
+pub fn analyze(
+    sig: &Signal,
+    kind: TransformKind,
+    window: usize,
+    hop: usize,
+    p: f64,
+) -> Result<(TfPoints, serde_json::Value)> {
     Ok(match kind {
         TransformKind::Stft => {
             let mut params = StftParams::new(window, hop);
@@ -81,13 +99,17 @@ pub fn analyze(sig: &Signal, kind: TransformKind, window: usize, hop: usize, p: 
         }
         TransformKind::Hybrid => {
             let (pts, segs) = innmf::demo::hybrid_points(&sig.samples, sig.sample_rate, p)?;
-            (pts, serde_json::json!({"transform": "hybrid", "segments": segs, "sample_rate": sig.sample_rate, "power": p}))
+            (
+                pts,
+                serde_json::json!({"transform": "hybrid", "segments": segs, "sample_rate": sig.sample_rate, "power": p}),
+            )
         }
     })
 }
 
 /// Reads a point set file (.npz / .csv) and applies the power `p`.
 pub fn read_points(path: &Path, p: f64) -> Result<TfPoints> {
-    let pts = TfPoints::read(path).with_context(|| format!("reading point set {}", path.display()))?;
+    let pts =
+        TfPoints::read(path).with_context(|| format!("reading point set {}", path.display()))?;
     Ok(pts.powered(p)?)
 }

@@ -1,7 +1,11 @@
 //! The `innmf` command-line tool: a thin layer over the `innmf` library.
 
+mod cmd_bench;
 mod cmd_demo;
+mod cmd_fit;
 mod cmd_nmf;
+mod cmd_sample;
+mod cmd_eval;
 mod input;
 mod progress;
 
@@ -9,7 +13,11 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser, Debug)]
-#[command(name = "innmf", version, about = "Implicit neural NMF on any time-frequency representation")]
+#[command(
+    name = "innmf",
+    version,
+    about = "Implicit neural NMF on any time-frequency representation"
+)]
 struct Cli {
     /// Worker threads (default: all cores).
     #[arg(long, global = true)]
@@ -22,6 +30,14 @@ struct Cli {
 enum Command {
     /// Factorize the paper's hybrid representation of two piano notes; plots and a summary.
     Demo(cmd_demo::DemoArgs),
+    /// Fit a model to a point set (.npz/.csv) or to audio (.wav) and write it (.safetensors).
+    Fit(cmd_fit::FitArgs),
+    /// Evaluate a model's W(f), H(t) and reconstruction on any frequencies and times.
+    Sample(cmd_sample::SampleArgs),
+    /// Time a named training workload; prints JSON.
+    Bench(cmd_bench::BenchArgs),
+    /// Separation metrics: BSS Eval SDR/SIR/SAR, SI-SDR, STOI/eSTOI of estimates vs. references.
+    Eval(cmd_eval::EvalArgs),
     /// Classical multiplicative-update NMF of a .npy matrix or of a WAV's |STFT|^p.
     Nmf(cmd_nmf::NmfArgs),
 }
@@ -35,6 +51,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
     match &cli.command {
         Command::Demo(a) => cmd_demo::run(a),
+        Command::Fit(a) => cmd_fit::run(a),
+        Command::Sample(a) => cmd_sample::run(a),
+        Command::Bench(a) => cmd_bench::run(a),
+        Command::Eval(a) => cmd_eval::run(a),
         Command::Nmf(a) => cmd_nmf::run(a),
     }
 }

@@ -68,7 +68,10 @@ pub fn read_wav(path: &Path) -> Result<Audio> {
     let spec = reader.spec();
     let nch = spec.channels as usize;
     if nch == 0 || spec.sample_rate == 0 {
-        return Err(Error::format(path, "WAV header has no channels or a zero sample rate"));
+        return Err(Error::format(
+            path,
+            "WAV header has no channels or a zero sample rate",
+        ));
     }
     let interleaved: Vec<f64> = match spec.sample_format {
         hound::SampleFormat::Float => reader
@@ -123,10 +126,10 @@ pub fn write_wav(path: &Path, samples: &[f64], sample_rate: u32) -> Result<()> {
     };
     let mut cursor = std::io::Cursor::new(Vec::new());
     {
-        let mut w = hound::WavWriter::new(&mut cursor, spec)
-            .map_err(|e| Error::format(path, e))?;
+        let mut w = hound::WavWriter::new(&mut cursor, spec).map_err(|e| Error::format(path, e))?;
         for &s in samples {
-            w.write_sample(s as f32).map_err(|e| Error::format(path, e))?;
+            w.write_sample(s as f32)
+                .map_err(|e| Error::format(path, e))?;
         }
         w.finalize().map_err(|e| Error::format(path, e))?;
     }
@@ -189,10 +192,16 @@ fn polyphase_filter(up: usize, down: usize) -> Vec<f64> {
 /// like `scipy.signal.resample_poly(x, up, down)`.
 pub fn resample_poly(x: &[f64], up: usize, down: usize) -> Result<Vec<f64>> {
     if up == 0 || down == 0 {
-        return Err(Error::param("resampling factor", format!("{up}/{down}"), "positive integers"));
+        return Err(Error::param(
+            "resampling factor",
+            format!("{up}/{down}"),
+            "positive integers",
+        ));
     }
     if x.is_empty() {
-        return Err(Error::Empty { what: "signal to resample" });
+        return Err(Error::Empty {
+            what: "signal to resample",
+        });
     }
     let g = gcd(up as u64, down as u64) as usize;
     let (up, down) = (up / g, down / g);
@@ -255,7 +264,9 @@ mod tests {
     #[test]
     fn resampling_keeps_a_low_tone_and_length() {
         let sr = 44100.0;
-        let x: Vec<f64> = (0..44100).map(|i| (2.0 * std::f64::consts::PI * 220.0 * i as f64 / sr).sin()).collect();
+        let x: Vec<f64> = (0..44100)
+            .map(|i| (2.0 * std::f64::consts::PI * 220.0 * i as f64 / sr).sin())
+            .collect();
         let y = resample_poly(&x, 1, 10).unwrap();
         assert_eq!(y.len(), 4410);
         // interior samples match the tone at the new rate

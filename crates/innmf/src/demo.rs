@@ -109,7 +109,10 @@ pub fn hybrid_points(x: &[f64], sample_rate: f64, p: f64) -> Result<(TfPoints, V
         segs.push((format!("stft-{n}/{hop}"), pts));
     }
     let cqt = DirectCqt::new(DirectCqtParams::paper_demo(), sample_rate)?;
-    segs.push(("cqt-q64-b64-20hz".to_string(), cqt.analyze(x)?.to_points(p)?));
+    segs.push((
+        "cqt-q64-b64-20hz".to_string(),
+        cqt.analyze(x)?.to_points(p)?,
+    ));
     let shifts: Vec<f64> = (0..segs.len()).map(|i| i as f64 * dur).collect();
     for ((name, pts), &offset) in segs.iter().zip(&shifts) {
         parts.push(Segment {
@@ -122,7 +125,9 @@ pub fn hybrid_points(x: &[f64], sample_rate: f64, p: f64) -> Result<(TfPoints, V
     let refs: Vec<&TfPoints> = segs.iter().map(|(_, p)| p).collect();
     let all = TfPoints::concat(&refs, &shifts)?;
     if all.is_empty() {
-        return Err(Error::Empty { what: "hybrid point set" });
+        return Err(Error::Empty {
+            what: "hybrid point set",
+        });
     }
     Ok((all, parts))
 }
@@ -220,7 +225,10 @@ pub fn interval_activity(outcome: &DemoOutcome, intervals: &[(f64, f64)]) -> Vec
         }
         let h = outcome.model.sample_h(&times);
         for (c, row) in out.iter_mut().enumerate() {
-            row[i] = h[c * times.len()..(c + 1) * times.len()].iter().map(|&v| v as f64).sum::<f64>()
+            row[i] = h[c * times.len()..(c + 1) * times.len()]
+                .iter()
+                .map(|&v| v as f64)
+                .sum::<f64>()
                 / times.len() as f64;
         }
     }
@@ -242,38 +250,74 @@ pub fn separation_ratio(activity: &[Vec<f64>]) -> f64 {
 
 /// Writes the demo's figures into `dir`: the point cloud, W_k(f), H_k(t) and the loss curve.
 #[cfg(feature = "plot")]
-pub fn write_figures(dir: &std::path::Path, outcome: &DemoOutcome, sample_rate: f64) -> Result<Vec<std::path::PathBuf>> {
+pub fn write_figures(
+    dir: &std::path::Path,
+    outcome: &DemoOutcome,
+    sample_rate: f64,
+) -> Result<Vec<std::path::PathBuf>> {
     use crate::plot::{self, Series};
     let pts = &outcome.points;
     let k = outcome.model.rank();
     let mut written = Vec::new();
     let p = dir.join("points.png");
-    plot::points(&p, "hybrid representation: STFT-128 | STFT-1024 | CQT", pts.t(), pts.f(), pts.m(), true, true)?;
+    plot::points(
+        &p,
+        "hybrid representation: STFT-128 | STFT-1024 | CQT",
+        pts.t(),
+        pts.f(),
+        pts.m(),
+        true,
+        true,
+    )?;
     written.push(p);
-    let freqs: Vec<f64> = (0..1000).map(|i| sample_rate / 2.0 * i as f64 / 999.0).collect();
+    let freqs: Vec<f64> = (0..1000)
+        .map(|i| sample_rate / 2.0 * i as f64 / 999.0)
+        .collect();
     let w = outcome.model.sample_w(&freqs);
     let series: Vec<Series> = (0..k)
         .map(|c| Series {
             name: format!("W_{}", c + 1),
             x: freqs.clone(),
-            y: w[c * freqs.len()..(c + 1) * freqs.len()].iter().map(|&v| v as f64).collect(),
+            y: w[c * freqs.len()..(c + 1) * freqs.len()]
+                .iter()
+                .map(|&v| v as f64)
+                .collect(),
         })
         .collect();
     let p = dir.join("W.png");
-    plot::lines(&p, "learned spectral templates W_k(f)", "frequency (Hz)", "W_k(f)", &series, false)?;
+    plot::lines(
+        &p,
+        "learned spectral templates W_k(f)",
+        "frequency (Hz)",
+        "W_k(f)",
+        &series,
+        false,
+    )?;
     written.push(p);
     let (t0, t1) = pts.time_range();
-    let times: Vec<f64> = (0..1500).map(|i| t0 + (t1 - t0) * i as f64 / 1499.0).collect();
+    let times: Vec<f64> = (0..1500)
+        .map(|i| t0 + (t1 - t0) * i as f64 / 1499.0)
+        .collect();
     let h = outcome.model.sample_h(&times);
     let series: Vec<Series> = (0..k)
         .map(|c| Series {
             name: format!("H_{}", c + 1),
             x: times.clone(),
-            y: h[c * times.len()..(c + 1) * times.len()].iter().map(|&v| v as f64).collect(),
+            y: h[c * times.len()..(c + 1) * times.len()]
+                .iter()
+                .map(|&v| v as f64)
+                .collect(),
         })
         .collect();
     let p = dir.join("H.png");
-    plot::lines(&p, "learned activations H_k(t) (three segments)", "hybrid time (s)", "H_k(t)", &series, false)?;
+    plot::lines(
+        &p,
+        "learned activations H_k(t) (three segments)",
+        "hybrid time (s)",
+        "H_k(t)",
+        &series,
+        false,
+    )?;
     written.push(p);
     let hist = &outcome.report.loss_history;
     let p = dir.join("loss.png");

@@ -42,7 +42,11 @@ impl Divergence {
     /// A validated divergence.
     pub fn new(beta: f64, eps: f64) -> Result<Self> {
         if !beta.is_finite() {
-            return Err(Error::param("beta", beta, "a finite number (0 IS, 1 KL, 2 Euclidean)"));
+            return Err(Error::param(
+                "beta",
+                beta,
+                "a finite number (0 IS, 1 KL, 2 Euclidean)",
+            ));
         }
         if !(eps.is_finite() && eps > 0.0) {
             return Err(Error::param("eps", eps, "a finite value > 0"));
@@ -53,9 +57,9 @@ impl Divergence {
     /// Human-readable name.
     pub fn name(&self) -> String {
         match self.beta {
-            b if b == 0.0 => "itakura-saito".into(),
-            b if b == 1.0 => "kullback-leibler".into(),
-            b if b == 2.0 => "euclidean".into(),
+            0.0 => "itakura-saito".into(),
+            1.0 => "kullback-leibler".into(),
+            2.0 => "euclidean".into(),
             b => format!("beta={b}"),
         }
     }
@@ -65,12 +69,16 @@ impl Divergence {
     pub fn value(&self, x: f64, y: f64) -> f64 {
         let eps = self.eps;
         match self.beta {
-            b if b == 2.0 => 0.5 * (x - y) * (x - y),
-            b if b == 1.0 => {
-                let l = if x > 0.0 { x * ((x + eps) / (y + eps)).ln() } else { 0.0 };
+            2.0 => 0.5 * (x - y) * (x - y),
+            1.0 => {
+                let l = if x > 0.0 {
+                    x * ((x + eps) / (y + eps)).ln()
+                } else {
+                    0.0
+                };
                 l - x + y
             }
-            b if b == 0.0 => {
+            0.0 => {
                 let r = (x + eps) / (y + eps);
                 r - r.ln() - 1.0
             }
@@ -86,9 +94,9 @@ impl Divergence {
     pub fn grad(&self, x: f64, y: f64) -> f64 {
         let eps = self.eps;
         match self.beta {
-            b if b == 2.0 => y - x,
-            b if b == 1.0 => 1.0 - x / (y + eps),
-            b if b == 0.0 => {
+            2.0 => y - x,
+            1.0 => 1.0 - x / (y + eps),
+            0.0 => {
                 let yh = y + eps;
                 1.0 / yh - (x + eps) / (yh * yh)
             }
@@ -139,7 +147,10 @@ mod tests {
                 }
                 let h = 1e-6;
                 let num = (d.value(x, y + h) - d.value(x, y - h)) / (2.0 * h);
-                assert!((d.grad(x, y) - num).abs() < 1e-6 * (1.0 + num.abs()), "beta {beta}");
+                assert!(
+                    (d.grad(x, y) - num).abs() < 1e-6 * (1.0 + num.abs()),
+                    "beta {beta}"
+                );
             }
         }
     }
@@ -150,7 +161,10 @@ mod tests {
             for target in [0.0, 1.0, 2.0] {
                 let exact = Divergence::new(target, 1e-12).unwrap().value(x, y);
                 let near = Divergence::new(target + 1e-7, 1e-12).unwrap().value(x, y);
-                assert!((exact - near).abs() < 1e-5, "beta {target}: {exact} vs {near}");
+                assert!(
+                    (exact - near).abs() < 1e-5,
+                    "beta {target}: {exact} vs {near}"
+                );
             }
         }
     }

@@ -75,12 +75,8 @@ pub fn sin_cos_slice(x: &[f32], s: &mut [f32], c: &mut [f32]) {
 pub fn sin_cos_inplace_scaled(x: &mut [f32], c: &mut [f32], omega: f32) {
     assert!(c.len() == x.len());
     let mut out_of_range = 0u32;
-    for ci in c.iter_mut().zip(x.iter()) {
-        // stash ω·x in c first so the fallback can recover it
-        *ci.0 = *ci.1 * omega;
-    }
     for (xi, ci) in x.iter_mut().zip(c.iter_mut()) {
-        let v = *ci;
+        let v = *xi * omega;
         out_of_range |= (v.abs() > FAST_RANGE) as u32;
         let (a, b) = sin_cos(v);
         *xi = a;
@@ -99,6 +95,7 @@ fn mark_diverged(x: &mut [f32], c: &mut [f32]) {
     c.iter_mut().for_each(|v| *v = f32::NAN);
 }
 
+#[allow(clippy::excessive_precision)] // Cephes constants, kept verbatim
 /// Natural logarithm for positive normal f32 inputs (Cephes `logf` polynomial, branch-free so it
 /// vectorizes; max relative error ≈ 1e-7). Zero, negative, subnormal and non-finite inputs are
 /// not supported: callers guarantee `x ≥ ε > 1e-30`.
@@ -113,7 +110,9 @@ pub fn ln_pos(x: f32) -> f32 {
     let m = m * (1.0 - 0.5 * big as f32);
     let f = m - 1.0;
     let z = f * f;
-    let p = ((((((((7.037_683_6e-2 * f - 1.151_461e-1) * f + 1.167_699_9e-1) * f - 1.242_014_1e-1) * f
+    let p = ((((((((7.037_683_6e-2 * f - 1.151_461e-1) * f + 1.167_699_9e-1) * f
+        - 1.242_014_1e-1)
+        * f
         + 1.424_932_3e-1)
         * f
         - 1.666_805_8e-1)

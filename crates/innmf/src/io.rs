@@ -21,7 +21,11 @@ impl NdArray {
     /// A new array; panics if `data.len()` does not match the shape (internal contract).
     #[track_caller]
     pub fn new(shape: Vec<usize>, data: Vec<f64>) -> Self {
-        assert_eq!(shape.iter().product::<usize>(), data.len(), "NdArray shape/data");
+        assert_eq!(
+            shape.iter().product::<usize>(),
+            data.len(),
+            "NdArray shape/data"
+        );
         NdArray { shape, data }
     }
 
@@ -84,8 +88,7 @@ pub fn npy_bytes(arr: &NdArray, as_f32: bool) -> Vec<u8> {
                 .join(", ")
         ),
     };
-    let mut header =
-        format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
+    let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
     // magic(6) + version(2) + header_len(2) + header + '\n' padded to a multiple of 64
     let unpadded = 10 + header.len() + 1;
     let pad = (64 - unpadded % 64) % 64;
@@ -148,7 +151,9 @@ pub fn parse_npy(bytes: &[u8], name: &Path) -> Result<NdArray> {
         .map(|s| s.starts_with("True"))
         .unwrap_or(false);
     if fortran {
-        return Err(bad("Fortran-order arrays are not supported; save with np.ascontiguousarray"));
+        return Err(bad(
+            "Fortran-order arrays are not supported; save with np.ascontiguousarray",
+        ));
     }
     let shape_s = field("shape").ok_or_else(|| bad("no shape"))?;
     let inner = shape_s
@@ -165,9 +170,15 @@ pub fn parse_npy(bytes: &[u8], name: &Path) -> Result<NdArray> {
     let body = &bytes[start + hlen..];
     let (size, conv): (usize, fn(&[u8]) -> f64) = match descr {
         "<f8" => (8, |b| f64::from_le_bytes(b.try_into().unwrap_or([0; 8]))),
-        "<f4" => (4, |b| f32::from_le_bytes(b.try_into().unwrap_or([0; 4])) as f64),
-        "<i8" => (8, |b| i64::from_le_bytes(b.try_into().unwrap_or([0; 8])) as f64),
-        "<i4" => (4, |b| i32::from_le_bytes(b.try_into().unwrap_or([0; 4])) as f64),
+        "<f4" => (4, |b| {
+            f32::from_le_bytes(b.try_into().unwrap_or([0; 4])) as f64
+        }),
+        "<i8" => (8, |b| {
+            i64::from_le_bytes(b.try_into().unwrap_or([0; 8])) as f64
+        }),
+        "<i4" => (4, |b| {
+            i32::from_le_bytes(b.try_into().unwrap_or([0; 4])) as f64
+        }),
         "|u1" => (1, |b| b[0] as f64),
         "|b1" => (1, |b| b[0] as f64),
         d => {
@@ -235,7 +246,11 @@ pub fn write_npz(path: &Path, arrays: &[(&str, &NdArray)], as_f32: bool) -> Resu
 }
 
 /// Finds an array by name in a list read by [`read_npz`].
-pub fn npz_get<'a>(arrays: &'a [(String, NdArray)], name: &str, path: &Path) -> Result<&'a NdArray> {
+pub fn npz_get<'a>(
+    arrays: &'a [(String, NdArray)],
+    name: &str,
+    path: &Path,
+) -> Result<&'a NdArray> {
     arrays
         .iter()
         .find(|(n, _)| n == name)
@@ -271,7 +286,10 @@ pub fn read_csv(path: &Path) -> Result<(Vec<String>, Vec<Vec<f64>>)> {
         }
         for (c, cell) in cells.iter().enumerate() {
             let v = cell.trim().parse::<f64>().map_err(|_| {
-                Error::format(path, format!("row {}: '{}' is not a number", row + 2, cell.trim()))
+                Error::format(
+                    path,
+                    format!("row {}: '{}' is not a number", row + 2, cell.trim()),
+                )
             })?;
             cols[c].push(v);
         }
@@ -313,7 +331,12 @@ mod tests {
             assert!((a - b).abs() <= 1e-7 * b.abs());
         }
         // header must be 64-byte aligned as numpy writes it
-        assert_eq!((10 + u16::from_le_bytes([npy_bytes(&arr, false)[8], npy_bytes(&arr, false)[9]]) as usize) % 64, 0);
+        assert_eq!(
+            (10 + u16::from_le_bytes([npy_bytes(&arr, false)[8], npy_bytes(&arr, false)[9]])
+                as usize)
+                % 64,
+            0
+        );
     }
 
     #[test]

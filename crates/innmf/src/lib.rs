@@ -13,6 +13,29 @@
 //! sinusoidal peaks and hybrids of several transforms, and templates learned at one STFT window
 //! can be sampled at another.
 //!
+//! ## Quick start
+//!
+//! ```
+//! use innmf::{fit, FitConfig, ModelSpec, TfPoints};
+//! use rand::SeedableRng;
+//!
+//! // any point set: times (s), frequencies (Hz), magnitudes ≥ 0
+//! let points = TfPoints::new(
+//!     vec![0.0, 0.1, 0.2, 0.3],
+//!     vec![100.0, 250.0, 100.0, 250.0],
+//!     vec![1.0, 0.5, 0.9, 0.6],
+//! )?;
+//! let mut spec = ModelSpec::new(1); // rank 1, the paper's network for W and H
+//! spec.width = 8;
+//! let mut model = spec.build(&points, &mut rand_chacha::ChaCha8Rng::seed_from_u64(0))?;
+//! let cfg = FitConfig { steps: 50, ..Default::default() };
+//! let report = fit(&mut model, &points, &cfg, None, None)?;
+//! assert!(report.final_loss < report.loss_history[0]);
+//! let w = model.sample_w(&[100.0, 175.0, 250.0]); // W_k(f) at any frequency: [K, F]
+//! assert_eq!(w.len(), 3);
+//! # Ok::<(), innmf::Error>(())
+//! ```
+//!
 //! ## Conventions
 //! - **Units**: times in seconds, frequencies in Hz, in every public API and file.
 //! - **Layouts**: matrices are row-major; factor values are `[K, N]` (component, coordinate);
@@ -36,6 +59,7 @@ pub mod field;
 pub mod fit;
 pub mod io;
 pub mod linalg;
+pub mod metrics;
 pub mod model;
 pub mod modelfile;
 pub mod nmf;
@@ -47,6 +71,6 @@ pub mod transform;
 
 pub use divergence::Divergence;
 pub use error::{Error, Result};
-pub use points::TfPoints;
 pub use fit::{fit, FitConfig, FitReport};
 pub use model::{FactorKind, Model, ModelSpec, Trainer};
+pub use points::TfPoints;

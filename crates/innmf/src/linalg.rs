@@ -32,7 +32,11 @@ pub fn gemm(
         MatRef::from_row_major_slice(&b[..k * n], k, n)
     };
     let c = MatMut::from_row_major_slice_mut(&mut c[..m * n], m, n);
-    let accum = if accumulate { Accum::Add } else { Accum::Replace };
+    let accum = if accumulate {
+        Accum::Add
+    } else {
+        Accum::Replace
+    };
     matmul(c, accum, a, b, 1.0f32, Par::Seq);
 }
 
@@ -62,7 +66,11 @@ pub fn gemm64(
         MatRef::from_row_major_slice(&b[..k * n], k, n)
     };
     let c = MatMut::from_row_major_slice_mut(&mut c[..m * n], m, n);
-    let accum = if accumulate { Accum::Add } else { Accum::Replace };
+    let accum = if accumulate {
+        Accum::Add
+    } else {
+        Accum::Replace
+    };
     matmul(c, accum, a, b, 1.0f64, Par::Seq);
 }
 
@@ -88,7 +96,9 @@ mod tests {
     fn all_transpose_combinations_match_naive() {
         let (m, k, n) = (7, 5, 3);
         let a: Vec<f64> = (0..m * k).map(|i| ((i * 37 % 11) as f64) - 5.0).collect();
-        let b: Vec<f64> = (0..k * n).map(|i| ((i * 17 % 7) as f64) * 0.5 - 1.0).collect();
+        let b: Vec<f64> = (0..k * n)
+            .map(|i| ((i * 17 % 7) as f64) * 0.5 - 1.0)
+            .collect();
         for ta in [false, true] {
             for tb in [false, true] {
                 let want = naive(&a, &b, m, k, n, ta, tb);

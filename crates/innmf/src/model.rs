@@ -12,8 +12,8 @@
 
 use crate::divergence::Divergence;
 use crate::error::{Error, Result};
-use crate::field::{Axis, AxisScale, Factor, FactorWorkspace, Mlp, MlpConfig, MlpInit, Table};
 use crate::fastmath::ln_pos;
+use crate::field::{Axis, AxisScale, Factor, FactorWorkspace, Mlp, MlpConfig, MlpInit, Table};
 use crate::linalg::gemm;
 use crate::points::TfPoints;
 use rand::Rng;
@@ -87,7 +87,12 @@ impl ModelSpec {
             None => match self.freq_scale {
                 AxisScale::Linear => Axis::linear(0.0f64.min(f_lo), f_hi.max(f_lo + 1.0))?,
                 AxisScale::Log => {
-                    let lo = points.unique_freqs().iter().copied().find(|&f| f > 0.0).unwrap_or(1.0);
+                    let lo = points
+                        .unique_freqs()
+                        .iter()
+                        .copied()
+                        .find(|&f| f > 0.0)
+                        .unwrap_or(1.0);
                     Axis::new(lo, f_hi.max(lo * 2.0), AxisScale::Log)?
                 }
             },
@@ -163,14 +168,31 @@ impl Model {
     pub fn reconstruct_grid(&self, freqs: &[f64], times: &[f64]) -> Vec<f32> {
         let (w, h) = (self.sample_w(freqs), self.sample_h(times));
         let mut v = vec![0.0f32; freqs.len() * times.len()];
-        gemm(&mut v, &w, &h, freqs.len(), self.rank(), times.len(), true, false, false);
+        gemm(
+            &mut v,
+            &w,
+            &h,
+            freqs.len(),
+            self.rank(),
+            times.len(),
+            true,
+            false,
+            false,
+        );
         v
     }
 
     /// The estimate `m̂_i` at every point.
     pub fn predict(&self, points: &TfPoints) -> Vec<f64> {
-        let (w, h) = (self.sample_w(points.unique_freqs()), self.sample_h(points.unique_times()));
-        let (nf, nt, k) = (points.unique_freqs().len(), points.unique_times().len(), self.rank());
+        let (w, h) = (
+            self.sample_w(points.unique_freqs()),
+            self.sample_h(points.unique_times()),
+        );
+        let (nf, nt, k) = (
+            points.unique_freqs().len(),
+            points.unique_times().len(),
+            self.rank(),
+        );
         points
             .freq_index()
             .par_iter()
@@ -262,7 +284,11 @@ impl<'p> Trainer<'p> {
         };
         let target: Vec<f32> = points.m().iter().map(|&v| v as f32).collect();
         let dense = points.grid().map(|g| DenseBuffers {
-            target: g.cell_to_point.iter().map(|&p| target[p as usize]).collect(),
+            target: g
+                .cell_to_point
+                .iter()
+                .map(|&p| target[p as usize])
+                .collect(),
             weight: weight
                 .as_ref()
                 .map(|w| g.cell_to_point.iter().map(|&p| w[p as usize]).collect()),
@@ -361,7 +387,17 @@ impl<'p> Trainer<'p> {
             .map(|(b, ((vh, g), x))| {
                 let r0 = b * rows;
                 let nr = vh.len() / nt;
-                gemm(vh, &wt[r0 * k..(r0 + nr) * k], hv, nr, k, nt, false, false, false);
+                gemm(
+                    vh,
+                    &wt[r0 * k..(r0 + nr) * k],
+                    hv,
+                    nr,
+                    k,
+                    nt,
+                    false,
+                    false,
+                    false,
+                );
                 let w = weight.map(|w| &w[r0 * nt..r0 * nt + vh.len()]);
                 pointwise(&div, x, vh, w, g, norm, grads)
             })

@@ -70,14 +70,34 @@ fn factor_tensors(prefix: &str, f: &Factor, out: &mut Vec<(String, Dtype, Vec<us
             for (l, &(fi, fo)) in cfg.layer_shapes().iter().enumerate() {
                 let w: Vec<f32> = (0..k).flat_map(|c| m.layer_weight(c, l).to_vec()).collect();
                 let b: Vec<f32> = (0..k).flat_map(|c| m.layer_bias(c, l).to_vec()).collect();
-                out.push((format!("{prefix}.layers.{l}.weight"), Dtype::F32, vec![k, fi, fo], f32_bytes(&w)));
-                out.push((format!("{prefix}.layers.{l}.bias"), Dtype::F32, vec![k, fo], f32_bytes(&b)));
+                out.push((
+                    format!("{prefix}.layers.{l}.weight"),
+                    Dtype::F32,
+                    vec![k, fi, fo],
+                    f32_bytes(&w),
+                ));
+                out.push((
+                    format!("{prefix}.layers.{l}.bias"),
+                    Dtype::F32,
+                    vec![k, fo],
+                    f32_bytes(&b),
+                ));
             }
         }
         Factor::Explicit(t) => {
             let n = t.coords.len();
-            out.push((format!("{prefix}.theta"), Dtype::F32, vec![t.components, n], f32_bytes(&t.params)));
-            out.push((format!("{prefix}.values"), Dtype::F32, vec![t.components, n], f32_bytes(&t.values())));
+            out.push((
+                format!("{prefix}.theta"),
+                Dtype::F32,
+                vec![t.components, n],
+                f32_bytes(&t.params),
+            ));
+            out.push((
+                format!("{prefix}.values"),
+                Dtype::F32,
+                vec![t.components, n],
+                f32_bytes(&t.values()),
+            ));
             out.push((
                 format!("{prefix}.coords"),
                 Dtype::F64,
@@ -139,7 +159,11 @@ fn tensor_f32(st: &SafeTensors, name: &str, shape: &[usize], path: &Path) -> Res
     if t.dtype() != Dtype::F32 || t.shape() != shape {
         return Err(Error::format(
             path,
-            format!("tensor '{name}' is {:?} {:?}, expected F32 {shape:?}", t.dtype(), t.shape()),
+            format!(
+                "tensor '{name}' is {:?} {:?}, expected F32 {shape:?}",
+                t.dtype(),
+                t.shape()
+            ),
         ));
     }
     Ok(t.data()
@@ -148,27 +172,52 @@ fn tensor_f32(st: &SafeTensors, name: &str, shape: &[usize], path: &Path) -> Res
         .collect())
 }
 
-fn load_factor(st: &SafeTensors, prefix: &str, cfg: &FactorConfig, k: usize, path: &Path) -> Result<Factor> {
+fn load_factor(
+    st: &SafeTensors,
+    prefix: &str,
+    cfg: &FactorConfig,
+    k: usize,
+    path: &Path,
+) -> Result<Factor> {
     match cfg {
         FactorConfig::Implicit { config } => {
             if config.components != k {
-                return Err(Error::format(path, format!("{prefix}: rank {} ≠ {k}", config.components)));
+                return Err(Error::format(
+                    path,
+                    format!("{prefix}: rank {} ≠ {k}", config.components),
+                ));
             }
-            let bias = tensor_f32(st, &format!("{prefix}.fourier_bias"), &[k, config.n_features], path)?;
+            let bias = tensor_f32(
+                st,
+                &format!("{prefix}.fourier_bias"),
+                &[k, config.n_features],
+                path,
+            )?;
             let per = config.params_per_component();
             let mut params = vec![0.0f32; k * per];
             let mut off = 0;
             for (l, &(fi, fo)) in config.layer_shapes().iter().enumerate() {
-                let w = tensor_f32(st, &format!("{prefix}.layers.{l}.weight"), &[k, fi, fo], path)?;
+                let w = tensor_f32(
+                    st,
+                    &format!("{prefix}.layers.{l}.weight"),
+                    &[k, fi, fo],
+                    path,
+                )?;
                 let b = tensor_f32(st, &format!("{prefix}.layers.{l}.bias"), &[k, fo], path)?;
                 for c in 0..k {
                     let base = c * per + off;
-                    params[base..base + fi * fo].copy_from_slice(&w[c * fi * fo..(c + 1) * fi * fo]);
-                    params[base + fi * fo..base + fi * fo + fo].copy_from_slice(&b[c * fo..(c + 1) * fo]);
+                    params[base..base + fi * fo]
+                        .copy_from_slice(&w[c * fi * fo..(c + 1) * fi * fo]);
+                    params[base + fi * fo..base + fi * fo + fo]
+                        .copy_from_slice(&b[c * fo..(c + 1) * fo]);
                 }
                 off += fi * fo + fo;
             }
-            Ok(Factor::Implicit(Mlp::from_parts(config.clone(), bias, params)?))
+            Ok(Factor::Implicit(Mlp::from_parts(
+                config.clone(),
+                bias,
+                params,
+            )?))
         }
         FactorConfig::Explicit { n } => {
             let theta = tensor_f32(st, &format!("{prefix}.theta"), &[k, *n], path)?;
@@ -176,7 +225,10 @@ fn load_factor(st: &SafeTensors, prefix: &str, cfg: &FactorConfig, k: usize, pat
                 .tensor(&format!("{prefix}.coords"))
                 .map_err(|_| Error::format(path, format!("missing tensor '{prefix}.coords'")))?;
             if t.dtype() != Dtype::F64 || t.shape() != [*n] {
-                return Err(Error::format(path, format!("tensor '{prefix}.coords' must be F64 [{n}]")));
+                return Err(Error::format(
+                    path,
+                    format!("tensor '{prefix}.coords' must be F64 [{n}]"),
+                ));
             }
             let coords: Vec<f64> = t
                 .data()

@@ -76,7 +76,10 @@ fn range(values: impl Iterator<Item = f64>, log: bool) -> (f64, f64) {
         hi = hi.max(v);
     }
     if !lo.is_finite() {
-        return (if log { 1.0 } else { 0.0 }, 1.0 + if log { 9.0 } else { 0.0 });
+        return (
+            if log { 1.0 } else { 0.0 },
+            1.0 + if log { 9.0 } else { 0.0 },
+        );
     }
     if hi <= lo {
         hi = if log { lo * 10.0 } else { lo + 1.0 };
@@ -96,11 +99,16 @@ fn render(
         .extension()
         .map(|e| e.to_string_lossy().to_lowercase())
         .unwrap_or_default();
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let tmp = dir.join(format!(
         ".{}.{}.tmp.{ext}",
-        path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        path.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
         std::process::id()
     ));
     match ext.as_str() {
@@ -128,8 +136,24 @@ macro_rules! both_backends {
 }
 
 /// A line plot of several series (`log_y` for a logarithmic y axis).
-pub fn lines(path: &Path, title: &str, x_label: &str, y_label: &str, series: &[Series], log_y: bool) -> Result<()> {
-    both_backends!(path, (900, 500), draw_lines, title, x_label, y_label, series, log_y)
+pub fn lines(
+    path: &Path,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[Series],
+    log_y: bool,
+) -> Result<()> {
+    both_backends!(
+        path,
+        (900, 500),
+        draw_lines,
+        title,
+        x_label,
+        y_label,
+        series,
+        log_y
+    )
 }
 
 fn draw_lines<DB: DrawingBackend>(
@@ -144,7 +168,10 @@ fn draw_lines<DB: DrawingBackend>(
     let (x0, x1) = range(series.iter().flat_map(|s| s.x.iter().copied()), false);
     let (y0, y1) = range(series.iter().flat_map(|s| s.y.iter().copied()), log_y);
     let mut b = ChartBuilder::on(&root);
-    b.caption(title, ("sans-serif", 22)).margin(12).x_label_area_size(40).y_label_area_size(70);
+    b.caption(title, ("sans-serif", 22))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(70);
     macro_rules! finish {
         ($chart:expr) => {{
             let mut chart = $chart;
@@ -159,12 +186,17 @@ fn draw_lines<DB: DrawingBackend>(
                 let color = palette(i);
                 chart
                     .draw_series(LineSeries::new(
-                        s.x.iter().zip(&s.y).filter(|(_, y)| !log_y || **y > 0.0).map(|(&x, &y)| (x, y)),
+                        s.x.iter()
+                            .zip(&s.y)
+                            .filter(|(_, y)| !log_y || **y > 0.0)
+                            .map(|(&x, &y)| (x, y)),
                         color.stroke_width(2),
                     ))
                     .map_err(err(path))?
                     .label(s.name.clone())
-                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2)));
+                    .legend(move |(x, y)| {
+                        PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
+                    });
             }
             if series.len() > 1 {
                 chart
@@ -178,10 +210,14 @@ fn draw_lines<DB: DrawingBackend>(
         }};
     }
     if log_y {
-        finish!(b.build_cartesian_2d(x0..x1, (y0..y1).log_scale()).map_err(err(path))?);
+        finish!(b
+            .build_cartesian_2d(x0..x1, (y0..y1).log_scale())
+            .map_err(err(path))?);
     } else {
         let pad = 0.05 * (y1 - y0);
-        finish!(b.build_cartesian_2d(x0..x1, (y0 - pad)..(y1 + pad)).map_err(err(path))?);
+        finish!(b
+            .build_cartesian_2d(x0..x1, (y0 - pad)..(y1 + pad))
+            .map_err(err(path))?);
     }
     Ok(())
 }
@@ -189,7 +225,15 @@ fn draw_lines<DB: DrawingBackend>(
 /// A scatter plot of a point set: time on x, frequency on y (log when `log_f`), colour =
 /// magnitude (scaled to its 1st–99th percentile range, on a dB scale when `db`).
 #[allow(clippy::too_many_arguments)]
-pub fn points(path: &Path, title: &str, t: &[f64], f: &[f64], m: &[f64], log_f: bool, db: bool) -> Result<()> {
+pub fn points(
+    path: &Path,
+    title: &str,
+    t: &[f64],
+    f: &[f64],
+    m: &[f64],
+    log_f: bool,
+    db: bool,
+) -> Result<()> {
     both_backends!(path, (1000, 560), draw_points, title, t, f, m, log_f, db)
 }
 
@@ -204,7 +248,10 @@ fn draw_points<DB: DrawingBackend>(
     log_f: bool,
     db: bool,
 ) -> Result<()> {
-    let c: Vec<f64> = m.iter().map(|&v| if db { 20.0 * v.max(1e-12).log10() } else { v }).collect();
+    let c: Vec<f64> = m
+        .iter()
+        .map(|&v| if db { 20.0 * v.max(1e-12).log10() } else { v })
+        .collect();
     let mut sorted = c.clone();
     sorted.sort_by(|a, b| a.total_cmp(b));
     let lo = sorted[(sorted.len() as f64 * 0.01) as usize];
@@ -216,7 +263,10 @@ fn draw_points<DB: DrawingBackend>(
     let mut order: Vec<usize> = (0..t.len()).collect();
     order.sort_by(|&a, &b| c[a].total_cmp(&c[b]));
     let mut b = ChartBuilder::on(&root);
-    b.caption(title, ("sans-serif", 22)).margin(12).x_label_area_size(40).y_label_area_size(70);
+    b.caption(title, ("sans-serif", 22))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(70);
     macro_rules! finish {
         ($chart:expr) => {{
             let mut chart = $chart;
@@ -236,7 +286,9 @@ fn draw_points<DB: DrawingBackend>(
         }};
     }
     if log_f {
-        finish!(b.build_cartesian_2d(t0..t1, (f0..f1).log_scale()).map_err(err(path))?);
+        finish!(b
+            .build_cartesian_2d(t0..t1, (f0..f1).log_scale())
+            .map_err(err(path))?);
     } else {
         finish!(b.build_cartesian_2d(t0..t1, f0..f1).map_err(err(path))?);
     }
@@ -261,7 +313,16 @@ mod tests {
             assert!(std::fs::metadata(&p).unwrap().len() > 100);
         }
         let p = dir.path().join("s.png");
-        points(&p, "pts", &[0.0, 1.0, 0.5], &[10.0, 100.0, 1000.0], &[1.0, 0.1, 0.5], true, true).unwrap();
+        points(
+            &p,
+            "pts",
+            &[0.0, 1.0, 0.5],
+            &[10.0, 100.0, 1000.0],
+            &[1.0, 0.1, 0.5],
+            true,
+            true,
+        )
+        .unwrap();
         let bytes = std::fs::read(&p).unwrap();
         assert_eq!(&bytes[1..4], b"PNG");
         assert!(lines(&dir.path().join("a.bmpx"), "t", "x", "y", &s, false).is_err());

@@ -42,7 +42,10 @@ fn unique_index(values: &[f64]) -> (Vec<f64>, Vec<u32>) {
     let mut idx = vec![0u32; values.len()];
     for &o in &order {
         let v = values[o as usize];
-        if uniq.last().is_none_or(|&last| last.to_bits() != v.to_bits()) {
+        if uniq
+            .last()
+            .is_none_or(|&last| last.to_bits() != v.to_bits())
+        {
             uniq.push(v);
         }
         idx[o as usize] = (uniq.len() - 1) as u32;
@@ -69,7 +72,11 @@ impl TfPoints {
             }
         }
         if t.len() > u32::MAX as usize {
-            return Err(Error::param("number of points", t.len(), "at most 2^32 - 1"));
+            return Err(Error::param(
+                "number of points",
+                t.len(),
+                "at most 2^32 - 1",
+            ));
         }
         check_finite("t (times)", &t)?;
         check_finite("f (frequencies)", &f)?;
@@ -290,7 +297,11 @@ mod tests {
         ));
         assert!(matches!(
             TfPoints::new(vec![0.0, 1.0], vec![1.0], vec![1.0, 1.0]),
-            Err(Error::LengthMismatch { expected: 2, got: 1, .. })
+            Err(Error::LengthMismatch {
+                expected: 2,
+                got: 1,
+                ..
+            })
         ));
         assert!(matches!(
             TfPoints::new(vec![0.0], vec![f64::NAN], vec![1.0]),

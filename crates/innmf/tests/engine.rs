@@ -42,13 +42,21 @@ fn fast_network_matches_the_f64_reference() {
     let mut ws = innmf::field::MlpWorkspace::new(&mlp, &coords);
     ws.forward(&mlp.params);
     let mut r = ChaCha8Rng::seed_from_u64(2);
-    let dv: Vec<f32> = (0..3 * coords.len()).map(|_| r.random_range(-1.0..1.0)).collect();
+    let dv: Vec<f32> = (0..3 * coords.len())
+        .map(|_| r.random_range(-1.0..1.0))
+        .collect();
     let mut grad = vec![0.0f32; mlp.params.len()];
     ws.backward(&mlp.params, &dv, &mut grad);
     let per = mlp.config.params_per_component();
     for k in 0..3 {
-        let p64: Vec<f64> = mlp.params[k * per..(k + 1) * per].iter().map(|&v| v as f64).collect();
-        let dv64: Vec<f64> = dv[k * coords.len()..(k + 1) * coords.len()].iter().map(|&v| v as f64).collect();
+        let p64: Vec<f64> = mlp.params[k * per..(k + 1) * per]
+            .iter()
+            .map(|&v| v as f64)
+            .collect();
+        let dv64: Vec<f64> = dv[k * coords.len()..(k + 1) * coords.len()]
+            .iter()
+            .map(|&v| v as f64)
+            .collect();
         let (vals, g) = component_forward_backward(&mlp, k, &p64, &coords, &dv64);
         let scale_v = vals.iter().fold(0.0f64, |m, v| m.max(v.abs()));
         for (a, b) in ws.component_values(k).iter().zip(&vals) {
@@ -74,15 +82,24 @@ fn dense_and_gather_paths_agree() {
         spec.w = spec_w;
         spec.h = FactorKind::Explicit;
         spec.width = 16;
-        let model = spec.build(&grid, &mut ChaCha8Rng::seed_from_u64(9)).unwrap();
-        for div in [Divergence::kl(), Divergence::new(0.0, 1e-8).unwrap(), Divergence::new(1.5, 1e-8).unwrap()] {
+        let model = spec
+            .build(&grid, &mut ChaCha8Rng::seed_from_u64(9))
+            .unwrap();
+        for div in [
+            Divergence::kl(),
+            Divergence::new(0.0, 1e-8).unwrap(),
+            Divergence::new(1.5, 1e-8).unwrap(),
+        ] {
             let mut dense = Trainer::new(&model, &grid, div, None).unwrap();
             let ld = dense.loss_and_grad(&model, None, true);
             let mut gather = Trainer::new(&model, &grid, div, None).unwrap();
             let all: Vec<u32> = (0..grid.len() as u32).collect();
             let lg = gather.loss_and_grad(&model, Some(&all), true);
             assert!((ld - lg).abs() <= 1e-5 * ld.abs(), "{ld} vs {lg}");
-            for (a, b) in [(&dense.grad_w, &gather.grad_w), (&dense.grad_h, &gather.grad_h)] {
+            for (a, b) in [
+                (&dense.grad_w, &gather.grad_w),
+                (&dense.grad_h, &gather.grad_h),
+            ] {
                 let scale = b.iter().fold(0.0f32, |m, v| m.max(v.abs()));
                 for (x, y) in a.iter().zip(b.iter()) {
                     assert!((x - y).abs() <= 1e-5 * scale, "{x} vs {y}");
@@ -93,15 +110,42 @@ fn dense_and_gather_paths_agree() {
 }
 
 /// Whole model in f64 through the reference: loss(θ) for W and H both implicit on a cloud.
-fn reference_loss(w: &Mlp, h: &Mlp, pw: &[f64], ph: &[f64], pts: &TfPoints) -> (f64, Vec<f64>, Vec<f64>) {
+fn reference_loss(
+    w: &Mlp,
+    h: &Mlp,
+    pw: &[f64],
+    ph: &[f64],
+    pts: &TfPoints,
+) -> (f64, Vec<f64>, Vec<f64>) {
     let k = w.config.components;
     let (fu, tu) = (pts.unique_freqs(), pts.unique_times());
-    let (perw, perh) = (w.config.params_per_component(), h.config.params_per_component());
+    let (perw, perh) = (
+        w.config.params_per_component(),
+        h.config.params_per_component(),
+    );
     let wv: Vec<Vec<f64>> = (0..k)
-        .map(|c| component_forward_backward(w, c, &pw[c * perw..(c + 1) * perw], fu, &vec![0.0; fu.len()]).0)
+        .map(|c| {
+            component_forward_backward(
+                w,
+                c,
+                &pw[c * perw..(c + 1) * perw],
+                fu,
+                &vec![0.0; fu.len()],
+            )
+            .0
+        })
         .collect();
     let hv: Vec<Vec<f64>> = (0..k)
-        .map(|c| component_forward_backward(h, c, &ph[c * perh..(c + 1) * perh], tu, &vec![0.0; tu.len()]).0)
+        .map(|c| {
+            component_forward_backward(
+                h,
+                c,
+                &ph[c * perh..(c + 1) * perh],
+                tu,
+                &vec![0.0; tu.len()],
+            )
+            .0
+        })
         .collect();
     let div = Divergence::kl();
     let n = pts.len() as f64;
@@ -136,19 +180,34 @@ fn whole_model_gradient_matches_finite_differences_and_the_fast_path() {
     let ph: Vec<f64> = h.params.iter().map(|&v| v as f64).collect();
     let (_, gw, gh) = reference_loss(&w, &h, &pw, &ph, &pts);
     let eps = 1e-6;
-    for (idx, analytic) in [(0usize, gw[0]), (7, gw[7]), (gw.len() - 1, gw[gw.len() - 1]), (100, gw[100])] {
+    for (idx, analytic) in [
+        (0usize, gw[0]),
+        (7, gw[7]),
+        (gw.len() - 1, gw[gw.len() - 1]),
+        (100, gw[100]),
+    ] {
         let (mut a, mut b) = (pw.clone(), pw.clone());
         a[idx] += eps;
         b[idx] -= eps;
-        let num = (reference_loss(&w, &h, &a, &ph, &pts).0 - reference_loss(&w, &h, &b, &ph, &pts).0) / (2.0 * eps);
-        assert!((num - analytic).abs() < 1e-6 * (1.0 + num.abs()), "W[{idx}]: {num} vs {analytic}");
+        let num = (reference_loss(&w, &h, &a, &ph, &pts).0
+            - reference_loss(&w, &h, &b, &ph, &pts).0)
+            / (2.0 * eps);
+        assert!(
+            (num - analytic).abs() < 1e-6 * (1.0 + num.abs()),
+            "W[{idx}]: {num} vs {analytic}"
+        );
     }
     for (idx, analytic) in [(3usize, gh[3]), (gh.len() - 2, gh[gh.len() - 2])] {
         let (mut a, mut b) = (ph.clone(), ph.clone());
         a[idx] += eps;
         b[idx] -= eps;
-        let num = (reference_loss(&w, &h, &pw, &a, &pts).0 - reference_loss(&w, &h, &pw, &b, &pts).0) / (2.0 * eps);
-        assert!((num - analytic).abs() < 1e-6 * (1.0 + num.abs()), "H[{idx}]: {num} vs {analytic}");
+        let num = (reference_loss(&w, &h, &pw, &a, &pts).0
+            - reference_loss(&w, &h, &pw, &b, &pts).0)
+            / (2.0 * eps);
+        assert!(
+            (num - analytic).abs() < 1e-6 * (1.0 + num.abs()),
+            "H[{idx}]: {num} vs {analytic}"
+        );
     }
     // the fast f32 path agrees with the f64 analytic gradient
     let model = Model::new(Factor::Implicit(w), Factor::Implicit(h)).unwrap();
@@ -208,7 +267,10 @@ fn every_factor_combination_trains() {
             ..FitConfig::default()
         };
         let rep = fit(&mut model, &pts, &cfg, None, None).unwrap();
-        assert!(rep.final_loss < rep.loss_history[0], "{wk:?}/{hk:?}: {rep:?}");
+        assert!(
+            rep.final_loss < rep.loss_history[0],
+            "{wk:?}/{hk:?}: {rep:?}"
+        );
     }
 }
 
@@ -269,7 +331,12 @@ fn the_same_seed_gives_the_same_fit() {
 fn explicit_factor_rejects_foreign_coordinates() {
     let pts = cloud(100, 5, 5, 1);
     let other = cloud(100, 6, 5, 2);
-    let table = Table::new(2, pts.unique_freqs().to_vec(), &mut ChaCha8Rng::seed_from_u64(0)).unwrap();
+    let table = Table::new(
+        2,
+        pts.unique_freqs().to_vec(),
+        &mut ChaCha8Rng::seed_from_u64(0),
+    )
+    .unwrap();
     let h = small_mlp(2, Axis::linear(0.0, 1.0).unwrap(), 0);
     let model = Model::new(Factor::Explicit(table), Factor::Implicit(h)).unwrap();
     assert!(Trainer::new(&model, &pts, Divergence::kl(), None).is_ok());

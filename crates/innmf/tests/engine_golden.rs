@@ -10,15 +10,19 @@ use innmf::field::{Axis, Factor, Mlp, MlpConfig, MlpInit, Table};
 use innmf::io::{npz_get, read_npz, NdArray};
 use innmf::optim::{Optimizer, OptimizerConfig};
 use innmf::{Model, TfPoints, Trainer};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 fn fixture(name: &str) -> (PathBuf, Vec<(String, NdArray)>) {
-    let p = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/data/engine")).join(name);
+    let p = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/data/engine"
+    ))
+    .join(name);
     let a = read_npz(&p).unwrap();
     (p, a)
 }
 
-fn get(a: &[(String, NdArray)], p: &PathBuf, name: &str) -> Vec<f64> {
+fn get(a: &[(String, NdArray)], p: &Path, name: &str) -> Vec<f64> {
     npz_get(a, name, p).unwrap().data.clone()
 }
 
@@ -26,12 +30,15 @@ fn assert_rel(got: &[f64], want: &[f64], tol: f64, what: &str) {
     assert_eq!(got.len(), want.len(), "{what}: length");
     let scale = want.iter().fold(0.0f64, |m, v| m.max(v.abs())).max(1e-30);
     for (i, (g, w)) in got.iter().zip(want).enumerate() {
-        assert!((g - w).abs() <= tol * scale, "{what}[{i}]: {g} vs {w} (scale {scale})");
+        assert!(
+            (g - w).abs() <= tol * scale,
+            "{what}[{i}]: {g} vs {w} (scale {scale})"
+        );
     }
 }
 
 /// Builds an implicit factor from the fixture's `{prefix}_l{l}_weight/bias` and `{prefix}_fb`.
-fn mlp_from(a: &[(String, NdArray)], p: &PathBuf, prefix: &str, key: &str, k: usize, h: usize) -> Mlp {
+fn mlp_from(a: &[(String, NdArray)], p: &Path, prefix: &str, key: &str, k: usize, h: usize) -> Mlp {
     let cfg = MlpConfig {
         components: k,
         width: h,
@@ -57,7 +64,10 @@ fn mlp_from(a: &[(String, NdArray)], p: &PathBuf, prefix: &str, key: &str, k: us
         }
         off += fi * fo + fo;
     }
-    let fb: Vec<f32> = get(a, p, &format!("{prefix}{key}_fb")).iter().map(|&v| v as f32).collect();
+    let fb: Vec<f32> = get(a, p, &format!("{prefix}{key}_fb"))
+        .iter()
+        .map(|&v| v as f32)
+        .collect();
     Mlp::from_parts(cfg, fb, params).unwrap()
 }
 
@@ -71,8 +81,16 @@ fn layered(mlp: &Mlp, flat: &[f32]) -> Vec<Vec<f64>> {
         let mut w = Vec::new();
         let mut b = Vec::new();
         for c in 0..cfg.components {
-            w.extend(flat[c * per + off..c * per + off + fi * fo].iter().map(|&v| v as f64));
-            b.extend(flat[c * per + off + fi * fo..c * per + off + fi * fo + fo].iter().map(|&v| v as f64));
+            w.extend(
+                flat[c * per + off..c * per + off + fi * fo]
+                    .iter()
+                    .map(|&v| v as f64),
+            );
+            b.extend(
+                flat[c * per + off + fi * fo..c * per + off + fi * fo + fo]
+                    .iter()
+                    .map(|&v| v as f64),
+            );
         }
         out.push(w);
         out.push(b);
@@ -81,11 +99,28 @@ fn layered(mlp: &Mlp, flat: &[f32]) -> Vec<Vec<f64>> {
     out
 }
 
-fn check_layers(a: &[(String, NdArray)], p: &PathBuf, mlp: &Mlp, flat: &[f32], prefix: &str, tol: f64) {
+fn check_layers(
+    a: &[(String, NdArray)],
+    p: &Path,
+    mlp: &Mlp,
+    flat: &[f32],
+    prefix: &str,
+    tol: f64,
+) {
     let got = layered(mlp, flat);
     for l in 0..5 {
-        assert_rel(&got[2 * l], &get(a, p, &format!("{prefix}_l{l}_weight")), tol, &format!("{prefix} l{l} weight"));
-        assert_rel(&got[2 * l + 1], &get(a, p, &format!("{prefix}_l{l}_bias")), tol, &format!("{prefix} l{l} bias"));
+        assert_rel(
+            &got[2 * l],
+            &get(a, p, &format!("{prefix}_l{l}_weight")),
+            tol,
+            &format!("{prefix} l{l} weight"),
+        );
+        assert_rel(
+            &got[2 * l + 1],
+            &get(a, p, &format!("{prefix}_l{l}_bias")),
+            tol,
+            &format!("{prefix} l{l} bias"),
+        );
     }
 }
 
@@ -109,9 +144,19 @@ fn implicit_w_explicit_h_matches_pytorch() {
     let loss = tr.loss_and_grad(&model, None, true);
     assert_rel(&[loss], &get(&a, &p, "loss"), 1e-5, "loss");
     let vhat = model.reconstruct_grid(&uf, &times);
-    assert_rel(&vhat.iter().map(|&v| v as f64).collect::<Vec<_>>(), &get(&a, &p, "vhat"), 1e-5, "vhat");
+    assert_rel(
+        &vhat.iter().map(|&v| v as f64).collect::<Vec<_>>(),
+        &get(&a, &p, "vhat"),
+        1e-5,
+        "vhat",
+    );
     check_layers(&a, &p, &w, &tr.grad_w, "grad_w", 1e-4);
-    assert_rel(&tr.grad_h.iter().map(|&v| v as f64).collect::<Vec<_>>(), &get(&a, &p, "grad_h_raw"), 1e-4, "grad_h");
+    assert_rel(
+        &tr.grad_h.iter().map(|&v| v as f64).collect::<Vec<_>>(),
+        &get(&a, &p, "grad_h_raw"),
+        1e-4,
+        "grad_h",
+    );
 
     // five Rprop steps
     let mut ow = Optimizer::new(OptimizerConfig::rprop(1e-3), model.w.params().len()).unwrap();
@@ -125,7 +170,12 @@ fn implicit_w_explicit_h_matches_pytorch() {
     assert_rel(&losses, &get(&a, &p, "rprop_losses"), 1e-5, "rprop losses");
     check_layers(&a, &p, &w, model.w.params(), "rprop_w", 1e-4);
     assert_rel(
-        &model.h.params().iter().map(|&v| v as f64).collect::<Vec<_>>(),
+        &model
+            .h
+            .params()
+            .iter()
+            .map(|&v| v as f64)
+            .collect::<Vec<_>>(),
         &get(&a, &p, "rprop_h_raw"),
         1e-4,
         "rprop h",

@@ -296,7 +296,10 @@ impl MlpWorkspace {
 
     /// All values `[K, N]` after the last forward.
     pub fn values(&self) -> Vec<f32> {
-        self.comps.iter().flat_map(|c| c.values.iter().copied()).collect()
+        self.comps
+            .iter()
+            .flat_map(|c| c.values.iter().copied())
+            .collect()
     }
 
     /// Copies the values into `out` (`[K, N]`).
@@ -343,12 +346,28 @@ fn add_bias_rows(out: &mut [f32], bias: &[f32]) {
     }
 }
 
-fn forward_component(buf: &mut ComponentBuffers, p: &[f32], specs: &[LayerSpec], n: usize, omega: f32) {
+fn forward_component(
+    buf: &mut ComponentBuffers,
+    p: &[f32],
+    specs: &[LayerSpec],
+    n: usize,
+    omega: f32,
+) {
     let depth = specs.len() - 2;
     // layer 0: linear from the features
     let s0 = specs[0];
     let a1 = &mut buf.acts[0];
-    gemm(a1, &buf.feats, &p[s0.w..s0.b], n, s0.fan_in, s0.fan_out, false, false, false);
+    gemm(
+        a1,
+        &buf.feats,
+        &p[s0.w..s0.b],
+        n,
+        s0.fan_in,
+        s0.fan_out,
+        false,
+        false,
+        false,
+    );
     add_bias_rows(a1, &p[s0.b..s0.b + s0.fan_out]);
     // sine layers
     for l in 1..=depth {
@@ -356,14 +375,34 @@ fn forward_component(buf: &mut ComponentBuffers, p: &[f32], specs: &[LayerSpec],
         let (prev, next) = buf.acts.split_at_mut(l);
         let a_in = &prev[l - 1];
         let z = &mut next[0];
-        gemm(z, a_in, &p[s.w..s.b], n, s.fan_in, s.fan_out, false, false, false);
+        gemm(
+            z,
+            a_in,
+            &p[s.w..s.b],
+            n,
+            s.fan_in,
+            s.fan_out,
+            false,
+            false,
+            false,
+        );
         add_bias_rows(z, &p[s.b..s.b + s.fan_out]);
         sin_cos_inplace_scaled(z, &mut buf.cos[l - 1], omega);
     }
     // output layer and softplus
     let so = specs[depth + 1];
     buf.g.fill(p[so.b]);
-    gemm(&mut buf.g, &buf.acts[depth], &p[so.w..so.b], n, so.fan_in, 1, false, false, true);
+    gemm(
+        &mut buf.g,
+        &buf.acts[depth],
+        &p[so.w..so.b],
+        n,
+        so.fan_in,
+        1,
+        false,
+        false,
+        true,
+    );
     for (v, &g) in buf.values.iter_mut().zip(&buf.g) {
         *v = softplus(g);
     }
@@ -395,7 +434,17 @@ fn backward_component(
         *g = dv * softplus_grad(*g);
     }
     let dg = &buf.g;
-    gemm(&mut grad[so.w..so.b], &buf.acts[depth], dg, h, n, 1, true, false, false);
+    gemm(
+        &mut grad[so.w..so.b],
+        &buf.acts[depth],
+        dg,
+        h,
+        n,
+        1,
+        true,
+        false,
+        false,
+    );
     grad[so.b] = dg.iter().map(|&v| v as f64).sum::<f64>() as f32;
     // da = dg ⊗ w_out
     let w_out = &p[so.w..so.b];
@@ -410,13 +459,43 @@ fn backward_component(
         for (d, &c) in buf.da.iter_mut().zip(&buf.cos[l - 1]) {
             *d *= omega * c;
         }
-        gemm(&mut grad[s.w..s.b], &buf.acts[l - 1], &buf.da, s.fan_in, n, s.fan_out, true, false, false);
+        gemm(
+            &mut grad[s.w..s.b],
+            &buf.acts[l - 1],
+            &buf.da,
+            s.fan_in,
+            n,
+            s.fan_out,
+            true,
+            false,
+            false,
+        );
         column_sums(&buf.da, s.fan_out, &mut grad[s.b..s.b + s.fan_out]);
         // da_prev = dz · Wᵀ
-        gemm(&mut buf.db, &buf.da, &p[s.w..s.b], n, s.fan_out, s.fan_in, false, true, false);
+        gemm(
+            &mut buf.db,
+            &buf.da,
+            &p[s.w..s.b],
+            n,
+            s.fan_out,
+            s.fan_in,
+            false,
+            true,
+            false,
+        );
         std::mem::swap(&mut buf.da, &mut buf.db);
     }
     let s0 = specs[0];
-    gemm(&mut grad[s0.w..s0.b], &buf.feats, &buf.da, s0.fan_in, n, s0.fan_out, true, false, false);
+    gemm(
+        &mut grad[s0.w..s0.b],
+        &buf.feats,
+        &buf.da,
+        s0.fan_in,
+        n,
+        s0.fan_out,
+        true,
+        false,
+        false,
+    );
     column_sums(&buf.da, s0.fan_out, &mut grad[s0.b..s0.b + s0.fan_out]);
 }

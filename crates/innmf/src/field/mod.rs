@@ -75,7 +75,10 @@ impl Factor {
             Factor::Implicit(m) => Ok(FactorWorkspace::Implicit(MlpWorkspace::new(m, coords))),
             Factor::Explicit(t) => {
                 if t.coords.len() != coords.len()
-                    || t.coords.iter().zip(coords).any(|(a, b)| a.to_bits() != b.to_bits())
+                    || t.coords
+                        .iter()
+                        .zip(coords)
+                        .any(|(a, b)| a.to_bits() != b.to_bits())
                 {
                     return Err(Error::Shape(format!(
                         "an explicit factor defined at {} coordinates cannot be trained on a \

@@ -207,9 +207,21 @@ mod tests {
         let b = rand_vec(fo, 3);
         let dy = rand_vec(n * fo, 4);
         let (dx, dw, db) = linear_backward(&x, &w, &dy, n, fi, fo);
-        assert_close(&dx, &numeric_grad(&x, &dy, |x| linear_forward(x, &w, &b, n, fi)), 1e-7);
-        assert_close(&dw, &numeric_grad(&w, &dy, |w| linear_forward(&x, w, &b, n, fi)), 1e-7);
-        assert_close(&db, &numeric_grad(&b, &dy, |b| linear_forward(&x, &w, b, n, fi)), 1e-7);
+        assert_close(
+            &dx,
+            &numeric_grad(&x, &dy, |x| linear_forward(x, &w, &b, n, fi)),
+            1e-7,
+        );
+        assert_close(
+            &dw,
+            &numeric_grad(&w, &dy, |w| linear_forward(&x, w, &b, n, fi)),
+            1e-7,
+        );
+        assert_close(
+            &db,
+            &numeric_grad(&b, &dy, |b| linear_forward(&x, &w, b, n, fi)),
+            1e-7,
+        );
     }
 
     #[test]
@@ -218,7 +230,11 @@ mod tests {
         let dy = rand_vec(50, 6);
         for omega in [1.0, 30.0] {
             let an = sine_backward(&x, &dy, omega);
-            assert_close(&an, &numeric_grad(&x, &dy, |x| sine_forward(x, omega)), 1e-5);
+            assert_close(
+                &an,
+                &numeric_grad(&x, &dy, |x| sine_forward(x, omega)),
+                1e-5,
+            );
         }
         let an = softplus_backward(&x, &dy);
         assert_close(&an, &numeric_grad(&x, &dy, softplus_forward), 1e-7);
@@ -241,9 +257,14 @@ mod tests {
         let coords = [3.0, 40.0, 77.5, 100.0];
         let dv = rand_vec(coords.len(), 8);
         for k in 0..2 {
-            let p: Vec<f64> = mlp.params[k * per..(k + 1) * per].iter().map(|&v| v as f64).collect();
+            let p: Vec<f64> = mlp.params[k * per..(k + 1) * per]
+                .iter()
+                .map(|&v| v as f64)
+                .collect();
             let (_, g) = component_forward_backward(&mlp, k, &p, &coords, &dv);
-            let num = numeric_grad(&p, &dv, |p| component_forward_backward(&mlp, k, p, &coords, &dv).0);
+            let num = numeric_grad(&p, &dv, |p| {
+                component_forward_backward(&mlp, k, p, &coords, &dv).0
+            });
             assert_close(&g, &num, 1e-6);
         }
     }

@@ -89,7 +89,11 @@ impl CqtCoefficients {
     /// The point set of `|X|^p`.
     pub fn to_points(&self, p: f64) -> Result<TfPoints> {
         let n = self.len();
-        let (mut t, mut f, mut m) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+        let (mut t, mut f, mut m) = (
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+        );
         for b in &self.bins {
             for (time, c) in b.times.iter().zip(&b.coeffs) {
                 t.push(*time);
@@ -113,7 +117,11 @@ impl DirectCqt {
     /// Validates the parameters and precomputes the kernels.
     pub fn new(params: DirectCqtParams, sample_rate: f64) -> Result<Self> {
         if !(sample_rate.is_finite() && sample_rate > 0.0) {
-            return Err(Error::param("sample rate", sample_rate, "a positive number of Hz"));
+            return Err(Error::param(
+                "sample rate",
+                sample_rate,
+                "a positive number of Hz",
+            ));
         }
         if !(params.q.is_finite() && params.q >= 1.0) {
             return Err(Error::param("q", params.q, "at least 1 cycle per window"));
@@ -128,7 +136,11 @@ impl DirectCqt {
             return Err(Error::param("hop divisor", 0, "at least 1"));
         }
         if !(params.f_min.is_finite() && params.f_min > 0.0) {
-            return Err(Error::param("f_min", params.f_min, "a positive frequency in Hz"));
+            return Err(Error::param(
+                "f_min",
+                params.f_min,
+                "a positive frequency in Hz",
+            ));
         }
         let mut kernels = Vec::with_capacity(params.n_bins);
         for k in 0..params.n_bins {
@@ -142,7 +154,10 @@ impl DirectCqt {
                 return Err(Error::param(
                     "f_max (top constant-Q bin)",
                     format!("{freq:.1} Hz (bin {k})"),
-                    format!("below the Nyquist frequency {} Hz; use fewer bins", sample_rate / 2.0),
+                    format!(
+                        "below the Nyquist frequency {} Hz; use fewer bins",
+                        sample_rate / 2.0
+                    ),
                 ));
             }
             let hop = (n / params.hop_divisor).max(1);
@@ -189,7 +204,10 @@ impl DirectCqt {
                         format!("more than {half} samples (half the window of constant-Q bin {k})"),
                     ));
                 }
-                let centres: Vec<usize> = (0..).map(|j| j * hop).take_while(|&c| c < len - half).collect();
+                let centres: Vec<usize> = (0..)
+                    .map(|j| j * hop)
+                    .take_while(|&c| c < len - half)
+                    .collect();
                 let coeffs = centres
                     .iter()
                     .map(|&c| {
@@ -228,7 +246,9 @@ mod tests {
     fn a_tone_peaks_in_the_nearest_bin() {
         let sr = 4410.0;
         let f0 = 220.0;
-        let x: Vec<f64> = (0..11000).map(|i| (2.0 * std::f64::consts::PI * f0 * i as f64 / sr).sin()).collect();
+        let x: Vec<f64> = (0..11000)
+            .map(|i| (2.0 * std::f64::consts::PI * f0 * i as f64 / sr).sin())
+            .collect();
         let cqt = DirectCqt::new(DirectCqtParams::paper_demo(), sr).unwrap();
         let c = cqt.analyze(&x).unwrap();
         // compare bins at a frame in the middle of the signal
@@ -241,7 +261,10 @@ mod tests {
             })
             .collect();
         let best = mid.iter().max_by(|a, b| a.1.total_cmp(&b.1)).unwrap();
-        let nearest = mid.iter().min_by(|a, b| (a.0 - f0).abs().total_cmp(&(b.0 - f0).abs())).unwrap();
+        let nearest = mid
+            .iter()
+            .min_by(|a, b| (a.0 - f0).abs().total_cmp(&(b.0 - f0).abs()))
+            .unwrap();
         assert_eq!(best.0, nearest.0);
     }
 

@@ -91,7 +91,9 @@ pub struct Stft {
 
 impl std::fmt::Debug for Stft {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Stft").field("params", &self.params).finish()
+        f.debug_struct("Stft")
+            .field("params", &self.params)
+            .finish()
     }
 }
 
@@ -130,7 +132,11 @@ impl Stft {
     /// Validates the parameters and plans the FFTs.
     pub fn new(params: StftParams) -> Result<Self> {
         if params.window_len < 2 {
-            return Err(Error::param("window length", params.window_len, "at least 2 samples"));
+            return Err(Error::param(
+                "window length",
+                params.window_len,
+                "at least 2 samples",
+            ));
         }
         if params.hop == 0 || params.hop > params.window_len {
             return Err(Error::param(
@@ -186,7 +192,11 @@ impl Stft {
             return Err(Error::Empty { what: "signal" });
         }
         if !(sample_rate.is_finite() && sample_rate > 0.0) {
-            return Err(Error::param("sample rate", sample_rate, "a positive number of Hz"));
+            return Err(Error::param(
+                "sample rate",
+                sample_rate,
+                "a positive number of Hz",
+            ));
         }
         crate::error::check_finite("signal", x)?;
         let n = self.params.window_len;
@@ -195,35 +205,41 @@ impl Stft {
             return Err(Error::param(
                 "window length",
                 n,
-                format!("at most the signal length {} (or use centre padding)", x.len()),
+                format!(
+                    "at most the signal length {} (or use centre padding)",
+                    x.len()
+                ),
             ));
         }
         let bins = n / 2 + 1;
         let mut by_frame = vec![Complex64::new(0.0, 0.0); frames * bins];
-        by_frame
-            .par_chunks_mut(bins)
-            .enumerate()
-            .for_each_init(
-                || (vec![0.0; n], self.fwd.make_scratch_vec()),
-                |(buf, scratch), (j, out)| {
-                    let s = self.frame_start(j);
-                    for (i, b) in buf.iter_mut().enumerate() {
-                        let idx = s + i as i64;
-                        let v = if idx >= 0 && (idx as usize) < x.len() { x[idx as usize] } else { 0.0 };
-                        *b = v * self.window[i] * self.scale;
-                    }
-                    self.fwd
-                        .process_with_scratch(buf, out, scratch)
-                        .expect("buffer sizes are fixed by the plan");
-                },
-            );
+        by_frame.par_chunks_mut(bins).enumerate().for_each_init(
+            || (vec![0.0; n], self.fwd.make_scratch_vec()),
+            |(buf, scratch), (j, out)| {
+                let s = self.frame_start(j);
+                for (i, b) in buf.iter_mut().enumerate() {
+                    let idx = s + i as i64;
+                    let v = if idx >= 0 && (idx as usize) < x.len() {
+                        x[idx as usize]
+                    } else {
+                        0.0
+                    };
+                    *b = v * self.window[i] * self.scale;
+                }
+                self.fwd
+                    .process_with_scratch(buf, out, scratch)
+                    .expect("buffer sizes are fixed by the plan");
+            },
+        );
         let mut coeffs = vec![Complex64::new(0.0, 0.0); frames * bins];
         for j in 0..frames {
             for k in 0..bins {
                 coeffs[k * frames + j] = by_frame[j * bins + k];
             }
         }
-        let freqs = (0..bins).map(|k| k as f64 * sample_rate / n as f64).collect();
+        let freqs = (0..bins)
+            .map(|k| k as f64 * sample_rate / n as f64)
+            .collect();
         let times = (0..frames)
             .map(|j| (self.frame_start(j) as f64 + n as f64 / 2.0) / sample_rate)
             .collect();
@@ -260,29 +276,31 @@ impl Stft {
         let len = spec.signal_len;
         // invert every frame (in parallel), then overlap-add sequentially
         let mut time_frames = vec![0.0; frames * n];
-        time_frames
-            .par_chunks_mut(n)
-            .enumerate()
-            .for_each_init(
-                || (vec![Complex64::new(0.0, 0.0); bins], self.inv.make_scratch_vec()),
-                |(buf, scratch), (j, out)| {
-                    for (k, b) in buf.iter_mut().enumerate() {
-                        *b = spec.coeffs[k * frames + j];
-                    }
-                    // a real signal's DC and Nyquist bins are real
-                    buf[0].im = 0.0;
-                    if n % 2 == 0 {
-                        buf[bins - 1].im = 0.0;
-                    }
-                    self.inv
-                        .process_with_scratch(buf, out, scratch)
-                        .expect("buffer sizes are fixed by the plan");
-                    let inv_scale = 1.0 / (n as f64 * self.scale);
-                    for (o, w) in out.iter_mut().zip(&self.window) {
-                        *o *= inv_scale * w;
-                    }
-                },
-            );
+        time_frames.par_chunks_mut(n).enumerate().for_each_init(
+            || {
+                (
+                    vec![Complex64::new(0.0, 0.0); bins],
+                    self.inv.make_scratch_vec(),
+                )
+            },
+            |(buf, scratch), (j, out)| {
+                for (k, b) in buf.iter_mut().enumerate() {
+                    *b = spec.coeffs[k * frames + j];
+                }
+                // a real signal's DC and Nyquist bins are real
+                buf[0].im = 0.0;
+                if n % 2 == 0 {
+                    buf[bins - 1].im = 0.0;
+                }
+                self.inv
+                    .process_with_scratch(buf, out, scratch)
+                    .expect("buffer sizes are fixed by the plan");
+                let inv_scale = 1.0 / (n as f64 * self.scale);
+                for (o, w) in out.iter_mut().zip(&self.window) {
+                    *o *= inv_scale * w;
+                }
+            },
+        );
         let mut y = vec![0.0; len];
         let mut wsum = vec![0.0; len];
         for j in 0..frames {
@@ -333,7 +351,11 @@ mod tests {
 
     #[test]
     fn matches_the_naive_dft_for_odd_and_even_windows() {
-        for &(n, h, pad) in &[(16, 4, Padding::None), (15, 5, Padding::Center), (7, 3, Padding::Center)] {
+        for &(n, h, pad) in &[
+            (16, 4, Padding::None),
+            (15, 5, Padding::Center),
+            (7, 3, Padding::Center),
+        ] {
             let mut p = StftParams::new(n, h);
             p.padding = pad;
             let stft = Stft::new(p).unwrap();
@@ -385,11 +407,17 @@ mod tests {
         p.norm = Norm::Amplitude;
         p.window = WindowKind::Hann;
         let st = Stft::new(p).unwrap();
-        let x: Vec<f64> = (0..4096).map(|i| (2.0 * std::f64::consts::PI * 20.0 * i as f64 / 256.0).cos()).collect();
+        let x: Vec<f64> = (0..4096)
+            .map(|i| (2.0 * std::f64::consts::PI * 20.0 * i as f64 / 256.0).cos())
+            .collect();
         let s = st.analyze(&x, 256.0).unwrap();
         let mag = s.magnitude();
         let col: Vec<f64> = (0..s.n_bins).map(|k| mag[k * s.n_frames + 5]).collect();
-        let best = col.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).unwrap();
+        let best = col
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.total_cmp(b.1))
+            .unwrap();
         assert_eq!(best.0, 20);
         assert!((best.1 - 1.0).abs() < 1e-9);
     }

@@ -48,7 +48,9 @@ pub fn hann(n: usize, symmetric: bool) -> Vec<f64> {
         return vec![1.0];
     }
     let d = if symmetric { (n - 1) as f64 } else { n as f64 };
-    (0..n).map(|i| 0.5 - 0.5 * (2.0 * PI * i as f64 / d).cos()).collect()
+    (0..n)
+        .map(|i| 0.5 - 0.5 * (2.0 * PI * i as f64 / d).cos())
+        .collect()
 }
 
 #[cfg(test)]

@@ -1,0 +1,185 @@
+//! `innmf bench`: named training workloads, timed per step, printed as JSON.
+//!
+//! Each workload runs warm-up steps, then times every step of a normal `innmf::fit` through its
+//! progress callback and reports the median. Compare against `../shared/bench/torch_baseline.py`
+//! run side by side (see the README for the exact commands).
+
+use anyhow::{bail, Result};
+use innmf::audio;
+use innmf::field::Axis;
+use innmf::optim::OptimizerConfig;
+use innmf::transform::{Stft, StftParams};
+use innmf::{FactorKind, FitConfig, Model, ModelSpec, TfPoints};
+use rand::SeedableRng;
+use std::path::PathBuf;
+use std::time::Instant;
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Workload {
+    /// Implicit W (K=20, hidden 64) + explicit H on |STFT|^0.5 (window 2000, hop 1000) of 20 s
+    /// of 16 kHz speech; full batch, Rprop.
+    StftFit,
+    /// Implicit W and H (K=2, hidden 16) on the demo's hybrid point set; random halves, Rprop.
+    HybridFit,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct BenchArgs {
+    /// Workload.
+    #[arg(value_enum)]
+    pub workload: Workload,
+    /// Input recording (stft-fit: 16 kHz speech, first 20 s; hybrid-fit: a 4410 Hz excerpt).
+    /// Default: ../shared/bench/data/{speech_slt_20s,piano_4410}.wav if present, else a
+    /// synthesized signal of the same size.
+    #[arg(long)]
+    pub input: Option<PathBuf>,
+    /// Timed steps.
+    #[arg(long, default_value_t = 60)]
+    pub steps: usize,
+    /// Untimed warm-up steps.
+    #[arg(long, default_value_t = 5)]
+    pub warmup: usize,
+}
+
+fn load(args: &BenchArgs, default: &str, rate: u32, seconds: f64) -> Result<(Vec<f64>, String)> {
+    let path = args.input.clone().or_else(|| {
+        let p = PathBuf::from(default);
+        p.exists().then_some(p)
+    });
+    match path {
+        Some(p) => {
+            let a = audio::read_wav(&p)?;
+            if a.sample_rate != rate {
+                bail!(
+                    "{}: sample rate {} Hz, this workload needs {rate} Hz",
+                    p.display(),
+                    a.sample_rate
+                );
+            }
+            let mut x = a.channels[0].clone();
+            x.truncate((seconds * rate as f64) as usize);
+            Ok((x, p.display().to_string()))
+        }
+        None => {
+            let n = (seconds * rate as f64) as usize;
+            let notes: Vec<innmf::demo::Note> = (0..(seconds as usize * 3))
+                .map(|i| innmf::demo::Note {
+                    f0: 110.0 * 2f64.powf((i % 12) as f64 / 12.0),
+                    onset: i as f64 / 3.0,
+                    end: i as f64 / 3.0 + 0.3,
+                })
+                .collect();
+            Ok((
+                innmf::demo::synthesize_notes(&notes, rate as f64, n),
+                "synthesized".into(),
+            ))
+        }
+    }
+}
+
+/// MLP FLOPs of one training step (forward + backward matrix products), as BASELINE-DETAILS.md
+/// counts them: forward 2·N·K·(2J·h + D·h² + h); backward weight grads of every layer plus input
+/// grads of every layer after the first.
+fn mlp_flops(n: usize, k: usize, h: usize, j2: usize, d: usize) -> f64 {
+    let fwd = 2.0 * (n * k) as f64 * (j2 * h + d * h * h + h) as f64;
+    let bwd_w = fwd;
+    let bwd_x = 2.0 * (n * k) as f64 * (d * h * h + h) as f64;
+    fwd + bwd_w + bwd_x
+}
+
+pub fn run(args: &BenchArgs) -> Result<()> {
+    if args.steps < 1 {
+        bail!("--steps must be at least 1");
+    }
+    let (points, model, cfg, input, flops) = match args.workload {
+        Workload::StftFit => {
+            let (x, input) = load(args, "../shared/bench/data/speech_slt_20s.wav", 16000, 20.0)?;
+            let stft = Stft::new(StftParams::new(2000, 1000))?;
+            let pts = stft.analyze(&x, 16000.0)?.to_points(0.5)?;
+            let mut spec = ModelSpec::new(20);
+            spec.h = FactorKind::Explicit;
+            spec.freq_axis = Some(Axis::linear(0.0, 8000.0)?);
+            let model = spec.build(&pts, &mut rand_chacha::ChaCha8Rng::seed_from_u64(0))?;
+            let (nf, nt) = (pts.unique_freqs().len(), pts.unique_times().len());
+            let flops = mlp_flops(nf, 20, 64, 20, 3) + 3.0 * 2.0 * (nf * nt * 20) as f64;
+            let cfg = FitConfig {
+                optimizer: OptimizerConfig::rprop(1e-3),
+                ..Default::default()
+            };
+            (pts, model, cfg, input, flops)
+        }
+        Workload::HybridFit => {
+            let (x, input) = load(
+                args,
+                "../shared/bench/data/piano_4410.wav",
+                4410,
+                11_000.0 / 4410.0,
+            )?;
+            let (pts, _) = innmf::demo::hybrid_points(&x, 4410.0, 0.5)?;
+            let mut spec = ModelSpec::new(2);
+            spec.width = 16;
+            spec.freq_axis = Some(Axis::linear(0.0, 2205.0)?);
+            let model = spec.build(&pts, &mut rand_chacha::ChaCha8Rng::seed_from_u64(0))?;
+            let (nf, nt) = (pts.unique_freqs().len(), pts.unique_times().len());
+            let flops = mlp_flops(nf + nt, 2, 16, 20, 3);
+            let cfg = FitConfig {
+                fraction: 0.5,
+                ..Default::default()
+            };
+            (pts, model, cfg, input, flops)
+        }
+    };
+    let times = time_steps(&points, model, &cfg, args.warmup, args.steps)?;
+    let mut sorted = times.clone();
+    sorted.sort_by(|a, b| a.total_cmp(b));
+    let q = |p: f64| sorted[((sorted.len() - 1) as f64 * p).round() as usize];
+    let median = q(0.5);
+    let out = serde_json::json!({
+        "workload": format!("{:?}", args.workload).to_lowercase(),
+        "input": input,
+        "points": points.len(),
+        "points_per_step": ((points.len() as f64 * cfg.fraction).round() as usize).clamp(1, points.len()),
+        "unique_freqs": points.unique_freqs().len(),
+        "unique_times": points.unique_times().len(),
+        "grid": points.grid().is_some(),
+        "threads": rayon::current_num_threads(),
+        "warmup_steps": args.warmup,
+        "timed_steps": times.len(),
+        "median_ms": median * 1e3,
+        "p10_ms": q(0.1) * 1e3,
+        "p90_ms": q(0.9) * 1e3,
+        "mlp_gflop_per_step": flops / 1e9,
+        "gflop_per_s": flops / median / 1e9,
+    });
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(())
+}
+
+/// Seconds per step of `steps` timed steps after `warmup` steps.
+fn time_steps(
+    points: &TfPoints,
+    mut model: Model,
+    cfg: &FitConfig,
+    warmup: usize,
+    steps: usize,
+) -> Result<Vec<f64>> {
+    let mut stamps: Vec<Instant> = Vec::with_capacity(warmup + steps + 1);
+    let cfg = FitConfig {
+        steps: warmup + steps,
+        ..cfg.clone()
+    };
+    let start = Instant::now();
+    let mut cb = |_step: usize, _n: usize, _loss: f64| stamps.push(Instant::now());
+    innmf::fit(&mut model, points, &cfg, None, Some(&mut cb))?;
+    let mut prev = if warmup == 0 {
+        start
+    } else {
+        stamps[warmup - 1]
+    };
+    let mut out = Vec::with_capacity(steps);
+    for s in &stamps[warmup..] {
+        out.push(s.duration_since(prev).as_secs_f64());
+        prev = *s;
+    }
+    Ok(out)
+}

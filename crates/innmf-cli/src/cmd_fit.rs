@@ -1,0 +1,214 @@
+//! `innmf fit`: fit a model to a point set or to audio, write the model and a report.
+
+use crate::input::{self, TransformKind};
+use crate::progress;
+use anyhow::{bail, Result};
+use innmf::field::{AxisScale, MlpInit};
+use innmf::optim::OptimizerConfig;
+use innmf::{Divergence, FactorKind, FitConfig, ModelSpec};
+use rand::SeedableRng;
+use std::path::PathBuf;
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Implicit,
+    Explicit,
+}
+
+impl From<Kind> for FactorKind {
+    fn from(k: Kind) -> Self {
+        match k {
+            Kind::Implicit => FactorKind::Implicit,
+            Kind::Explicit => FactorKind::Explicit,
+        }
+    }
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Opt {
+    Rprop,
+    Adam,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct FitArgs {
+    /// Point set (.npz with arrays t, f, m, or .csv with columns t,f,m) or audio (.wav).
+    pub input: PathBuf,
+    /// Model file to write (.safetensors).
+    #[arg(long, short, default_value = "model.safetensors")]
+    pub out: PathBuf,
+    /// Fit report to write (JSON; default: beside the model, *.report.json).
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+    /// Transform for audio input.
+    #[arg(long, value_enum, default_value_t = TransformKind::Stft)]
+    pub transform: TransformKind,
+    /// STFT window length (samples) for audio input.
+    #[arg(long, default_value_t = 2000)]
+    pub window: usize,
+    /// STFT hop (samples) for audio input.
+    #[arg(long, default_value_t = 1000)]
+    pub hop: usize,
+    /// Channel of the audio (default: mean of channels).
+    #[arg(long)]
+    pub channel: Option<usize>,
+    /// Magnitude power p applied to the magnitudes (default 0.5 for audio, 1 for point sets).
+    #[arg(long)]
+    pub power: Option<f64>,
+    /// Rank K.
+    #[arg(long, default_value_t = 20)]
+    pub rank: usize,
+    /// W (frequency factor): implicit networks or an explicit table.
+    #[arg(long, value_enum, default_value_t = Kind::Implicit)]
+    pub w: Kind,
+    /// H (time factor): implicit networks or an explicit table.
+    #[arg(long, value_enum, default_value_t = Kind::Explicit)]
+    pub h: Kind,
+    /// Hidden width of the networks.
+    #[arg(long, default_value_t = 64)]
+    pub width: usize,
+    /// Number of sine layers.
+    #[arg(long, default_value_t = 3)]
+    pub depth: usize,
+    /// Fourier feature octaves.
+    #[arg(long, default_value_t = 10)]
+    pub features: usize,
+    /// Sine scale ω.
+    #[arg(long, default_value_t = 1.0)]
+    pub omega: f32,
+    /// SIREN initialization instead of PyTorch's default.
+    #[arg(long)]
+    pub siren: bool,
+    /// Logarithmic frequency axis for W's input.
+    #[arg(long)]
+    pub log_freq: bool,
+    /// β of the β-divergence (0 Itakura-Saito, 1 KL, 2 Euclidean).
+    #[arg(long, default_value_t = 1.0)]
+    pub beta: f64,
+    /// Optimizer.
+    #[arg(long, value_enum, default_value_t = Opt::Rprop)]
+    pub optimizer: Opt,
+    /// Learning rate (Rprop: initial step).
+    #[arg(long, default_value_t = 1e-3)]
+    pub lr: f32,
+    /// Training steps.
+    #[arg(long, default_value_t = 1000)]
+    pub steps: usize,
+    /// Fraction of the points drawn at random per step.
+    #[arg(long, default_value_t = 1.0)]
+    pub fraction: f64,
+    /// Relative-decrease tolerance for early stopping (0: run every step).
+    #[arg(long, default_value_t = 0.0)]
+    pub tol: f64,
+    /// Random seed.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+pub fn run(args: &FitArgs) -> Result<()> {
+    let (points, representation) = if input::is_audio(&args.input) {
+        let sig = input::read_signal(&args.input, args.channel, None, 0.0, None)?;
+        let p = args.power.unwrap_or(0.5);
+        input::analyze(&sig, args.transform, args.window, args.hop, p)?
+    } else {
+        let p = args.power.unwrap_or(1.0);
+        let pts = input::read_points(&args.input, p)?;
+        (
+            pts,
+            serde_json::json!({"points_file": args.input.display().to_string(), "power": p}),
+        )
+    };
+    let mut spec = ModelSpec::new(args.rank);
+    spec.w = args.w.into();
+    spec.h = args.h.into();
+    spec.width = args.width;
+    spec.depth = args.depth;
+    spec.n_features = args.features;
+    spec.omega = args.omega;
+    spec.init = if args.siren {
+        MlpInit::Siren
+    } else {
+        MlpInit::Pytorch
+    };
+    spec.freq_scale = if args.log_freq {
+        AxisScale::Log
+    } else {
+        AxisScale::Linear
+    };
+    if let Some(sr) = representation.get("sample_rate").and_then(|v| v.as_f64()) {
+        if !args.log_freq {
+            spec.freq_axis = Some(innmf::field::Axis::linear(0.0, sr / 2.0)?);
+        }
+    }
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(args.seed);
+    let mut model = spec.build(&points, &mut rng)?;
+    let optimizer = match args.optimizer {
+        Opt::Rprop => OptimizerConfig::rprop(args.lr),
+        Opt::Adam => OptimizerConfig::adam(args.lr),
+    };
+    let cfg = FitConfig {
+        steps: args.steps,
+        fraction: args.fraction,
+        tol: args.tol,
+        optimizer,
+        divergence: Divergence::new(args.beta, 1e-8)?,
+        seed: args.seed.wrapping_add(1),
+        ..Default::default()
+    };
+    if points.len() < 2 {
+        bail!(
+            "{} holds {} point(s): nothing to factorize",
+            args.input.display(),
+            points.len()
+        );
+    }
+    eprintln!(
+        "fitting rank {} ({} W, {} H, {} parameters) to {} points ({} frequencies × {} times{})",
+        args.rank,
+        model.w.kind(),
+        model.h.kind(),
+        model.n_params(),
+        points.len(),
+        points.unique_freqs().len(),
+        points.unique_times().len(),
+        if points.grid().is_some() {
+            ", a full grid"
+        } else {
+            ", a cloud"
+        }
+    );
+    let bar = progress::training_bar(cfg.steps, "fitting");
+    let mut cb = progress::callback(&bar);
+    let report = innmf::fit(&mut model, &points, &cfg, None, Some(&mut cb))?;
+    bar.finish_and_clear();
+    let training = serde_json::json!({
+        "representation": representation, "spec": spec, "fit": cfg,
+        "final_loss": report.final_loss, "steps": report.steps, "converged": report.converged,
+    });
+    innmf::modelfile::save(&args.out, &model, &training)?;
+    let report_path = args
+        .report
+        .clone()
+        .unwrap_or_else(|| args.out.with_extension("report.json"));
+    innmf::io::write_json(
+        &report_path,
+        &serde_json::json!({"input": args.input.display().to_string(), "model": args.out.display().to_string(),
+            "points": points.len(), "representation": representation, "config": cfg, "report": report}),
+    )?;
+    println!(
+        "{} steps, loss {:.4e} -> {:.4e} ({}) in {:.1} s",
+        report.steps,
+        report.loss_history.first().copied().unwrap_or(f64::NAN),
+        report.final_loss,
+        if report.converged {
+            "converged"
+        } else if args.tol > 0.0 {
+            "step limit reached before the tolerance"
+        } else {
+            "ran every step"
+        },
+        report.elapsed_s
+    );
+    println!("wrote {} and {}", args.out.display(), report_path.display());
+    Ok(())
+}

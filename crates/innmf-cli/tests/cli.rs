@@ -1,0 +1,180 @@
+//! End-to-end tests of the `innmf` binary on tiny synthesized inputs.
+
+use std::path::Path;
+use std::process::Command;
+
+fn innmf(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_innmf"))
+        .args(args)
+        .output()
+        .expect("run innmf");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn tone_wav(path: &Path) {
+    let sr = 8000.0;
+    let x: Vec<f64> = (0..8000)
+        .map(|i| {
+            let t = i as f64 / sr;
+            0.3 * (2.0 * std::f64::consts::PI * 440.0 * t).sin() * if t < 0.5 { 1.0 } else { 0.2 }
+                + 0.2
+                    * (2.0 * std::f64::consts::PI * 1000.0 * t).sin()
+                    * if t >= 0.5 { 1.0 } else { 0.1 }
+        })
+        .collect();
+    innmf::audio::write_wav(path, &x, 8000).unwrap();
+}
+
+#[test]
+fn demo_writes_its_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("demo");
+    let (ok, stdout, stderr) = innmf(&["demo", "--steps", "20", "--out", out.to_str().unwrap()]);
+    assert!(ok, "{stderr}");
+    for f in [
+        "points.png",
+        "W.png",
+        "H.png",
+        "loss.png",
+        "model.safetensors",
+        "summary.json",
+        "points.npz",
+    ] {
+        assert!(out.join(f).exists(), "missing {f}; stdout: {stdout}");
+    }
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["fit"]["steps"], 20);
+    assert!(summary["points"].as_u64().unwrap() > 90_000);
+}
+
+#[test]
+fn fit_then_sample_a_recording() {
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("tone.wav");
+    tone_wav(&wav);
+    let model = dir.path().join("m.safetensors");
+    let (ok, stdout, stderr) = innmf(&[
+        "fit",
+        wav.to_str().unwrap(),
+        "--out",
+        model.to_str().unwrap(),
+        "--window",
+        "256",
+        "--hop",
+        "128",
+        "--rank",
+        "2",
+        "--width",
+        "16",
+        "--steps",
+        "30",
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("30 steps"), "{stdout}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("m.report.json")).unwrap())
+            .unwrap();
+    let hist = report["report"]["loss_history"].as_array().unwrap();
+    assert_eq!(hist.len(), 30);
+    let out = dir.path().join("s");
+    // W is implicit: sample it anywhere; H is a table: interpolated between frames
+    let (ok, _, stderr) = innmf(&[
+        "sample",
+        model.to_str().unwrap(),
+        "--freqs",
+        "0:4000:11",
+        "--times",
+        "0.1,0.5,0.9",
+        "--out",
+        out.to_str().unwrap(),
+        "--plot",
+    ]);
+    assert!(ok, "{stderr}");
+    let w = innmf::io::read_npy(&out.join("W.npy")).unwrap();
+    assert_eq!(w.shape, vec![2, 11]);
+    let v = innmf::io::read_npy(&out.join("V.npy")).unwrap();
+    assert_eq!(v.shape, vec![11, 3]);
+    assert!(v.data.iter().all(|x| x.is_finite() && *x >= 0.0));
+    assert!(out.join("W.png").exists());
+}
+
+#[test]
+fn fit_a_csv_point_cloud_with_both_factors_implicit() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("p.csv");
+    let mut s = String::from("t,f,m\n");
+    for i in 0..300 {
+        let t = (i as f64 * 0.37) % 3.0;
+        let f = 100.0 + (i as f64 * 53.0) % 900.0;
+        s.push_str(&format!("{t},{f},{}\n", 1.0 + (t * f / 500.0).sin().abs()));
+    }
+    std::fs::write(&csv, s).unwrap();
+    let model = dir.path().join("m.safetensors");
+    let (ok, _, stderr) = innmf(&[
+        "fit",
+        csv.to_str().unwrap(),
+        "--out",
+        model.to_str().unwrap(),
+        "--h",
+        "implicit",
+        "--rank",
+        "2",
+        "--width",
+        "8",
+        "--steps",
+        "20",
+        "--optimizer",
+        "adam",
+        "--lr",
+        "0.01",
+        "--fraction",
+        "0.5",
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(model.exists());
+}
+
+#[test]
+fn bad_input_gives_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("neg.csv");
+    std::fs::write(&csv, "t,f,m\n0,100,1\n0.1,100,-2.5\n").unwrap();
+    let (ok, _, stderr) = innmf(&[
+        "fit",
+        csv.to_str().unwrap(),
+        "--out",
+        dir.path().join("m.safetensors").to_str().unwrap(),
+    ]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("negative magnitude") && stderr.contains("-2.5"),
+        "{stderr}"
+    );
+    let (ok, _, stderr) = innmf(&["fit", dir.path().join("missing.wav").to_str().unwrap()]);
+    assert!(!ok);
+    assert!(stderr.contains("missing.wav"), "{stderr}");
+    let wav = dir.path().join("short.wav");
+    innmf::audio::write_wav(&wav, &[0.1; 100], 8000).unwrap();
+    let (ok, _, stderr) = innmf(&["fit", wav.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("window length") && stderr.contains("2000"),
+        "{stderr}"
+    );
+    let (ok, _, stderr) = innmf(&["fit", csv.to_str().unwrap(), "--rank", "0"]);
+    assert!(!ok && stderr.contains("rank"), "{stderr}");
+    let (ok, _, stderr) = innmf(&[
+        "sample",
+        dir.path().join("none.safetensors").to_str().unwrap(),
+        "--freqs",
+        "1",
+        "--times",
+        "1",
+    ]);
+    assert!(!ok && stderr.contains("none.safetensors"), "{stderr}");
+}
