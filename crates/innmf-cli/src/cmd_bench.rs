@@ -134,6 +134,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             };
             (pts, model, cfg, input, flops)
         }
+        Workload::NmfKl => unreachable!("handled by run_nmf"),
     };
     let times = time_steps(&points, model, &cfg, args.warmup, args.steps)?;
     let mut sorted = times.clone();
