@@ -166,7 +166,9 @@ fn bad_input_gives_clear_errors() {
         stderr.contains("window length") && stderr.contains("2000"),
         "{stderr}"
     );
-    let (ok, _, stderr) = innmf(&["fit", csv.to_str().unwrap(), "--rank", "0"]);
+    let good = dir.path().join("good.csv");
+    std::fs::write(&good, "t,f,m\n0,100,1\n0.1,100,2\n0.1,200,1\n").unwrap();
+    let (ok, _, stderr) = innmf(&["fit", good.to_str().unwrap(), "--rank", "0"]);
     assert!(!ok && stderr.contains("rank"), "{stderr}");
     let (ok, _, stderr) = innmf(&[
         "sample",

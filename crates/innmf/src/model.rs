@@ -217,6 +217,8 @@ impl Model {
 }
 
 struct DenseBuffers {
+    /// Σ x·ln(x+ε) − x over the grid (KL only): the loss terms that do not depend on the model.
+    kl_const: f64,
     target: Vec<f32>,
     weight: Option<Vec<f32>>,
     vhat: Vec<f32>,
@@ -283,7 +285,12 @@ impl<'p> Trainer<'p> {
             }
         };
         let target: Vec<f32> = points.m().iter().map(|&v| v as f32).collect();
+        let eps32 = div.eps as f32;
         let dense = points.grid().map(|g| DenseBuffers {
+            kl_const: target
+                .iter()
+                .map(|&x| x as f64 * (ln_pos(x + eps32) as f64) - x as f64)
+                .sum(),
             target: g
                 .cell_to_point
                 .iter()
@@ -399,9 +406,14 @@ impl<'p> Trainer<'p> {
                     false,
                 );
                 let w = weight.map(|w| &w[r0 * nt..r0 * nt + vh.len()]);
-                pointwise(&div, x, vh, w, g, norm, grads)
+                pointwise(&div, x, vh, w, g, norm, grads, true)
             })
-            .sum();
+            .sum::<f64>()
+            + if kl_fast(&div, weight.is_some()) {
+                d.kl_const
+            } else {
+                0.0
+            };
         if grads {
             let g = &d.grad;
             let (dwv, dhv, wv) = (&mut self.dwv, &mut self.dhv, &self.wv);
@@ -462,7 +474,7 @@ impl<'p> Trainer<'p> {
                     }
                     &*w
                 });
-                pointwise(&div, x, y, w, g, norm, grads)
+                pointwise(&div, x, y, w, g, norm, grads, false)
             })
             .sum();
         if grads {
@@ -496,7 +508,64 @@ fn rows_per_task(nf: usize, nt: usize) -> usize {
     (16384 / nt.max(1)).clamp(1, nf.max(1))
 }
 
-/// Loss sum over a block and, if `grads`, the per-cell gradient of the normalized loss.
+/// KL over a block: Σ [x·ln(x+ε) − x]·WITH_CONST − x·ln(y+ε) + y, and the gradient
+/// (1 − x/(y+ε))·inv. 16 independent lanes so the compiler vectorizes the sum (a single running
+/// f32 sum would force strict in-order addition); lanes are flushed to f64 every 1024 values.
+fn kl_block<const WITH_CONST: bool>(
+    x: &[f32],
+    y: &[f32],
+    g: &mut [f32],
+    eps: f32,
+    inv: f32,
+    grads: bool,
+) -> f64 {
+    const L: usize = 16;
+    let term = |xi: f32, yi: f32| {
+        let c = if WITH_CONST {
+            xi * ln_pos(xi + eps) - xi
+        } else {
+            0.0
+        };
+        c - xi * ln_pos(yi + eps) + yi
+    };
+    let mut acc = 0.0f64;
+    let mut lanes = [0.0f32; L];
+    let n_full = x.len() / L * L;
+    for (blk, ((xb, yb), gb)) in x[..n_full]
+        .chunks_exact(L)
+        .zip(y[..n_full].chunks_exact(L))
+        .zip(g[..n_full].chunks_exact_mut(L))
+        .enumerate()
+    {
+        for j in 0..L {
+            lanes[j] += term(xb[j], yb[j]);
+            if grads {
+                gb[j] = (1.0 - xb[j] / (yb[j] + eps)) * inv;
+            }
+        }
+        if blk % 64 == 63 {
+            acc += lanes.iter().map(|&v| v as f64).sum::<f64>();
+            lanes = [0.0; L];
+        }
+    }
+    acc += lanes.iter().map(|&v| v as f64).sum::<f64>();
+    for j in n_full..x.len() {
+        acc += term(x[j], y[j]) as f64;
+        if grads {
+            g[j] = (1.0 - x[j] / (y[j] + eps)) * inv;
+        }
+    }
+    acc
+}
+
+/// True when the vectorized KL path applies.
+fn kl_fast(div: &Divergence, weighted: bool) -> bool {
+    div.beta == 1.0 && !weighted && div.eps >= 1e-30
+}
+
+/// Loss sum over a block and, if `grads`, the per-cell gradient of the normalized loss. With
+/// `skip_const` the KL terms x·ln(x+ε) − x, which do not depend on the model, are left out (the
+/// caller adds their precomputed sum).
 fn pointwise(
     div: &Divergence,
     x: &[f32],
@@ -505,48 +574,15 @@ fn pointwise(
     g: &mut [f32],
     norm: f64,
     grads: bool,
+    skip_const: bool,
 ) -> f64 {
     let inv = 1.0 / norm;
-    if div.beta == 1.0 && w.is_none() && div.eps >= 1e-30 {
-        // KL, the common case: x·(ln(x+ε) − ln(y+ε)) − x + y with a vectorizable logarithm,
-        // summed per block of 256 in f32 and across blocks in f64
-        let eps = div.eps as f32;
-        let invf = inv as f32;
-        // 16 independent lanes so the compiler vectorizes the sum (a single running f32 sum
-        // would force strict in-order addition)
-        const L: usize = 16;
-        let mut acc = 0.0f64;
-        let mut lanes = [0.0f32; L];
-        let n_full = x.len() / L * L;
-        for (blk, ((xb, yb), gb)) in x[..n_full]
-            .chunks_exact(L)
-            .zip(y[..n_full].chunks_exact(L))
-            .zip(g[..n_full].chunks_exact_mut(L))
-            .enumerate()
-        {
-            for j in 0..L {
-                let (xi, yi) = (xb[j], yb[j]);
-                let ye = yi + eps;
-                lanes[j] += xi * (ln_pos(xi + eps) - ln_pos(ye)) - xi + yi;
-                if grads {
-                    gb[j] = (1.0 - xi / ye) * invf;
-                }
-            }
-            if blk % 64 == 63 {
-                acc += lanes.iter().map(|&v| v as f64).sum::<f64>();
-                lanes = [0.0; L];
-            }
-        }
-        acc += lanes.iter().map(|&v| v as f64).sum::<f64>();
-        for j in n_full..x.len() {
-            let (xi, yi) = (x[j], y[j]);
-            let ye = yi + eps;
-            acc += (xi * (ln_pos(xi + eps) - ln_pos(ye)) - xi + yi) as f64;
-            if grads {
-                g[j] = (1.0 - xi / ye) * invf;
-            }
-        }
-        return acc;
+    if kl_fast(div, w.is_some()) {
+        return if skip_const {
+            kl_block::<false>(x, y, g, div.eps as f32, inv as f32, grads)
+        } else {
+            kl_block::<true>(x, y, g, div.eps as f32, inv as f32, grads)
+        };
     }
     let mut acc = 0.0f64;
     for (j, (xi, yi)) in x.iter().zip(y).enumerate() {

@@ -231,19 +231,41 @@ struct ComponentBuffers {
     cos: Vec<Vec<f32>>,
     g: Vec<f32>,
     values: Vec<f32>,
+}
+
+/// Gradient scratch of one worker thread: shared by the components that thread processes, so
+/// the backward pass keeps a smaller working set in cache.
+#[derive(Debug, Default)]
+struct Scratch {
     da: Vec<f32>,
     db: Vec<f32>,
 }
 
 /// Preallocated buffers for evaluating and differentiating an [`Mlp`] at a fixed set of
 /// coordinates (typically the unique frequencies or times of a point set).
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct MlpWorkspace {
     n: usize,
     specs: Vec<LayerSpec>,
     per: usize,
     omega: f32,
     comps: Vec<ComponentBuffers>,
+    scratch: Vec<std::sync::Mutex<Scratch>>,
+}
+
+impl Clone for MlpWorkspace {
+    fn clone(&self) -> Self {
+        MlpWorkspace {
+            n: self.n,
+            specs: self.specs.clone(),
+            per: self.per,
+            omega: self.omega,
+            comps: self.comps.clone(),
+            scratch: (0..self.scratch.len())
+                .map(|_| Default::default())
+                .collect(),
+        }
+    }
 }
 
 impl MlpWorkspace {
@@ -265,8 +287,6 @@ impl MlpWorkspace {
                     cos: (0..cfg.depth).map(|_| vec![0.0; n * h]).collect(),
                     g: vec![0.0; n],
                     values: vec![0.0; n],
-                    da: vec![0.0; n * h],
-                    db: vec![0.0; n * h],
                 }
             })
             .collect();
@@ -276,6 +296,14 @@ impl MlpWorkspace {
             per: cfg.params_per_component(),
             omega: cfg.omega,
             comps,
+            scratch: (0..rayon::current_num_threads().max(1))
+                .map(|_| {
+                    std::sync::Mutex::new(Scratch {
+                        da: vec![0.0; n * h],
+                        db: vec![0.0; n * h],
+                    })
+                })
+                .collect(),
         }
     }
 
@@ -334,7 +362,13 @@ impl MlpWorkspace {
             .zip(params.par_chunks(self.per))
             .zip(grad.par_chunks_mut(self.per))
             .zip(dvalues.par_chunks(n))
-            .for_each(|(((buf, p), gr), dv)| backward_component(buf, p, gr, dv, specs, n, omega));
+            .for_each(|(((buf, p), gr), dv)| {
+                // one scratch per worker thread; the lock is never contended (a thread runs one
+                // component at a time and nothing inside spawns rayon work)
+                let idx = rayon::current_thread_index().unwrap_or(0) % self.scratch.len();
+                let mut guard = self.scratch[idx].lock().unwrap_or_else(|e| e.into_inner());
+                backward_component(buf, &mut guard, p, gr, dv, specs, n, omega)
+            });
     }
 }
 
@@ -418,6 +452,7 @@ fn column_sums(m: &[f32], cols: usize, out: &mut [f32]) {
 
 fn backward_component(
     buf: &mut ComponentBuffers,
+    scratch: &mut Scratch,
     p: &[f32],
     grad: &mut [f32],
     dvalues: &[f32],
@@ -447,7 +482,7 @@ fn backward_component(
     grad[so.b] = dg.iter().map(|&v| v as f64).sum::<f64>() as f32;
     // da = dg ⊗ w_out
     let w_out = &p[so.w..so.b];
-    for (row, &d) in buf.da.chunks_exact_mut(h).zip(dg) {
+    for (row, &d) in scratch.da.chunks_exact_mut(h).zip(dg) {
         for (r, &w) in row.iter_mut().zip(w_out) {
             *r = d * w;
         }
@@ -457,7 +492,7 @@ fn backward_component(
         // dz = da ⊙ ω·cos(z), and the bias gradient Σ_rows dz in the same pass
         let gb = &mut grad[s.b..s.b + s.fan_out];
         gb.fill(0.0);
-        for (dr, cr) in buf
+        for (dr, cr) in scratch
             .da
             .chunks_exact_mut(s.fan_out)
             .zip(buf.cos[l - 1].chunks_exact(s.fan_out))
@@ -470,7 +505,7 @@ fn backward_component(
         gemm(
             &mut grad[s.w..s.b],
             &buf.acts[l - 1],
-            &buf.da,
+            &scratch.da,
             s.fan_in,
             n,
             s.fan_out,
@@ -480,8 +515,8 @@ fn backward_component(
         );
         // da_prev = dz · Wᵀ
         gemm(
-            &mut buf.db,
-            &buf.da,
+            &mut scratch.db,
+            &scratch.da,
             &p[s.w..s.b],
             n,
             s.fan_out,
@@ -490,13 +525,13 @@ fn backward_component(
             true,
             false,
         );
-        std::mem::swap(&mut buf.da, &mut buf.db);
+        std::mem::swap(&mut scratch.da, &mut scratch.db);
     }
     let s0 = specs[0];
     gemm(
         &mut grad[s0.w..s0.b],
         &buf.feats,
-        &buf.da,
+        &scratch.da,
         s0.fan_in,
         n,
         s0.fan_out,
@@ -504,5 +539,5 @@ fn backward_component(
         false,
         false,
     );
-    column_sums(&buf.da, s0.fan_out, &mut grad[s0.b..s0.b + s0.fan_out]);
+    column_sums(&scratch.da, s0.fan_out, &mut grad[s0.b..s0.b + s0.fan_out]);
 }
