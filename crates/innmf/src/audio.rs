@@ -136,7 +136,8 @@ pub fn write_wav(path: &Path, samples: &[f64], sample_rate: u32) -> Result<()> {
     crate::io::write_atomic(path, &cursor.into_inner())
 }
 
-fn gcd(a: u64, b: u64) -> u64 {
+/// Greatest common divisor.
+pub(crate) fn gcd(a: u64, b: u64) -> u64 {
     if b == 0 {
         a
     } else {
@@ -145,11 +146,11 @@ fn gcd(a: u64, b: u64) -> u64 {
 }
 
 /// Modified Bessel function of the first kind, order 0 (power series).
-fn bessel_i0(x: f64) -> f64 {
+pub(crate) fn bessel_i0(x: f64) -> f64 {
     let mut sum = 1.0;
     let mut term = 1.0;
     let q = x * x / 4.0;
-    for k in 1..200 {
+    for k in 1..500 {
         term *= q / (k * k) as f64;
         sum += term;
         if term < 1e-17 * sum {

@@ -34,7 +34,7 @@
 //! projections are filtered in the frequency domain. A non-positive-definite `G` falls back to
 //! LU with partial pivoting (mir_eval's `np.linalg.solve`). Independent work runs on rayon.
 
-use super::{best_permutation, safe_db, validate_sources};
+use super::{best_permutation, check_permutable, safe_db, validate_sources};
 use crate::error::{Error, Result};
 use faer::linalg::solvers::Solve;
 use faer::{Mat, Side};
@@ -99,13 +99,7 @@ pub fn bss_eval_sources<R: AsRef<[f64]> + Sync, E: AsRef<[f64]> + Sync>(
     compute_permutation: bool,
 ) -> Result<BssEvalSources> {
     let (nsrc, _) = validate_sources(reference, estimate)?;
-    if compute_permutation && nsrc > MAX_PERMUTED_SOURCES {
-        return Err(Error::param(
-            "number of sources",
-            nsrc,
-            format!("at most {MAX_PERMUTED_SOURCES} with permutation search (n! candidates)"),
-        ));
-    }
+    check_permutable(nsrc, compute_permutation)?;
     let refs: Vec<&[f64]> = reference.iter().map(|r| r.as_ref()).collect();
     let ests: Vec<&[f64]> = estimate.iter().map(|e| e.as_ref()).collect();
     Ok(eval_validated(
@@ -142,13 +136,7 @@ pub fn bss_eval_sources_framewise<R: AsRef<[f64]> + Sync, E: AsRef<[f64]> + Sync
         return Err(Error::param("hop", hop, "a hop > 0 samples"));
     }
     let (nsrc, nsampl) = validate_sources(reference, estimate)?;
-    if compute_permutation && nsrc > MAX_PERMUTED_SOURCES {
-        return Err(Error::param(
-            "number of sources",
-            nsrc,
-            format!("at most {MAX_PERMUTED_SOURCES} with permutation search (n! candidates)"),
-        ));
-    }
+    check_permutable(nsrc, compute_permutation)?;
     let nwin = (nsampl as i64 - window as i64 + hop as i64).div_euclid(hop as i64);
     let refs: Vec<&[f64]> = reference.iter().map(|r| r.as_ref()).collect();
     let ests: Vec<&[f64]> = estimate.iter().map(|e| e.as_ref()).collect();

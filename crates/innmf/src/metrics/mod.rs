@@ -35,6 +35,18 @@ pub use stoi::{estoi, resample_oct, stoi, STOI_FS};
 use crate::error::{check_finite, Error, Result};
 
 /// `10·log10(num/den)`, `+∞` when `den == 0` (mir_eval's `_safe_db`).
+/// Rejects a permutation search over more than [`MAX_PERMUTED_SOURCES`] sources (n! candidates).
+pub(crate) fn check_permutable(nsrc: usize, compute_permutation: bool) -> Result<()> {
+    if compute_permutation && nsrc > MAX_PERMUTED_SOURCES {
+        return Err(Error::param(
+            "number of sources",
+            nsrc,
+            format!("at most {MAX_PERMUTED_SOURCES} with permutation search (n! candidates)"),
+        ));
+    }
+    Ok(())
+}
+
 pub(crate) fn safe_db(num: f64, den: f64) -> f64 {
     if den == 0.0 {
         f64::INFINITY

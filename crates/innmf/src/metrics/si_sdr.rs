@@ -32,7 +32,7 @@
 //! fast_bss_eval divides by `max(‖x‖, 1e-6)`; here silent signals are rejected instead, so the
 //! numbers agree for every signal both accept.
 
-use super::{best_permutation, validate_sources, BssEvalSources, MAX_PERMUTED_SOURCES};
+use super::{best_permutation, check_permutable, validate_sources, BssEvalSources};
 use crate::error::{check_finite, Error, Result};
 use faer::linalg::solvers::Solve;
 use faer::{Mat, Side};
@@ -107,13 +107,7 @@ pub fn si_bss_eval_sources<R: AsRef<[f64]>, E: AsRef<[f64]>>(
     compute_permutation: bool,
 ) -> Result<BssEvalSources> {
     let (nsrc, _) = validate_sources(reference, estimate)?;
-    if compute_permutation && nsrc > MAX_PERMUTED_SOURCES {
-        return Err(Error::param(
-            "number of sources",
-            nsrc,
-            format!("at most {MAX_PERMUTED_SOURCES} with permutation search (n! candidates)"),
-        ));
-    }
+    check_permutable(nsrc, compute_permutation)?;
     let prep = |x: &[f64]| {
         let v = if zero_mean {
             remove_mean(x)

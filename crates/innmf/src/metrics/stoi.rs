@@ -32,6 +32,7 @@
 //! row or column normalises to zero (it correlates with nothing), the expectation of pystoi's
 //! random outcome.
 
+use crate::audio::{bessel_i0, gcd};
 use crate::error::{check_finite, Error, Result};
 use num_complex::Complex;
 use realfft::RealFftPlanner;
@@ -289,29 +290,6 @@ fn third_octave_bands(
             (nearest(lo), nearest(hi))
         })
         .collect()
-}
-
-fn gcd(a: u64, b: u64) -> u64 {
-    if b == 0 {
-        a
-    } else {
-        gcd(b, a % b)
-    }
-}
-
-/// Modified Bessel function of the first kind, order 0 (power series).
-fn bessel_i0(x: f64) -> f64 {
-    let mut sum = 1.0;
-    let mut term = 1.0;
-    let q = x * x / 4.0;
-    for k in 1..500 {
-        term *= q / (k * k) as f64;
-        sum += term;
-        if term < 1e-17 * sum {
-            break;
-        }
-    }
-    sum
 }
 
 /// pystoi's `_resample_window_oct(p, q)` normalised to unit sum (the `window` that
