@@ -4,6 +4,7 @@ mod cmd_bench;
 mod cmd_demo;
 mod cmd_fit;
 mod cmd_sample;
+mod cmd_separate;
 mod cmd_eval;
 mod input;
 mod progress;
@@ -37,6 +38,8 @@ enum Command {
     Bench(cmd_bench::BenchArgs),
     /// Separation metrics: BSS Eval SDR/SIR/SAR, SI-SDR, STOI/eSTOI of estimates vs. references.
     Eval(cmd_eval::EvalArgs),
+    /// Separate a mixture with templates learned from solo recordings or loaded from models.
+    Separate(cmd_separate::SeparateArgs),
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
@@ -52,6 +55,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sample(a) => cmd_sample::run(a),
         Command::Bench(a) => cmd_bench::run(a),
         Command::Eval(a) => cmd_eval::run(a),
+        Command::Separate(a) => cmd_separate::run(a),
     }
 }
 
