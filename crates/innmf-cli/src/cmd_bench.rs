@@ -199,7 +199,10 @@ fn time_steps(
 fn bss_eval(args: &BenchArgs) -> Result<()> {
     use rand::Rng;
     let (rate, n) = (16000u32, 80_000usize);
-    let speech = ["../shared/data/speech/slt.wav", "../shared/data/speech/awb.wav"];
+    let speech = [
+        "../shared/data/speech/slt.wav",
+        "../shared/data/speech/awb.wav",
+    ];
     let (refs, input): (Vec<Vec<f64>>, String) =
         if speech.iter().all(|p| std::path::Path::new(p).exists()) {
             let mut refs = Vec::new();

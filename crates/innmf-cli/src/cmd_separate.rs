@@ -87,16 +87,17 @@ pub struct SeparateArgs {
     #[arg(long, default_value_t = 1000)]
     pub train_steps: usize,
     /// Mixture STFT window (any size: iN-NMF templates are sampled at its bins).
-    #[arg(long, default_value_t = 1024)]
+    #[arg(long, default_value_t = 2000)]
     pub window: usize,
     /// Mixture STFT hop.
-    #[arg(long, default_value_t = 256)]
+    #[arg(long, default_value_t = 1000)]
     pub hop: usize,
     /// Magnitude power p (templates and mixture).
     #[arg(long, default_value_t = 0.5)]
     pub power: f64,
-    /// Steps of the activation fit on the mixture (the paper: 100).
-    #[arg(long, default_value_t = 300)]
+    /// Steps of the activation fit on the mixture (the paper: 100; H starts at the mixture's
+    /// scale, so 100 usually converge).
+    #[arg(long, default_value_t = 200)]
     pub steps: usize,
     /// Learning rate (Rprop initial step) of every fit.
     #[arg(long, default_value_t = 1e-3)]
@@ -171,7 +172,8 @@ fn load_all(files: &[(PathBuf, &str)], channel: Option<usize>) -> Result<Vec<Inp
                 ch - 1
             ),
             None if ch != nch => bail!(
-                "channel-count mismatch: {what} {} has {ch} channel(s) but {} has {nch}; \
+                "channel-count mismatch: {what} {} has {ch} channel(s) but the mixture {} has \
+                 {nch} channel(s); \
                  pass --channel N to take one channel of the multi-channel files",
                 path.display(),
                 first.display()
@@ -482,7 +484,10 @@ pub fn run(args: &SeparateArgs) -> Result<()> {
         );
     }
     if let Some(m) = &metrics {
-        println!("{:<24} {:>8} {:>8} {:>8} {:>8} {:>7}", "source", "SDR", "SIR", "SAR", "SI-SDR", "STOI");
+        println!(
+            "{:<24} {:>8} {:>8} {:>8} {:>8} {:>7}",
+            "source", "SDR", "SIR", "SAR", "SI-SDR", "STOI"
+        );
         for s in &m.0 {
             println!(
                 "{:<24} {:>8.3} {:>8.3} {:>8.3} {:>8.3} {:>7}",

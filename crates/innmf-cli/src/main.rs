@@ -2,10 +2,10 @@
 
 mod cmd_bench;
 mod cmd_demo;
+mod cmd_eval;
 mod cmd_fit;
 mod cmd_sample;
 mod cmd_separate;
-mod cmd_eval;
 mod input;
 mod progress;
 

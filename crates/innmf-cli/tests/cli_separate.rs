@@ -87,7 +87,12 @@ fn separates_two_tones_and_scores_them() {
         "--save-models", "--no-stoi",
     ]);
     assert!(ok, "stdout: {stdout}\nstderr: {stderr}");
-    for f in ["source_1.wav", "source_2.wav", "report.json", "source_1.safetensors"] {
+    for f in [
+        "source_1.wav",
+        "source_2.wav",
+        "report.json",
+        "source_1.safetensors",
+    ] {
         assert!(out.join(f).exists(), "missing {f}");
     }
     let y = innmf::audio::read_wav(&out.join("source_1.wav")).unwrap();
@@ -167,7 +172,10 @@ fn input_errors_are_clear() {
         d.join("stereo.wav"),
     );
     let (ok, _, e) = run(s(&a16), s(&a), &[]);
-    assert!(!ok && e.contains("16000") && e.contains("8000") && e.contains("--resample"), "{e}");
+    assert!(
+        !ok && e.contains("16000") && e.contains("8000") && e.contains("--resample"),
+        "{e}"
+    );
     let (ok, _, e) = run(s(&a16), s(&a), &["--resample"]);
     assert!(ok, "{e}");
     let (ok, _, e) = run(s(&a), s(&short), &[]);
@@ -177,7 +185,10 @@ fn input_errors_are_clear() {
     let (ok, _, e) = run(s(&empty), s(&a), &[]);
     assert!(!ok && e.contains("no samples"), "{e}");
     let (ok, _, e) = run(s(&a), s(&st), &[]);
-    assert!(!ok && e.contains("2 channel") && e.contains("--channel"), "{e}");
+    assert!(
+        !ok && e.contains("2 channel") && e.contains("--channel"),
+        "{e}"
+    );
     let (ok, _, e) = run(s(&a), s(&st), &["--channel", "1"]);
     assert!(ok, "{e}");
     let (ok, _, e) = run(s(&a), s(&st), &["--channel", "2"]);

@@ -228,7 +228,8 @@ pub struct SeparateConfig {
     pub hop: usize,
     /// Magnitude power p (must match the templates' training).
     pub power: f64,
-    /// Steps of the activation fit on the mixture (the paper uses 100).
+    /// Steps of the activation fit on the mixture (the paper uses 100; H starts at the scale
+    /// of the mixture, `mean(V̂) = mean(|X|^p)`, so 100 usually converge; default 200).
     pub steps: usize,
     /// Optimizer of the activation fit.
     pub optimizer: OptimizerConfig,
@@ -252,7 +253,7 @@ impl Default for SeparateConfig {
             window: 2000,
             hop: 1000,
             power: 0.5,
-            steps: 300,
+            steps: 200,
             optimizer: OptimizerConfig::rprop(1e-3),
             beta: 1.0,
             free: 0,
@@ -587,10 +588,11 @@ pub fn masks(models: &[Vec<f64>], power: f64, kind: MaskKind) -> Result<Vec<Vec<
     let mut out = vec![vec![0.0; n]; j];
     let mut buf = vec![0.0; j];
     for i in 0..n {
-        let vmax = models
-            .iter()
-            .map(|m| m[i])
-            .fold(0.0f64, |a, b| if b.is_finite() { a.max(b) } else { a });
+        let vmax =
+            models
+                .iter()
+                .map(|m| m[i])
+                .fold(0.0f64, |a, b| if b.is_finite() { a.max(b) } else { a });
         if vmax <= 0.0 {
             match kind {
                 MaskKind::Binary => out[0][i] = 1.0,
