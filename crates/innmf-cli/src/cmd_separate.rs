@@ -20,7 +20,8 @@ use std::path::{Path, PathBuf};
 pub enum Method {
     /// iN-NMF: implicit W (networks, evaluable at any frequency) + explicit H.
     Innmf,
-    /// Classical NMF: explicit W and H (trained at the mixture's window unless --train-window).
+    /// Classical NMF: KL multiplicative updates, explicit W (trained at the mixture's window
+    /// unless --train-window; --train-steps iterations).
     Nmf,
 }
 
@@ -551,7 +552,7 @@ impl Method {
     fn name(&self) -> &'static str {
         match self {
             Method::Innmf => "iN-NMF",
-            Method::Nmf => "NMF",
+            Method::Nmf => "NMF (KL multiplicative updates)",
         }
     }
 }

@@ -4,6 +4,7 @@ mod cmd_bench;
 mod cmd_demo;
 mod cmd_eval;
 mod cmd_fit;
+mod cmd_nmf;
 mod cmd_sample;
 mod cmd_separate;
 mod input;
@@ -38,6 +39,8 @@ enum Command {
     Bench(cmd_bench::BenchArgs),
     /// Separation metrics: BSS Eval SDR/SIR/SAR, SI-SDR, STOI/eSTOI of estimates vs. references.
     Eval(cmd_eval::EvalArgs),
+    /// Classical multiplicative-update NMF of a .npy matrix or of a WAV's |STFT|^p.
+    Nmf(cmd_nmf::NmfArgs),
     /// Separate a mixture with templates learned from solo recordings or loaded from models.
     Separate(cmd_separate::SeparateArgs),
 }
@@ -55,6 +58,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sample(a) => cmd_sample::run(a),
         Command::Bench(a) => cmd_bench::run(a),
         Command::Eval(a) => cmd_eval::run(a),
+        Command::Nmf(a) => cmd_nmf::run(a),
         Command::Separate(a) => cmd_separate::run(a),
     }
 }

@@ -87,6 +87,29 @@ pub fn sin_cos_inplace_scaled(x: &mut [f32], c: &mut [f32], omega: f32) {
     }
 }
 
+/// In place over rows of `bias.len()` values: `x ← sin(ω·(x + bias))`, `c = cos(ω·(x + bias))`
+/// (the bias add of a sine layer fused into the activation: one pass over the buffer).
+#[track_caller]
+pub fn sin_cos_bias_inplace(x: &mut [f32], c: &mut [f32], bias: &[f32], omega: f32) {
+    assert!(c.len() == x.len() && x.len() % bias.len().max(1) == 0);
+    let mut out_of_range = 0u32;
+    for (xr, cr) in x
+        .chunks_exact_mut(bias.len())
+        .zip(c.chunks_exact_mut(bias.len()))
+    {
+        for ((xi, ci), b) in xr.iter_mut().zip(cr.iter_mut()).zip(bias) {
+            let v = (*xi + b) * omega;
+            out_of_range |= (v.abs() > FAST_RANGE) as u32;
+            let (s, co) = sin_cos(v);
+            *xi = s;
+            *ci = co;
+        }
+    }
+    if out_of_range != 0 {
+        mark_diverged(x, c);
+    }
+}
+
 #[cold]
 fn mark_diverged(x: &mut [f32], c: &mut [f32]) {
     // Mark the values as NaN so the fit reports divergence instead of

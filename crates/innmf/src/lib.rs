@@ -62,6 +62,7 @@ pub mod linalg;
 pub mod metrics;
 pub mod model;
 pub mod modelfile;
+pub mod nmf;
 pub mod optim;
 #[cfg(feature = "plot")]
 pub mod plot;

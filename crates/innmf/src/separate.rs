@@ -3,7 +3,7 @@
 //!
 //! 1. **Templates.** For each source, a model `V_j ≈ W_j·H_j` is fitted to `|STFT|^p` of a solo
 //!    recording ([`learn_templates`]): iN-NMF (implicit `W_j(f)`, explicit `H_j`) by default, or
-//!    classical NMF (explicit `W_j`, explicit `H_j`, fitted by gradient with the same loop).
+//!    classical NMF (explicit `W_j`, explicit `H_j`, KL multiplicative updates of [`crate::nmf`]).
 //! 2. **Activations on the mixture.** Every source's `W_j` is sampled at the *mixture's* bin
 //!    frequencies, whatever STFT window the mixture uses (the point of iN-NMF: a network is
 //!    evaluable anywhere), and frozen. A fresh explicit `H` (one row per component) is fitted to
@@ -27,6 +27,7 @@ use crate::error::{Error, Result};
 use crate::field::{Axis, Factor, Table};
 use crate::fit::{fit, FitConfig, FitReport, Progress};
 use crate::model::{FactorKind, Model, ModelSpec, Trainer};
+use crate::nmf::{Init, NmfParams};
 use crate::optim::{Optimizer, OptimizerConfig};
 use crate::points::TfPoints;
 use crate::transform::{Padding, Spectrogram, Stft, StftParams, WindowKind};
@@ -42,8 +43,8 @@ pub enum TemplateMethod {
     /// Implicit W (coordinate networks) + explicit H: templates evaluable at any frequency.
     #[default]
     Innmf,
-    /// Classical NMF: explicit W and H tables fitted by gradient with the same loop (W is
-    /// interpolated linearly between the training bins when the mixture uses other bins).
+    /// Classical NMF: KL multiplicative updates ([`crate::nmf`]), W and H as explicit tables (W
+    /// is interpolated linearly between the training bins when the mixture uses other bins).
     Nmf,
 }
 
@@ -142,7 +143,11 @@ pub fn learn_templates(
     check_power(cfg.power)?;
     let params = StftParams::new(cfg.window, cfg.hop);
     let stft = Stft::new(params)?;
-    let points = stft.analyze(x, sample_rate)?.to_points(cfg.power)?;
+    let spectrogram = stft.analyze(x, sample_rate)?;
+    if cfg.method == TemplateMethod::Nmf {
+        return learn_nmf_templates(&spectrogram, cfg, params);
+    }
+    let points = spectrogram.to_points(cfg.power)?;
     let mut spec = ModelSpec::new(cfg.rank);
     spec.w = match cfg.method {
         TemplateMethod::Innmf => FactorKind::Implicit,
@@ -167,6 +172,59 @@ pub fn learn_templates(
         "representation": {"transform": "stft", "params": params, "sample_rate": sample_rate,
                            "power": cfg.power},
         "spec": spec, "fit": fit_cfg, "final_loss": report.final_loss, "steps": report.steps,
+        "converged": report.converged, "method": cfg.method,
+    });
+    Ok(LearnedTemplates {
+        model,
+        report,
+        training,
+    })
+}
+
+/// Classical NMF templates: KL (β) multiplicative updates of [`crate::nmf`] (NNDSVDa start,
+/// `cfg.steps` iterations, no early stop) on `|X|^p`; W and H become explicit tables.
+fn learn_nmf_templates(
+    spectrogram: &Spectrogram,
+    cfg: &TemplateConfig,
+    params: StftParams,
+) -> Result<LearnedTemplates> {
+    let (nf, nt) = (spectrogram.n_bins, spectrogram.n_frames);
+    let v: Vec<f64> = spectrogram
+        .coeffs
+        .iter()
+        .map(|c| c.norm().powf(cfg.power))
+        .collect();
+    let nmf = NmfParams::new(cfg.rank)
+        .beta(cfg.beta)
+        .init(Init::Nndsvda)
+        .max_iter(cfg.steps)
+        .tol(0.0)
+        .seed(cfg.seed);
+    let (w, h, rep) = nmf.fit::<f64>(&v, nf, nt)?;
+    let k = cfg.rank;
+    // W is F×K; a table wants [K, F]
+    let mut wt = vec![0.0; k * nf];
+    for f in 0..nf {
+        for c in 0..k {
+            wt[c * nf + f] = w[f * k + c];
+        }
+    }
+    let model = Model::new(
+        Factor::Explicit(Table::from_values(k, spectrogram.freqs.clone(), &wt)?),
+        Factor::Explicit(Table::from_values(k, spectrogram.times.clone(), &h)?),
+    )?;
+    let report = FitReport {
+        steps: rep.n_iter,
+        loss_history: rep.loss_history.iter().map(|l| l.loss).collect(),
+        final_loss: rep.final_loss,
+        converged: rep.converged,
+        elapsed_s: rep.elapsed_s,
+        points_per_step: nf * nt,
+    };
+    let training = serde_json::json!({
+        "representation": {"transform": "stft", "params": params,
+                           "sample_rate": spectrogram.sample_rate, "power": cfg.power},
+        "nmf": nmf, "final_loss": report.final_loss, "steps": report.steps,
         "converged": report.converged, "method": cfg.method,
     });
     Ok(LearnedTemplates {

@@ -19,7 +19,7 @@
 use super::axis::Axis;
 use super::fourier;
 use crate::error::{Error, Result};
-use crate::fastmath::{sin_cos_inplace_scaled, softplus, softplus_grad};
+use crate::fastmath::{sin_cos_bias_inplace, softplus, softplus_grad};
 use crate::linalg::gemm;
 use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
@@ -386,8 +386,7 @@ fn forward_component(
             false,
             false,
         );
-        add_bias_rows(z, &p[s.b..s.b + s.fan_out]);
-        sin_cos_inplace_scaled(z, &mut buf.cos[l - 1], omega);
+        sin_cos_bias_inplace(z, &mut buf.cos[l - 1], &p[s.b..s.b + s.fan_out], omega);
     }
     // output layer and softplus
     let so = specs[depth + 1];
@@ -455,9 +454,18 @@ fn backward_component(
     }
     for l in (1..=depth).rev() {
         let s = specs[l];
-        // dz = da ⊙ ω·cos(z)
-        for (d, &c) in buf.da.iter_mut().zip(&buf.cos[l - 1]) {
-            *d *= omega * c;
+        // dz = da ⊙ ω·cos(z), and the bias gradient Σ_rows dz in the same pass
+        let gb = &mut grad[s.b..s.b + s.fan_out];
+        gb.fill(0.0);
+        for (dr, cr) in buf
+            .da
+            .chunks_exact_mut(s.fan_out)
+            .zip(buf.cos[l - 1].chunks_exact(s.fan_out))
+        {
+            for ((d, &c), g) in dr.iter_mut().zip(cr).zip(gb.iter_mut()) {
+                *d *= omega * c;
+                *g += *d;
+            }
         }
         gemm(
             &mut grad[s.w..s.b],
@@ -470,7 +478,6 @@ fn backward_component(
             false,
             false,
         );
-        column_sums(&buf.da, s.fan_out, &mut grad[s.b..s.b + s.fan_out]);
         // da_prev = dz · Wᵀ
         gemm(
             &mut buf.db,
