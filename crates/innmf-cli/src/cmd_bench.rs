@@ -24,6 +24,9 @@ pub enum Workload {
     /// Classical KL multiplicative-update NMF, rank 20, 3000 iterations, on the stft-fit matrix
     /// (NNDSVDa start, W then H as scikit-learn does); f32.
     NmfKl,
+    /// BSS Eval v3 (mir_eval's bss_eval_sources with permutation search, 512-tap filter) of two
+    /// 5 s 16 kHz sources: ../shared/data/speech/{slt,awb}.wav when present, else synthesized.
+    BssEval,
 }
 
 #[derive(clap::Args, Debug)]
@@ -42,6 +45,9 @@ pub struct BenchArgs {
     /// Untimed warm-up steps.
     #[arg(long, default_value_t = 5)]
     pub warmup: usize,
+    /// Timed calls of the bss-eval workload.
+    #[arg(long, default_value_t = 5)]
+    pub repeats: usize,
 }
 
 fn load(args: &BenchArgs, default: &str, rate: u32, seconds: f64) -> Result<(Vec<f64>, String)> {
@@ -97,6 +103,9 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     if args.workload == Workload::NmfKl {
         return run_nmf(args);
     }
+    if args.workload == Workload::BssEval {
+        return bss_eval(args);
+    }
     let (points, model, cfg, input, flops) = match args.workload {
         Workload::StftFit => {
             let (x, input) = load(args, "../shared/bench/data/speech_slt_20s.wav", 16000, 20.0)?;
@@ -114,6 +123,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             };
             (pts, model, cfg, input, flops)
         }
+        Workload::BssEval => unreachable!("handled above"),
         Workload::HybridFit => {
             let (x, input) = load(
                 args,
@@ -227,4 +237,75 @@ fn time_steps(
         prev = *s;
     }
     Ok(out)
+}
+
+/// Two 5 s sources at 16 kHz (speech when present, else synthesized) and estimates with 10 %
+/// cross-talk and a little noise; times `bench_bss_eval` and prints JSON.
+fn bss_eval(args: &BenchArgs) -> Result<()> {
+    use rand::Rng;
+    let (rate, n) = (16000u32, 80_000usize);
+    let speech = [
+        "../shared/data/speech/slt.wav",
+        "../shared/data/speech/awb.wav",
+    ];
+    let (refs, input): (Vec<Vec<f64>>, String) =
+        if speech.iter().all(|p| std::path::Path::new(p).exists()) {
+            let mut refs = Vec::new();
+            for p in speech {
+                let a = audio::read_wav(std::path::Path::new(p))?;
+                let mut x = a.channels[0].clone();
+                if a.sample_rate != rate {
+                    x = audio::resample(&x, a.sample_rate, rate)?;
+                }
+                if x.len() < n {
+                    bail!("{p}: {} samples, the workload needs {n}", x.len());
+                }
+                x.truncate(n);
+                refs.push(x);
+            }
+            (refs, speech.join(" + "))
+        } else {
+            let notes = |f0: f64| {
+                (0..15)
+                    .map(|i| innmf::demo::Note {
+                        f0: f0 * 2f64.powf((i % 7) as f64 / 12.0),
+                        onset: i as f64 / 3.0,
+                        end: i as f64 / 3.0 + 0.3,
+                    })
+                    .collect::<Vec<_>>()
+            };
+            (
+                vec![
+                    innmf::demo::synthesize_notes(&notes(110.0), rate as f64, n),
+                    innmf::demo::synthesize_notes(&notes(330.0), rate as f64, n),
+                ],
+                "synthesized".into(),
+            )
+        };
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
+    let ests: Vec<Vec<f64>> = (0..2)
+        .map(|j| {
+            (0..n)
+                .map(|i| refs[j][i] + 0.1 * refs[1 - j][i] + 0.01 * rng.random_range(-1.0..1.0))
+                .collect()
+        })
+        .collect();
+    let b = innmf::metrics::bss_eval::bench_bss_eval(&refs, &ests, args.repeats)?;
+    let out = serde_json::json!({
+        "workload": "bss-eval",
+        "input": input,
+        "nsrc": b.nsrc,
+        "nsampl": b.nsampl,
+        "sample_rate": rate,
+        "threads": rayon::current_num_threads(),
+        "repeats": b.repeats,
+        "median_ms": b.median_s * 1e3,
+        "min_ms": b.min_s * 1e3,
+        "sdr": b.result.sdr,
+        "sir": b.result.sir,
+        "sar": b.result.sar,
+        "perm": b.result.perm,
+    });
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(())
 }

@@ -6,6 +6,7 @@ mod cmd_eval;
 mod cmd_fit;
 mod cmd_nmf;
 mod cmd_sample;
+mod cmd_separate;
 mod input;
 mod progress;
 
@@ -40,6 +41,8 @@ enum Command {
     Eval(cmd_eval::EvalArgs),
     /// Classical multiplicative-update NMF of a .npy matrix or of a WAV's |STFT|^p.
     Nmf(cmd_nmf::NmfArgs),
+    /// Separate a mixture with templates learned from solo recordings or loaded from models.
+    Separate(cmd_separate::SeparateArgs),
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
@@ -56,6 +59,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(a) => cmd_bench::run(a),
         Command::Eval(a) => cmd_eval::run(a),
         Command::Nmf(a) => cmd_nmf::run(a),
+        Command::Separate(a) => cmd_separate::run(a),
     }
 }
 

@@ -67,6 +67,7 @@ pub mod optim;
 #[cfg(feature = "plot")]
 pub mod plot;
 pub mod points;
+pub mod separate;
 pub mod transform;
 
 pub use divergence::Divergence;
