@@ -103,6 +103,9 @@ pub struct FitArgs {
     /// Random seed.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Per-point loss weights (.npy, one value ≥ 0 per point, in the point set's order).
+    #[arg(long)]
+    pub weights: Option<PathBuf>,
 }
 
 pub fn run(args: &FitArgs) -> Result<()> {
@@ -179,7 +182,11 @@ pub fn run(args: &FitArgs) -> Result<()> {
     );
     let bar = progress::training_bar(cfg.steps, "fitting");
     let mut cb = progress::callback(&bar);
-    let report = innmf::fit(&mut model, &points, &cfg, None, Some(&mut cb))?;
+    let weights = match &args.weights {
+        Some(p) => Some(innmf::io::read_npy(p)?.data),
+        None => None,
+    };
+    let report = innmf::fit(&mut model, &points, &cfg, weights.as_deref(), Some(&mut cb))?;
     bar.finish_and_clear();
     let training = serde_json::json!({
         "representation": representation, "spec": spec, "fit": cfg,

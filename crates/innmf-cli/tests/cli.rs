@@ -137,6 +137,39 @@ fn fit_a_csv_point_cloud_with_both_factors_implicit() {
     ]);
     assert!(ok, "{stderr}");
     assert!(model.exists());
+    // per-point weights: the right count works, a wrong count is an error naming both
+    let w = dir.path().join("w.npy");
+    innmf::io::write_npy(&w, &innmf::io::NdArray::vector(vec![1.0; 300]), false).unwrap();
+    let (ok, _, stderr) = innmf(&[
+        "fit",
+        csv.to_str().unwrap(),
+        "--out",
+        model.to_str().unwrap(),
+        "--rank",
+        "2",
+        "--width",
+        "8",
+        "--steps",
+        "5",
+        "--weights",
+        w.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    innmf::io::write_npy(&w, &innmf::io::NdArray::vector(vec![1.0; 7]), false).unwrap();
+    let (ok, _, stderr) = innmf(&[
+        "fit",
+        csv.to_str().unwrap(),
+        "--out",
+        model.to_str().unwrap(),
+        "--steps",
+        "5",
+        "--weights",
+        w.to_str().unwrap(),
+    ]);
+    assert!(
+        !ok && stderr.contains("300") && stderr.contains('7'),
+        "{stderr}"
+    );
 }
 
 #[test]
