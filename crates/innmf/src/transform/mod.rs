@@ -3,9 +3,11 @@
 //! [`TfPoints`](crate::TfPoints), and keeps the complex coefficients that inversion needs.
 
 pub mod cqt;
+pub mod fast_cqt;
 pub mod stft;
 pub mod window;
 
+pub use fast_cqt::{FastCqt, Vqt, VqtParams};
 pub use cqt::{CqtCoefficients, DirectCqt, DirectCqtParams};
 pub use stft::{Norm, Padding, Spectrogram, Stft, StftParams};
 pub use window::WindowKind;
