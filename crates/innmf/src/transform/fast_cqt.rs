@@ -23,11 +23,13 @@
 //! contiguous band that holds all but a fraction `tol²` of its energy (the total is known from
 //! Parseval, `Σ|Â|² = M·Σ|a|²`). By Cauchy–Schwarz the truncation changes a coefficient by at most
 //! `tol·‖a_k‖·‖x_block‖`, i.e. `tol·√(M/N_k)` ≤ `2·tol` relative to a full-scale coefficient of
-//! a stationary signal; the default `tol = 1e-7` keeps the result within 1e-6 of the direct sums.
+//! a stationary signal; the default `tol = 1e-6` keeps the result within 2e-6 of the direct sums.
+//! Hann sidelobes decay only as ν⁻³, so at that tolerance a kernel keeps ≈ 500 spectral entries;
+//! bins whose time-domain kernel is shorter than 4× that are summed directly instead.
 //!
 //! Two kernel families are provided:
 //! * [`FastCqt`]: the paper's transform ([`DirectCqt`](super::DirectCqt): Q cycles per window,
-//!   per-bin hop N_k/hop_divisor), identical to the direct sums to about 1e-7 relative;
+//!   per-bin hop N_k/hop_divisor), identical to the direct sums to about 1e-6 relative;
 //! * [`Vqt`]: librosa's `vqt`/`cqt` (`librosa.filters.wavelet` kernels: fractional lengths
 //!   `ℓ_k = Q·sr/(f_k + γ/α)`, `Q = filter_scale/α`, `α = (r²−1)/(r²+1)`, `r = 2^{1/B}`, periodic
 //!   Hann, L1-normalised and scaled by `√ℓ_k`; one hop for all bins, frames centred on `j·hop`).
@@ -161,6 +163,8 @@ struct BankBin {
     /// Sparse spectral kernel for the group's block size.
     first: i64,
     spec: Vec<Complex64>,
+    /// Time-domain kernel, used instead when it is cheaper than the spectral one.
+    direct: Vec<Complex64>,
 }
 
 #[derive(Debug, Clone)]
@@ -197,8 +201,16 @@ impl KernelBank {
         for g in &groups {
             for &k in &g.bins {
                 let (first, spec) = bins[k].kernel.sparse_spectrum(g.block, tol);
-                bins[k].first = first;
-                bins[k].spec = spec;
+                let kern = bins[k].kernel;
+                // a spectral coefficient costs ≈ 2 complex multiply-adds per kernel entry
+                // (one Horner step, one share of the per-block product), a direct one N_k
+                // real×complex multiply-adds ≈ N_k/2 complex ones
+                if 4 * spec.len() < kern.len {
+                    bins[k].first = first;
+                    bins[k].spec = spec;
+                } else {
+                    bins[k].direct = (0..kern.len).map(|n| kern.sample(n)).collect();
+                }
             }
         }
         KernelBank {
@@ -275,31 +287,11 @@ impl KernelBank {
                     let b = &self.bins[k];
                     let hop = b.framing.hop();
                     let frames = b.framing.n_frames(len);
-                    let mut coeffs = Vec::with_capacity(frames);
-                    for j in 0..frames {
-                        let s = (j * hop) as i64 - b.offset;
-                        let rel = (s - origin) as usize;
-                        let blk = rel / stride;
-                        let d = (rel - blk * stride) as f64;
-                        let spec = &spectra[blk * half..(blk + 1) * half];
-                        let step = Complex64::from_polar(1.0, 2.0 * PI * d / m as f64);
-                        let mut tw = Complex64::from_polar(
-                            1.0,
-                            2.0 * PI * ((b.first as f64 * d) % m as f64) / m as f64,
-                        );
-                        let mut acc = Complex64::new(0.0, 0.0);
-                        for (i, a) in b.spec.iter().enumerate() {
-                            let mm = (b.first + i as i64).rem_euclid(m as i64) as usize;
-                            let xv = if mm < half {
-                                spec[mm]
-                            } else {
-                                spec[m - mm].conj()
-                            };
-                            acc += xv * tw * a;
-                            tw *= step;
-                        }
-                        coeffs.push(acc);
-                    }
+                    let coeffs = if b.spec.is_empty() {
+                        direct_frames(b, x, frames)
+                    } else {
+                        spectral_frames(b, &spectra, half, m, stride, origin, frames)
+                    };
                     let sr = self.sample_rate;
                     (
                         k,
@@ -328,6 +320,72 @@ impl KernelBank {
     }
 }
 
+/// Direct correlation sums of one bin (zero outside the signal).
+fn direct_frames(b: &BankBin, x: &[f64], frames: usize) -> Vec<Complex64> {
+    let hop = b.framing.hop();
+    let n = b.direct.len();
+    (0..frames)
+        .map(|j| {
+            let start = (j * hop) as i64 - b.offset;
+            let lo = (-start).max(0) as usize;
+            let hi = n.min((x.len() as i64 - start).max(0) as usize);
+            let (mut re, mut im) = (0.0, 0.0);
+            for i in lo..hi {
+                let v = x[(start + i as i64) as usize];
+                re += b.direct[i].re * v;
+                im += b.direct[i].im * v;
+            }
+            Complex64::new(re, im)
+        })
+        .collect()
+}
+
+/// Spectral-kernel coefficients of one bin: per block, `Z[m] = X̂_block[m]·Â[m]` once, then per
+/// frame `Σ_m Z[m]·w^m`, `w = e^{2πi·d/M}`, by Horner's rule (|w| = 1, so rounding errors grow
+/// only linearly with the number of entries).
+fn spectral_frames(
+    b: &BankBin,
+    spectra: &[Complex64],
+    half: usize,
+    m: usize,
+    stride: usize,
+    origin: i64,
+    frames: usize,
+) -> Vec<Complex64> {
+    let hop = b.framing.hop();
+    let mut z = vec![Complex64::new(0.0, 0.0); b.spec.len()];
+    let mut current = usize::MAX;
+    let mut out = Vec::with_capacity(frames);
+    for j in 0..frames {
+        let s = (j * hop) as i64 - b.offset;
+        let rel = (s - origin) as usize;
+        let blk = rel / stride;
+        let d = rel - blk * stride;
+        if blk != current {
+            current = blk;
+            let spec = &spectra[blk * half..(blk + 1) * half];
+            for (i, (zi, a)) in z.iter_mut().zip(&b.spec).enumerate() {
+                let mm = (b.first + i as i64).rem_euclid(m as i64) as usize;
+                let xv = if mm < half {
+                    spec[mm]
+                } else {
+                    spec[m - mm].conj()
+                };
+                *zi = xv * a;
+            }
+        }
+        let w = Complex64::from_polar(1.0, 2.0 * PI * d as f64 / m as f64);
+        let mut acc = Complex64::new(0.0, 0.0);
+        for zi in z.iter().rev() {
+            acc = acc * w + zi;
+        }
+        // w^first, with the exponent reduced mod M first to keep the phase exact
+        let e = ((b.first as i128 * d as i128).rem_euclid(m as i128)) as f64;
+        out.push(acc * Complex64::from_polar(1.0, 2.0 * PI * e / m as f64));
+    }
+    out
+}
+
 fn check_sr(sample_rate: f64) -> Result<()> {
     if !(sample_rate.is_finite() && sample_rate > 0.0) {
         return Err(Error::param(
@@ -340,18 +398,18 @@ fn check_sr(sample_rate: f64) -> Result<()> {
 }
 
 fn check_tol(tol: f64) -> Result<()> {
-    if !(tol.is_finite() && tol > 0.0 && tol < 0.1) {
+    if !(tol.is_finite() && (1e-6..0.1).contains(&tol)) {
         return Err(Error::param(
             "kernel tolerance",
             tol,
-            "a number in (0, 0.1)",
+            "a number in [1e-6, 0.1) (smaller is lost in rounding)",
         ));
     }
     Ok(())
 }
 
 /// The paper's constant-Q transform ([`DirectCqt`](super::DirectCqt)) computed with sparse
-/// spectral kernels: same bins, frames, times and coefficients (to ~1e-7 relative).
+/// spectral kernels: same bins, frames, times and coefficients (to ~1e-6 relative).
 #[derive(Debug, Clone)]
 pub struct FastCqt {
     params: DirectCqtParams,
@@ -360,7 +418,7 @@ pub struct FastCqt {
 
 impl FastCqt {
     /// Default truncation tolerance of the spectral kernels (relative amplitude).
-    pub const DEFAULT_TOL: f64 = 1e-7;
+    pub const DEFAULT_TOL: f64 = 1e-6;
 
     /// Validates the parameters (as [`DirectCqt::new`](super::DirectCqt::new)) and precomputes
     /// the sparse spectral kernels.
@@ -390,6 +448,7 @@ impl FastCqt {
                 framing: Framing::InsideHalf { hop, half: n / 2 },
                 first: 0,
                 spec: Vec::new(),
+                direct: Vec::new(),
             })
             .collect();
         Ok(FastCqt {
@@ -533,6 +592,7 @@ impl Vqt {
                     framing: Framing::Centered { hop: params.hop },
                     first: 0,
                     spec: Vec::new(),
+                    direct: Vec::new(),
                 }
             })
             .collect();
@@ -635,8 +695,8 @@ mod tests {
                 worst = worst.max((x - y).norm() / max);
             }
         }
-        // the spec asks for 1e-5; the kernel tolerance 1e-7 gives far less
-        assert!(worst < 1e-6, "worst relative error {worst}");
+        // the spec asks for 1e-5; the kernel tolerance 1e-6 bounds it by ≈ 2e-6 (module docs)
+        assert!(worst < 2e-6, "worst relative error {worst}");
     }
 
     #[test]
@@ -655,6 +715,71 @@ mod tests {
             for (x, y) in a.coeffs.iter().zip(&b.coeffs) {
                 assert!((x - y).norm() < 1e-5 * max);
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod librosa_tests {
+    use super::*;
+
+    fn fixture() -> serde_json::Value {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../tests/data/transforms/librosa_vqt.json"
+        );
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    /// The signal of `make_transform_fixtures.py`.
+    fn signal(sr: f64, n: usize) -> Vec<f64> {
+        (0..n)
+            .map(|i| {
+                let t = i as f64 / sr;
+                0.5 * (2.0 * PI * 220.0 * t).sin()
+                    + 0.3 * (2.0 * PI * (300.0 * t + 400.0 * t * t)).sin()
+                    + 0.2 * (2.0 * PI * 1250.0 * t + 0.3).sin()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn matches_librosa_vqt() {
+        let fx = fixture();
+        let sr = fx["sr"].as_f64().unwrap();
+        let x = signal(sr, fx["n"].as_u64().unwrap() as usize);
+        for case in fx["cases"].as_array().unwrap() {
+            let p = &case["params"];
+            let params = VqtParams {
+                f_min: p["fmin"].as_f64().unwrap(),
+                n_bins: p["n_bins"].as_f64().unwrap() as usize,
+                bins_per_octave: p["bins_per_octave"].as_f64().unwrap() as usize,
+                filter_scale: p["filter_scale"].as_f64().unwrap(),
+                gamma: p["gamma"].as_f64().unwrap(),
+                hop: p["hop_length"].as_f64().unwrap() as usize,
+            };
+            let c = Vqt::new(params, sr).unwrap().analyze(&x).unwrap();
+            let want: Vec<Vec<f64>> = serde_json::from_value(case["mag"].clone()).unwrap();
+            let max = want.iter().flatten().fold(0.0f64, |a, &b| a.max(b));
+            let (mut worst, mut worst_low) = (0.0f64, 0.0f64);
+            for (k, row) in want.iter().enumerate() {
+                assert_eq!(c.bins[k].coeffs.len(), row.len());
+                for (j, &w) in row.iter().enumerate() {
+                    let e = (c.bins[k].coeffs[j].norm() - w).abs() / max;
+                    if k + params.bins_per_octave >= params.n_bins {
+                        worst = worst.max(e);
+                    } else {
+                        // librosa analyses lower octaves after downsampling by 2, 4, …, which
+                        // re-quantises each filter length at the lower rate (±1 coarse sample,
+                        // ≈1 % of a window here) and moves the skirts of nearby tones by a few %
+                        worst_low = worst_low.max(e);
+                    }
+                }
+            }
+            // top octave: librosa sums positive frequencies only (drops the kernels' negative-
+            // frequency leakage, ~1e-4 here) in complex64; 1e-3 of full scale covers both
+            assert!(worst < 1e-3, "{}: worst {worst}", case["name"]);
+            assert!(worst_low < 4e-2, "{}: worst {worst_low}", case["name"]);
         }
     }
 }
