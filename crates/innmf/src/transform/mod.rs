@@ -4,9 +4,11 @@
 
 pub mod cqt;
 pub mod fast_cqt;
+pub mod nsgt;
 pub mod stft;
 pub mod window;
 
+pub use nsgt::{BandKind, Nsgt, NsgtBand, NsgtCoefficients, NsgtParams};
 pub use fast_cqt::{FastCqt, Vqt, VqtParams};
 pub use cqt::{CqtCoefficients, DirectCqt, DirectCqtParams};
 pub use stft::{Norm, Padding, Spectrogram, Stft, StftParams};
