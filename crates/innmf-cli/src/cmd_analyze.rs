@@ -73,7 +73,11 @@ pub fn run(a: &AnalyzeArgs) -> Result<()> {
         let log_f = !matches!(a.transform, TransformKind::Stft | TransformKind::Hybrid);
         innmf::plot::points(
             plot,
-            &format!("{} of {}", desc["transform"], a.input.display()),
+            &format!(
+                "{} of {}",
+                desc["transform"].as_str().unwrap_or("points"),
+                a.input.display()
+            ),
             pts.t(),
             pts.f(),
             pts.m(),

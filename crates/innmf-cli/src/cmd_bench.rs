@@ -210,9 +210,16 @@ fn load_30s(args: &BenchArgs) -> Result<(Vec<f64>, String)> {
         Some(p) => {
             let a = audio::read_wav(&p)?;
             if a.sample_rate != rate {
-                bail!("{}: sample rate {} Hz, the analyze workloads need {rate} Hz", p.display(), a.sample_rate);
+                bail!(
+                    "{}: sample rate {} Hz, the analyze workloads need {rate} Hz",
+                    p.display(),
+                    a.sample_rate
+                );
             }
-            (a.channels[0].clone(), format!("{} (looped to 30 s)", p.display()))
+            (
+                a.channels[0].clone(),
+                format!("{} (looped to 30 s)", p.display()),
+            )
         }
         None => load(args, "", rate, 30.0)?,
     };
@@ -233,13 +240,26 @@ fn run_analyze(args: &BenchArgs) -> Result<()> {
     for i in 0..=runs {
         let t0 = Instant::now();
         coeffs = match args.workload {
-            Workload::AnalyzeCqt => FastCqt::new(DirectCqtParams::paper_demo(), sr)?.analyze(&x)?.len(),
-            Workload::AnalyzeCqtDirect => DirectCqt::new(DirectCqtParams::paper_demo(), sr)?.analyze(&x)?.len(),
+            Workload::AnalyzeCqt => FastCqt::new(DirectCqtParams::paper_demo(), sr)?
+                .analyze(&x)?
+                .len(),
+            Workload::AnalyzeCqtDirect => DirectCqt::new(DirectCqtParams::paper_demo(), sr)?
+                .analyze(&x)?
+                .len(),
             Workload::AnalyzeVqt => {
-                let p = VqtParams { f_min: 20.0, n_bins: 428, bins_per_octave: 64, filter_scale: 1.0, gamma: 0.0, hop: 512 };
+                let p = VqtParams {
+                    f_min: 20.0,
+                    n_bins: 428,
+                    bins_per_octave: 64,
+                    filter_scale: 1.0,
+                    gamma: 0.0,
+                    hop: 512,
+                };
                 Vqt::new(p, sr)?.analyze(&x)?.len()
             }
-            Workload::AnalyzeNsgt => Nsgt::new(NsgtParams::new(20.0, 2079.0, 64), sr, x.len())?.analyze(&x)?.len(),
+            Workload::AnalyzeNsgt => Nsgt::new(NsgtParams::new(20.0, 2079.0, 64), sr, x.len())?
+                .analyze(&x)?
+                .len(),
             _ => unreachable!("training workloads are handled by run"),
         };
         if i > 0 {

@@ -3,9 +3,9 @@
 mod cmd_analyze;
 mod cmd_bench;
 mod cmd_demo;
+mod cmd_eval;
 mod cmd_fit;
 mod cmd_sample;
-mod cmd_eval;
 mod input;
 mod progress;
 

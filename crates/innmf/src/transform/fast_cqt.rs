@@ -106,10 +106,8 @@ impl HannKernel {
         let mut kept = v.norm_sqr();
         vals.push_back(v);
         let limit = (1.0 - tol * tol) * total;
-        let (mut next_lo, mut next_hi) = (
-            self.spectrum(lo - 1, big_m),
-            self.spectrum(hi + 1, big_m),
-        );
+        let (mut next_lo, mut next_hi) =
+            (self.spectrum(lo - 1, big_m), self.spectrum(hi + 1, big_m));
         while kept < limit && ((hi - lo + 1) as usize) < big_m {
             if next_lo.norm_sqr() > next_hi.norm_sqr() {
                 lo -= 1;
@@ -658,7 +656,10 @@ mod tests {
                 let want: Complex64 = (0..k.len)
                     .map(|n| {
                         k.sample(n)
-                            * Complex64::from_polar(1.0, 2.0 * PI * (mm * n as i64) as f64 / m as f64)
+                            * Complex64::from_polar(
+                                1.0,
+                                2.0 * PI * (mm * n as i64) as f64 / m as f64,
+                            )
                     })
                     .sum();
                 // f64 sums of ≤ 40 unit-size terms: 1e-12 is ~1000 ulp

@@ -8,8 +8,8 @@ pub mod nsgt;
 pub mod stft;
 pub mod window;
 
-pub use nsgt::{BandKind, Nsgt, NsgtBand, NsgtCoefficients, NsgtParams};
-pub use fast_cqt::{FastCqt, Vqt, VqtParams};
 pub use cqt::{CqtCoefficients, DirectCqt, DirectCqtParams};
+pub use fast_cqt::{FastCqt, Vqt, VqtParams};
+pub use nsgt::{BandKind, Nsgt, NsgtBand, NsgtCoefficients, NsgtParams};
 pub use stft::{Norm, Padding, Spectrogram, Stft, StftParams};
 pub use window::WindowKind;

@@ -187,7 +187,13 @@ impl std::fmt::Debug for Nsgt {
     }
 }
 
-fn hann_band(centre: f64, half: f64, kind: BandKind, freq: f64, a: f64) -> (BandKind, f64, i64, Vec<f64>, f64) {
+fn hann_band(
+    centre: f64,
+    half: f64,
+    kind: BandKind,
+    freq: f64,
+    a: f64,
+) -> (BandKind, f64, i64, Vec<f64>, f64) {
     let lo = (centre - half).floor() as i64 + 1;
     let hi = (centre + half).ceil() as i64 - 1;
     let win = (lo..=hi)
@@ -254,7 +260,13 @@ impl Nsgt {
             specs.push(hann_band(xi, xi * rel, BandKind::ConstantQ, f, 2.0 / lf));
         }
         let xt = to_bin(top);
-        specs.push(hann_band(lf / 2.0, lf / 2.0 - xt, BandKind::Nyquist, nyq, 1.0 / lf));
+        specs.push(hann_band(
+            lf / 2.0,
+            lf / 2.0 - xt,
+            BandKind::Nyquist,
+            nyq,
+            1.0 / lf,
+        ));
         let mut planner = FftPlanner::<f64>::new();
         let half = len / 2 + 1;
         let mut diag = vec![0.0; half];
@@ -495,7 +507,8 @@ mod tests {
             .map(|i| (2.0 * PI * f0 * i as f64 / sr).cos())
             .collect();
         let c = t.analyze(&x).unwrap();
-        let mean = |b: &NsgtBand| b.coeffs.iter().map(|c| c.norm()).sum::<f64>() / b.coeffs.len() as f64;
+        let mean =
+            |b: &NsgtBand| b.coeffs.iter().map(|c| c.norm()).sum::<f64>() / b.coeffs.len() as f64;
         let best = c
             .bands
             .iter()
