@@ -27,6 +27,15 @@ pub enum Workload {
     /// BSS Eval v3 (mir_eval's bss_eval_sources with permutation search, 512-tap filter) of two
     /// 5 s 16 kHz sources: ../shared/data/speech/{slt,awb}.wav when present, else synthesized.
     BssEval,
+    /// The paper's constant-Q transform (Q = B = 64 from 20 Hz, 428 bins, hop N_k/8) of 30 s of
+    /// 22.05 kHz audio with sparse spectral kernels (`FastCqt`).
+    AnalyzeCqt,
+    /// The same with direct sums (`DirectCqt`), for the speed-up of `analyze-cqt`.
+    AnalyzeCqtDirect,
+    /// librosa-compatible VQT (20 Hz, 428 bins, 64 per octave, hop 512) of the same audio.
+    AnalyzeVqt,
+    /// Invertible constant-Q NSGT (20–2079 Hz, 64 bands per octave) of the same audio.
+    AnalyzeNsgt,
 }
 
 #[derive(clap::Args, Debug)]
@@ -100,13 +109,13 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     if args.steps < 1 {
         bail!("--steps must be at least 1");
     }
-    if args.workload == Workload::NmfKl {
-        return run_nmf(args);
-    }
-    if args.workload == Workload::BssEval {
-        return bss_eval(args);
-    }
     let (points, model, cfg, input, flops) = match args.workload {
+        Workload::NmfKl => return run_nmf(args),
+        Workload::BssEval => return bss_eval(args),
+        Workload::AnalyzeCqt
+        | Workload::AnalyzeCqtDirect
+        | Workload::AnalyzeVqt
+        | Workload::AnalyzeNsgt => return run_analyze(args),
         Workload::StftFit => {
             let (x, input) = load(args, "../shared/bench/data/speech_slt_20s.wav", 16000, 20.0)?;
             let stft = Stft::new(StftParams::new(2000, 1000))?;
@@ -123,7 +132,6 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             };
             (pts, model, cfg, input, flops)
         }
-        Workload::BssEval => unreachable!("handled above"),
         Workload::HybridFit => {
             let (x, input) = load(
                 args,
@@ -144,7 +152,6 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             };
             (pts, model, cfg, input, flops)
         }
-        Workload::NmfKl => unreachable!("handled by run_nmf"),
     };
     let times = time_steps(&points, model, &cfg, args.warmup, args.steps)?;
     let mut sorted = times.clone();
@@ -305,6 +312,92 @@ fn bss_eval(args: &BenchArgs) -> Result<()> {
         "sir": b.result.sir,
         "sar": b.result.sar,
         "perm": b.result.perm,
+    });
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(())
+}
+
+/// 30 s of 22.05 kHz audio: the input (default ../shared/data/music/ode_piano.wav, looped to
+/// 30 s), or a synthesized signal of that size.
+fn load_30s(args: &BenchArgs) -> Result<(Vec<f64>, String)> {
+    let rate = 22050;
+    let n = 30 * rate as usize;
+    let path = args.input.clone().or_else(|| {
+        let p = PathBuf::from("../shared/data/music/ode_piano.wav");
+        p.exists().then_some(p)
+    });
+    let (x, input) = match path {
+        Some(p) => {
+            let a = audio::read_wav(&p)?;
+            if a.sample_rate != rate {
+                bail!(
+                    "{}: sample rate {} Hz, the analyze workloads need {rate} Hz",
+                    p.display(),
+                    a.sample_rate
+                );
+            }
+            (
+                a.channels[0].clone(),
+                format!("{} (looped to 30 s)", p.display()),
+            )
+        }
+        None => load(args, "", rate, 30.0)?,
+    };
+    if x.is_empty() {
+        bail!("empty input");
+    }
+    Ok(((0..n).map(|i| x[i % x.len()]).collect(), input))
+}
+
+/// Times whole analyses (1 warm-up, then `min(steps, 5)` runs; median reported).
+fn run_analyze(args: &BenchArgs) -> Result<()> {
+    use innmf::transform::{DirectCqt, DirectCqtParams, FastCqt, Nsgt, NsgtParams, Vqt, VqtParams};
+    let (x, input) = load_30s(args)?;
+    let sr = 22050.0;
+    let runs = args.steps.min(5);
+    let mut times = Vec::with_capacity(runs);
+    let mut coeffs = 0;
+    for i in 0..=runs {
+        let t0 = Instant::now();
+        coeffs = match args.workload {
+            Workload::AnalyzeCqt => FastCqt::new(DirectCqtParams::paper_demo(), sr)?
+                .analyze(&x)?
+                .len(),
+            Workload::AnalyzeCqtDirect => DirectCqt::new(DirectCqtParams::paper_demo(), sr)?
+                .analyze(&x)?
+                .len(),
+            Workload::AnalyzeVqt => {
+                let p = VqtParams {
+                    f_min: 20.0,
+                    n_bins: 428,
+                    bins_per_octave: 64,
+                    filter_scale: 1.0,
+                    gamma: 0.0,
+                    hop: 512,
+                };
+                Vqt::new(p, sr)?.analyze(&x)?.len()
+            }
+            Workload::AnalyzeNsgt => Nsgt::new(NsgtParams::new(20.0, 2079.0, 64), sr, x.len())?
+                .analyze(&x)?
+                .len(),
+            _ => unreachable!("training workloads are handled by run"),
+        };
+        if i > 0 {
+            times.push(t0.elapsed().as_secs_f64());
+        }
+    }
+    times.sort_by(|a, b| a.total_cmp(b));
+    let out = serde_json::json!({
+        "workload": format!("{:?}", args.workload),
+        "input": input,
+        "samples": x.len(),
+        "sample_rate": sr,
+        "coefficients": coeffs,
+        "threads": rayon::current_num_threads(),
+        "runs": runs,
+        "median_s": times[times.len() / 2],
+        "min_s": times[0],
+        "includes": "planning + analysis",
     });
     println!("{}", serde_json::to_string_pretty(&out)?);
     Ok(())

@@ -2,7 +2,9 @@
 
 use anyhow::{bail, Context, Result};
 use innmf::audio::{self, ChannelSelect};
-use innmf::transform::{DirectCqt, DirectCqtParams, Stft, StftParams, WindowKind};
+use innmf::transform::{
+    DirectCqtParams, FastCqt, Nsgt, NsgtParams, Stft, StftParams, Vqt, VqtParams, WindowKind,
+};
 use innmf::TfPoints;
 use std::path::Path;
 
@@ -64,10 +66,27 @@ pub fn is_audio(path: &Path) -> bool {
 pub enum TransformKind {
     /// Short-time Fourier transform (--window, --hop).
     Stft,
-    /// The paper's direct constant-Q transform (Q = B = 64 from 20 Hz, hop N_k/8).
+    /// The paper's constant-Q transform (Q cycles per window, per-bin hop N_k/8; default
+    /// Q = B = 64 from 20 Hz), computed with sparse spectral kernels.
     Cqt,
+    /// librosa-compatible constant-/variable-Q transform (one hop for all bins).
+    Vqt,
+    /// Invertible constant-Q nonstationary Gabor transform (per-band time steps).
+    Nsgt,
     /// The paper's hybrid: STFT 128/32, STFT 1024/256 and the constant-Q transform in sequence.
     Hybrid,
+}
+
+/// Transform parameters beyond the STFT's window and hop; `None` takes each transform's default.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TransformOpts {
+    pub f_min: Option<f64>,
+    pub f_max: Option<f64>,
+    pub bins_per_octave: Option<usize>,
+    /// Cycles per window (cqt) or filter scale (vqt).
+    pub q: Option<f64>,
+    /// VQT bandwidth offset γ (Hz).
+    pub gamma: Option<f64>,
 }
 
 /// Audio → point set with the chosen transform; returns the points and a description.
@@ -78,30 +97,87 @@ pub fn analyze(
     hop: usize,
     p: f64,
 ) -> Result<(TfPoints, serde_json::Value)> {
+    analyze_with(sig, kind, window, hop, &TransformOpts::default(), p)
+}
+
+/// As [`analyze`] with explicit constant-Q options.
+pub fn analyze_with(
+    sig: &Signal,
+    kind: TransformKind,
+    window: usize,
+    hop: usize,
+    o: &TransformOpts,
+    p: f64,
+) -> Result<(TfPoints, serde_json::Value)> {
+    let sr = sig.sample_rate;
+    let bpo = |d: usize| o.bins_per_octave.unwrap_or(d);
+    // default top frequency: the paper's 6.7 octaves from f_min, kept below 0.45·sr
+    let f_max = |f_min: f64| o.f_max.unwrap_or((f_min * 2f64.powf(6.7)).min(0.45 * sr));
+    let n_bins = |f_min: f64, b: usize| -> Result<usize> {
+        let fm = f_max(f_min);
+        if !(fm.is_finite() && fm >= f_min) {
+            anyhow::bail!("--fmax {fm} Hz: expected a frequency ≥ --fmin {f_min} Hz");
+        }
+        Ok(((b as f64 * (fm / f_min).log2() + 1e-9).floor() as usize) + 1)
+    };
     Ok(match kind {
         TransformKind::Stft => {
             let mut params = StftParams::new(window, hop);
             params.window = WindowKind::SqrtHann;
             let stft = Stft::new(params)?;
-            let spec = stft.analyze(&sig.samples, sig.sample_rate)?;
+            let spec = stft.analyze(&sig.samples, sr)?;
             (
                 spec.to_points(p)?,
-                serde_json::json!({"transform": "stft", "params": params, "sample_rate": sig.sample_rate, "power": p}),
+                serde_json::json!({"transform": "stft", "params": params, "sample_rate": sr, "power": p}),
             )
         }
         TransformKind::Cqt => {
-            let params = DirectCqtParams::paper_demo();
-            let cqt = DirectCqt::new(params, sig.sample_rate)?;
+            let mut params = DirectCqtParams::paper_demo();
+            if let Some(q) = o.q {
+                params.q = q;
+            }
+            params.f_min = o.f_min.unwrap_or(params.f_min);
+            params.bins_per_octave = bpo(params.bins_per_octave);
+            if o.f_max.is_some() || o.f_min.is_some() || o.bins_per_octave.is_some() {
+                params.n_bins = n_bins(params.f_min, params.bins_per_octave)?;
+            }
+            let cqt = FastCqt::new(params, sr)?;
             (
                 cqt.analyze(&sig.samples)?.to_points(p)?,
-                serde_json::json!({"transform": "cqt", "params": params, "sample_rate": sig.sample_rate, "power": p}),
+                serde_json::json!({"transform": "cqt", "params": params, "sample_rate": sr, "power": p}),
+            )
+        }
+        TransformKind::Vqt => {
+            let mut params = VqtParams::librosa_default();
+            params.f_min = o.f_min.unwrap_or(params.f_min);
+            params.bins_per_octave = bpo(params.bins_per_octave);
+            params.filter_scale = o.q.unwrap_or(1.0);
+            params.gamma = o.gamma.unwrap_or(0.0);
+            params.hop = hop;
+            params.n_bins = match o.f_max {
+                Some(_) => n_bins(params.f_min, params.bins_per_octave)?,
+                None => 7 * params.bins_per_octave,
+            };
+            let vqt = Vqt::new(params, sr)?;
+            (
+                vqt.analyze(&sig.samples)?.to_points(p)?,
+                serde_json::json!({"transform": "vqt", "params": params, "sample_rate": sr, "power": p}),
+            )
+        }
+        TransformKind::Nsgt => {
+            let f_min = o.f_min.unwrap_or(20.0);
+            let params = NsgtParams::new(f_min, f_max(f_min), bpo(48));
+            let nsgt = Nsgt::new(params, sr, sig.samples.len())?;
+            (
+                nsgt.analyze(&sig.samples)?.to_points(p)?,
+                serde_json::json!({"transform": "nsgt", "params": params, "sample_rate": sr, "power": p}),
             )
         }
         TransformKind::Hybrid => {
-            let (pts, segs) = innmf::demo::hybrid_points(&sig.samples, sig.sample_rate, p)?;
+            let (pts, segs) = innmf::demo::hybrid_points(&sig.samples, sr, p)?;
             (
                 pts,
-                serde_json::json!({"transform": "hybrid", "segments": segs, "sample_rate": sig.sample_rate, "power": p}),
+                serde_json::json!({"transform": "hybrid", "segments": segs, "sample_rate": sr, "power": p}),
             )
         }
     })

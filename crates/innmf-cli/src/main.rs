@@ -1,5 +1,6 @@
 //! The `innmf` command-line tool: a thin layer over the `innmf` library.
 
+mod cmd_analyze;
 mod cmd_bench;
 mod cmd_demo;
 mod cmd_eval;
@@ -29,6 +30,8 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Analyze audio into a point set (.npz/.csv) with any transform; optional scatter plot.
+    Analyze(cmd_analyze::AnalyzeArgs),
     /// Factorize the paper's hybrid representation of two piano notes; plots and a summary.
     Demo(cmd_demo::DemoArgs),
     /// Fit a model to a point set (.npz/.csv) or to audio (.wav) and write it (.safetensors).
@@ -53,6 +56,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             .map_err(|e| anyhow::anyhow!("--threads {n}: {e}"))?;
     }
     match &cli.command {
+        Command::Analyze(a) => cmd_analyze::run(a),
         Command::Demo(a) => cmd_demo::run(a),
         Command::Fit(a) => cmd_fit::run(a),
         Command::Sample(a) => cmd_sample::run(a),

@@ -183,6 +183,14 @@ impl DirectCqt {
         &self.params
     }
 
+    /// Window length N_k, hop H_k and analysis frequency of every bin.
+    pub(crate) fn bin_layout(&self) -> Vec<(usize, usize, f64)> {
+        self.kernels
+            .iter()
+            .map(|(n, hop, freq, _)| (*n, *hop, *freq))
+            .collect()
+    }
+
     /// Analyzes `x` (sampled at the planned rate).
     pub fn analyze(&self, x: &[f64]) -> Result<CqtCoefficients> {
         if x.is_empty() {

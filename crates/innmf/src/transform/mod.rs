@@ -3,9 +3,15 @@
 //! [`TfPoints`](crate::TfPoints), and keeps the complex coefficients that inversion needs.
 
 pub mod cqt;
+pub mod fast_cqt;
+pub mod nsgt;
+pub mod sinusoidal;
 pub mod stft;
 pub mod window;
 
 pub use cqt::{CqtCoefficients, DirectCqt, DirectCqtParams};
+pub use fast_cqt::{FastCqt, Vqt, VqtParams};
+pub use nsgt::{BandKind, Nsgt, NsgtBand, NsgtCoefficients, NsgtParams};
+pub use sinusoidal::{Peak, Sinusoidal, SinusoidalParams};
 pub use stft::{Norm, Padding, Spectrogram, Stft, StftParams};
 pub use window::WindowKind;
