@@ -76,6 +76,12 @@ fn load(args: &BenchArgs, default: &str, rate: u32, seconds: f64) -> Result<(Vec
             }
             let mut x = a.channels[0].clone();
             x.truncate((seconds * rate as f64) as usize);
+            // speech at unit energy, as the baseline (and the authors' TIMIT loader) normalizes
+            // it, so losses compare directly; the piano stays at its /32767 scale as there
+            let norm = x.iter().map(|v| v * v).sum::<f64>().sqrt();
+            if rate == 16000 && norm > 0.0 {
+                x.iter_mut().for_each(|v| *v /= norm);
+            }
             Ok((x, p.display().to_string()))
         }
         None => {
