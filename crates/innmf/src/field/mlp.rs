@@ -231,14 +231,19 @@ struct ComponentBuffers {
     cos: Vec<Vec<f32>>,
     g: Vec<f32>,
     values: Vec<f32>,
+    /// W0·W1 `[2J, h]` and b0·W1 + b1 `[h]` (layers 0 and 1 collapsed; see `forward_component`).
+    collapsed: Vec<f32>,
+    collapsed_bias: Vec<f32>,
 }
 
 /// Gradient scratch of one worker thread: shared by the components that thread processes, so
 /// the backward pass keeps a smaller working set in cache.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Scratch {
     da: Vec<f32>,
     db: Vec<f32>,
+    /// Fᵀ·dZ1, `[2J, h]`.
+    pf: Vec<f32>,
 }
 
 /// Preallocated buffers for evaluating and differentiating an [`Mlp`] at a fixed set of
@@ -261,8 +266,17 @@ impl Clone for MlpWorkspace {
             per: self.per,
             omega: self.omega,
             comps: self.comps.clone(),
-            scratch: (0..self.scratch.len())
-                .map(|_| Default::default())
+            scratch: self
+                .scratch
+                .iter()
+                .map(|m| {
+                    let g = m.lock().unwrap_or_else(|e| e.into_inner());
+                    std::sync::Mutex::new(Scratch {
+                        da: vec![0.0; g.da.len()],
+                        db: vec![0.0; g.db.len()],
+                        pf: vec![0.0; g.pf.len()],
+                    })
+                })
                 .collect(),
         }
     }
@@ -283,10 +297,21 @@ impl MlpWorkspace {
                 fourier::encode(&u, &mlp.fourier_bias[c * j..(c + 1) * j], j, &mut feats);
                 ComponentBuffers {
                     feats,
-                    acts: (0..=cfg.depth).map(|_| vec![0.0; n * h]).collect(),
+                    // acts[l] holds a_{l+1}; with depth ≥ 1, a_1 is never formed
+                    acts: (0..=cfg.depth)
+                        .map(|l| {
+                            if l == 0 && cfg.depth > 0 {
+                                Vec::new()
+                            } else {
+                                vec![0.0; n * h]
+                            }
+                        })
+                        .collect(),
                     cos: (0..cfg.depth).map(|_| vec![0.0; n * h]).collect(),
                     g: vec![0.0; n],
                     values: vec![0.0; n],
+                    collapsed: vec![0.0; 2 * j * h],
+                    collapsed_bias: vec![0.0; h],
                 }
             })
             .collect();
@@ -301,6 +326,7 @@ impl MlpWorkspace {
                     std::sync::Mutex::new(Scratch {
                         da: vec![0.0; n * h],
                         db: vec![0.0; n * h],
+                        pf: vec![0.0; 2 * j * h],
                     })
                 })
                 .collect(),
@@ -388,23 +414,48 @@ fn forward_component(
     omega: f32,
 ) {
     let depth = specs.len() - 2;
-    // layer 0: linear from the features
     let s0 = specs[0];
-    let a1 = &mut buf.acts[0];
-    gemm(
-        a1,
-        &buf.feats,
-        &p[s0.w..s0.b],
-        n,
-        s0.fan_in,
-        s0.fan_out,
-        false,
-        false,
-        false,
-    );
-    add_bias_rows(a1, &p[s0.b..s0.b + s0.fan_out]);
-    // sine layers
-    for l in 1..=depth {
+    if depth == 0 {
+        // layer 0 feeds the output layer directly
+        let a1 = &mut buf.acts[0];
+        gemm(
+            a1,
+            &buf.feats,
+            &p[s0.w..s0.b],
+            n,
+            s0.fan_in,
+            s0.fan_out,
+            false,
+            false,
+            false,
+        );
+        add_bias_rows(a1, &p[s0.b..s0.b + s0.fan_out]);
+    } else {
+        // layers 0 and 1 have no activation between them: z1 = F·(W0·W1) + (b0·W1 + b1), so
+        // the N×h×h product of layer 1 is replaced by a 2J×h×h one (see `backward_component`
+        // for the matching gradients). a1 itself is never formed.
+        let s1 = specs[1];
+        let (w0, w1) = (&p[s0.w..s0.b], &p[s1.w..s1.b]);
+        let m = &mut buf.collapsed;
+        gemm(
+            m, w0, w1, s0.fan_in, s0.fan_out, s1.fan_out, false, false, false,
+        );
+        let c = &mut buf.collapsed_bias;
+        for (o, cv) in c.iter_mut().enumerate() {
+            let mut acc = p[s1.b + o];
+            for i in 0..s0.fan_out {
+                acc += p[s0.b + i] * w1[i * s1.fan_out + o];
+            }
+            *cv = acc;
+        }
+        let z = &mut buf.acts[1];
+        gemm(
+            z, &buf.feats, m, n, s0.fan_in, s1.fan_out, false, false, false,
+        );
+        sin_cos_bias_inplace(z, &mut buf.cos[0], c, omega);
+    }
+    // the remaining sine layers
+    for l in 2..=depth {
         let s = specs[l];
         let (prev, next) = buf.acts.split_at_mut(l);
         let a_in = &prev[l - 1];
@@ -438,6 +489,64 @@ fn forward_component(
     );
     for (v, &g) in buf.values.iter_mut().zip(&buf.g) {
         *v = softplus(g);
+    }
+}
+
+/// Gradients of layers 0 and 1, which the forward pass collapsed (`z1 = F·W0·W1 + b0·W1 + b1`).
+/// With `dZ1` in `scratch.da`, `s1 = Σ_rows dZ1` already in `grad[b1]` and `P = Fᵀ·dZ1`:
+///
+/// ```text
+/// ∂W1 = a1ᵀ·dZ1 = W0ᵀ·P + b0·s1ᵀ      ∂W0 = Fᵀ·(dZ1·W1ᵀ) = P·W1ᵀ      ∂b0 = W1·s1
+/// ```
+///
+/// so no N×h×h product is needed (exact algebra; only the rounding differs).
+fn collapsed_backward(
+    buf: &ComponentBuffers,
+    scratch: &mut Scratch,
+    p: &[f32],
+    grad: &mut [f32],
+    specs: &[LayerSpec],
+    n: usize,
+) {
+    let (s0, s1) = (specs[0], specs[1]);
+    let (j2, h0, h1) = (s0.fan_in, s0.fan_out, s1.fan_out);
+    let pf = &mut scratch.pf;
+    gemm(pf, &buf.feats, &scratch.da, j2, n, h1, true, false, false);
+    let (w0, w1) = (&p[s0.w..s0.b], &p[s1.w..s1.b]);
+    let sums: Vec<f32> = grad[s1.b..s1.b + h1].to_vec();
+    // ∂W1 = W0ᵀ·P + b0·s1ᵀ
+    gemm(
+        &mut grad[s1.w..s1.b],
+        w0,
+        pf,
+        h0,
+        j2,
+        h1,
+        true,
+        false,
+        false,
+    );
+    for i in 0..h0 {
+        let b0 = p[s0.b + i];
+        for o in 0..h1 {
+            grad[s1.w + i * h1 + o] += b0 * sums[o];
+        }
+    }
+    // ∂W0 = P·W1ᵀ
+    gemm(
+        &mut grad[s0.w..s0.b],
+        pf,
+        w1,
+        j2,
+        h1,
+        h0,
+        false,
+        true,
+        false,
+    );
+    // ∂b0 = W1·s1
+    for i in 0..h0 {
+        grad[s0.b + i] = (0..h1).map(|o| w1[i * h1 + o] * sums[o]).sum();
     }
 }
 
@@ -501,6 +610,10 @@ fn backward_component(
                 *d *= omega * c;
                 *g += *d;
             }
+        }
+        if l == 1 {
+            collapsed_backward(buf, scratch, p, grad, specs, n);
+            return;
         }
         gemm(
             &mut grad[s.w..s.b],
