@@ -1,19 +1,8 @@
 //! End-to-end tests of the `innmf` binary on tiny synthesized inputs.
 
 use std::path::Path;
-use std::process::Command;
-
-fn innmf(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_innmf"))
-        .args(args)
-        .output()
-        .expect("run innmf");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+mod common;
+use common::innmf;
 
 fn tone_wav(path: &Path) {
     let sr = 8000.0;

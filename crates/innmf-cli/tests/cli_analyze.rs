@@ -1,18 +1,7 @@
 //! End-to-end test of `innmf analyze` on a tiny synthesized WAV.
 
-use std::process::Command;
-
-fn innmf(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_innmf"))
-        .args(args)
-        .output()
-        .expect("run innmf");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+mod common;
+use common::innmf;
 
 #[test]
 fn analyze_every_transform_and_reject_impossible_parameters() {

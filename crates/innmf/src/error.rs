@@ -120,3 +120,25 @@ pub(crate) fn check_finite(what: &'static str, values: &[f64]) -> Result<()> {
         None => Ok(()),
     }
 }
+
+/// Checks a sample rate: finite and positive.
+pub(crate) fn check_sample_rate(sample_rate: f64) -> Result<()> {
+    if sample_rate.is_finite() && sample_rate > 0.0 {
+        Ok(())
+    } else {
+        Err(Error::param(
+            "sample rate",
+            sample_rate,
+            "a positive number of Hz",
+        ))
+    }
+}
+
+/// Checks a signal to analyze: non-empty, finite samples, valid sample rate.
+pub(crate) fn check_signal(x: &[f64], sample_rate: f64) -> Result<()> {
+    if x.is_empty() {
+        return Err(Error::Empty { what: "signal" });
+    }
+    check_sample_rate(sample_rate)?;
+    check_finite("signal", x)
+}

@@ -116,13 +116,7 @@ pub struct DirectCqt {
 impl DirectCqt {
     /// Validates the parameters and precomputes the kernels.
     pub fn new(params: DirectCqtParams, sample_rate: f64) -> Result<Self> {
-        if !(sample_rate.is_finite() && sample_rate > 0.0) {
-            return Err(Error::param(
-                "sample rate",
-                sample_rate,
-                "a positive number of Hz",
-            ));
-        }
+        crate::error::check_sample_rate(sample_rate)?;
         if !(params.q.is_finite() && params.q >= 1.0) {
             return Err(Error::param("q", params.q, "at least 1 cycle per window"));
         }

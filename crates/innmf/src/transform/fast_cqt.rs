@@ -385,13 +385,7 @@ fn spectral_frames(
 }
 
 fn check_sr(sample_rate: f64) -> Result<()> {
-    if !(sample_rate.is_finite() && sample_rate > 0.0) {
-        return Err(Error::param(
-            "sample rate",
-            sample_rate,
-            "a positive number of Hz",
-        ));
-    }
+    crate::error::check_sample_rate(sample_rate)?;
     Ok(())
 }
 

@@ -206,13 +206,7 @@ impl Nsgt {
     /// Validates the parameters for signals of `len` samples at `sample_rate` and plans the
     /// windows, FFTs and the dual frame.
     pub fn new(params: NsgtParams, sample_rate: f64, len: usize) -> Result<Self> {
-        if !(sample_rate.is_finite() && sample_rate > 0.0) {
-            return Err(Error::param(
-                "sample rate",
-                sample_rate,
-                "a positive number of Hz",
-            ));
-        }
+        crate::error::check_sample_rate(sample_rate)?;
         if len < 2 {
             return Err(Error::param("signal length", len, "at least 2 samples"));
         }

@@ -102,17 +102,7 @@ impl Sinusoidal {
 
     /// Peaks of every frame of `x` sampled at `sample_rate`.
     pub fn analyze(&self, x: &[f64], sample_rate: f64) -> Result<Vec<Peak>> {
-        if x.is_empty() {
-            return Err(Error::Empty { what: "signal" });
-        }
-        if !(sample_rate.is_finite() && sample_rate > 0.0) {
-            return Err(Error::param(
-                "sample rate",
-                sample_rate,
-                "a positive number of Hz",
-            ));
-        }
-        crate::error::check_finite("signal", x)?;
+        crate::error::check_signal(x, sample_rate)?;
         let n = self.params.window_len;
         let nfft = n * self.params.zero_pad;
         let fft = RealFftPlanner::<f64>::new().plan_fft_forward(nfft);

@@ -188,17 +188,7 @@ impl Stft {
 
     /// Forward transform of `x` sampled at `sample_rate` Hz.
     pub fn analyze(&self, x: &[f64], sample_rate: f64) -> Result<Spectrogram> {
-        if x.is_empty() {
-            return Err(Error::Empty { what: "signal" });
-        }
-        if !(sample_rate.is_finite() && sample_rate > 0.0) {
-            return Err(Error::param(
-                "sample rate",
-                sample_rate,
-                "a positive number of Hz",
-            ));
-        }
-        crate::error::check_finite("signal", x)?;
+        crate::error::check_signal(x, sample_rate)?;
         let n = self.params.window_len;
         let frames = self.n_frames(x.len());
         if frames == 0 {

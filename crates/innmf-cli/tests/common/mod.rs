@@ -1,0 +1,16 @@
+//! Shared helpers of the CLI end-to-end tests.
+
+use std::process::Command;
+
+/// Runs the built `innmf` binary: (success, stdout, stderr).
+pub fn innmf(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_innmf"))
+        .args(args)
+        .output()
+        .expect("run innmf");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
