@@ -8,7 +8,7 @@ use innmf::audio::{self, ChannelSelect};
 use innmf::metrics::{bss_eval_sources, si_sdr, stoi};
 use innmf::optim::OptimizerConfig;
 use innmf::separate::{
-    learn_templates, separate, MaskKind, PhaseMethod, SeparateConfig, TemplateConfig,
+    learn_templates, separate, HSolver, MaskKind, PhaseMethod, SeparateConfig, TemplateConfig,
     TemplateMethod, TemplateSet,
 };
 use innmf::Model;
@@ -37,6 +37,15 @@ pub enum Mask {
 }
 
 /// Phase refinement choices.
+/// Activation solvers (see `innmf::separate::HSolver`).
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Solver {
+    /// Rprop steps on softplus-parametrized H.
+    Rprop,
+    /// Multiplicative updates with W fixed.
+    Mu,
+}
+
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Phase {
     /// Multiple-input spectrogram inversion (Gunawan & Sen 2010); outputs sum to the mixture.
@@ -109,6 +118,10 @@ pub struct SeparateArgs {
     /// Extra components learned on the mixture alone (an unknown source): written as noise.wav.
     #[arg(long, default_value_t = 0)]
     pub free: usize,
+    /// Activation solver on the mixture: `rprop` (gradient steps, the authors' iN-NMF) or `mu`
+    /// (β multiplicative updates with W fixed, the authors' NMF; --steps iterations).
+    #[arg(long, value_enum, default_value_t = Solver::Rprop)]
+    pub solver: Solver,
     /// Mask.
     #[arg(long, value_enum, default_value_t = Mask::Wiener)]
     pub mask: Mask,
@@ -407,6 +420,10 @@ pub fn run(args: &SeparateArgs) -> Result<()> {
         steps: args.steps,
         optimizer: OptimizerConfig::rprop(args.lr),
         beta: args.beta,
+        solver: match args.solver {
+            Solver::Rprop => HSolver::Rprop,
+            Solver::Mu => HSolver::Mu,
+        },
         free: args.free,
         mask: match args.mask {
             Mask::Wiener => MaskKind::Wiener,

@@ -2,8 +2,8 @@
 
 use innmf::metrics::bss_eval::bss_eval_sources;
 use innmf::separate::{
-    learn_templates, masks, separate, MaskKind, PhaseMethod, SeparateConfig, TemplateConfig,
-    TemplateMethod, TemplateSet,
+    learn_templates, masks, separate, HSolver, MaskKind, PhaseMethod, SeparateConfig,
+    TemplateConfig, TemplateMethod, TemplateSet,
 };
 use rand::{Rng, SeedableRng};
 use std::f64::consts::PI;
@@ -126,6 +126,20 @@ fn disjoint_sources_separate_above_20_db() {
         eprintln!("{mask:?} SDR {s:?}");
         assert!(s.iter().all(|&v| v > 12.0), "{mask:?}: SDR {s:?}");
     }
+    // multiplicative updates for H (the authors' NMF separation) instead of Rprop
+    let c = SeparateConfig {
+        solver: HSolver::Mu,
+        steps: 300,
+        ..cfg.clone()
+    };
+    let mu = separate(&mix, SR, &sets, &c, None).unwrap();
+    let s = sdr(&[&a, &b], &[&mu.sources[0], &mu.sources[1]]);
+    eprintln!("MU SDR {s:?}");
+    assert!(s.iter().all(|&v| v > 20.0), "MU: SDR {s:?}");
+    assert_eq!(mu.report.fit.steps, 300);
+    // MU never increases the loss
+    let h = &mu.report.fit.loss_history;
+    assert!(h.windows(2).all(|w| w[1] <= w[0] * (1.0 + 1e-9)), "{h:?}");
 }
 
 #[test]
