@@ -4,6 +4,7 @@ mod cmd_analyze;
 mod cmd_bench;
 mod cmd_demo;
 mod cmd_eval;
+mod cmd_experiment;
 mod cmd_fit;
 mod cmd_nmf;
 mod cmd_sample;
@@ -46,6 +47,9 @@ enum Command {
     Nmf(cmd_nmf::NmfArgs),
     /// Separate a mixture with templates learned from solo recordings or loaded from models.
     Separate(cmd_separate::SeparateArgs),
+    /// The paper's studies (reconstruction, separation, transfer, hybrid) on a folder of
+    /// recordings: resumable, results.json, figures and REPORT.md.
+    Experiment(cmd_experiment::ExperimentArgs),
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
@@ -64,6 +68,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Eval(a) => cmd_eval::run(a),
         Command::Nmf(a) => cmd_nmf::run(a),
         Command::Separate(a) => cmd_separate::run(a),
+        Command::Experiment(a) => cmd_experiment::run(a),
     }
 }
 

@@ -54,6 +54,7 @@ pub mod audio;
 pub mod demo;
 pub mod divergence;
 pub mod error;
+pub mod experiment;
 pub mod fastmath;
 pub mod field;
 pub mod fit;

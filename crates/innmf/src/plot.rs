@@ -605,6 +605,9 @@ mod tests {
         let v = vec![vec![1.0, 2.0], vec![f64::NAN, 0.5]];
         heatmap(&p, "t", "from", "to", &cats, &cats, &v).unwrap();
         let svg = std::fs::read_to_string(&p).unwrap();
-        assert!(svg.contains("2.000") && svg.contains("0.500"), "cell values are written");
+        assert!(
+            svg.contains("2.000") && svg.contains("0.500"),
+            "cell values are written"
+        );
     }
 }

@@ -108,14 +108,18 @@ pub fn kl_compressed(v: &[f64], v_hat: &[f64]) -> Result<f64> {
 }
 
 fn is_terms(v: &[f64], v_hat: &[f64], constant: f64) -> f64 {
+    // a cell with V = 0 has an infinite term (−log 0); it is left out like KL's 0·log 0
     nanmean(v.iter().zip(v_hat).map(|(a, b)| {
+        if *a == 0.0 {
+            return f64::NAN;
+        }
         let r = a / (b + SPECTRAL_EPS);
         r - r.ln() + constant
     }))
 }
 
 /// Itakura–Saito divergence `mean(V/(V̂ + eps) − log(V/(V̂ + eps)) − 1)` on compressed magnitudes
-/// (zero for a perfect model, up to eps).
+/// (zero for a perfect model, up to eps); cells with `V = 0` (an infinite term) are left out.
 ///
 /// # Errors
 /// Different lengths, empty, non-finite or negative input.

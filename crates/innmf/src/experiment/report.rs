@@ -1,0 +1,570 @@
+//! `results.json` → `REPORT.md` and figures. Everything here reads [`Results`] only, so the
+//! report can be redrawn (`innmf experiment report`) and checked against the stored numbers.
+
+use super::stats::{bootstrap_median, paired, Estimate};
+use super::{Results, Study};
+use crate::error::{Error, Result};
+use crate::io;
+use serde_json::Value;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+const LEVEL: f64 = 0.95;
+
+/// Writes `results.json`, the figures and `REPORT.md` into `out`.
+///
+/// # Errors
+/// An unwritable folder.
+pub fn write_all(out: &Path, results: &Results) -> Result<()> {
+    io::write_json(&out.join("results.json"), results)?;
+    let figures = write_figures(out, results)?;
+    let md = markdown(results, &figures);
+    io::write_atomic(&out.join("REPORT.md"), md.as_bytes())
+}
+
+/// Reads `out/results.json` and redraws the figures and `REPORT.md`.
+///
+/// # Errors
+/// A missing or malformed `results.json`, an unwritable folder.
+pub fn regenerate(out: &Path) -> Result<Results> {
+    let path = out.join("results.json");
+    let bytes = io::read_bytes(&path)?;
+    let results: Results = serde_json::from_slice(&bytes)
+        .map_err(|e| Error::format(&path, format!("not an experiment results file: {e}")))?;
+    write_all(out, &results)?;
+    Ok(results)
+}
+
+fn get_f(r: &Value, k: &str) -> f64 {
+    r.get(k).and_then(Value::as_f64).unwrap_or(f64::NAN)
+}
+
+fn get_s<'a>(r: &'a Value, k: &str) -> &'a str {
+    r.get(k).and_then(Value::as_str).unwrap_or("")
+}
+
+fn get_u(r: &Value, k: &str) -> usize {
+    r.get(k).and_then(Value::as_u64).unwrap_or(0) as usize
+}
+
+/// A seed for a table cell, from the run's seed and the cell's name.
+fn cell_seed(results: &Results, name: &str) -> u64 {
+    super::unit_seed(results.config.seed, name)
+}
+
+fn rows<'a>(results: &'a Results, study: Study) -> &'a [Value] {
+    results
+        .rows
+        .get(study.name())
+        .map(|v| v.as_slice())
+        .unwrap_or(&[])
+}
+
+/// The values of `metric` for `method`, keyed by `key(row)`, sorted by key, with `filter`.
+fn keyed(
+    rows: &[Value],
+    method: &str,
+    metric: &str,
+    filter: &dyn Fn(&Value) -> bool,
+    key: &dyn Fn(&Value) -> String,
+) -> Vec<(String, f64)> {
+    let mut v: Vec<(String, f64)> = rows
+        .iter()
+        .filter(|r| get_s(r, "method") == method && filter(r))
+        .map(|r| (key(r), get_f(r, metric)))
+        .collect();
+    v.sort_by(|a, b| a.0.cmp(&b.0));
+    v
+}
+
+/// Values of `a` and `b` for the keys both have, in key order.
+fn matched(a: &[(String, f64)], b: &[(String, f64)]) -> (Vec<f64>, Vec<f64>) {
+    let mut x = Vec::new();
+    let mut y = Vec::new();
+    for (k, va) in a {
+        if let Some((_, vb)) = b.iter().find(|(kb, _)| kb == k) {
+            x.push(*va);
+            y.push(*vb);
+        }
+    }
+    (x, y)
+}
+
+fn fmt_num(v: f64) -> String {
+    if !v.is_finite() {
+        return "–".into();
+    }
+    let a = v.abs();
+    if a != 0.0 && !(1e-2..1e4).contains(&a) {
+        format!("{v:.3e}")
+    } else if a >= 100.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.3}")
+    }
+}
+
+fn fmt_est(e: &Estimate) -> String {
+    if e.n == 0 {
+        return "–".into();
+    }
+    format!(
+        "{} [{}, {}]",
+        fmt_num(e.median),
+        fmt_num(e.lo),
+        fmt_num(e.hi)
+    )
+}
+
+const RECON_METRICS: [(&str, &str); 4] = [
+    ("kl", "KL on |X|^p"),
+    ("nmse", "NMSE on |X|"),
+    ("sdr_freq", "spectral SDR (dB)"),
+    ("is", "Itakura–Saito on |X|^p"),
+];
+
+const SEP_METRICS: [(&str, &str); 5] = [
+    ("sdr", "SDR (dB)"),
+    ("sir", "SIR (dB)"),
+    ("sar", "SAR (dB)"),
+    ("si_sdr", "SI-SDR (dB)"),
+    ("stoi", "STOI"),
+];
+
+fn windows(results: &Results) -> Vec<usize> {
+    results.config.windows.clone()
+}
+
+/// Transfer matrix: `[from][to]` median over recordings of KL(A→B)/KL(B→B), and the names.
+pub fn transfer_matrix(results: &Results) -> (Vec<String>, Vec<Vec<f64>>) {
+    let names: Vec<String> = results
+        .config
+        .transfer
+        .representations
+        .iter()
+        .map(|r| r.name())
+        .collect();
+    let rows = rows(results, Study::Transfer);
+    let kl = |rec: &str, a: &str, b: &str| {
+        rows.iter()
+            .find(|r| get_s(r, "recording") == rec && get_s(r, "from") == a && get_s(r, "to") == b)
+            .map(|r| get_f(r, "kl"))
+            .unwrap_or(f64::NAN)
+    };
+    let mut recs: Vec<&str> = rows.iter().map(|r| get_s(r, "recording")).collect();
+    recs.sort();
+    recs.dedup();
+    let m = names
+        .iter()
+        .map(|a| {
+            names
+                .iter()
+                .map(|b| {
+                    let ratios: Vec<f64> = recs
+                        .iter()
+                        .map(|rec| kl(rec, a, b) / kl(rec, b, b))
+                        .collect();
+                    super::stats::median(&ratios)
+                })
+                .collect()
+        })
+        .collect();
+    (names, m)
+}
+
+/// The report as Markdown. `figures`: paths relative to the output folder.
+pub fn markdown(results: &Results, figures: &[PathBuf]) -> String {
+    let c = &results.config;
+    let mut s = String::new();
+    let _ = writeln!(s, "# iN-NMF experiment report\n");
+    let _ = writeln!(
+        s,
+        "Studies: {}. Seed {}, configuration hash `{}`. Every number below is recomputed from \
+         `results.json` (`innmf experiment report --out DIR` redraws this file). Medians with \
+         {:.0} % percentile-bootstrap intervals ({} resamples); paired differences compare the \
+         methods on the same recordings / pairs.\n",
+        results
+            .studies
+            .iter()
+            .map(|s| s.name())
+            .collect::<Vec<_>>()
+            .join(", "),
+        c.seed,
+        results.config_hash,
+        LEVEL * 100.0,
+        c.bootstrap
+    );
+    let _ = writeln!(
+        s,
+        "Settings: rank {}, p = {}, iN-NMF W networks width {} trained at window {} (hop {}) for \
+         {} Rprop steps on the first {} s of each recording; H refit {} steps (reconstruction) / \
+         {} steps (separation); NMF: {} KL multiplicative updates from the `{}` start at every \
+         window; windows {:?} with hop = window/2; {} Hz; mask `{}`.\n",
+        c.rank,
+        c.power,
+        c.width,
+        c.train_window,
+        c.train_window / 2,
+        c.innmf_steps,
+        c.train_seconds,
+        c.refit_steps,
+        c.separation_steps,
+        c.nmf_iter,
+        c.nmf_init.name(),
+        c.windows,
+        c.sample_rate,
+        serde_json::to_value(c.mask)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default()
+    );
+    let _ = writeln!(
+        s,
+        "Speech recordings: {}. Music recordings: {}.\n",
+        results
+            .corpus
+            .speech
+            .iter()
+            .map(|r| format!("`{}` ({})", r.name, r.speaker))
+            .collect::<Vec<_>>()
+            .join(", "),
+        results
+            .corpus
+            .music
+            .iter()
+            .map(|r| format!("`{}`", r.name))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+
+    if results.studies.contains(&Study::Reconstruction) {
+        recon_section(&mut s, results);
+    }
+    if results.studies.contains(&Study::Separation) {
+        sep_section(&mut s, results);
+    }
+    if results.studies.contains(&Study::Transfer) {
+        let (names, m) = transfer_matrix(results);
+        let _ = writeln!(s, "## Transfer across representations\n");
+        let _ = writeln!(
+            s,
+            "W learned on representation A (rows; implicit W and H, {} steps on the first {} s), \
+             frozen; a fresh implicit H fitted on B (columns, {} steps). Cell: median over \
+             recordings of KL(A→B) / KL(B→B); 1 on the diagonal, lower is better.\n",
+            c.transfer.steps, c.transfer.seconds, c.transfer.refit_steps
+        );
+        let _ = writeln!(s, "| A \\ B | {} |", names.join(" | "));
+        let _ = writeln!(s, "|---|{}", "---|".repeat(names.len()));
+        for (a, row) in names.iter().zip(&m) {
+            let cells: Vec<String> = row.iter().map(|&v| fmt_num(v)).collect();
+            let _ = writeln!(s, "| {a} | {} |", cells.join(" | "));
+        }
+        let _ = writeln!(s);
+    }
+    if results.studies.contains(&Study::Hybrid) {
+        let _ = writeln!(s, "## Hybrid decomposition\n");
+        let _ = writeln!(
+            s,
+            "The paper's demo (STFT 128/32, STFT 1024/256 and the constant-Q transform in \
+             sequence) on the first {} s of each music recording at {} Hz, rank {}. Separation \
+             ratio (where a note list gives two pitches): min over the two components of \
+             (activity on its own note) / (activity on the other); above 1 means each component \
+             took one note.\n",
+            c.hybrid.seconds, c.hybrid.sample_rate, c.hybrid.rank
+        );
+        let _ = writeln!(
+            s,
+            "| recording | seconds | points | final loss | separation ratio | figures |"
+        );
+        let _ = writeln!(s, "|---|---|---|---|---|---|");
+        for r in rows(results, Study::Hybrid) {
+            let figs: Vec<String> = r
+                .get("figures")
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(|p| {
+                            let name = Path::new(p)
+                                .file_stem()
+                                .map(|n| n.to_string_lossy().into_owned())
+                                .unwrap_or_default();
+                            format!("[{name}]({p})")
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {} | {} |",
+                get_s(r, "recording"),
+                fmt_num(get_f(r, "seconds")),
+                get_u(r, "points"),
+                fmt_num(get_f(r, "final_loss")),
+                fmt_num(get_f(r, "separation_ratio")),
+                figs.join(", ")
+            );
+        }
+        let _ = writeln!(s);
+    }
+
+    let _ = writeln!(s, "## Where the time goes\n");
+    let _ = writeln!(
+        s,
+        "Compute seconds per kind of unit (summed over units, as recorded when each ran; units \
+         run {} at a time). Wall clock of the invocation that wrote this report: {:.1} s.\n",
+        results.jobs, results.wall_s
+    );
+    let _ = writeln!(s, "| unit | seconds |");
+    let _ = writeln!(s, "|---|---|");
+    for (k, v) in &results.seconds_by_kind {
+        let _ = writeln!(s, "| {k} | {v:.1} |");
+    }
+    let _ = writeln!(s);
+    if !figures.is_empty() {
+        let _ = writeln!(s, "## Figures\n");
+        for f in figures {
+            let p = f.to_string_lossy();
+            let _ = writeln!(s, "![{p}]({p})\n");
+        }
+    }
+    s
+}
+
+fn recon_section(s: &mut String, results: &Results) {
+    let c = &results.config;
+    let rows = rows(results, Study::Reconstruction);
+    let _ = writeln!(s, "## Reconstruction across window sizes\n");
+    let _ = writeln!(
+        s,
+        "iN-NMF trained once at window {} and H refit at each window, versus NMF fit at each \
+         window. `train`: the first {} s (what the paper measures); `heldout`: the {} s after it \
+         (iN-NMF refits H; NMF fits H with its training W). iN-NMF vs NMF: per recording \
+         (paired), the ratio iN-NMF / NMF for the errors (KL, NMSE, IS: below 1 favours \
+         iN-NMF) and the difference iN-NMF − NMF for the spectral SDR (above 0 favours iN-NMF); \
+         its median and interval over recordings.\n",
+        c.train_window, c.train_seconds, c.test_seconds
+    );
+    for split in ["train", "heldout"] {
+        let _ = writeln!(s, "### {split}\n");
+        let _ = writeln!(
+            s,
+            "| window | metric | iN-NMF median [CI] | NMF median [CI] | iN-NMF vs NMF [CI] | iN-NMF better |"
+        );
+        let _ = writeln!(s, "|---|---|---|---|---|---|");
+        for w in windows(results) {
+            for (metric, label) in RECON_METRICS {
+                let filt = |r: &Value| get_u(r, "window") == w && get_s(r, "split") == split;
+                let key = |r: &Value| get_s(r, "recording").to_string();
+                let a = keyed(rows, "innmf", metric, &filt, &key);
+                let b = keyed(rows, "nmf", metric, &filt, &key);
+                if a.is_empty() && b.is_empty() {
+                    continue;
+                }
+                let name = format!("recon.{split}.{w}.{metric}");
+                let va: Vec<f64> = a.iter().map(|x| x.1).collect();
+                let vb: Vec<f64> = b.iter().map(|x| x.1).collect();
+                let ea = bootstrap_median(&va, c.bootstrap, LEVEL, cell_seed(results, &name));
+                let eb = bootstrap_median(
+                    &vb,
+                    c.bootstrap,
+                    LEVEL,
+                    cell_seed(results, &(name.clone() + ".nmf")),
+                );
+                let (x, y) = matched(&a, &b);
+                // errors: the ratio, lower is better; the spectral SDR: the difference in dB,
+                // higher is better
+                let higher_better = metric == "sdr_freq";
+                let cmp: Vec<f64> = x
+                    .iter()
+                    .zip(&y)
+                    .map(|(p, q)| if higher_better { p - q } else { p / q })
+                    .collect();
+                let er = bootstrap_median(
+                    &cmp,
+                    c.bootstrap,
+                    LEVEL,
+                    cell_seed(results, &(name.clone() + ".ratio")),
+                );
+                let lower = x
+                    .iter()
+                    .zip(&y)
+                    .filter(|(p, q)| if higher_better { p > q } else { p < q })
+                    .count();
+                let _ = writeln!(
+                    s,
+                    "| {w} | {label} | {} | {} | {} | {lower}/{} |",
+                    fmt_est(&ea),
+                    fmt_est(&eb),
+                    fmt_est(&er),
+                    x.len()
+                );
+            }
+        }
+        let _ = writeln!(s);
+    }
+}
+
+fn sep_section(s: &mut String, results: &Results) {
+    let c = &results.config;
+    let rows = rows(results, Study::Separation);
+    let _ = writeln!(s, "## Separation across window sizes\n");
+    let _ = writeln!(
+        s,
+        "{} pairs of distinct speakers ({}). Training: the first {} s of each recording; \
+         mixture: the next {} s of both, the second scaled to the first's energy (0 dB). iN-NMF \
+         trained at window {} only; NMF trained at each window. Scores averaged over the two \
+         sources. Δ = iN-NMF − NMF per pair (paired).\n",
+        results.pairs.len(),
+        results
+            .pairs
+            .iter()
+            .map(|(a, b)| format!("{a}+{b}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        c.train_seconds,
+        c.test_seconds,
+        c.train_window
+    );
+    for (metric, label) in SEP_METRICS {
+        let _ = writeln!(s, "### {label}\n");
+        let _ = writeln!(
+            s,
+            "| window | iN-NMF median [CI] | NMF median [CI] | Δ median [CI] | iN-NMF higher |"
+        );
+        let _ = writeln!(s, "|---|---|---|---|---|");
+        for w in windows(results) {
+            let filt = |r: &Value| get_u(r, "window") == w;
+            let key = |r: &Value| get_s(r, "pair").to_string();
+            let a = keyed(rows, "innmf", metric, &filt, &key);
+            let b = keyed(rows, "nmf", metric, &filt, &key);
+            let name = format!("sep.{w}.{metric}");
+            let va: Vec<f64> = a.iter().map(|x| x.1).collect();
+            let vb: Vec<f64> = b.iter().map(|x| x.1).collect();
+            let ea = bootstrap_median(&va, c.bootstrap, LEVEL, cell_seed(results, &name));
+            let eb = bootstrap_median(
+                &vb,
+                c.bootstrap,
+                LEVEL,
+                cell_seed(results, &(name.clone() + ".nmf")),
+            );
+            let (x, y) = matched(&a, &b);
+            let d = paired(
+                &x,
+                &y,
+                c.bootstrap,
+                LEVEL,
+                cell_seed(results, &(name.clone() + ".diff")),
+            );
+            let _ = writeln!(
+                s,
+                "| {w} | {} | {} | {} | {}/{} |",
+                fmt_est(&ea),
+                fmt_est(&eb),
+                fmt_est(&d.diff),
+                d.a_wins,
+                d.n
+            );
+        }
+        let _ = writeln!(s);
+    }
+}
+
+/// Draws the studies' figures under `out/figures`; returns their paths relative to `out`.
+///
+/// # Errors
+/// An unwritable folder or a drawing failure.
+pub fn write_figures(out: &Path, results: &Results) -> Result<Vec<PathBuf>> {
+    #[cfg(feature = "plot")]
+    {
+        use crate::plot::{boxplots, heatmap, BoxGroup};
+        let mut paths = Vec::new();
+        let cats: Vec<String> = windows(results).iter().map(|w| w.to_string()).collect();
+        let label_in = format!("iN-NMF (trained at {})", results.config.train_window);
+        let group = |rows: &[Value], method: &str, metric: &str, extra: &dyn Fn(&Value) -> bool| {
+            windows(results)
+                .iter()
+                .map(|&w| {
+                    rows.iter()
+                        .filter(|r| {
+                            get_s(r, "method") == method && get_u(r, "window") == w && extra(r)
+                        })
+                        .map(|r| get_f(r, metric))
+                        .collect()
+                })
+                .collect::<Vec<Vec<f64>>>()
+        };
+        if results.studies.contains(&Study::Reconstruction) {
+            let rows = rows(results, Study::Reconstruction);
+            for split in ["train", "heldout"] {
+                let f = |r: &Value| get_s(r, "split") == split;
+                let groups = vec![
+                    BoxGroup {
+                        name: label_in.clone(),
+                        values: group(rows, "innmf", "kl", &f),
+                    },
+                    BoxGroup {
+                        name: "NMF (at each window)".into(),
+                        values: group(rows, "nmf", "kl", &f),
+                    },
+                ];
+                let rel = PathBuf::from(format!("figures/reconstruction_kl_{split}.png"));
+                boxplots(
+                    &out.join(&rel),
+                    &format!("Reconstruction KL ({split})"),
+                    "window (samples)",
+                    "KL on |X|^p",
+                    &cats,
+                    &groups,
+                )?;
+                paths.push(rel);
+            }
+        }
+        if results.studies.contains(&Study::Separation) {
+            let rows = rows(results, Study::Separation);
+            for (metric, label) in SEP_METRICS {
+                let all = |_: &Value| true;
+                let groups = vec![
+                    BoxGroup {
+                        name: label_in.clone(),
+                        values: group(rows, "innmf", metric, &all),
+                    },
+                    BoxGroup {
+                        name: "NMF (trained at each window)".into(),
+                        values: group(rows, "nmf", metric, &all),
+                    },
+                ];
+                let rel = PathBuf::from(format!("figures/separation_{metric}.png"));
+                boxplots(
+                    &out.join(&rel),
+                    &format!("Separation: {label}"),
+                    "window (samples)",
+                    label,
+                    &cats,
+                    &groups,
+                )?;
+                paths.push(rel);
+            }
+        }
+        if results.studies.contains(&Study::Transfer) {
+            let (names, m) = transfer_matrix(results);
+            let rel = PathBuf::from("figures/transfer.png");
+            heatmap(
+                &out.join(&rel),
+                "KL(A→B) / KL(B→B), median over recordings",
+                "templates learned on (A)",
+                "refit on (B)",
+                &names,
+                &names,
+                &m,
+            )?;
+            paths.push(rel);
+        }
+        Ok(paths)
+    }
+    #[cfg(not(feature = "plot"))]
+    {
+        let _ = (out, results);
+        Ok(Vec::new())
+    }
+}

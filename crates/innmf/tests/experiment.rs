@@ -1,0 +1,170 @@
+//! `innmf::experiment` on a small synthesized corpus: every study runs, the numbers are
+//! plausible, the report is recomputable from results.json, reruns resume, and the results do not
+//! depend on the number of parallel jobs.
+
+use innmf::experiment::{self, report, stats, Event, ExperimentConfig, Results, RunOptions, Study};
+use serde_json::Value;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+fn config() -> ExperimentConfig {
+    let mut c = ExperimentConfig::quick();
+    c.hybrid.steps = 120;
+    c
+}
+
+fn run(data: &Path, out: &Path, jobs: usize) -> (Results, usize, usize) {
+    let total = AtomicUsize::new(0);
+    let cached = AtomicUsize::new(0);
+    let progress = |e: Event| {
+        if let Event::Planned {
+            total: t,
+            cached: c,
+        } = e
+        {
+            total.store(t, Ordering::Relaxed);
+            cached.store(c, Ordering::Relaxed);
+        }
+    };
+    let opts = RunOptions {
+        data: data.to_path_buf(),
+        out: out.to_path_buf(),
+        studies: Study::ALL.to_vec(),
+        pairs: 2,
+        jobs,
+    };
+    let r = experiment::run(&config(), &opts, &progress).unwrap();
+    (r, total.into_inner(), cached.into_inner())
+}
+
+fn values(rows: &[Value], method: &str, window: u64, metric: &str) -> Vec<f64> {
+    rows.iter()
+        .filter(|r| r["method"] == method && r["window"] == window)
+        .map(|r| r[metric].as_f64().unwrap())
+        .collect()
+}
+
+#[test]
+fn every_study_runs_resumes_and_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    experiment::synthesize_corpus(&data, 3).unwrap();
+    let out = dir.path().join("out");
+    let (r, total, cached) = run(&data, &out, 2);
+    assert_eq!(cached, 0);
+    // 4 recordings × 2 windows × 2 methods × 2 splits
+    assert_eq!(r.rows["reconstruction"].len(), 32);
+    // 2 pairs × 2 methods × 2 windows
+    assert_eq!(r.rows["separation"].len(), 8);
+    // 2 recordings × 3 × 3 representations
+    assert_eq!(r.rows["transfer"].len(), 18);
+    assert_eq!(r.rows["hybrid"].len(), 1);
+    // pairs are of distinct speakers: a and a_2 are one speaker
+    assert_eq!(r.pairs.len(), 2);
+    for (a, b) in &r.pairs {
+        assert_ne!(a.split('_').next(), b.split('_').next(), "{a} + {b}");
+    }
+
+    // plausible numbers: the synthetic speakers differ in pitch and formants
+    let sep = &r.rows["separation"];
+    for method in ["innmf", "nmf"] {
+        for w in [256, 512] {
+            let sdr = stats::median(&values(sep, method, w, "sdr"));
+            assert!(sdr > 4.0, "{method} at {w}: median SDR {sdr}");
+            let stoi = stats::median(&values(sep, method, w, "stoi"));
+            assert!(stoi > 0.6 && stoi <= 1.0, "{method} at {w}: STOI {stoi}");
+        }
+    }
+    for row in &r.rows["reconstruction"] {
+        let kl = row["kl"].as_f64().unwrap();
+        assert!(kl.is_finite() && kl > 0.0, "{row}");
+        assert!(row["is"].as_f64().unwrap().is_finite(), "{row}");
+    }
+    let ratio = r.rows["hybrid"][0]["separation_ratio"].as_f64().unwrap();
+    assert!(ratio > 2.0, "hybrid separation ratio {ratio}");
+    let (names, m) = report::transfer_matrix(&r);
+    assert_eq!(names, ["stft-256", "stft-512", "cqt"]);
+    for (i, row) in m.iter().enumerate() {
+        assert!((row[i] - 1.0).abs() < 1e-12);
+        assert!(row.iter().all(|v| v.is_finite() && *v > 0.0), "{row:?}");
+    }
+
+    // the report is drawn from results.json alone, and holds its numbers
+    let md = std::fs::read_to_string(out.join("REPORT.md")).unwrap();
+    let stored: Results =
+        serde_json::from_slice(&std::fs::read(out.join("results.json")).unwrap()).unwrap();
+    assert_eq!(stored, r);
+    report::regenerate(&out).unwrap();
+    assert_eq!(std::fs::read_to_string(out.join("REPORT.md")).unwrap(), md);
+    let med = stats::median(&values(sep, "innmf", 512, "sdr"));
+    assert!(
+        md.contains(&format!("| 512 | {med:.3} [")),
+        "median SDR {med:.3} in\n{md}"
+    );
+    for f in [
+        "figures/reconstruction_kl_train.png",
+        "figures/separation_sdr.png",
+        "figures/transfer.png",
+        "figures/hybrid/two_notes/H.png",
+    ] {
+        assert!(out.join(f).is_file(), "{f}");
+        assert!(md.contains(f), "{f} linked from the report");
+    }
+
+    // a rerun resumes: nothing is recomputed and the results are the same
+    let (again, total2, cached2) = run(&data, &out, 1);
+    assert_eq!((total2, cached2), (total, total));
+    assert_eq!(again.rows, r.rows);
+
+    // a fresh run with one job gives the same numbers as two jobs
+    let out1 = dir.path().join("out1");
+    let (fresh, _, _) = run(&data, &out1, 1);
+    assert_eq!(fresh.rows, r.rows);
+
+    // changing a setting invalidates the stored units of that folder
+    let mut c = config();
+    c.separation_steps += 1;
+    assert_ne!(c.hash(), config().hash());
+}
+
+#[test]
+fn bad_inputs_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = |data: &Path, studies: Vec<Study>, pairs: usize| RunOptions {
+        data: data.to_path_buf(),
+        out: dir.path().join("out"),
+        studies,
+        pairs,
+        jobs: 1,
+    };
+    let none = |_: Event| {};
+    let cfg = ExperimentConfig::quick();
+    let missing = dir.path().join("nope");
+    let e = experiment::run(&cfg, &opts(&missing, vec![Study::Hybrid], 1), &none).unwrap_err();
+    assert!(e.to_string().contains("nope"), "{e}");
+
+    // one speaker only: no pair for the separation study
+    let data = dir.path().join("one");
+    std::fs::create_dir_all(&data).unwrap();
+    let x: Vec<f64> = (0..40000).map(|i| (i as f64 * 0.05).sin()).collect();
+    for name in ["slt.wav", "slt_hts.wav"] {
+        innmf::audio::write_wav(&data.join(name), &x, 8000).unwrap();
+    }
+    let e = experiment::run(&cfg, &opts(&data, vec![Study::Separation], 2), &none).unwrap_err();
+    assert!(e.to_string().contains("two speakers"), "{e}");
+
+    // a recording too short for the settings
+    let short = dir.path().join("short");
+    std::fs::create_dir_all(&short).unwrap();
+    innmf::audio::write_wav(&short.join("a.wav"), &x[..8000], 8000).unwrap();
+    let e =
+        experiment::run(&cfg, &opts(&short, vec![Study::Reconstruction], 1), &none).unwrap_err();
+    assert!(e.to_string().contains("a.wav"), "{e}");
+
+    let mut bad = cfg.clone();
+    bad.windows.clear();
+    assert!(bad.validate().is_err());
+    let mut bad = cfg;
+    bad.power = -1.0;
+    assert!(bad.validate().unwrap_err().to_string().contains("-1"));
+}
