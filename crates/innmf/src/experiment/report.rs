@@ -411,7 +411,7 @@ fn sep_section(s: &mut String, results: &Results) {
     let _ = writeln!(s, "## Separation across window sizes\n");
     let _ = writeln!(
         s,
-        "{} pairs of distinct speakers ({}). Training: the first {} s of each recording; \
+        "Pairs of distinct speakers: {} ({}). Training: the first {} s of each recording; \
          mixture: the next {} s of both, the second scaled to the first's energy (0 dB). iN-NMF \
          trained at window {} only; NMF trained at each window. Scores averaged over the two \
          sources. Δ = iN-NMF − NMF per pair (paired).\n",
