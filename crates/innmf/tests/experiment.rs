@@ -121,10 +121,31 @@ fn every_study_runs_resumes_and_reports() {
     let (fresh, _, _) = run(&data, &out1, 1);
     assert_eq!(fresh.rows, r.rows);
 
-    // changing a setting invalidates the stored units of that folder
+    // changing one study's settings recomputes only that study's units
     let mut c = config();
-    c.separation_steps += 1;
+    c.hybrid.steps += 1;
     assert_ne!(c.hash(), config().hash());
+    let opts = RunOptions {
+        data: data.clone(),
+        out: out.clone(),
+        studies: Study::ALL.to_vec(),
+        pairs: 2,
+        jobs: 1,
+    };
+    let cached = AtomicUsize::new(0);
+    let progress = |e: Event| {
+        if let Event::Planned { cached: c, .. } = e {
+            cached.store(c, Ordering::Relaxed);
+        }
+    };
+    let changed = experiment::run(&c, &opts, &progress).unwrap();
+    assert_eq!(
+        cached.into_inner(),
+        total - 1,
+        "only the hybrid unit reruns"
+    );
+    assert_eq!(changed.rows["separation"], r.rows["separation"]);
+    assert_eq!(changed.rows["hybrid"][0]["steps"], 121);
 }
 
 #[test]

@@ -6,8 +6,9 @@
 //! A run is a list of **units** (train one model, refit one window, separate one pair at one
 //! window, ...). Each unit has a stable id, derives its seed from the run's seed and its id (so
 //! the results do not depend on the order or the number of parallel jobs), and writes its result
-//! atomically to `OUT/units/<id>.json` together with a hash of the configuration. A rerun skips
-//! every unit whose file exists with the same hash: an interrupted run resumes where it stopped.
+//! atomically to `OUT/units/<id>.json` together with a hash of the settings it depends on. A
+//! rerun skips every unit whose file exists with the same hash: an interrupted run resumes where
+//! it stopped, and changing one study's settings recomputes only that study's units.
 //! Training units (phase 1) run before the units that use their models (phase 2); models are
 //! stored under `OUT/models/` and always read back from there, so a resumed run and a fresh run
 //! compute the same numbers.
@@ -468,9 +469,33 @@ impl ExperimentConfig {
         Ok(())
     }
 
-    /// FNV-1a hash of the configuration's JSON: the key of every unit file.
+    /// FNV-1a hash of the configuration's JSON.
     pub fn hash(&self) -> String {
         let s = serde_json::to_string(self).unwrap_or_default();
+        format!("{:016x}", fnv1a(s.as_bytes()))
+    }
+
+    /// Hash of the settings a unit kind depends on: the key of its unit file, so that changing
+    /// (say) the transfer settings keeps the finished separation units.
+    fn unit_hash(&self, unit: &Unit) -> String {
+        let v = match unit {
+            Unit::TransferTrain { .. } | Unit::Transfer { .. } => json!({
+                "seed": self.seed, "sample_rate": self.sample_rate, "rank": self.rank,
+                "power": self.power, "transfer": self.transfer}),
+            Unit::Hybrid { .. } => {
+                json!({"seed": self.seed, "power": self.power, "hybrid": self.hybrid})
+            }
+            _ => {
+                let mut c = serde_json::to_value(self).unwrap_or_default();
+                if let Some(o) = c.as_object_mut() {
+                    for k in ["transfer", "hybrid", "bootstrap"] {
+                        o.remove(k);
+                    }
+                }
+                c
+            }
+        };
+        let s = serde_json::to_string(&v).unwrap_or_default();
         format!("{:016x}", fnv1a(s.as_bytes()))
     }
 }
@@ -960,13 +985,14 @@ pub fn run(
     }
     let hash = cfg.hash();
     let ids: Vec<String> = plan.iter().map(|u| ctx.id(u)).collect();
+    let hashes: Vec<String> = plan.iter().map(|u| cfg.unit_hash(u)).collect();
     let unit_path = |id: &str| opts.out.join("units").join(format!("{id}.json"));
-    let read_cached = |id: &str| -> Option<Value> {
-        let bytes = std::fs::read(unit_path(id)).ok()?;
+    let read_cached = |i: usize| -> Option<Value> {
+        let bytes = std::fs::read(unit_path(&ids[i])).ok()?;
         let v: Value = serde_json::from_slice(&bytes).ok()?;
-        (v.get("config_hash")?.as_str()? == hash).then_some(v)
+        (v.get("config_hash")?.as_str()? == hashes[i]).then_some(v)
     };
-    let mut done: Vec<Option<Value>> = ids.iter().map(|id| read_cached(id)).collect();
+    let mut done: Vec<Option<Value>> = (0..plan.len()).map(read_cached).collect();
     progress(Event::Planned {
         total: plan.len(),
         cached: done.iter().filter(|d| d.is_some()).count(),
@@ -997,7 +1023,7 @@ pub fn run(
                     match outcome {
                         Ok(rows) => {
                             let v = json!({"id": id, "kind": plan[i].kind(),
-                                "config_hash": hash, "elapsed_s": elapsed_s, "rows": rows});
+                                "config_hash": hashes[i], "elapsed_s": elapsed_s, "rows": rows});
                             let written = serde_json::to_vec_pretty(&v)
                                 .map_err(|e| Error::format(&unit_path(id), e.to_string()))
                                 .and_then(|b| io::write_atomic(&unit_path(id), &b));
