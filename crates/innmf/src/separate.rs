@@ -619,7 +619,7 @@ pub fn fit_activations(
     )?;
     let divergence = Divergence::new(cfg.beta, 1e-8)?;
     let fit_report = if cfg.solver == HSolver::Mu {
-        fit_mu(&mut model, &points, cfg, k_fixed, &freqs, &times)?
+        fit_mu(&mut model, points, cfg, k_fixed, &freqs, &times)?
     } else if cfg.free == 0 {
         let fit_cfg = FitConfig {
             steps: cfg.steps,
@@ -629,9 +629,9 @@ pub fn fit_activations(
             train_w: false,
             ..Default::default()
         };
-        fit(&mut model, &points, &fit_cfg, None, progress)?
+        fit(&mut model, points, &fit_cfg, None, progress)?
     } else {
-        fit_partially_frozen(&mut model, &points, cfg, divergence, k_fixed * nf, progress)?
+        fit_partially_frozen(&mut model, points, cfg, divergence, k_fixed * nf, progress)?
     };
 
     Ok((model, ranks, fit_report))

@@ -633,7 +633,7 @@ fn load(rec: &Recording, rate: u32) -> Result<Vec<f64>> {
         x = audio::resample(&x, a.sample_rate, rate)?;
     }
     let e = x.iter().map(|v| v * v).sum::<f64>().sqrt();
-    if !(e > 0.0) {
+    if e.is_nan() || e <= 0.0 {
         return Err(Error::format(&rec.path, "the recording is silent"));
     }
     x.iter_mut().for_each(|v| *v /= e);
@@ -1025,7 +1025,7 @@ pub fn run(
                             let v = json!({"id": id, "kind": plan[i].kind(),
                                 "config_hash": hashes[i], "elapsed_s": elapsed_s, "rows": rows});
                             let written = serde_json::to_vec_pretty(&v)
-                                .map_err(|e| Error::format(&unit_path(id), e.to_string()))
+                                .map_err(|e| Error::format(unit_path(id), e.to_string()))
                                 .and_then(|b| io::write_atomic(&unit_path(id), &b));
                             if let Err(e) = written {
                                 stop.store(true, Ordering::Relaxed);

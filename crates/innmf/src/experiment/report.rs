@@ -52,7 +52,7 @@ fn cell_seed(results: &Results, name: &str) -> u64 {
     super::unit_seed(results.config.seed, name)
 }
 
-fn rows<'a>(results: &'a Results, study: Study) -> &'a [Value] {
+fn rows(results: &Results, study: Study) -> &[Value] {
     results
         .rows
         .get(study.name())
