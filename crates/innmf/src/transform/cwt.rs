@@ -53,11 +53,13 @@
 //! X̂[m] = Σ_j (2/L̃)·g_j[m]·DFT_{M_j}(c_j)[m mod M_j] / (D[m] + ε),   m = 0..L̃/2,
 //! ```
 //!
-//! with ε = 10⁻¹⁰·min_j D at the scales' centre bins. It is exact up to rounding for signals
-//! whose spectrum lies where the scales cover it (about `f_min·(1 − 4/ω0)` to
-//! `f_top·(1 + 4/ω0)`); outside, the frame has (almost) no response and those frequencies are
-//! lost: the reconstruction of any signal is `X̂[m]·R[m]` with `R = D/(D + ε)`
-//! ([`Cwt::frame_response`]), which bounds the error of the inverse exactly.
+//! with ε = 10⁻¹⁰·min_j D at the scales' centre bins. The reconstruction of any signal is
+//! `X̂[m]·R[m]` with `R = D/(D + ε)` ([`Cwt::frame_response`]), which gives its error exactly
+//! (over the padded length; the error over the signal is at most that). R is 1 to within 10⁻⁸
+//! from about `f_min·(1 − 2.1/ω0)` to `f_top·(1 + 2.1/ω0)` (where the edge scale's response is
+//! still ≥ 0.1) and falls to ½ about 4.8 standard deviations beyond the edge scales: signals
+//! inside the band are recovered to rounding (≈ −177 dB measured), frequencies outside it are
+//! lost.
 
 use crate::error::{Error, Result};
 use crate::points::TfPoints;
