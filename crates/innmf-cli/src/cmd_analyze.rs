@@ -20,16 +20,17 @@ pub struct AnalyzeArgs {
     /// STFT window length (samples).
     #[arg(long, default_value_t = 2048)]
     pub window: usize,
-    /// Hop (samples) of the STFT and the VQT.
+    /// Hop (samples) of the STFT and the VQT; the CWT's largest per-scale hop.
     #[arg(long, default_value_t = 512)]
     pub hop: usize,
-    /// Lowest frequency (Hz) of cqt/vqt/nsgt (defaults: 20, 32.7, 20).
+    /// Lowest frequency (Hz) of cqt/vqt/nsgt/cwt (defaults: 20, 32.7, 20, 20).
     #[arg(long)]
     pub fmin: Option<f64>,
-    /// Highest frequency (Hz) of cqt/vqt/nsgt (default: 6.7 octaves above fmin, below 0.45·sr).
+    /// Highest frequency (Hz) of cqt/vqt/nsgt/cwt (default: 6.7 octaves above fmin, below
+    /// 0.45·sr; cwt: below sr/(2 + 6/ω0)).
     #[arg(long)]
     pub fmax: Option<f64>,
-    /// Bins per octave of cqt/vqt/nsgt (defaults: 64, 12, 48).
+    /// Bins per octave of cqt/vqt/nsgt, voices per octave of cwt (defaults: 64, 12, 48, 12).
     #[arg(long)]
     pub bins_per_octave: Option<usize>,
     /// cqt: cycles per window (default 64); vqt: filter scale (default 1).
@@ -38,6 +39,9 @@ pub struct AnalyzeArgs {
     /// vqt: bandwidth offset γ in Hz (0 = constant-Q).
     #[arg(long)]
     pub gamma: Option<f64>,
+    /// cwt: Morlet centre angular frequency ω0 (default 6; relative bandwidth 1/ω0).
+    #[arg(long)]
+    pub omega0: Option<f64>,
     /// Magnitude power p (points hold |X|^p).
     #[arg(long, default_value_t = 1.0)]
     pub power: f64,
@@ -66,6 +70,7 @@ pub fn run(a: &AnalyzeArgs) -> Result<()> {
         bins_per_octave: a.bins_per_octave,
         q: a.q,
         gamma: a.gamma,
+        omega0: a.omega0,
     };
     let (pts, desc) = input::analyze_with(&sig, a.transform, a.window, a.hop, &opts, a.power)?;
     pts.write(&a.out)?;

@@ -36,6 +36,11 @@ pub enum Workload {
     AnalyzeVqt,
     /// Invertible constant-Q NSGT (20–2079 Hz, 64 bands per octave) of the same audio.
     AnalyzeNsgt,
+    /// Morlet CWT (ω0 = 6, 20–7000 Hz, 12 voices per octave, 102 scales, default per-scale
+    /// decimation) of the same audio.
+    AnalyzeCwt,
+    /// The same CWT at full rate (every sample on every scale), as `pywt.cwt` computes it.
+    AnalyzeCwtFull,
 }
 
 #[derive(clap::Args, Debug)]
@@ -121,7 +126,9 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         Workload::AnalyzeCqt
         | Workload::AnalyzeCqtDirect
         | Workload::AnalyzeVqt
-        | Workload::AnalyzeNsgt => return run_analyze(args),
+        | Workload::AnalyzeNsgt
+        | Workload::AnalyzeCwt
+        | Workload::AnalyzeCwtFull => return run_analyze(args),
         Workload::StftFit => {
             let (x, input) = load(args, "../shared/bench/data/speech_slt_20s.wav", 16000, 20.0)?;
             let stft = Stft::new(StftParams::new(2000, 1000))?;
@@ -357,7 +364,9 @@ fn load_30s(args: &BenchArgs) -> Result<(Vec<f64>, String)> {
 
 /// Times whole analyses (1 warm-up, then `min(steps, 5)` runs; median reported).
 fn run_analyze(args: &BenchArgs) -> Result<()> {
-    use innmf::transform::{DirectCqt, DirectCqtParams, FastCqt, Nsgt, NsgtParams, Vqt, VqtParams};
+    use innmf::transform::{
+        Cwt, CwtParams, DirectCqt, DirectCqtParams, FastCqt, Nsgt, NsgtParams, Vqt, VqtParams,
+    };
     let (x, input) = load_30s(args)?;
     let sr = 22050.0;
     let runs = args.steps.min(5);
@@ -386,6 +395,16 @@ fn run_analyze(args: &BenchArgs) -> Result<()> {
             Workload::AnalyzeNsgt => Nsgt::new(NsgtParams::new(20.0, 2079.0, 64), sr, x.len())?
                 .analyze(&x)?
                 .len(),
+            Workload::AnalyzeCwt => Cwt::new(CwtParams::new(20.0, 7000.0, 12), sr, x.len())?
+                .analyze(&x)?
+                .len(),
+            Workload::AnalyzeCwtFull => {
+                let p = CwtParams {
+                    hop: None,
+                    ..CwtParams::new(20.0, 7000.0, 12)
+                };
+                Cwt::new(p, sr, x.len())?.analyze(&x)?.len()
+            }
             _ => unreachable!("training workloads are handled by run"),
         };
         if i > 0 {

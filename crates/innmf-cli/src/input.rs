@@ -3,7 +3,8 @@
 use anyhow::{bail, Context, Result};
 use innmf::audio::{self, ChannelSelect};
 use innmf::transform::{
-    DirectCqtParams, FastCqt, Nsgt, NsgtParams, Stft, StftParams, Vqt, VqtParams, WindowKind,
+    Cwt, CwtHop, CwtParams, DirectCqtParams, FastCqt, Nsgt, NsgtParams, Stft, StftParams, Vqt,
+    VqtParams, WindowKind,
 };
 use innmf::TfPoints;
 use std::path::Path;
@@ -73,6 +74,10 @@ pub enum TransformKind {
     Vqt,
     /// Invertible constant-Q nonstationary Gabor transform (per-band time steps).
     Nsgt,
+    /// Continuous wavelet transform, analytic Morlet (--omega0, default 6; --bins-per-octave
+    /// voices, default 12, from 20 Hz); per-scale hop ≤ half the wavelet's envelope std, at
+    /// most --hop (a power of two).
+    Cwt,
     /// The paper's hybrid: STFT 128/32, STFT 1024/256 and the constant-Q transform in sequence.
     Hybrid,
 }
@@ -87,6 +92,8 @@ pub struct TransformOpts {
     pub q: Option<f64>,
     /// VQT bandwidth offset γ (Hz).
     pub gamma: Option<f64>,
+    /// CWT Morlet centre angular frequency ω0.
+    pub omega0: Option<f64>,
 }
 
 /// Audio → point set with the chosen transform; returns the points and a description.
@@ -171,6 +178,28 @@ pub fn analyze_with(
             (
                 nsgt.analyze(&sig.samples)?.to_points(p)?,
                 serde_json::json!({"transform": "nsgt", "params": params, "sample_rate": sr, "power": p}),
+            )
+        }
+        TransformKind::Cwt => {
+            let f_min = o.f_min.unwrap_or(20.0);
+            let omega0 = o.omega0.unwrap_or(6.0);
+            // default top: as the others, but under the CWT's own limit (top band ≤ Nyquist)
+            let limit = 0.5 * sr / (1.0 + 3.0 / omega0);
+            let f_max = o
+                .f_max
+                .unwrap_or((f_min * 2f64.powf(6.7)).min(0.95 * limit));
+            let params = CwtParams {
+                omega0,
+                hop: Some(CwtHop {
+                    max: hop,
+                    ..CwtHop::default()
+                }),
+                ..CwtParams::new(f_min, f_max, bpo(12))
+            };
+            let cwt = Cwt::new(params, sr, sig.samples.len())?;
+            (
+                cwt.analyze(&sig.samples)?.to_points(p)?,
+                serde_json::json!({"transform": "cwt", "params": params, "sample_rate": sr, "power": p}),
             )
         }
         TransformKind::Hybrid => {

@@ -36,6 +36,19 @@ fn analyze_every_transform_and_reject_impossible_parameters() {
             "nsgt",
             vec!["--fmin", "100", "--fmax", "2000", "--bins-per-octave", "12"],
         ),
+        (
+            "cwt",
+            vec![
+                "--fmin",
+                "100",
+                "--fmax",
+                "2000",
+                "--bins-per-octave",
+                "12",
+                "--omega0",
+                "8",
+            ],
+        ),
     ] {
         let out = dir.path().join(format!("{t}.npz"));
         let plot = dir.path().join(format!("{t}.png"));
@@ -100,4 +113,69 @@ fn analyze_every_transform_and_reject_impossible_parameters() {
         csv.to_str().unwrap(),
     ]);
     assert!(!ok && stderr.contains("bins per octave"), "{stderr}");
+}
+
+#[test]
+fn cwt_analyze_checks_nyquist_and_fit_accepts_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("tone.wav");
+    let sr = 8000.0;
+    let x: Vec<f64> = (0..8000)
+        .map(|i| 0.5 * (2.0 * std::f64::consts::PI * 440.0 * i as f64 / sr).sin())
+        .collect();
+    innmf::audio::write_wav(&wav, &x, 8000).unwrap();
+    let w = wav.to_str().unwrap();
+    let out = dir.path().join("p.npz");
+    let o = out.to_str().unwrap();
+    // ω0 = 6: the top scale's centre + 3 std (×1.5) must stay below 4000 Hz → at most 2666.7 Hz
+    let (ok, _, stderr) = innmf(&[
+        "analyze",
+        w,
+        "--transform",
+        "cwt",
+        "--fmax",
+        "3000",
+        "--out",
+        o,
+    ]);
+    assert!(
+        !ok && stderr.contains("Nyquist") && stderr.contains("3000") && stderr.contains("2666.7"),
+        "{stderr}"
+    );
+    let (ok, _, stderr) = innmf(&[
+        "analyze",
+        w,
+        "--transform",
+        "cwt",
+        "--omega0",
+        "0.5",
+        "--out",
+        o,
+    ]);
+    assert!(!ok && stderr.contains("omega0"), "{stderr}");
+    // defaults (20 Hz up, 12 voices): the time stamps lie inside the signal
+    let (ok, stdout, stderr) = innmf(&["analyze", w, "--transform", "cwt", "--out", o]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("\"cwt\""), "{stdout}");
+    let pts = innmf::TfPoints::read(&out).unwrap();
+    let (t0, t1) = pts.time_range();
+    assert!(t0 == 0.0 && t1 < 1.0, "{t0} {t1}");
+    let model = dir.path().join("m.safetensors");
+    let (ok, stdout, stderr) = innmf(&[
+        "fit",
+        w,
+        "--transform",
+        "cwt",
+        "--out",
+        model.to_str().unwrap(),
+        "--rank",
+        "2",
+        "--width",
+        "8",
+        "--steps",
+        "5",
+    ]);
+    assert!(ok && model.exists(), "{stderr}");
+    let report = std::fs::read_to_string(dir.path().join("m.report.json")).unwrap();
+    assert!(report.contains("\"cwt\""), "{stdout}\n{report}");
 }

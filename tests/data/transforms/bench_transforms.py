@@ -1,5 +1,6 @@
-"""Side-by-side timing of librosa.vqt and nsgt with the parameters of `innmf bench analyze-vqt`
-and `innmf bench analyze-nsgt` (30 s of 22.05 kHz audio: ode_piano.wav looped). Prints JSON.
+"""Side-by-side timing of librosa.vqt, nsgt and pywt.cwt with the parameters of `innmf bench
+analyze-vqt`, `analyze-nsgt` and `analyze-cwt-full` (30 s of 22.05 kHz audio: ode_piano.wav
+looped). Prints JSON. `--only cwt` runs just the CWT.
 
     /root/.bench-venv/bin/python tests/data/transforms/bench_transforms.py [WAV]
 """
@@ -11,7 +12,11 @@ import time
 import numpy as np
 import soundfile as sf
 
-path = sys.argv[1] if len(sys.argv) > 1 else "../shared/data/music/ode_piano.wav"
+args = [a for a in sys.argv[1:] if not a.startswith("--only")]
+only = sys.argv[sys.argv.index("--only") + 1] if "--only" in sys.argv else None
+if only:
+    args = [a for a in args if a != only]
+path = args[0] if args else "../shared/data/music/ode_piano.wav"
 x, sr = sf.read(path)
 if x.ndim > 1:
     x = x[:, 0]
@@ -31,6 +36,21 @@ def timeit(f, runs=3):
 
 
 out = {"samples": n, "sample_rate": sr}
+if only in (None, "cwt"):
+    import pywt
+
+    # innmf's Morlet with omega0 = 6 is pywt's cmorB-C with omega0 = pi*sqrt(2B)*C: B = 2,
+    # C = 6/(2 pi); scales a = C*sr/f_j for f_j = 20*2^(j/12) <= 7000 Hz (102 scales), full rate
+    B, C = 2.0, 6.0 / (2 * np.pi)
+    freqs = 20.0 * 2.0 ** (np.arange(int(np.floor(12 * np.log2(7000 / 20) + 1e-9)) + 1) / 12)
+    out["pywt"] = pywt.__version__
+    out["pywt_cwt_scales"] = len(freqs)
+    out["pywt_cwt_s"] = timeit(
+        lambda: pywt.cwt(x, C * sr / freqs, f"cmor{B}-{C}", method="fft"), runs=1
+    )
+if only == "cwt":
+    print(json.dumps(out, indent=1))
+    sys.exit(0)
 import librosa
 
 out["librosa"] = librosa.__version__

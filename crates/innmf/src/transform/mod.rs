@@ -3,6 +3,7 @@
 //! [`TfPoints`](crate::TfPoints), and keeps the complex coefficients that inversion needs.
 
 pub mod cqt;
+pub mod cwt;
 pub mod fast_cqt;
 pub mod nsgt;
 pub mod sinusoidal;
@@ -10,6 +11,7 @@ pub mod stft;
 pub mod window;
 
 pub use cqt::{CqtCoefficients, DirectCqt, DirectCqtParams};
+pub use cwt::{Cwt, CwtCoefficients, CwtHop, CwtParams, CwtScale};
 pub use fast_cqt::{FastCqt, Vqt, VqtParams};
 pub use nsgt::{BandKind, Nsgt, NsgtBand, NsgtCoefficients, NsgtParams};
 pub use sinusoidal::{Peak, Sinusoidal, SinusoidalParams};
