@@ -62,7 +62,7 @@ use crate::separate::{
     fit_activations, learn_templates, mixture_stft, separate, HSolver, MaskKind, SeparateConfig,
     TemplateConfig, TemplateMethod, TemplateSet,
 };
-use crate::transform::{DirectCqtParams, FastCqt, Nsgt, NsgtParams};
+use crate::transform::{Cwt, CwtParams, DirectCqtParams, FastCqt, Nsgt, NsgtParams};
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -131,6 +131,14 @@ pub enum Representation {
         /// Bands per octave.
         bins_per_octave: usize,
     },
+    /// The analytic Morlet wavelet transform ([`Cwt`], ω0 = 6, decimated per scale) from
+    /// `f_min` to 0.3·sr (the Morlet's limit is sr/3).
+    Cwt {
+        /// Lowest scale centre (Hz).
+        f_min: f64,
+        /// Voices per octave.
+        voices_per_octave: usize,
+    },
 }
 
 impl Representation {
@@ -140,6 +148,7 @@ impl Representation {
             Representation::Stft { window } => format!("stft-{window}"),
             Representation::Cqt { .. } => "cqt".into(),
             Representation::Nsgt { .. } => "nsgt".into(),
+            Representation::Cwt { .. } => "cwt".into(),
         }
     }
 
@@ -183,6 +192,15 @@ impl Representation {
             } => {
                 let params = NsgtParams::new(f_min, 0.45 * sample_rate, bins_per_octave);
                 Nsgt::new(params, sample_rate, x.len())?
+                    .analyze(x)?
+                    .to_points(p)
+            }
+            Representation::Cwt {
+                f_min,
+                voices_per_octave,
+            } => {
+                let params = CwtParams::new(f_min, 0.3 * sample_rate, voices_per_octave);
+                Cwt::new(params, sample_rate, x.len())?
                     .analyze(x)?
                     .to_points(p)
             }
@@ -327,6 +345,10 @@ impl Default for ExperimentConfig {
                     Representation::Nsgt {
                         f_min: 50.0,
                         bins_per_octave: 24,
+                    },
+                    Representation::Cwt {
+                        f_min: 50.0,
+                        voices_per_octave: 12,
                     },
                 ],
                 recordings: 0,
