@@ -14,6 +14,11 @@
 //! unit-amplitude sinusoid reads 1). The zero-padding reduces the parabola's bias; with the
 //! default factor 4 a Hann peak is placed within ≈ 0.2 cent·(bin/f) and its amplitude within
 //! 0.01 dB. Frames are centred on `j·hop` (centre padding), so a peak's time is `j·hop/sr`.
+//!
+//! The windowed segment is rotated so that its centre sample sits at index 0 of the FFT buffer
+//! (zero-phase windowing): the Hann transform is then real and positive across its main lobe and
+//! the phase of bin k is the sinusoid's phase at the frame centre, which additive resynthesis
+//! ([`partials`](super::partials)) needs.
 
 use super::window::hann;
 use crate::error::{Error, Result};
@@ -53,12 +58,16 @@ impl SinusoidalParams {
 /// One spectral peak.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Peak {
+    /// Frame index j (the frame is centred on sample `j·hop`).
+    pub frame: usize,
     /// Frame centre time (s).
     pub time: f64,
     /// Interpolated frequency (Hz).
     pub freq: f64,
     /// Interpolated, window-corrected amplitude (a unit sinusoid reads 1).
     pub amp: f64,
+    /// Phase (rad) at the frame centre: a peak of `A·cos(ω·(n − c) + φ)` reads φ.
+    pub phase: f64,
 }
 
 /// A planned peak picker.
@@ -118,7 +127,8 @@ impl Sinusoidal {
             for i in 0..n {
                 let idx = c - (n / 2) as i64 + i as i64;
                 if idx >= 0 && (idx as usize) < x.len() {
-                    buf[i] = x[idx as usize] * self.window[i] * scale;
+                    // zero-phase: the frame centre goes to index 0
+                    buf[(i + nfft - n / 2) % nfft] = x[idx as usize] * self.window[i] * scale;
                 }
             }
             fft.process(&mut buf, &mut spec)
@@ -139,9 +149,11 @@ impl Sinusoidal {
                         0.0
                     };
                     Peak {
+                        frame: j,
                         time: c as f64 / sample_rate,
                         freq: (k as f64 + p) * sample_rate / nfft as f64,
                         amp: 10f64.powf((b - 0.25 * (a - g) * p) / 20.0),
+                        phase: spec[k].arg(),
                     }
                 })
                 .collect();
@@ -150,6 +162,19 @@ impl Sinusoidal {
             peaks.extend(frame);
         }
         Ok(peaks)
+    }
+
+    /// The parameters.
+    pub fn params(&self) -> &SinusoidalParams {
+        &self.params
+    }
+
+    /// Per FFT bin (`N·zero_pad/2 + 1` of them), the magnitude a unit-amplitude sinusoid at that
+    /// bin's frequency reads: 1 everywhere, because peak amplitudes are already window-corrected
+    /// (`2/Σw`) and interpolated. Calibration ([`Calibration`](super::Calibration)) leaves the
+    /// sinusoidal model unchanged.
+    pub fn unit_tone_gain(&self) -> Vec<f64> {
+        vec![1.0; self.params.window_len * self.params.zero_pad / 2 + 1]
     }
 
     /// The point set of `amp^p` of all peaks.
@@ -187,6 +212,10 @@ mod tests {
                 let db = 20.0 * (q.amp / a0).log10();
                 assert!(cents.abs() < 1.0, "{f0} Hz: {cents} cents");
                 assert!(db.abs() < 0.1, "{f0} Hz: {db} dB");
+                // the phase at the frame centre, wrapped to (−π, π]
+                let want = 2.0 * PI * f0 * q.time + 0.3;
+                let d = (q.phase - want).sin().atan2((q.phase - want).cos());
+                assert!(d.abs() < 1e-3, "{f0} Hz: phase off by {d} rad");
                 checked += 1;
             }
             assert!(checked >= 40, "{f0} Hz: {checked} frames checked");
