@@ -2,6 +2,7 @@
 //! coefficients with true frame-centre times (s) and centre frequencies (Hz), convertible to
 //! [`TfPoints`](crate::TfPoints), and keeps the complex coefficients that inversion needs.
 
+pub mod calibration;
 pub mod cqt;
 pub mod fast_cqt;
 pub mod multires;
@@ -11,6 +12,7 @@ pub mod sinusoidal;
 pub mod stft;
 pub mod window;
 
+pub use calibration::{BinScale, Calibration};
 pub use cqt::{CqtCoefficients, DirectCqt, DirectCqtParams};
 pub use fast_cqt::{FastCqt, Vqt, VqtParams};
 pub use multires::{Multires, MultiresBand, MultiresParams, MultiresSpectrogram};

@@ -109,13 +109,28 @@ pub struct MultiresSpectrogram {
     pub bands: Vec<MultiresBand>,
 }
 
+impl super::calibration::BinScale for MultiresSpectrogram {
+    fn n_bins(&self) -> usize {
+        self.bands.iter().map(|b| b.spectrogram.n_bins).sum()
+    }
+
+    fn divide_bins(&mut self, divisors: &[f64]) {
+        let mut start = 0;
+        for b in &mut self.bands {
+            let n = b.spectrogram.n_bins;
+            super::calibration::BinScale::divide_bins(
+                &mut b.spectrogram,
+                &divisors[start..start + n],
+            );
+            start += n;
+        }
+    }
+}
+
 impl MultiresSpectrogram {
     /// Total number of coefficients.
     pub fn len(&self) -> usize {
-        self.bands
-            .iter()
-            .map(|b| b.spectrogram.coeffs.len())
-            .sum()
+        self.bands.iter().map(|b| b.spectrogram.coeffs.len()).sum()
     }
 
     /// True when there are no coefficients.
@@ -293,7 +308,10 @@ mod tests {
                 let fr = &band.spectrogram.freqs;
                 assert!(fr.iter().all(|&f| f >= band.f_lo && f <= band.f_hi));
                 // no bin of this window inside the band is missing
-                assert!(fr[0] - band.f_lo < df && fr[0] >= band.f_lo, "{sr}: band {b}");
+                assert!(
+                    fr[0] - band.f_lo < df && fr[0] >= band.f_lo,
+                    "{sr}: band {b}"
+                );
                 if b + 1 < s.bands.len() {
                     assert!(*fr.last().unwrap() < band.f_hi);
                     assert!(band.f_hi - fr.last().unwrap() <= df + 1e-9);
@@ -364,7 +382,11 @@ mod tests {
         let best = (0..high.n_frames)
             .max_by(|&a, &b| energy[a].total_cmp(&energy[b]))
             .unwrap();
-        assert!((high.times[best] - 1.0).abs() <= 64.0 / SR, "{}", high.times[best]);
+        assert!(
+            (high.times[best] - 1.0).abs() <= 64.0 / SR,
+            "{}",
+            high.times[best]
+        );
         let loud: Vec<f64> = (0..high.n_frames)
             .filter(|&j| energy[j] > 0.5 * energy[best])
             .map(|j| high.times[j])

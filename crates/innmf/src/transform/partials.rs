@@ -149,7 +149,11 @@ pub fn track_peaks(peaks: &[Peak], params: &TrackParams) -> Result<Vec<Track>> {
     if let Some(i) = (1..peaks.len()).find(|&i| peaks[i].frame < peaks[i - 1].frame) {
         return Err(Error::param(
             "peak order",
-            format!("frame {} after frame {}", peaks[i].frame, peaks[i - 1].frame),
+            format!(
+                "frame {} after frame {}",
+                peaks[i].frame,
+                peaks[i - 1].frame
+            ),
             "peaks sorted by frame",
         ));
     }
@@ -257,7 +261,10 @@ pub fn synthesize_tracks(
             if pair[1].frame != pair[0].frame + 1 {
                 return Err(Error::param(
                     "track",
-                    format!("frame {} followed by frame {}", pair[0].frame, pair[1].frame),
+                    format!(
+                        "frame {} followed by frame {}",
+                        pair[0].frame, pair[1].frame
+                    ),
                     "consecutive frames",
                 ));
             }
@@ -347,7 +354,7 @@ mod tests {
     }
 
     #[test]
-    fn two_steady_tones_are_two_tracks_and_resynthesize_above_40_db() {
+    fn two_steady_tones_are_two_tracks_and_resynthesize_above_60_db() {
         // 0.5 (−6 dB) and 0.2 (−14 dB): a −30 dB threshold keeps both and no sidelobe of either
         let parts = [(440.0, 0.5, 0.3), (1234.5, 0.2, -1.0)];
         let len = 32000;
@@ -365,17 +372,19 @@ mod tests {
         }
         let y = s.synthesize(&tracks, SR, len).unwrap();
         // away from the edges, where the frames are only partly inside the signal
+        // measured: 85 dB (two tones), 94 dB (three); the bound leaves room for other FFT
+        // back ends while still failing on any interpolation mistake (a half-sample phase slip
+        // at 1234 Hz alone gives ≈ 22 dB)
         let snr = snr_db(&x, &y, 1024, len - 1024);
-        assert!(snr > 40.0, "resynthesis SNR {snr:.1} dB");
-        // the same three tones without the cubic phase (linear phase, mean frequency) would
-        // drift; check the interpolation really meets the measured phases: a three-tone mix
+        assert!(snr > 60.0, "resynthesis SNR {snr:.1} dB");
+        // three tones across the spectrum
         let parts3 = [(300.0, 0.4, 0.0), (1000.0, 0.3, 1.0), (2500.5, 0.25, 2.0)];
         let x3 = tones(&parts3, len);
         let tr3 = s.track(&x3, SR, &TrackParams::default()).unwrap();
         assert_eq!(tr3.len(), 3);
         let y3 = s.synthesize(&tr3, SR, len).unwrap();
         let snr3 = snr_db(&x3, &y3, 1024, len - 1024);
-        assert!(snr3 > 40.0, "three tones: resynthesis SNR {snr3:.1} dB");
+        assert!(snr3 > 60.0, "three tones: resynthesis SNR {snr3:.1} dB");
         eprintln!("resynthesis SNR: two tones {snr:.1} dB, three tones {snr3:.1} dB");
     }
 
@@ -412,7 +421,12 @@ mod tests {
             ),
         ] {
             let tracks = s.track(x, SR, &TrackParams::default()).unwrap();
-            assert_eq!(tracks.len(), 1, "{name}: {:?}", tracks.iter().map(Track::len));
+            assert_eq!(
+                tracks.len(),
+                1,
+                "{name}: {:?}",
+                tracks.iter().map(Track::len)
+            );
             let t = &tracks[0];
             assert!(t.len() >= len / 256 - 2, "{name}: {} frames", t.len());
             for q in t.points.iter().filter(|q| q.time > 0.1 && q.time < 1.9) {
@@ -461,7 +475,9 @@ mod tests {
             .filter(|q| q.time > 0.5 + 1024.0 / SR)
             .all(|q| (q.freq - 2000.0).abs() > 100.0));
         // silence and a single frame: no tracks, silent output
-        let z = s.track(&vec![0.0; 4000], SR, &TrackParams::default()).unwrap();
+        let z = s
+            .track(&vec![0.0; 4000], SR, &TrackParams::default())
+            .unwrap();
         assert!(z.is_empty());
         assert_eq!(s.synthesize(&z, SR, 10).unwrap(), vec![0.0; 10]);
         let one = s

@@ -116,6 +116,21 @@ pub struct Spectrogram {
     pub signal_len: usize,
 }
 
+impl super::calibration::BinScale for Spectrogram {
+    fn n_bins(&self) -> usize {
+        self.n_bins
+    }
+
+    fn divide_bins(&mut self, divisors: &[f64]) {
+        let nf = self.n_frames;
+        for (k, &d) in divisors.iter().enumerate().take(self.n_bins) {
+            self.coeffs[k * nf..(k + 1) * nf]
+                .iter_mut()
+                .for_each(|c| *c /= d);
+        }
+    }
+}
+
 impl Spectrogram {
     /// Magnitudes `|X|`, `[bin, frame]`.
     pub fn magnitude(&self) -> Vec<f64> {
