@@ -27,6 +27,10 @@ use num_complex::Complex64;
 use realfft::RealFftPlanner;
 use serde::{Deserialize, Serialize};
 
+/// Largest interpolation lift (dB) of a peak over its largest bin: Hann's worst-case scalloping
+/// loss without zero-padding is 1.42 dB (less with padding).
+const MAX_LIFT_DB: f64 = 1.5;
+
 /// Peak-picking parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct SinusoidalParams {
@@ -148,11 +152,15 @@ impl Sinusoidal {
                     } else {
                         0.0
                     };
+                    // the parabola's lift −¼(α−γ)p ≥ 0 is bounded by the window's scalloping
+                    // loss; a neighbour at an exact spectral zero (a sidelobe next to a null of
+                    // an on-bin tone) would otherwise extrapolate it to tens of dB
+                    let lift = (-0.25 * (a - g) * p).min(MAX_LIFT_DB);
                     Peak {
                         frame: j,
                         time: c as f64 / sample_rate,
                         freq: (k as f64 + p) * sample_rate / nfft as f64,
-                        amp: 10f64.powf((b - 0.25 * (a - g) * p) / 20.0),
+                        amp: 10f64.powf((b + lift) / 20.0),
                         phase: spec[k].arg(),
                     }
                 })
@@ -219,6 +227,28 @@ mod tests {
                 checked += 1;
             }
             assert!(checked >= 40, "{f0} Hz: {checked} frames checked");
+        }
+    }
+
+    #[test]
+    fn sidelobes_next_to_spectral_nulls_stay_small() {
+        // 437.5 Hz sits exactly on bin 224 of the 4096-point padded FFT at 8 kHz: the spectrum
+        // has exact nulls every 4 bins, next to the sidelobe maxima
+        let sr = 8000.0;
+        let x: Vec<f64> = (0..16000)
+            .map(|i| 0.5 * (2.0 * PI * 437.5 * i as f64 / sr).cos())
+            .collect();
+        let s = Sinusoidal::new(SinusoidalParams::new(1024, 256)).unwrap();
+        for q in s.analyze(&x, sr).unwrap() {
+            if q.time < 0.1 || q.time > 1.9 {
+                continue;
+            }
+            if (q.freq - 437.5).abs() < 1.0 {
+                assert!((q.amp / 0.5 - 1.0).abs() < 1e-6, "{q:?}");
+            } else {
+                // Hann's first sidelobe is −31.5 dB (0.0266 of the peak), plus at most the lift
+                assert!(q.amp < 0.5 * 0.0266 * 1.19, "{q:?}");
+            }
         }
     }
 
