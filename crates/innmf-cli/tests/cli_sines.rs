@@ -165,8 +165,8 @@ fn multires_bands_and_calibrated_magnitudes() {
         let j = run_ok(&args);
         assert_eq!(j["description"]["calibration"], "unit-tone", "{j}");
         let pts = innmf::TfPoints::read(&out).unwrap();
-        // frames fully inside the signal (a cut window is no longer the one the amplitude
-        // correction assumes: the sinusoidal model's edge frames overshoot by ≈ 0.4 dB)
+        // frames fully inside the signal (a window cut by the signal's ends is not the one the
+        // amplitude corrections assume)
         let m = (0..pts.len())
             .filter(|&i| pts.t()[i] > 0.15 && pts.t()[i] < 1.85)
             .map(|i| pts.m()[i])
