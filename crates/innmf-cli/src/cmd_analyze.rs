@@ -1,6 +1,6 @@
 //! `innmf analyze`: audio → point set (.npz/.csv), optionally with a scatter plot.
 
-use crate::input::{self, TransformKind, TransformOpts};
+use crate::input::{self, MultiresOpts, SinesOpts, TransformKind, TransformOpts};
 use anyhow::{bail, Result};
 use std::path::PathBuf;
 
@@ -42,6 +42,38 @@ pub struct AnalyzeArgs {
     /// cwt: Morlet centre angular frequency ω0 (default 6; relative bandwidth 1/ω0).
     #[arg(long)]
     pub omega0: Option<f64>,
+    /// sines: peak threshold in dB re a unit-amplitude sinusoid.
+    #[arg(long, default_value_t = -60.0, allow_hyphen_values = true)]
+    pub threshold: f64,
+    /// sines: at most this many peaks per frame (the loudest).
+    #[arg(long, default_value_t = 40)]
+    pub max_peaks: usize,
+    /// sines: link the peaks into partial tracks and keep only tracked peaks.
+    #[arg(long)]
+    pub track: bool,
+    /// sines: largest frequency step of a track between frames: cents ("50", "50c") or Hz
+    /// ("20hz").
+    #[arg(long, default_value = "50c")]
+    pub max_deviation: String,
+    /// sines: shortest track kept (frames).
+    #[arg(long, default_value_t = 3)]
+    pub min_track_len: usize,
+    /// sines: write the additive resynthesis of the partial tracks to this WAV file.
+    #[arg(long)]
+    pub resynth: Option<PathBuf>,
+    /// multires: split frequencies in Hz, low to high (default 1000,4000 below 0.45·sr).
+    #[arg(long, value_delimiter = ',')]
+    pub split: Option<Vec<f64>>,
+    /// multires: window length per band, low to high (default 4096,1024,256 at 22.05 kHz,
+    /// scaled with the sample rate).
+    #[arg(long, value_delimiter = ',')]
+    pub windows: Option<Vec<usize>>,
+    /// multires: hop per band (default a quarter of each window).
+    #[arg(long, value_delimiter = ',')]
+    pub hops: Option<Vec<usize>>,
+    /// Calibrate magnitudes so that a unit-amplitude sinusoid reads 1 in every transform.
+    #[arg(long)]
+    pub calibrate: bool,
     /// Magnitude power p (points hold |X|^p).
     #[arg(long, default_value_t = 1.0)]
     pub power: f64,
@@ -71,11 +103,53 @@ pub fn run(a: &AnalyzeArgs) -> Result<()> {
         q: a.q,
         gamma: a.gamma,
         omega0: a.omega0,
+        sines: SinesOpts {
+            threshold_db: Some(a.threshold),
+            max_peaks: Some(a.max_peaks),
+            track: a.track,
+            max_deviation: Some(a.max_deviation.clone()),
+            min_track_len: Some(a.min_track_len),
+        },
+        multires: MultiresOpts {
+            splits: a.split.clone(),
+            windows: a.windows.clone(),
+            hops: a.hops.clone(),
+        },
+        calibration: if a.calibrate {
+            innmf::transform::Calibration::UnitTone
+        } else {
+            innmf::transform::Calibration::Native
+        },
     };
-    let (pts, desc) = input::analyze_with(&sig, a.transform, a.window, a.hop, &opts, a.power)?;
+    if a.resynth.is_some() && a.transform != TransformKind::Sines {
+        bail!("--resynth needs --transform sines (additive resynthesis from partial tracks)");
+    }
+    let (pts, mut desc) = input::analyze_with(&sig, a.transform, a.window, a.hop, &opts, a.power)?;
     pts.write(&a.out)?;
+    if let Some(path) = &a.resynth {
+        let (y, n_tracks) = input::sines_resynth(&sig, a.window, a.hop, &opts.sines)?;
+        innmf::audio::write_wav(path, &y, sig.sample_rate as u32)?;
+        let s: f64 = sig.samples.iter().map(|v| v * v).sum();
+        let e: f64 = sig
+            .samples
+            .iter()
+            .zip(&y)
+            .map(|(a, b)| (a - b) * (a - b))
+            .sum();
+        desc["resynthesis"] = serde_json::json!({
+            "out": path.display().to_string(),
+            "tracks": n_tracks,
+            "snr_db": if e > 0.0 { 10.0 * (s / e).log10() } else { f64::INFINITY },
+        });
+    }
     if let Some(plot) = &a.plot {
-        let log_f = !matches!(a.transform, TransformKind::Stft | TransformKind::Hybrid);
+        let log_f = !matches!(
+            a.transform,
+            TransformKind::Stft
+                | TransformKind::Hybrid
+                | TransformKind::Multires
+                | TransformKind::Sines
+        );
         innmf::plot::points(
             plot,
             &format!(

@@ -49,6 +49,9 @@ pub struct FitArgs {
     /// STFT hop (samples) for audio input.
     #[arg(long, default_value_t = 1000)]
     pub hop: usize,
+    /// Calibrate magnitudes so that a unit-amplitude sinusoid reads 1 in every transform.
+    #[arg(long)]
+    pub calibrate: bool,
     /// Channel of the audio (default: mean of channels).
     #[arg(long)]
     pub channel: Option<usize>,
@@ -112,7 +115,15 @@ pub fn run(args: &FitArgs) -> Result<()> {
     let (points, representation) = if input::is_audio(&args.input) {
         let sig = input::read_signal(&args.input, args.channel, None, 0.0, None)?;
         let p = args.power.unwrap_or(0.5);
-        input::analyze(&sig, args.transform, args.window, args.hop, p)?
+        let opts = input::TransformOpts {
+            calibration: if args.calibrate {
+                innmf::transform::Calibration::UnitTone
+            } else {
+                innmf::transform::Calibration::Native
+            },
+            ..Default::default()
+        };
+        input::analyze_with(&sig, args.transform, args.window, args.hop, &opts, p)?
     } else {
         let p = args.power.unwrap_or(1.0);
         let pts = input::read_points(&args.input, p)?;

@@ -9,7 +9,9 @@
 
 use crate::error::{Error, Result};
 use crate::points::TfPoints;
-use crate::transform::{DirectCqt, DirectCqtParams, Norm, Padding, Stft, StftParams, WindowKind};
+use crate::transform::{
+    Calibration, DirectCqt, DirectCqtParams, Norm, Padding, Stft, StftParams, WindowKind,
+};
 use serde::{Deserialize, Serialize};
 
 /// Sample rate of the demo signal (44.1 kHz / 10, as in the paper).
@@ -93,7 +95,23 @@ pub struct Segment {
 
 /// The paper's hybrid representation of `x` (sampled at `sample_rate`): two STFTs and the
 /// constant-Q transform, time-concatenated, magnitudes raised to `p`.
+///
+/// Normalization (the paper's): both STFTs use a periodic Hann window and `1/√N`
+/// ([`Norm::Ortho`]), so a unit sinusoid on a bin centre reads `√N/4` (2.83 at N = 128, 8 at
+/// N = 1024); the constant-Q part reads `(N_k − 1)/(4√N_k)` in bin k. See
+/// [`hybrid_points_calibrated`] for one common scale.
 pub fn hybrid_points(x: &[f64], sample_rate: f64, p: f64) -> Result<(TfPoints, Vec<Segment>)> {
+    hybrid_points_calibrated(x, sample_rate, p, Calibration::Native)
+}
+
+/// [`hybrid_points`] with a magnitude calibration: [`Calibration::UnitTone`] divides each
+/// part's bins by their unit-tone gains, so a unit-amplitude sinusoid reads 1 in all three.
+pub fn hybrid_points_calibrated(
+    x: &[f64],
+    sample_rate: f64,
+    p: f64,
+    calibration: Calibration,
+) -> Result<(TfPoints, Vec<Segment>)> {
     let dur = x.len() as f64 / sample_rate;
     let mut parts = Vec::new();
     let mut segs: Vec<(String, TfPoints)> = Vec::new();
@@ -105,14 +123,14 @@ pub fn hybrid_points(x: &[f64], sample_rate: f64, p: f64) -> Result<(TfPoints, V
             padding: Padding::None,
             norm: Norm::Ortho,
         })?;
-        let pts = stft.analyze(x, sample_rate)?.to_points(p)?;
-        segs.push((format!("stft-{n}/{hop}"), pts));
+        let mut spec = stft.analyze(x, sample_rate)?;
+        calibration.apply(&mut spec, &stft.unit_tone_gain())?;
+        segs.push((format!("stft-{n}/{hop}"), spec.to_points(p)?));
     }
     let cqt = DirectCqt::new(DirectCqtParams::paper_demo(), sample_rate)?;
-    segs.push((
-        "cqt-q64-b64-20hz".to_string(),
-        cqt.analyze(x)?.to_points(p)?,
-    ));
+    let mut coeffs = cqt.analyze(x)?;
+    calibration.apply(&mut coeffs, &cqt.unit_tone_gain())?;
+    segs.push(("cqt-q64-b64-20hz".to_string(), coeffs.to_points(p)?));
     let shifts: Vec<f64> = (0..segs.len()).map(|i| i as f64 * dur).collect();
     for ((name, pts), &offset) in segs.iter().zip(&shifts) {
         parts.push(Segment {

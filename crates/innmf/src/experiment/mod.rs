@@ -62,7 +62,7 @@ use crate::separate::{
     fit_activations, learn_templates, mixture_stft, separate, HSolver, MaskKind, SeparateConfig,
     TemplateConfig, TemplateMethod, TemplateSet,
 };
-use crate::transform::{Cwt, CwtParams, DirectCqtParams, FastCqt, Nsgt, NsgtParams};
+use crate::transform::{Calibration, Cwt, CwtParams, DirectCqtParams, FastCqt, Nsgt, NsgtParams};
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -110,8 +110,7 @@ impl Study {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "transform", rename_all = "lowercase")]
 pub enum Representation {
-    /// STFT (√Hann, hop = window/2, centre padding), magnitudes divided by `Σw/2` so a
-    /// unit-amplitude sinusoid at a bin centre reads 1.
+    /// STFT (√Hann, hop = window/2, centre padding).
     Stft {
         /// Window length (samples).
         window: usize,
@@ -152,20 +151,19 @@ impl Representation {
         }
     }
 
-    /// `|T x|^p` as a point set.
+    /// `|T x|^p` as a point set, calibrated ([`Calibration::UnitTone`]) so that a
+    /// unit-amplitude sinusoid at a bin's centre reads 1 in every representation.
     ///
     /// # Errors
     /// Those of the transform (a signal shorter than a window, impossible parameters).
     pub fn points(&self, x: &[f64], sample_rate: f64, p: f64) -> Result<TfPoints> {
+        let cal = Calibration::UnitTone;
         match *self {
             Representation::Stft { window } => {
                 let stft = mixture_stft(window, (window / 2).max(1))?;
-                let spec = stft.analyze(x, sample_rate)?;
-                let gain = unit_tone_gain_sqrt_hann(window);
-                let mut pts = spec.to_points(1.0)?;
-                let m: Vec<f64> = pts.m().iter().map(|v| (v / gain).powf(p)).collect();
-                pts = TfPoints::new(pts.t().to_vec(), pts.f().to_vec(), m)?;
-                Ok(pts)
+                let mut spec = stft.analyze(x, sample_rate)?;
+                cal.apply(&mut spec, &stft.unit_tone_gain())?;
+                spec.to_points(p)
             }
             Representation::Cqt {
                 f_min,
@@ -184,49 +182,32 @@ impl Representation {
                     ));
                 }
                 params.n_bins = (bins_per_octave as f64 * (f_max / f_min).log2()).floor() as usize;
-                FastCqt::new(params, sample_rate)?.analyze(x)?.to_points(p)
+                let cqt = FastCqt::new(params, sample_rate)?;
+                let mut c = cqt.analyze(x)?;
+                cal.apply(&mut c, &cqt.unit_tone_gain())?;
+                c.to_points(p)
             }
             Representation::Nsgt {
                 f_min,
                 bins_per_octave,
             } => {
                 let params = NsgtParams::new(f_min, 0.45 * sample_rate, bins_per_octave);
-                Nsgt::new(params, sample_rate, x.len())?
-                    .analyze(x)?
-                    .to_points(p)
+                let nsgt = Nsgt::new(params, sample_rate, x.len())?;
+                let mut c = nsgt.analyze(x)?;
+                cal.apply(&mut c, &nsgt.unit_tone_gain())?;
+                c.to_points(p)
             }
             Representation::Cwt {
                 f_min,
                 voices_per_octave,
             } => {
                 let params = CwtParams::new(f_min, 0.3 * sample_rate, voices_per_octave);
-                Cwt::new(params, sample_rate, x.len())?
-                    .analyze(x)?
-                    .to_points(p)
+                let cwt = Cwt::new(params, sample_rate, x.len())?;
+                let mut c = cwt.analyze(x)?;
+                cal.apply(&mut c, &cwt.unit_tone_gain())?;
+                c.to_points(p)
             }
         }
-    }
-}
-
-/// `Σw/2` of the orthonormal √Hann STFT of [`mixture_stft`]: the magnitude a unit-amplitude
-/// sinusoid at a bin centre produces (measured, not assumed: one frame of a tone).
-fn unit_tone_gain_sqrt_hann(window: usize) -> f64 {
-    let stft = match mixture_stft(window, (window / 2).max(1)) {
-        Ok(s) => s,
-        Err(_) => return 1.0,
-    };
-    let sr = window as f64; // bin k sits at k Hz
-    let k = (window / 4).max(1) as f64;
-    let x: Vec<f64> = (0..2 * window)
-        .map(|i| (2.0 * std::f64::consts::PI * k * i as f64 / sr).cos())
-        .collect();
-    match stft.analyze(&x, sr) {
-        Ok(spec) => {
-            let f = spec.freqs.iter().position(|&f| (f - k).abs() < 1e-9);
-            let t = spec.n_frames / 2;
-            f.map_or(1.0, |f| spec.coeffs[f * spec.n_frames + t].norm())
-        }
-        Err(_) => 1.0,
     }
 }
 
@@ -1661,4 +1642,52 @@ pub fn synthesize_corpus(dir: &Path, seed: u64) -> Result<()> {
         notes[0].onset, notes[0].end, notes[1].onset, notes[1].end
     );
     io::write_atomic(&midi.join("two_notes.notes.csv"), csv.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_representation_reads_a_unit_tone_as_one_near_its_frequency() {
+        let sr = 8000.0;
+        let f0 = 440.0;
+        let x: Vec<f64> = (0..16000)
+            .map(|i| (2.0 * std::f64::consts::PI * f0 * i as f64 / sr).cos())
+            .collect();
+        let reps = [
+            Representation::Stft { window: 512 },
+            Representation::Cqt {
+                f_min: 100.0,
+                bins_per_octave: 24,
+            },
+            Representation::Nsgt {
+                f_min: 100.0,
+                bins_per_octave: 24,
+            },
+            Representation::Cwt {
+                f_min: 100.0,
+                voices_per_octave: 12,
+            },
+        ];
+        for r in reps {
+            let pts = r.points(&x, sr, 1.0).unwrap();
+            // the loudest point away from the edges
+            let (i, m) = pts
+                .m()
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| pts.t()[*i] > 0.5 && pts.t()[*i] < 1.5)
+                .fold((0, 0.0), |b, (i, &m)| if m > b.1 { (i, m) } else { b });
+            let f = pts.f()[i];
+            // a bin (or scale) of these resolutions sits within 1/12 octave of the tone, and reads
+            // at most 1 (1 exactly at its centre, less off-centre: scalloping)
+            assert!(
+                (f / f0).log2().abs() < 1.0 / 12.0,
+                "{}: peak at {f} Hz",
+                r.name()
+            );
+            assert!(m > 0.6 && m < 1.02, "{}: peak magnitude {m}", r.name());
+        }
+    }
 }

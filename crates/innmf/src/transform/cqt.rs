@@ -75,6 +75,18 @@ pub struct CqtCoefficients {
     pub signal_len: usize,
 }
 
+impl super::calibration::BinScale for CqtCoefficients {
+    fn n_bins(&self) -> usize {
+        self.bins.len()
+    }
+
+    fn divide_bins(&mut self, divisors: &[f64]) {
+        for (b, &d) in self.bins.iter_mut().zip(divisors) {
+            b.coeffs.iter_mut().for_each(|c| *c /= d);
+        }
+    }
+}
+
 impl CqtCoefficients {
     /// Total number of coefficients.
     pub fn len(&self) -> usize {
@@ -175,6 +187,17 @@ impl DirectCqt {
     /// The parameters.
     pub fn params(&self) -> &DirectCqtParams {
         &self.params
+    }
+
+    /// Per bin, the magnitude a unit-amplitude sinusoid at the bin's analysis frequency
+    /// `Q·sr/N_k` reads in a frame fully inside the signal: `Σ_n hann_sym(N_k)[n]/(2√N_k) =
+    /// (N_k − 1)/(4√N_k)` (the kernel holds exactly Q cycles, so the tone's positive-frequency
+    /// half adds up coherently; its negative-frequency image, 2Q cycles away, is neglected).
+    pub fn unit_tone_gain(&self) -> Vec<f64> {
+        self.kernels
+            .iter()
+            .map(|(_, _, _, k)| 0.5 * k.iter().map(|c| c.norm()).sum::<f64>())
+            .collect()
     }
 
     /// Window length N_k, hop H_k and analysis frequency of every bin.

@@ -180,6 +180,18 @@ pub struct CwtCoefficients {
     pub padded_len: usize,
 }
 
+impl super::calibration::BinScale for CwtCoefficients {
+    fn n_bins(&self) -> usize {
+        self.scales.len()
+    }
+
+    fn divide_bins(&mut self, divisors: &[f64]) {
+        for (s, &d) in self.scales.iter_mut().zip(divisors) {
+            s.coeffs.iter_mut().for_each(|c| *c /= d);
+        }
+    }
+}
+
 impl CwtCoefficients {
     /// Number of coefficients inside the signal (the points [`to_points`](Self::to_points)
     /// makes).

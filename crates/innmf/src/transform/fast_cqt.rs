@@ -218,6 +218,18 @@ impl KernelBank {
         }
     }
 
+    /// `½·|Σ_n a_k[n]·e^{iω_k n}| = ½·s_k·Σ_n w_k[n]` per bin: the response to a unit-amplitude
+    /// sinusoid at the kernel's frequency (negative-frequency image neglected).
+    fn unit_tone_gain(&self) -> Vec<f64> {
+        self.bins
+            .iter()
+            .map(|b| {
+                let k = &b.kernel;
+                0.5 * k.scale.abs() * (0..k.len).map(|n| k.window(n)).sum::<f64>()
+            })
+            .collect()
+    }
+
     fn analyze(&self, x: &[f64]) -> Result<CqtCoefficients> {
         if x.is_empty() {
             return Err(Error::Empty { what: "signal" });
@@ -454,6 +466,13 @@ impl FastCqt {
         &self.params
     }
 
+    /// Per bin, the magnitude a unit-amplitude sinusoid at the bin's analysis frequency reads
+    /// away from the signal's edges (as [`DirectCqt::unit_tone_gain`](super::DirectCqt)):
+    /// `(N_k − 1)/(4√N_k)`.
+    pub fn unit_tone_gain(&self) -> Vec<f64> {
+        self.bank.unit_tone_gain()
+    }
+
     /// Analyzes `x` (sampled at the planned rate).
     pub fn analyze(&self, x: &[f64]) -> Result<CqtCoefficients> {
         self.bank.analyze(x)
@@ -598,6 +617,13 @@ impl Vqt {
     /// The parameters.
     pub fn params(&self) -> &VqtParams {
         &self.params
+    }
+
+    /// Per bin, the magnitude a unit-amplitude sinusoid at `f_k` reads away from the signal's
+    /// edges: the kernel is L1-normalised and scaled by `√ℓ_k` (librosa's `scale=True`), so
+    /// `√ℓ_k/2`.
+    pub fn unit_tone_gain(&self) -> Vec<f64> {
+        self.bank.unit_tone_gain()
     }
 
     /// Fractional filter lengths ℓ_k (librosa's `wavelet_lengths`).

@@ -2,18 +2,26 @@
 //! coefficients with true frame-centre times (s) and centre frequencies (Hz), convertible to
 //! [`TfPoints`](crate::TfPoints), and keeps the complex coefficients that inversion needs.
 
+pub mod calibration;
 pub mod cqt;
 pub mod cwt;
 pub mod fast_cqt;
+pub mod multires;
 pub mod nsgt;
+pub mod partials;
 pub mod sinusoidal;
 pub mod stft;
 pub mod window;
 
+pub use calibration::{BinScale, Calibration};
 pub use cqt::{CqtCoefficients, DirectCqt, DirectCqtParams};
 pub use cwt::{Cwt, CwtCoefficients, CwtHop, CwtParams, CwtScale};
 pub use fast_cqt::{FastCqt, Vqt, VqtParams};
+pub use multires::{Multires, MultiresBand, MultiresParams, MultiresSpectrogram};
 pub use nsgt::{BandKind, Nsgt, NsgtBand, NsgtCoefficients, NsgtParams};
+pub use partials::{
+    synthesize_tracks, track_peaks, tracks_to_points, MaxDeviation, Track, TrackParams, TrackPoint,
+};
 pub use sinusoidal::{Peak, Sinusoidal, SinusoidalParams};
 pub use stft::{Norm, Padding, Spectrogram, Stft, StftParams};
 pub use window::WindowKind;

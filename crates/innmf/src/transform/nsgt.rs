@@ -126,6 +126,18 @@ pub struct NsgtCoefficients {
     pub signal_len: usize,
 }
 
+impl super::calibration::BinScale for NsgtCoefficients {
+    fn n_bins(&self) -> usize {
+        self.bands.len()
+    }
+
+    fn divide_bins(&mut self, divisors: &[f64]) {
+        for (b, &d) in self.bands.iter_mut().zip(divisors) {
+            b.coeffs.iter_mut().for_each(|c| *c /= d);
+        }
+    }
+}
+
 impl NsgtCoefficients {
     /// Total number of coefficients.
     pub fn len(&self) -> usize {
@@ -320,6 +332,14 @@ impl Nsgt {
     /// Always false: a plan has at least 2 samples.
     pub fn is_empty(&self) -> bool {
         false
+    }
+
+    /// Per band (DC and Nyquist included, as in [`NsgtCoefficients::bands`]), the magnitude a
+    /// unit-amplitude sinusoid at the band's centre frequency reads away from the signal's
+    /// ends: 1 for every band, by the choice of `a_j` (the constant-Q bands see half the tone's
+    /// DFT, `L/2`, at window value 1; DC sees the constant 1 as `L`, Nyquist `(−1)^n` as `L`).
+    pub fn unit_tone_gain(&self) -> Vec<f64> {
+        vec![1.0; self.bands.len()]
     }
 
     /// Number of bands (DC and Nyquist included).

@@ -14,6 +14,11 @@
 //! unit-amplitude sinusoid reads 1). The zero-padding reduces the parabola's bias; with the
 //! default factor 4 a Hann peak is placed within ≈ 0.2 cent·(bin/f) and its amplitude within
 //! 0.01 dB. Frames are centred on `j·hop` (centre padding), so a peak's time is `j·hop/sr`.
+//!
+//! The windowed segment is rotated so that its centre sample sits at index 0 of the FFT buffer
+//! (zero-phase windowing): the Hann transform is then real and positive across its main lobe and
+//! the phase of bin k is the sinusoid's phase at the frame centre, which additive resynthesis
+//! ([`partials`](super::partials)) needs.
 
 use super::window::hann;
 use crate::error::{Error, Result};
@@ -21,6 +26,10 @@ use crate::points::TfPoints;
 use num_complex::Complex64;
 use realfft::RealFftPlanner;
 use serde::{Deserialize, Serialize};
+
+/// Largest interpolation lift (dB) of a peak over its largest bin: Hann's worst-case scalloping
+/// loss without zero-padding is 1.42 dB (less with padding).
+const MAX_LIFT_DB: f64 = 1.5;
 
 /// Peak-picking parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -53,12 +62,16 @@ impl SinusoidalParams {
 /// One spectral peak.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Peak {
+    /// Frame index j (the frame is centred on sample `j·hop`).
+    pub frame: usize,
     /// Frame centre time (s).
     pub time: f64,
     /// Interpolated frequency (Hz).
     pub freq: f64,
     /// Interpolated, window-corrected amplitude (a unit sinusoid reads 1).
     pub amp: f64,
+    /// Phase (rad) at the frame centre: a peak of `A·cos(ω·(n − c) + φ)` reads φ.
+    pub phase: f64,
 }
 
 /// A planned peak picker.
@@ -118,7 +131,8 @@ impl Sinusoidal {
             for i in 0..n {
                 let idx = c - (n / 2) as i64 + i as i64;
                 if idx >= 0 && (idx as usize) < x.len() {
-                    buf[i] = x[idx as usize] * self.window[i] * scale;
+                    // zero-phase: the frame centre goes to index 0
+                    buf[(i + nfft - n / 2) % nfft] = x[idx as usize] * self.window[i] * scale;
                 }
             }
             fft.process(&mut buf, &mut spec)
@@ -138,10 +152,16 @@ impl Sinusoidal {
                     } else {
                         0.0
                     };
+                    // the parabola's lift −¼(α−γ)p ≥ 0 is bounded by the window's scalloping
+                    // loss; a neighbour at an exact spectral zero (a sidelobe next to a null of
+                    // an on-bin tone) would otherwise extrapolate it to tens of dB
+                    let lift = (-0.25 * (a - g) * p).min(MAX_LIFT_DB);
                     Peak {
+                        frame: j,
                         time: c as f64 / sample_rate,
                         freq: (k as f64 + p) * sample_rate / nfft as f64,
-                        amp: 10f64.powf((b - 0.25 * (a - g) * p) / 20.0),
+                        amp: 10f64.powf((b + lift) / 20.0),
+                        phase: spec[k].arg(),
                     }
                 })
                 .collect();
@@ -150,6 +170,19 @@ impl Sinusoidal {
             peaks.extend(frame);
         }
         Ok(peaks)
+    }
+
+    /// The parameters.
+    pub fn params(&self) -> &SinusoidalParams {
+        &self.params
+    }
+
+    /// Per FFT bin (`N·zero_pad/2 + 1` of them), the magnitude a unit-amplitude sinusoid at that
+    /// bin's frequency reads: 1 everywhere, because peak amplitudes are already window-corrected
+    /// (`2/Σw`) and interpolated. Calibration ([`Calibration`](super::Calibration)) leaves the
+    /// sinusoidal model unchanged.
+    pub fn unit_tone_gain(&self) -> Vec<f64> {
+        vec![1.0; self.params.window_len * self.params.zero_pad / 2 + 1]
     }
 
     /// The point set of `amp^p` of all peaks.
@@ -187,9 +220,35 @@ mod tests {
                 let db = 20.0 * (q.amp / a0).log10();
                 assert!(cents.abs() < 1.0, "{f0} Hz: {cents} cents");
                 assert!(db.abs() < 0.1, "{f0} Hz: {db} dB");
+                // the phase at the frame centre, wrapped to (−π, π]
+                let want = 2.0 * PI * f0 * q.time + 0.3;
+                let d = (q.phase - want).sin().atan2((q.phase - want).cos());
+                assert!(d.abs() < 1e-3, "{f0} Hz: phase off by {d} rad");
                 checked += 1;
             }
             assert!(checked >= 40, "{f0} Hz: {checked} frames checked");
+        }
+    }
+
+    #[test]
+    fn sidelobes_next_to_spectral_nulls_stay_small() {
+        // 437.5 Hz sits exactly on bin 224 of the 4096-point padded FFT at 8 kHz: the spectrum
+        // has exact nulls every 4 bins, next to the sidelobe maxima
+        let sr = 8000.0;
+        let x: Vec<f64> = (0..16000)
+            .map(|i| 0.5 * (2.0 * PI * 437.5 * i as f64 / sr).cos())
+            .collect();
+        let s = Sinusoidal::new(SinusoidalParams::new(1024, 256)).unwrap();
+        for q in s.analyze(&x, sr).unwrap() {
+            if q.time < 0.1 || q.time > 1.9 {
+                continue;
+            }
+            if (q.freq - 437.5).abs() < 1.0 {
+                assert!((q.amp / 0.5 - 1.0).abs() < 1e-6, "{q:?}");
+            } else {
+                // Hann's first sidelobe is −31.5 dB (0.0266 of the peak), plus at most the lift
+                assert!(q.amp < 0.5 * 0.0266 * 1.19, "{q:?}");
+            }
         }
     }
 

@@ -116,6 +116,21 @@ pub struct Spectrogram {
     pub signal_len: usize,
 }
 
+impl super::calibration::BinScale for Spectrogram {
+    fn n_bins(&self) -> usize {
+        self.n_bins
+    }
+
+    fn divide_bins(&mut self, divisors: &[f64]) {
+        let nf = self.n_frames;
+        for (k, &d) in divisors.iter().enumerate().take(self.n_bins) {
+            self.coeffs[k * nf..(k + 1) * nf]
+                .iter_mut()
+                .for_each(|c| *c /= d);
+        }
+    }
+}
+
 impl Spectrogram {
     /// Magnitudes `|X|`, `[bin, frame]`.
     pub fn magnitude(&self) -> Vec<f64> {
@@ -165,6 +180,20 @@ impl Stft {
     /// The parameters.
     pub fn params(&self) -> &StftParams {
         &self.params
+    }
+
+    /// Per bin (N/2 + 1), the magnitude `|X[k, j]|` that a unit-amplitude sinusoid at the bin's
+    /// centre frequency `k·sr/N` reads in a frame fully inside the signal: `c·Σw/2`, and `c·Σw`
+    /// at DC and (N even) Nyquist, where a "unit sinusoid" is the constant 1 or `(−1)^n`. With
+    /// [`Norm::Amplitude`] this is 1 (2 at DC/Nyquist); with [`Norm::Ortho`] and a periodic Hann
+    /// window `√N/4`. It neglects the tone's negative-frequency image, which is exactly zero for a
+    /// periodic Hann window at bins 1..N/2−1 and below 1e-3 relative for √Hann beyond bin 2.
+    pub fn unit_tone_gain(&self) -> Vec<f64> {
+        let n = self.params.window_len;
+        let g = self.scale * self.window.iter().sum::<f64>();
+        (0..n / 2 + 1)
+            .map(|k| if k == 0 || 2 * k == n { g } else { g / 2.0 })
+            .collect()
     }
 
     /// Number of frames for a signal of `len` samples (0 when it is shorter than a window and
