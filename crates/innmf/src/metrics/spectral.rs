@@ -170,16 +170,17 @@ mod tests {
         assert!((itakura_saito_paper(&v, &vh).unwrap() - is - 2.0).abs() < 1e-12);
         let nm = (1.0 + 0.0) / 2.0 / (((1.0 + e) * (1.0 + e) + (4.0 + e) * (4.0 + e)) / 2.0);
         assert!((nmse(&v, &vh).unwrap() - nm).abs() < 1e-15);
-        // KL leaves V = 0 cells out (nanmean), IS becomes infinite there
+        // KL and IS leave V = 0 cells out (KL: 0·log 0 is NaN; IS: −log 0 is infinite)
         assert!(
             (kl_compressed(&[0.0, 1.0], &[3.0, 2.0]).unwrap()
                 - (1.0 * (1.0 / (2.0 + e)).ln() + 1.0))
                 .abs()
                 < 1e-12
         );
-        assert!(itakura_saito(&[0.0, 1.0], &[3.0, 2.0])
-            .unwrap()
-            .is_infinite());
+        let r = 1.0 / (2.0 + e);
+        assert!(
+            (itakura_saito(&[0.0, 1.0], &[3.0, 2.0]).unwrap() - (r - r.ln() - 1.0)).abs() < 1e-12
+        );
     }
 
     #[test]
