@@ -312,15 +312,7 @@ pub fn quartiles(values: &[f64]) -> Option<(f64, f64, f64, f64, f64)> {
         return None;
     }
     v.sort_by(|a, b| a.total_cmp(b));
-    let q = |p: f64| {
-        let pos = p * (v.len() - 1) as f64;
-        let (i, w) = (pos.floor() as usize, pos - pos.floor());
-        if i + 1 < v.len() {
-            v[i] + w * (v[i + 1] - v[i])
-        } else {
-            v[i]
-        }
-    };
+    let q = |p: f64| crate::experiment::stats::quantile_sorted(&v, p);
     Some((v[0], q(0.25), q(0.5), q(0.75), v[v.len() - 1]))
 }
 

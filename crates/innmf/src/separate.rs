@@ -201,26 +201,8 @@ fn learn_nmf_templates(
         .tol(0.0)
         .seed(cfg.seed);
     let (w, h, rep) = nmf.fit::<f64>(&v, nf, nt)?;
-    let k = cfg.rank;
-    // W is F×K; a table wants [K, F]
-    let mut wt = vec![0.0; k * nf];
-    for f in 0..nf {
-        for c in 0..k {
-            wt[c * nf + f] = w[f * k + c];
-        }
-    }
-    let model = Model::new(
-        Factor::Explicit(Table::from_values(k, spectrogram.freqs.clone(), &wt)?),
-        Factor::Explicit(Table::from_values(k, spectrogram.times.clone(), &h)?),
-    )?;
-    let report = FitReport {
-        steps: rep.n_iter,
-        loss_history: rep.loss_history.iter().map(|l| l.loss).collect(),
-        final_loss: rep.final_loss,
-        converged: rep.converged,
-        elapsed_s: rep.elapsed_s,
-        points_per_step: nf * nt,
-    };
+    let model = nmf_model(&w, &h, &spectrogram.freqs, &spectrogram.times)?;
+    let report = nmf_fit_report(&rep, nf * nt);
     let training = serde_json::json!({
         "representation": {"transform": "stft", "params": params,
                            "sample_rate": spectrogram.sample_rate, "power": cfg.power},
@@ -670,24 +652,48 @@ fn fit_mu(
         .tol(0.0)
         .seed(cfg.seed);
     let (w, h, rep) = nmf.fit_partial::<f64>(&v, nf, nt, &w_fixed)?;
+    *model = nmf_model(&w, &h, freqs, times)?;
+    Ok(nmf_fit_report(&rep, nf * nt))
+}
+
+/// A model of explicit tables from classical NMF factors: `w` F×K (row-major, at `freqs`) and
+/// `h` K×T (at `times`).
+///
+/// # Errors
+/// Shapes that do not match the coordinates, negative or non-finite values.
+pub fn nmf_model(w: &[f64], h: &[f64], freqs: &[f64], times: &[f64]) -> Result<Model> {
+    let (nf, nt) = (freqs.len(), times.len());
+    if nf == 0 || nt == 0 || w.len() % nf != 0 || h.len() != (w.len() / nf) * nt {
+        return Err(Error::Shape(format!(
+            "NMF factors of {} and {} values do not fit {nf} frequencies × {nt} times",
+            w.len(),
+            h.len()
+        )));
+    }
+    let k = w.len() / nf;
+    // W is F×K; a table wants [K, F]
     let mut wt = vec![0.0; k * nf];
     for f in 0..nf {
         for c in 0..k {
             wt[c * nf + f] = w[f * k + c];
         }
     }
-    *model = Model::new(
+    Model::new(
         Factor::Explicit(Table::from_values(k, freqs.to_vec(), &wt)?),
-        Factor::Explicit(Table::from_values(k, times.to_vec(), &h)?),
-    )?;
-    Ok(FitReport {
+        Factor::Explicit(Table::from_values(k, times.to_vec(), h)?),
+    )
+}
+
+/// An NMF report in the form of the gradient engine's [`FitReport`].
+fn nmf_fit_report(rep: &crate::nmf::NmfReport, points: usize) -> FitReport {
+    FitReport {
         steps: rep.n_iter,
         loss_history: rep.loss_history.iter().map(|l| l.loss).collect(),
         final_loss: rep.final_loss,
         converged: rep.converged,
         elapsed_s: rep.elapsed_s,
-        points_per_step: nf * nt,
-    })
+        points_per_step: points,
+    }
 }
 
 /// The activation fit with the first `n_fixed_w` W parameters frozen (the templates) and the

@@ -59,8 +59,8 @@ use crate::nmf::{Init, NmfParams};
 use crate::optim::OptimizerConfig;
 use crate::points::TfPoints;
 use crate::separate::{
-    fit_activations, learn_templates, mixture_stft, separate, HSolver, MaskKind, SeparateConfig,
-    TemplateConfig, TemplateMethod, TemplateSet,
+    fit_activations, learn_templates, mixture_stft, nmf_model, separate, HSolver, MaskKind,
+    SeparateConfig, TemplateConfig, TemplateMethod, TemplateSet,
 };
 use crate::transform::{Calibration, Cwt, CwtParams, DirectCqtParams, FastCqt, Nsgt, NsgtParams};
 use rand::SeedableRng;
@@ -1418,7 +1418,8 @@ fn separate_unit(
             let mut ms = Vec::new();
             for rec in [a, b] {
                 let w = load_nmf_w(ctx, rec, window)?;
-                ms.push(nmf_model(&w, &freqs, cfg.rank)?);
+                // H is not used by `separate`: one frame of ones
+                ms.push(nmf_model(&w, &vec![1.0; cfg.rank], &freqs, &[0.0])?);
             }
             (
                 ms,
@@ -1453,28 +1454,6 @@ fn separate_unit(
                        "stoi": st, "perm": bss.perm},
         "fit_final_loss": sep.report.fit.final_loss, "fit_steps": sep.report.fit.steps,
     })])
-}
-
-/// A model whose W is the NMF table `w` (F×K) at `freqs` (H unused by [`separate`]).
-fn nmf_model(w: &[f64], freqs: &[f64], k: usize) -> Result<Model> {
-    use crate::field::{Factor, Table};
-    let nf = freqs.len();
-    if w.len() != nf * k {
-        return Err(Error::Shape(format!(
-            "NMF W has {} values, the mixture grid needs {nf} × {k}",
-            w.len()
-        )));
-    }
-    let mut wt = vec![0.0; k * nf];
-    for f in 0..nf {
-        for c in 0..k {
-            wt[c * nf + f] = w[f * k + c];
-        }
-    }
-    Model::new(
-        Factor::Explicit(Table::from_values(k, freqs.to_vec(), &wt)?),
-        Factor::Explicit(Table::from_values(k, vec![0.0], &vec![1.0; k])?),
-    )
 }
 
 /// Notes of `<notes_dir>/<name>.notes.csv` (onset_s, offset_s, midi_pitch, ...).

@@ -90,6 +90,23 @@ fn matched(a: &[(String, f64)], b: &[(String, f64)]) -> (Vec<f64>, Vec<f64>) {
     (x, y)
 }
 
+/// The two methods' medians with intervals (table cell `name`), and their values on the keys
+/// both have (paired, in key order).
+fn both_methods(
+    results: &Results,
+    name: &str,
+    a: &[(String, f64)],
+    b: &[(String, f64)],
+) -> (Estimate, Estimate, Vec<f64>, Vec<f64>) {
+    let n = results.config.bootstrap;
+    let va: Vec<f64> = a.iter().map(|x| x.1).collect();
+    let vb: Vec<f64> = b.iter().map(|x| x.1).collect();
+    let ea = bootstrap_median(&va, n, LEVEL, cell_seed(results, name));
+    let eb = bootstrap_median(&vb, n, LEVEL, cell_seed(results, &format!("{name}.nmf")));
+    let (x, y) = matched(a, b);
+    (ea, eb, x, y)
+}
+
 fn fmt_num(v: f64) -> String {
     if !v.is_finite() {
         return "–".into();
@@ -362,16 +379,7 @@ fn recon_section(s: &mut String, results: &Results) {
                     continue;
                 }
                 let name = format!("recon.{split}.{w}.{metric}");
-                let va: Vec<f64> = a.iter().map(|x| x.1).collect();
-                let vb: Vec<f64> = b.iter().map(|x| x.1).collect();
-                let ea = bootstrap_median(&va, c.bootstrap, LEVEL, cell_seed(results, &name));
-                let eb = bootstrap_median(
-                    &vb,
-                    c.bootstrap,
-                    LEVEL,
-                    cell_seed(results, &(name.clone() + ".nmf")),
-                );
-                let (x, y) = matched(&a, &b);
+                let (ea, eb, x, y) = both_methods(results, &name, &a, &b);
                 // errors: the ratio, lower is better; the spectral SDR: the difference in dB,
                 // higher is better
                 let higher_better = metric == "sdr_freq";
@@ -439,16 +447,7 @@ fn sep_section(s: &mut String, results: &Results) {
             let a = keyed(rows, "innmf", metric, &filt, &key);
             let b = keyed(rows, "nmf", metric, &filt, &key);
             let name = format!("sep.{w}.{metric}");
-            let va: Vec<f64> = a.iter().map(|x| x.1).collect();
-            let vb: Vec<f64> = b.iter().map(|x| x.1).collect();
-            let ea = bootstrap_median(&va, c.bootstrap, LEVEL, cell_seed(results, &name));
-            let eb = bootstrap_median(
-                &vb,
-                c.bootstrap,
-                LEVEL,
-                cell_seed(results, &(name.clone() + ".nmf")),
-            );
-            let (x, y) = matched(&a, &b);
+            let (ea, eb, x, y) = both_methods(results, &name, &a, &b);
             let d = paired(
                 &x,
                 &y,

@@ -21,7 +21,7 @@ pub fn median(values: &[f64]) -> f64 {
 }
 
 /// `q`-quantile (0..=1) of sorted finite values with linear interpolation (numpy's default).
-fn quantile_sorted(v: &[f64], q: f64) -> f64 {
+pub fn quantile_sorted(v: &[f64], q: f64) -> f64 {
     let pos = q * (v.len() - 1) as f64;
     let (i, w) = (pos.floor() as usize, pos - pos.floor());
     if i + 1 < v.len() {
