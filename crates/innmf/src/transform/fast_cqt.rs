@@ -96,8 +96,9 @@ impl HannKernel {
         s * Complex64::from_polar(self.scale, self.phase)
     }
 
-    /// The sparse spectral kernel for block size M: first index and values (already / M).
-    fn sparse_spectrum(&self, big_m: usize, tol: f64) -> (i64, Vec<Complex64>) {
+    /// The sparse spectral kernel for block size M: first index and values (already / M), or
+    /// None when it would need `cap` entries or more.
+    fn sparse_spectrum(&self, big_m: usize, tol: f64, cap: usize) -> Option<(i64, Vec<Complex64>)> {
         let total = big_m as f64 * self.energy();
         let peak = (self.omega * big_m as f64 / (2.0 * PI)).round() as i64;
         let (mut lo, mut hi) = (peak, peak);
@@ -109,6 +110,9 @@ impl HannKernel {
         let (mut next_lo, mut next_hi) =
             (self.spectrum(lo - 1, big_m), self.spectrum(hi + 1, big_m));
         while kept < limit && ((hi - lo + 1) as usize) < big_m {
+            if (hi - lo + 1) as usize >= cap {
+                return None;
+            }
             if next_lo.norm_sqr() > next_hi.norm_sqr() {
                 lo -= 1;
                 kept += next_lo.norm_sqr();
@@ -122,7 +126,7 @@ impl HannKernel {
             }
         }
         let inv = 1.0 / big_m as f64;
-        (lo, vals.into_iter().map(|v| v * inv).collect())
+        Some((lo, vals.into_iter().map(|v| v * inv).collect()))
     }
 }
 
@@ -176,7 +180,7 @@ struct Group {
 
 /// A bin is summed in the spectral domain only when its kernel is this many times longer than its
 /// sparse spectrum (see `KernelBank::new`).
-const SPECTRAL_COST: usize = 64;
+const SPECTRAL_COST: usize = 16;
 
 /// Sparse-spectral-kernel engine shared by [`FastCqt`] and [`Vqt`].
 #[derive(Debug, Clone)]
@@ -204,12 +208,12 @@ impl KernelBank {
         }
         for g in &groups {
             for &k in &g.bins {
-                let (first, spec) = bins[k].kernel.sparse_spectrum(g.block, tol);
                 let kern = bins[k].kernel;
+                let sparse = kern.sparse_spectrum(g.block, tol, kern.len.div_ceil(SPECTRAL_COST));
                 // a spectral coefficient costs one complex Horner step per kernel entry (a
                 // dependent chain of multiply-adds, ≈ 8 cycles each), a direct one N_k
                 // real×complex multiply-adds that vectorise (8 f64 lanes, ≈ N_k/8 cycles)
-                if SPECTRAL_COST * spec.len() < kern.len {
+                if let Some((first, spec)) = sparse {
                     bins[k].first = first;
                     bins[k].spec = spec;
                 } else {
@@ -365,6 +369,9 @@ fn dot2(a: &[f64], b: &[f64], x: &[f64]) -> (f64, f64) {
     let (ac, bc, xc) = (a.chunks_exact(W), b.chunks_exact(W), x.chunks_exact(W));
     let (ar, br, xr) = (ac.remainder(), bc.remainder(), xc.remainder());
     for ((ca, cb), cx) in ac.zip(bc).zip(xc) {
+        let ca: &[f64; W] = ca.try_into().expect("chunks of W");
+        let cb: &[f64; W] = cb.try_into().expect("chunks of W");
+        let cx: &[f64; W] = cx.try_into().expect("chunks of W");
         for l in 0..W {
             sa[l] += ca[l] * cx[l];
             sb[l] += cb[l] * cx[l];
