@@ -282,6 +282,10 @@ impl KernelBank {
             let fft = planner.plan_fft_forward(m);
             let half = m / 2 + 1;
             let mut spectra = vec![Complex64::new(0.0, 0.0); n_blocks * half];
+            // e^{2πi·k/M}, k = 0..M
+            let twiddle: Vec<Complex64> = (0..m)
+                .map(|k| Complex64::from_polar(1.0, 2.0 * PI * k as f64 / m as f64))
+                .collect();
             spectra.par_chunks_mut(half).enumerate().for_each_init(
                 || (vec![0.0; m], fft.make_scratch_vec()),
                 |(buf, scratch), (b, spec)| {
@@ -308,7 +312,7 @@ impl KernelBank {
                     let coeffs = if b.spec.is_empty() {
                         direct_frames(b, x, base, frames)
                     } else {
-                        spectral_frames(b, &spectra, half, m, stride, origin, frames)
+                        spectral_frames(b, &spectra, half, m, stride, origin, frames, &twiddle)
                     };
                     let sr = self.sample_rate;
                     (
@@ -399,6 +403,7 @@ fn spectral_frames(
     stride: usize,
     origin: i64,
     frames: usize,
+    twiddle: &[Complex64],
 ) -> Vec<Complex64> {
     const W: usize = 8;
     let hop = b.framing.hop();
@@ -434,7 +439,7 @@ fn spectral_frames(
             let cnt = (end - j).min(W);
             let (mut wr, mut wi) = ([1.0f64; W], [0.0f64; W]);
             for f in 0..cnt {
-                let w = Complex64::from_polar(1.0, 2.0 * PI * place(j + f).1 as f64 / m as f64);
+                let w = twiddle[place(j + f).1];
                 wr[f] = w.re;
                 wi[f] = w.im;
             }
@@ -450,11 +455,8 @@ fn spectral_frames(
             for f in 0..cnt {
                 let d = place(j + f).1;
                 // w^first, with the exponent reduced mod M first to keep the phase exact
-                let e = ((b.first as i128 * d as i128).rem_euclid(m as i128)) as f64;
-                out.push(
-                    Complex64::new(ar[f], ai[f])
-                        * Complex64::from_polar(1.0, 2.0 * PI * e / m as f64),
-                );
+                let e = (b.first * d as i64).rem_euclid(m as i64) as usize;
+                out.push(Complex64::new(ar[f], ai[f]) * twiddle[e]);
             }
             j += cnt;
         }
