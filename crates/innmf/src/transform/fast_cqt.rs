@@ -1179,8 +1179,8 @@ mod known_answers {
     fn a_chirp_ridge_follows_its_instantaneous_frequency() {
         // exponential sweep 120 → 1400 Hz in 4 s: f(t) = f0·2^{Rt}, R ≈ 0.89 octave/s
         let sr = 8000.0;
-        let (f0, f1, dur) = (120.0, 1400.0, 4.0);
-        let rate = (f1 / f0 as f64).log2() / dur;
+        let (f0, f1, dur) = (120.0f64, 1400.0, 4.0);
+        let rate = (f1 / f0).log2() / dur;
         let n = (dur * sr) as usize;
         let x: Vec<f64> = (0..n)
             .map(|i| {
