@@ -867,9 +867,10 @@ impl Vqt {
 
     /// Per bin, the magnitude a unit-amplitude sinusoid at `f_k` reads away from the signal's
     /// edges: the kernel is L1-normalised and scaled by `√ℓ_k` (librosa's `scale=True`), so
-    /// `√ℓ_k/2`.
+    /// `√ℓ_k/2` (decimation keeps a passband tone's amplitude; the tone test of this module
+    /// checks the level in every octave).
     pub fn unit_tone_gain(&self) -> Vec<f64> {
-        self.bank.unit_tone_gain()
+        self.lengths.iter().map(|l| 0.5 * l.sqrt()).collect()
     }
 
     /// Fractional filter lengths ℓ_k (librosa's `wavelet_lengths`).
