@@ -311,17 +311,16 @@ impl Default for ExperimentConfig {
             mask: MaskKind::Paper,
             bootstrap: 2000,
             transfer: TransferConfig {
-                seconds: 5.0,
-                steps: 300,
-                refit_steps: 300,
+                seconds: 2.0,
+                steps: 150,
+                refit_steps: 150,
                 width: 32,
                 representations: vec![
                     Representation::Stft { window: 500 },
-                    Representation::Stft { window: 1000 },
                     Representation::Stft { window: 2000 },
                     Representation::Cqt {
                         f_min: 50.0,
-                        bins_per_octave: 24,
+                        bins_per_octave: 12,
                     },
                     Representation::Nsgt {
                         f_min: 50.0,
@@ -332,7 +331,7 @@ impl Default for ExperimentConfig {
                         voices_per_octave: 12,
                     },
                 ],
-                recordings: 0,
+                recordings: 2,
             },
             hybrid: HybridConfig {
                 seconds: 4.0,
