@@ -31,6 +31,15 @@ pub struct DemoArgs {
     /// Random seed.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Representation (default: the paper's hybrid); any transform of `innmf analyze`.
+    #[arg(long, value_enum, default_value_t = input::TransformKind::Hybrid)]
+    transform: input::TransformKind,
+    /// STFT window for --transform stft|sines (samples at 4410 Hz).
+    #[arg(long, default_value_t = 256)]
+    window: usize,
+    /// Hop for --transform stft|sines|vqt (samples at 4410 Hz).
+    #[arg(long, default_value_t = 64)]
+    hop: usize,
 }
 
 pub fn run(args: &DemoArgs) -> Result<()> {
@@ -60,7 +69,37 @@ pub fn run(args: &DemoArgs) -> Result<()> {
     eprintln!("innmf demo: {source}, {:.2} s", x.len() as f64 / sr);
     let bar = progress::training_bar(cfg.steps, "fitting");
     let mut cb = progress::callback(&bar);
-    let outcome = demo::fit_demo(&x, sr, &cfg, Some(&mut cb))?;
+    let outcome = if args.transform == input::TransformKind::Hybrid {
+        demo::fit_demo(&x, sr, &cfg, Some(&mut cb))?
+    } else {
+        let sig = input::Signal {
+            samples: x.clone(),
+            sample_rate: sr,
+        };
+        let opts = input::TransformOpts::default();
+        let (points, desc) = input::analyze_with(
+            &sig,
+            args.transform,
+            args.window,
+            args.hop,
+            &opts,
+            cfg.power,
+        )?;
+        let segments = vec![demo::Segment {
+            name: desc["transform"].as_str().unwrap_or("points").to_string(),
+            offset: 0.0,
+            points: points.len(),
+            freqs: points.unique_freqs().len(),
+        }];
+        demo::fit_demo_points(
+            points,
+            segments,
+            x.len() as f64 / sr,
+            sr,
+            &cfg,
+            Some(&mut cb),
+        )?
+    };
     bar.finish_and_clear();
     std::fs::create_dir_all(&args.out)?;
     let figures = demo::write_figures(&args.out, &outcome, sr)?;
@@ -103,7 +142,7 @@ pub fn run(args: &DemoArgs) -> Result<()> {
     }
     innmf::io::write_json(&args.out.join("summary.json"), &summary)?;
     println!(
-        "hybrid point set: {} points ({} distinct frequencies, {} distinct times) from {}",
+        "point set: {} points ({} distinct frequencies, {} distinct times) from {}",
         outcome.points.len(),
         outcome.points.unique_freqs().len(),
         outcome.points.unique_times().len(),

@@ -42,6 +42,30 @@ fn demo_writes_its_files() {
 }
 
 #[test]
+fn demo_takes_any_transform() {
+    let dir = tempfile::tempdir().unwrap();
+    for t in ["stft", "cqt", "nsgt", "cwt", "sines", "multires"] {
+        let out = dir.path().join(t);
+        let (ok, _, stderr) = innmf(&[
+            "demo",
+            "--transform",
+            t,
+            "--steps",
+            "5",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(ok, "{t}: {stderr}");
+        let summary: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap())
+                .unwrap();
+        assert_eq!(summary["segments"][0]["name"], t, "{summary}");
+        assert!(summary["points"].as_u64().unwrap() > 100, "{t}: {summary}");
+        assert!(out.join("H.png").exists(), "{t}");
+    }
+}
+
+#[test]
 fn fit_then_sample_a_recording() {
     let dir = tempfile::tempdir().unwrap();
     let wav = dir.path().join("tone.wav");

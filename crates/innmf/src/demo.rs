@@ -206,8 +206,29 @@ pub fn fit_demo(
     config: &DemoConfig,
     progress: Option<crate::fit::Progress<'_>>,
 ) -> Result<DemoOutcome> {
-    use rand::SeedableRng;
     let (points, segments) = hybrid_points(x, sample_rate, config.power)?;
+    fit_demo_points(
+        points,
+        segments,
+        x.len() as f64 / sample_rate,
+        sample_rate,
+        config,
+        progress,
+    )
+}
+
+/// Fits the demo model (implicit W and H, `config`) to any point set: `segments` describe its
+/// parts (one segment at offset 0 for a single transform), `duration` is the analyzed signal's
+/// length (s).
+pub fn fit_demo_points(
+    points: TfPoints,
+    segments: Vec<Segment>,
+    duration: f64,
+    sample_rate: f64,
+    config: &DemoConfig,
+    progress: Option<crate::fit::Progress<'_>>,
+) -> Result<DemoOutcome> {
+    use rand::SeedableRng;
     let mut spec = crate::ModelSpec::new(config.rank);
     spec.width = config.width;
     spec.freq_axis = Some(crate::field::Axis::linear(0.0, sample_rate / 2.0)?);
@@ -226,7 +247,7 @@ pub fn fit_demo(
         segments,
         model,
         report,
-        duration: x.len() as f64 / sample_rate,
+        duration,
     })
 }
 
