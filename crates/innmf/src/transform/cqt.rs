@@ -100,20 +100,14 @@ impl CqtCoefficients {
 
     /// The point set of `|X|^p`.
     pub fn to_points(&self, p: f64) -> Result<TfPoints> {
-        let n = self.len();
-        let (mut t, mut f, mut m) = (
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-        );
-        for b in &self.bins {
-            for (time, c) in b.times.iter().zip(&b.coeffs) {
-                t.push(*time);
-                f.push(b.freq);
-                m.push(c.norm());
-            }
-        }
-        TfPoints::new(t, f, m)?.powered(p)
+        super::band_points(
+            self.bins.iter().map(|b| {
+                let times = &b.times;
+                let n = times.len().min(b.coeffs.len());
+                (b.freq, &b.coeffs[..n], move |i: usize| times[i])
+            }),
+            p,
+        )
     }
 }
 

@@ -207,20 +207,15 @@ impl CwtCoefficients {
     /// The point set of `|c|^p` over the coefficients inside the signal (time `n·hop/sr`,
     /// frequency the scale's centre).
     pub fn to_points(&self, p: f64) -> Result<TfPoints> {
-        let n = self.len();
-        let (mut t, mut f, mut m) = (
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-        );
-        for s in &self.scales {
-            for (i, c) in s.coeffs[..s.in_signal].iter().enumerate() {
-                t.push(i as f64 * s.time_step);
-                f.push(s.freq);
-                m.push(c.norm());
-            }
-        }
-        TfPoints::new(t, f, m)?.powered(p)
+        super::band_points(
+            self.scales.iter().map(|s| {
+                let dt = s.time_step;
+                (s.freq, &s.coeffs[..s.in_signal], move |i: usize| {
+                    i as f64 * dt
+                })
+            }),
+            p,
+        )
     }
 }
 

@@ -25,3 +25,21 @@ pub use partials::{
 pub use sinusoidal::{Peak, Sinusoidal, SinusoidalParams};
 pub use stft::{Norm, Padding, Spectrogram, Stft, StftParams};
 pub use window::WindowKind;
+
+/// The point set of `|c|^p` from per-band coefficients: each band `(freq, coeffs, time)` puts
+/// `coeffs[i]` at time `time(i)` and frequency `freq` (the shared body of the banded transforms'
+/// `to_points`).
+pub(crate) fn band_points<'a, T: Fn(usize) -> f64>(
+    bands: impl IntoIterator<Item = (f64, &'a [num_complex::Complex64], T)>,
+    p: f64,
+) -> crate::error::Result<crate::TfPoints> {
+    let (mut t, mut f, mut m) = (Vec::new(), Vec::new(), Vec::new());
+    for (freq, coeffs, time) in bands {
+        for (i, c) in coeffs.iter().enumerate() {
+            t.push(time(i));
+            f.push(freq);
+            m.push(c.norm());
+        }
+    }
+    crate::TfPoints::new(t, f, m)?.powered(p)
+}

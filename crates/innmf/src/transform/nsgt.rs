@@ -163,18 +163,16 @@ impl NsgtCoefficients {
     }
 
     fn points(&self, p: f64, all: bool) -> Result<TfPoints> {
-        let (mut t, mut f, mut m) = (Vec::new(), Vec::new(), Vec::new());
-        for b in &self.bands {
-            if !all && b.kind != BandKind::ConstantQ {
-                continue;
-            }
-            for (n, c) in b.coeffs.iter().enumerate() {
-                t.push(n as f64 * b.time_step);
-                f.push(b.freq);
-                m.push(c.norm());
-            }
-        }
-        TfPoints::new(t, f, m)?.powered(p)
+        super::band_points(
+            self.bands
+                .iter()
+                .filter(|b| all || b.kind == BandKind::ConstantQ)
+                .map(|b| {
+                    let dt = b.time_step;
+                    (b.freq, b.coeffs.as_slice(), move |n: usize| n as f64 * dt)
+                }),
+            p,
+        )
     }
 }
 
