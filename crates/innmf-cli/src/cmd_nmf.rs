@@ -138,7 +138,7 @@ fn load_input(args: &NmfArgs) -> anyhow::Result<Matrix> {
                 }
             }
             let params = StftParams::new(args.window, args.hop);
-            let spec = Stft::new(params)?.analyze(&x, audio.sample_rate as f64)?;
+            let spec = Stft::new(params, audio.sample_rate as f64)?.analyze(&x)?;
             let data = spec
                 .magnitude()
                 .into_iter()

@@ -158,11 +158,11 @@ fn parse_deviation(s: &str) -> Result<MaxDeviation> {
 
 impl SinesOpts {
     /// The peak picker for window N and hop H.
-    pub fn picker(&self, window: usize, hop: usize) -> Result<Sinusoidal> {
+    pub fn picker(&self, window: usize, hop: usize, sample_rate: f64) -> Result<Sinusoidal> {
         let mut p = SinusoidalParams::new(window, hop);
         p.threshold_db = self.threshold_db.unwrap_or(p.threshold_db);
         p.max_peaks = self.max_peaks.unwrap_or(p.max_peaks);
-        Ok(Sinusoidal::new(p)?)
+        Ok(Sinusoidal::new(p, sample_rate)?)
     }
 
     /// The tracking parameters.
@@ -183,9 +183,9 @@ pub fn sines_resynth(
     hop: usize,
     o: &SinesOpts,
 ) -> Result<(Vec<f64>, usize)> {
-    let picker = o.picker(window, hop)?;
-    let tracks = picker.track(&sig.samples, sig.sample_rate, &o.track_params()?)?;
-    let y = picker.synthesize(&tracks, sig.sample_rate, sig.samples.len())?;
+    let picker = o.picker(window, hop, sig.sample_rate)?;
+    let tracks = picker.track(&sig.samples, &o.track_params()?)?;
+    let y = picker.synthesize(&tracks, sig.samples.len())?;
     Ok((y, tracks.len()))
 }
 
@@ -215,8 +215,8 @@ pub fn analyze_with(
         TransformKind::Stft => {
             let mut params = StftParams::new(window, hop);
             params.window = WindowKind::SqrtHann;
-            let stft = Stft::new(params)?;
-            let mut spec = stft.analyze(&sig.samples, sr)?;
+            let stft = Stft::new(params, sr)?;
+            let mut spec = stft.analyze(&sig.samples)?;
             cal.apply(&mut spec, &stft.unit_tone_gain())?;
             (
                 spec.to_points(p)?,
@@ -305,8 +305,8 @@ pub fn analyze_with(
         TransformKind::Sines => {
             // peak amplitudes are window-corrected already: calibration leaves them as they are
             let so = &o.sines;
-            let picker = so.picker(window, hop)?;
-            let peaks = picker.analyze(&sig.samples, sr)?;
+            let picker = so.picker(window, hop, sr)?;
+            let peaks = picker.analyze(&sig.samples)?;
             let n_peaks = peaks.len();
             let (pts, tracks) = if so.track {
                 let tp = so.track_params()?;

@@ -116,14 +116,17 @@ pub fn hybrid_points_calibrated(
     let mut parts = Vec::new();
     let mut segs: Vec<(String, TfPoints)> = Vec::new();
     for (n, hop) in [(128usize, 32usize), (1024, 256)] {
-        let stft = Stft::new(StftParams {
-            window_len: n,
-            hop,
-            window: WindowKind::Hann,
-            padding: Padding::None,
-            norm: Norm::Ortho,
-        })?;
-        let mut spec = stft.analyze(x, sample_rate)?;
+        let stft = Stft::new(
+            StftParams {
+                window_len: n,
+                hop,
+                window: WindowKind::Hann,
+                padding: Padding::None,
+                norm: Norm::Ortho,
+            },
+            sample_rate,
+        )?;
+        let mut spec = stft.analyze(x)?;
         calibration.apply(&mut spec, &stft.unit_tone_gain())?;
         segs.push((format!("stft-{n}/{hop}"), spec.to_points(p)?));
     }

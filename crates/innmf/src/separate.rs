@@ -142,8 +142,8 @@ pub fn learn_templates(
     }
     check_power(cfg.power)?;
     let params = StftParams::new(cfg.window, cfg.hop);
-    let stft = Stft::new(params)?;
-    let spectrogram = stft.analyze(x, sample_rate)?;
+    let stft = Stft::new(params, sample_rate)?;
+    let spectrogram = stft.analyze(x)?;
     if cfg.method == TemplateMethod::Nmf {
         return learn_nmf_templates(&spectrogram, cfg, params);
     }
@@ -367,11 +367,11 @@ fn check_power(p: f64) -> Result<()> {
 }
 
 /// The mixture STFT of [`separate`]: √Hann, orthonormal, centre padding.
-pub fn mixture_stft(window: usize, hop: usize) -> Result<Stft> {
+pub fn mixture_stft(window: usize, hop: usize, sample_rate: f64) -> Result<Stft> {
     let mut params = StftParams::new(window, hop);
     params.window = WindowKind::SqrtHann;
     params.padding = Padding::Center;
-    Stft::new(params)
+    Stft::new(params, sample_rate)
 }
 
 /// W of a template set at `freqs` (Hz), `[K, F]`, zero above `max_freq`.
@@ -425,8 +425,8 @@ pub fn separate(
     if cfg.steps == 0 {
         return Err(Error::param("steps", 0, "at least 1"));
     }
-    let stft = mixture_stft(cfg.window, cfg.hop)?;
-    let spec = stft.analyze(mixture, sample_rate)?;
+    let stft = mixture_stft(cfg.window, cfg.hop, sample_rate)?;
+    let spec = stft.analyze(mixture)?;
     let points = spec.to_points(cfg.power)?;
     let freqs = points.unique_freqs().to_vec();
     let times = points.unique_times().to_vec();
@@ -813,7 +813,6 @@ fn refine_phase(
     method: PhaseMethod,
 ) -> Result<Vec<Vec<f64>>> {
     let j = estimates.len();
-    let sr = estimates[0].sample_rate;
     let mut ys: Vec<Vec<f64>> = Vec::with_capacity(j);
     for it in 0..=iters {
         ys.clear();
@@ -827,7 +826,7 @@ fn refine_phase(
             break;
         }
         for ((s, y), a) in estimates.iter_mut().zip(&ys).zip(targets) {
-            let re = stft.analyze(y, sr)?;
+            let re = stft.analyze(y)?;
             for ((c, r), &mag) in s.coeffs.iter_mut().zip(&re.coeffs).zip(a) {
                 let n = r.norm();
                 if n > 1e-300 {

@@ -160,8 +160,8 @@ impl Representation {
         let cal = Calibration::UnitTone;
         match *self {
             Representation::Stft { window } => {
-                let stft = mixture_stft(window, (window / 2).max(1))?;
-                let mut spec = stft.analyze(x, sample_rate)?;
+                let stft = mixture_stft(window, (window / 2).max(1), sample_rate)?;
+                let mut spec = stft.analyze(x)?;
                 cal.apply(&mut spec, &stft.unit_tone_gain())?;
                 spec.to_points(p)
             }
@@ -1120,8 +1120,8 @@ struct Grid {
 }
 
 fn stft_grid(x: &[f64], sr: f64, window: usize, p: f64) -> Result<Grid> {
-    let stft = mixture_stft(window, (window / 2).max(1))?;
-    let points = stft.analyze(x, sr)?.to_points(p)?;
+    let stft = mixture_stft(window, (window / 2).max(1), sr)?;
+    let points = stft.analyze(x)?.to_points(p)?;
     let grid = points
         .grid()
         .ok_or_else(|| Error::Shape("an STFT that is not a grid (internal)".into()))?;
@@ -1413,7 +1413,7 @@ fn separate_unit(
             },
         ),
         TemplateMethod::Nmf => {
-            let freqs = mixture_stft(window, hop)?.analyze(&mix, sr)?.freqs;
+            let freqs = mixture_stft(window, hop, sr)?.analyze(&mix)?.freqs;
             let mut ms = Vec::new();
             for rec in [a, b] {
                 let w = load_nmf_w(ctx, rec, window)?;

@@ -123,18 +123,21 @@ mod tests {
             WindowKind::Rectangular,
         ] {
             for norm in [Norm::Ortho, Norm::None, Norm::Amplitude] {
-                let stft = Stft::new(StftParams {
-                    window_len: n,
-                    hop,
-                    window,
-                    padding: Padding::Center,
-                    norm,
-                })
+                let stft = Stft::new(
+                    StftParams {
+                        window_len: n,
+                        hop,
+                        window,
+                        padding: Padding::Center,
+                        norm,
+                    },
+                    sr,
+                )
                 .unwrap();
                 let gain = stft.unit_tone_gain();
                 for k in [4usize, 40, 100, 127] {
                     let f = k as f64 * sr / n as f64;
-                    let mut s = stft.analyze(&tone(f, sr, len, 0.7), sr).unwrap();
+                    let mut s = stft.analyze(&tone(f, sr, len, 0.7)).unwrap();
                     Calibration::UnitTone.apply(&mut s, &gain).unwrap();
                     let r: Vec<f64> = (0..s.n_frames)
                         .filter(|&j| {
@@ -253,10 +256,10 @@ mod tests {
         }
 
         // the sinusoidal model: peak amplitudes already read 1 (within its 0.1 dB accuracy)
-        let sines = Sinusoidal::new(SinusoidalParams::new(1024, 256)).unwrap();
+        let sines = Sinusoidal::new(SinusoidalParams::new(1024, 256), sr).unwrap();
         assert!(sines.unit_tone_gain().iter().all(|&g| g == 1.0));
         for f in [250.0, 1000.0, 3001.7] {
-            let peaks = sines.analyze(&tone(f, sr, len, 0.0), sr).unwrap();
+            let peaks = sines.analyze(&tone(f, sr, len, 0.0)).unwrap();
             let r: Vec<f64> = peaks
                 .iter()
                 .filter(|q| q.time > 0.2 && q.time < 3.8 && (q.freq - f).abs() < 5.0)
@@ -342,10 +345,8 @@ mod tests {
 
     #[test]
     fn mismatched_or_bad_gains_are_errors() {
-        let stft = Stft::new(StftParams::new(64, 16)).unwrap();
-        let mut s = stft
-            .analyze(&tone(100.0, 1000.0, 500, 0.0), 1000.0)
-            .unwrap();
+        let stft = Stft::new(StftParams::new(64, 16), 1000.0).unwrap();
+        let mut s = stft.analyze(&tone(100.0, 1000.0, 500, 0.0)).unwrap();
         let before = s.clone();
         assert!(Calibration::UnitTone.apply(&mut s, &[1.0; 3]).is_err());
         let mut g = stft.unit_tone_gain();

@@ -198,13 +198,16 @@ impl Multires {
         for b in 0..nb {
             let (f_lo, f_hi) = (edges[b], edges[b + 1]);
             let n = params.windows[b];
-            let stft = Stft::new(StftParams {
-                window_len: n,
-                hop: params.hops[b],
-                window: params.window,
-                padding: Padding::Center,
-                norm: params.norm,
-            })?;
+            let stft = Stft::new(
+                StftParams {
+                    window_len: n,
+                    hop: params.hops[b],
+                    window: params.window,
+                    padding: Padding::Center,
+                    norm: params.norm,
+                },
+                sample_rate,
+            )?;
             let df = sample_rate / n as f64;
             let top = b + 1 == nb;
             // bins with f_lo ≤ k·df < f_hi (≤ sr/2 for the top band)
@@ -258,7 +261,7 @@ impl Multires {
             .bands
             .iter()
             .map(|b| {
-                let full = b.stft.analyze(x, self.sample_rate)?;
+                let full = b.stft.analyze(x)?;
                 let nf = full.n_frames;
                 Ok(MultiresBand {
                     f_lo: b.f_lo,
@@ -394,15 +397,18 @@ mod tests {
         let spread = loud.last().unwrap() - loud[0];
         assert!(spread <= 256.0 / SR, "click spread over {spread} s");
         // the same click analyzed by the long window alone would spread over ≈ 4096 samples
-        let long = Stft::new(StftParams {
-            window_len: 4096,
-            hop: 64,
-            window: WindowKind::Hann,
-            padding: Padding::Center,
-            norm: Norm::Amplitude,
-        })
+        let long = Stft::new(
+            StftParams {
+                window_len: 4096,
+                hop: 64,
+                window: WindowKind::Hann,
+                padding: Padding::Center,
+                norm: Norm::Amplitude,
+            },
+            SR,
+        )
         .unwrap()
-        .analyze(&x, SR)
+        .analyze(&x)
         .unwrap();
         let k4 = (4000.0 / (SR / 4096.0)) as usize;
         let e_long: Vec<f64> = (0..long.n_frames)

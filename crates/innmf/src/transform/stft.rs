@@ -83,6 +83,7 @@ impl StftParams {
 /// A planned STFT: window and FFT plans computed once, then `analyze`/`synthesize` many times.
 pub struct Stft {
     params: StftParams,
+    sample_rate: f64,
     window: Vec<f64>,
     scale: f64,
     fwd: Arc<dyn RealToComplex<f64>>,
@@ -144,8 +145,9 @@ impl Spectrogram {
 }
 
 impl Stft {
-    /// Validates the parameters and plans the FFTs.
-    pub fn new(params: StftParams) -> Result<Self> {
+    /// Validates the parameters and plans the FFTs for signals sampled at `sample_rate` Hz.
+    pub fn new(params: StftParams, sample_rate: f64) -> Result<Self> {
+        crate::error::check_sample_rate(sample_rate)?;
         if params.window_len < 2 {
             return Err(Error::param(
                 "window length",
@@ -172,6 +174,7 @@ impl Stft {
             fwd: planner.plan_fft_forward(params.window_len),
             inv: planner.plan_fft_inverse(params.window_len),
             params,
+            sample_rate,
             window,
             scale,
         })
@@ -180,6 +183,11 @@ impl Stft {
     /// The parameters.
     pub fn params(&self) -> &StftParams {
         &self.params
+    }
+
+    /// The sample rate (Hz) fixed at plan time.
+    pub fn sample_rate(&self) -> f64 {
+        self.sample_rate
     }
 
     /// Per bin (N/2 + 1), the magnitude `|X[k, j]|` that a unit-amplitude sinusoid at the bin's
@@ -215,8 +223,9 @@ impl Stft {
         }
     }
 
-    /// Forward transform of `x` sampled at `sample_rate` Hz.
-    pub fn analyze(&self, x: &[f64], sample_rate: f64) -> Result<Spectrogram> {
+    /// Forward transform of `x` (sampled at the plan's rate).
+    pub fn analyze(&self, x: &[f64]) -> Result<Spectrogram> {
+        let sample_rate = self.sample_rate;
         crate::error::check_signal(x, sample_rate)?;
         let n = self.params.window_len;
         let frames = self.n_frames(x.len());
@@ -377,9 +386,9 @@ mod tests {
         ] {
             let mut p = StftParams::new(n, h);
             p.padding = pad;
-            let stft = Stft::new(p).unwrap();
+            let stft = Stft::new(p, 1000.0).unwrap();
             let x = noise(61, n as u64);
-            let s = stft.analyze(&x, 1000.0).unwrap();
+            let s = stft.analyze(&x).unwrap();
             for j in 0..s.n_frames {
                 let want = naive_frame(&x, &stft.window, stft.frame_start(j), stft.scale);
                 for k in 0..s.n_bins {
@@ -397,8 +406,8 @@ mod tests {
                 for pad in [Padding::Center, Padding::None] {
                     let mut p = StftParams::new(n, h);
                     p.padding = pad;
-                    let stft = Stft::new(p).unwrap();
-                    let y = stft.synthesize(&stft.analyze(&x, 8000.0).unwrap()).unwrap();
+                    let stft = Stft::new(p, 8000.0).unwrap();
+                    let y = stft.synthesize(&stft.analyze(&x).unwrap()).unwrap();
                     assert_eq!(y.len(), len);
                     // with padding every sample is covered; without, skip the uncovered edges
                     let covered = |i: usize| match pad {
@@ -415,9 +424,9 @@ mod tests {
 
     #[test]
     fn frame_times_and_counts() {
-        let stft = Stft::new(StftParams::new(2000, 1000)).unwrap();
+        let stft = Stft::new(StftParams::new(2000, 1000), 16000.0).unwrap();
         assert_eq!(stft.n_frames(320_000), 319);
-        let s = stft.analyze(&noise(320_000, 1), 16000.0).unwrap();
+        let s = stft.analyze(&noise(320_000, 1)).unwrap();
         assert_eq!((s.n_bins, s.n_frames), (1001, 319));
         assert!((s.times[0] - 1000.0 / 16000.0).abs() < 1e-15);
         assert!((s.freqs[1] - 8.0).abs() < 1e-12);
@@ -425,11 +434,11 @@ mod tests {
         let mut p = StftParams::new(256, 64);
         p.norm = Norm::Amplitude;
         p.window = WindowKind::Hann;
-        let st = Stft::new(p).unwrap();
+        let st = Stft::new(p, 256.0).unwrap();
         let x: Vec<f64> = (0..4096)
             .map(|i| (2.0 * std::f64::consts::PI * 20.0 * i as f64 / 256.0).cos())
             .collect();
-        let s = st.analyze(&x, 256.0).unwrap();
+        let s = st.analyze(&x).unwrap();
         let mag = s.magnitude();
         let col: Vec<f64> = (0..s.n_bins).map(|k| mag[k * s.n_frames + 5]).collect();
         let best = col
@@ -443,13 +452,15 @@ mod tests {
 
     #[test]
     fn impossible_parameters_are_errors() {
-        assert!(Stft::new(StftParams::new(1, 1)).is_err());
-        assert!(Stft::new(StftParams::new(16, 0)).is_err());
-        assert!(Stft::new(StftParams::new(16, 17)).is_err());
-        let s = Stft::new(StftParams::new(64, 16)).unwrap();
-        let e = s.analyze(&[0.0; 10], 100.0).unwrap_err();
+        assert!(Stft::new(StftParams::new(1, 1), 100.0).is_err());
+        assert!(Stft::new(StftParams::new(16, 0), 100.0).is_err());
+        assert!(Stft::new(StftParams::new(16, 17), 100.0).is_err());
+        assert!(Stft::new(StftParams::new(64, 16), 0.0).is_err());
+        assert!(Stft::new(StftParams::new(64, 16), f64::NAN).is_err());
+        let s = Stft::new(StftParams::new(64, 16), 100.0).unwrap();
+        let e = s.analyze(&[0.0; 10]).unwrap_err();
         assert!(e.to_string().contains("64"));
-        assert!(s.analyze(&[], 100.0).is_err());
-        assert!(s.analyze(&[f64::NAN; 100], 100.0).is_err());
+        assert!(s.analyze(&[]).is_err());
+        assert!(s.analyze(&[f64::NAN; 100]).is_err());
     }
 }
