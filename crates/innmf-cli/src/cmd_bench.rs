@@ -244,7 +244,10 @@ fn time_steps(
         ..cfg.clone()
     };
     let start = Instant::now();
-    let mut cb = |_step: usize, _n: usize, _loss: f64| stamps.push(Instant::now());
+    let mut cb = |_step: usize, _n: usize, _loss: f64| {
+        stamps.push(Instant::now());
+        std::ops::ControlFlow::Continue(())
+    };
     innmf::fit(&mut model, points, &cfg, None, Some(&mut cb))?;
     let mut prev = if warmup == 0 {
         start

@@ -100,7 +100,7 @@ fn separates_two_tones_and_scores_them() {
     assert_eq!(y.len(), n);
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
-    let sdr: Vec<f64> = report["metrics"][0]
+    let sdr: Vec<f64> = report["metrics"]["sources"]
         .as_array()
         .unwrap()
         .iter()

@@ -240,6 +240,113 @@ pub fn resample(x: &[f64], from: u32, to: u32) -> Result<Vec<f64>> {
     resample_poly(x, (to as u64 / g) as usize, (from as u64 / g) as usize)
 }
 
+/// Highest sample rate accepted for resampling targets (Hz): 16 × 192 kHz. Higher is a typo.
+pub const MAX_SAMPLE_RATE: u32 = 3_072_000;
+/// Most samples a resampled or loaded signal may hold (about 6 hours at 48 kHz, 8 GB of f64).
+pub const MAX_SAMPLES: usize = 1 << 30;
+
+/// A mono signal and its sample rate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Signal {
+    /// Samples.
+    pub samples: Vec<f64>,
+    /// Samples per second.
+    pub sample_rate: f64,
+}
+
+/// What [`load`] takes from a file.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LoadOptions {
+    /// One channel (counted from 0; a mono file's only channel whatever the index), or the mean
+    /// of all channels (`None`).
+    pub channel: Option<usize>,
+    /// Resample to this rate (Hz) first.
+    pub sample_rate: Option<u32>,
+    /// Start of the excerpt (s, ≥ 0).
+    pub start: f64,
+    /// Length of the excerpt (s, > 0; `None`: to the end).
+    pub seconds: Option<f64>,
+}
+
+/// Reads an audio file as one mono signal: a channel or the mean of the channels, resampled when
+/// asked, then cut to `[start, start + seconds)`.
+///
+/// # Errors
+/// Those of the reader; a channel the file does not have; a negative, non-finite or too late
+/// start; a non-positive or non-finite duration; a resampling target of 0 or above
+/// [`MAX_SAMPLE_RATE`], or one whose output would exceed [`MAX_SAMPLES`] — each named with the
+/// file.
+pub fn load(path: &Path, options: &LoadOptions) -> Result<Signal> {
+    if !(options.start.is_finite() && options.start >= 0.0) {
+        return Err(Error::param("start", options.start, "a time ≥ 0 s"));
+    }
+    if let Some(d) = options.seconds {
+        if !(d.is_finite() && d > 0.0) {
+            return Err(Error::param("seconds", d, "a positive duration in seconds"));
+        }
+    }
+    if let Some(to) = options.sample_rate {
+        if to == 0 || to > MAX_SAMPLE_RATE {
+            return Err(Error::param(
+                "sample rate",
+                to,
+                format!("a resampling target between 1 and {MAX_SAMPLE_RATE} Hz"),
+            ));
+        }
+    }
+    let a = read_wav(path)?;
+    let select = match options.channel {
+        Some(_) if a.channels.len() == 1 => ChannelSelect::Index(0),
+        Some(c) => ChannelSelect::Index(c),
+        None => ChannelSelect::Mix,
+    };
+    let mut x = a.mono(select).map_err(|e| Error::format(path, e))?;
+    let mut sr = a.sample_rate;
+    if let Some(to) = options.sample_rate {
+        if to != sr {
+            let n = (x.len() as u128 * to as u128).div_ceil(sr as u128);
+            if n > MAX_SAMPLES as u128 {
+                return Err(Error::param(
+                    "sample rate",
+                    to,
+                    format!(
+                        "a rate at which {} ({} samples at {sr} Hz) holds at most {MAX_SAMPLES} \
+                         samples",
+                        path.display(),
+                        x.len()
+                    ),
+                ));
+            }
+            x = resample(&x, sr, to)?;
+            sr = to;
+        }
+    }
+    let rate = sr as f64;
+    let s0 = (options.start * rate).round();
+    if s0 >= x.len() as f64 {
+        return Err(Error::param(
+            "start",
+            options.start,
+            format!(
+                "a time before the end of {} ({:.3} s)",
+                path.display(),
+                x.len() as f64 / rate
+            ),
+        ));
+    }
+    let s0 = s0 as usize;
+    let s1 = match options.seconds {
+        Some(d) => (s0 as f64 + (d * rate).round()).min(x.len() as f64) as usize,
+        None => x.len(),
+    };
+    x.truncate(s1);
+    x.drain(..s0);
+    Ok(Signal {
+        samples: x,
+        sample_rate: rate,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -69,6 +69,115 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// True for the point-set file names [`crate::TfPoints::read`] takes (`.npz`, `.csv`);
+/// everything else is read as audio.
+pub fn is_point_set_file(path: &Path) -> bool {
+    matches!(
+        path.extension()
+            .map(|e| e.to_string_lossy().to_ascii_lowercase())
+            .as_deref(),
+        Some("npz") | Some("csv")
+    )
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(x), Ok(y)) => x == y,
+        // an output that does not exist yet: compare its folder's canonical path and its name
+        _ => {
+            let canon_parent = |p: &Path| {
+                let parent = match p.parent() {
+                    Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+                    _ => PathBuf::from("."),
+                };
+                std::fs::canonicalize(parent)
+                    .ok()
+                    .map(|d| d.join(p.file_name().unwrap_or_default()))
+            };
+            matches!((canon_parent(a), canon_parent(b)), (Some(x), Some(y)) if x == y)
+        }
+    }
+}
+
+/// Checks an output file before any work is done: its extension is one of `extensions`
+/// (lowercase, without the dot; empty = any), it is none of `inputs` nor of `other_outputs` (by
+/// canonical path, so `./a.npz` and `a.npz` are one file), and its folder exists or can be
+/// created and accepts a new file. `what` names the output in messages ("model", "report").
+///
+/// # Errors
+/// [`Error::InvalidParameter`] naming the path and what was expected; [`Error::Io`] for a
+/// folder that cannot be created or written.
+pub fn check_output(
+    path: &Path,
+    what: &'static str,
+    extensions: &[&str],
+    inputs: &[&Path],
+    other_outputs: &[&Path],
+) -> Result<()> {
+    if path.as_os_str().is_empty() || path.file_name().is_none() {
+        return Err(Error::param(what, path.display(), "a file name"));
+    }
+    if !extensions.is_empty() {
+        let ext = path
+            .extension()
+            .map(|e| e.to_string_lossy().to_ascii_lowercase())
+            .unwrap_or_default();
+        if !extensions.contains(&ext.as_str()) {
+            let list: Vec<String> = extensions.iter().map(|e| format!(".{e}")).collect();
+            return Err(Error::param(
+                what,
+                path.display(),
+                format!("a file name ending in {}", list.join(" or ")),
+            ));
+        }
+    }
+    if path.is_dir() {
+        return Err(Error::param(what, path.display(), "a file, not a folder"));
+    }
+    for input in inputs {
+        if same_file(path, input) {
+            return Err(Error::param(
+                what,
+                path.display(),
+                format!(
+                    "a file other than the input {} (it would be overwritten)",
+                    input.display()
+                ),
+            ));
+        }
+    }
+    for other in other_outputs {
+        if same_file(path, other) {
+            return Err(Error::param(
+                what,
+                path.display(),
+                format!(
+                    "a file other than the output {} (one would replace the other)",
+                    other.display()
+                ),
+            ));
+        }
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    check_writable_dir(&dir)
+}
+
+/// Creates `dir` if needed and checks that a file can be created in it (by creating and removing
+/// a hidden probe file).
+///
+/// # Errors
+/// [`Error::Io`] naming the folder.
+pub fn check_writable_dir(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let probe = dir.join(format!(".innmf-write-probe.{}", std::process::id()));
+    std::fs::File::create(&probe).map_err(|e| Error::io(dir, e))?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
+}
+
 /// Reads a whole file, naming it in the error.
 pub fn read_bytes(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).map_err(|e| Error::io(path, e))

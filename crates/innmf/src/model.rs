@@ -31,6 +31,8 @@ pub enum FactorKind {
     Explicit,
 }
 
+crate::error::from_str_by_serde_name!(FactorKind, "factor kind", "implicit, explicit");
+
 /// How to build a model for a point set.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelSpec {

@@ -6,13 +6,16 @@
 //! - explicit: `p.theta` `[K, N]` f32 (values are `softplus(θ)`), `p.coords` `[N]` f64, and
 //!   `p.values` `[K, N]` f32 for convenience (ignored on load).
 //!
-//! Metadata key `innmf` holds [`ModelConfig`] as JSON: architecture and input domains, plus a
-//! free-form `training` object (loss, magnitude power, transform, seed, fit summary). The file
-//! reads in Python with `safetensors.numpy.load_file` and `safe_open(...).metadata()`.
+//! Metadata key `innmf` holds [`ModelConfig`] as JSON: architecture and input domains, what the
+//! model was fitted on ([`TrainingData`]: the typed [`Analysis`] — representation, sample rate,
+//! power, calibration — or a point-set file), and a free-form `training` object (model spec, fit
+//! settings and summary). The file reads in Python with `safetensors.numpy.load_file` and
+//! `safe_open(...).metadata()`.
 
 use crate::error::{Error, Result};
 use crate::field::{Factor, Mlp, MlpConfig, Table};
 use crate::model::Model;
+use crate::transform::Analysis;
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -34,6 +37,60 @@ pub enum FactorConfig {
     },
 }
 
+/// What a model was fitted on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum TrainingData {
+    /// Audio turned into points by a representation.
+    Audio(Analysis),
+    /// A point set read from a file, its magnitudes raised to `power`.
+    PointSet {
+        /// The file, as it was named.
+        source: String,
+        /// Magnitude power applied to the file's magnitudes.
+        power: f64,
+    },
+}
+
+impl TrainingData {
+    /// The magnitude power of the points.
+    pub fn power(&self) -> f64 {
+        match self {
+            TrainingData::Audio(a) => a.power,
+            TrainingData::PointSet { power, .. } => *power,
+        }
+    }
+
+    /// The analysis, when the points came from audio.
+    pub fn analysis(&self) -> Option<&Analysis> {
+        match self {
+            TrainingData::Audio(a) => Some(a),
+            TrainingData::PointSet { .. } => None,
+        }
+    }
+
+    /// Checks that a model fitted on this data can be applied to points made by `target` (same
+    /// magnitude power and, for audio, calibration; see [`Analysis::check_applies_to`]).
+    ///
+    /// # Errors
+    /// A power or calibration mismatch, naming both and `model`.
+    pub fn check_applies_to(&self, target: &Analysis, model: &str) -> crate::error::Result<()> {
+        match self {
+            TrainingData::Audio(a) => a.check_applies_to(target, model),
+            TrainingData::PointSet { power, .. } => {
+                if (power - target.power).abs() > 1e-12 {
+                    return Err(Error::param(
+                        "power",
+                        target.power,
+                        format!("the power {power} that {model} was trained on"),
+                    ));
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
 /// The JSON stored in a model file's metadata.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelConfig {
@@ -47,9 +104,27 @@ pub struct ModelConfig {
     pub w: FactorConfig,
     /// The time factor.
     pub h: FactorConfig,
+    /// What the model was fitted on (absent in files written before innmf 0.2).
+    #[serde(default)]
+    pub data: Option<TrainingData>,
     /// Free-form description of how the model was fit.
     #[serde(default)]
     pub training: serde_json::Value,
+}
+
+impl ModelConfig {
+    /// A warning for files that do not record what they were fitted on (written before innmf
+    /// 0.2): their power and calibration cannot be checked against the data they are applied to.
+    pub fn warning(&self, path: &Path) -> Option<String> {
+        self.data.is_none().then(|| {
+            format!(
+                "{} does not record the representation it was fitted on (written by innmf {}); \
+                 its magnitude power and calibration are not checked",
+                path.display(),
+                self.innmf_version
+            )
+        })
+    }
 }
 
 fn f32_bytes(v: &[f32]) -> Vec<u8> {
@@ -117,14 +192,20 @@ fn factor_config(f: &Factor) -> FactorConfig {
     }
 }
 
-/// Serializes a model with its training description to safetensors bytes.
-pub fn to_bytes(model: &Model, training: &serde_json::Value) -> Result<Vec<u8>> {
+/// Serializes a model, what it was fitted on and a free-form training description to
+/// safetensors bytes.
+pub fn to_bytes(
+    model: &Model,
+    data: &TrainingData,
+    training: &serde_json::Value,
+) -> Result<Vec<u8>> {
     let config = ModelConfig {
         format: "innmf-model".into(),
         innmf_version: env!("CARGO_PKG_VERSION").into(),
         rank: model.rank(),
         w: factor_config(&model.w),
         h: factor_config(&model.h),
+        data: Some(data.clone()),
         training: training.clone(),
     };
     let mut raw = Vec::new();
@@ -148,8 +229,13 @@ pub fn to_bytes(model: &Model, training: &serde_json::Value) -> Result<Vec<u8>> 
 }
 
 /// Writes a model file atomically.
-pub fn save(path: &Path, model: &Model, training: &serde_json::Value) -> Result<()> {
-    crate::io::write_atomic(path, &to_bytes(model, training)?)
+pub fn save(
+    path: &Path,
+    model: &Model,
+    data: &TrainingData,
+    training: &serde_json::Value,
+) -> Result<()> {
+    crate::io::write_atomic(path, &to_bytes(model, data, training)?)
 }
 
 fn tensor_f32(st: &SafeTensors, name: &str, shape: &[usize], path: &Path) -> Result<Vec<f32>> {

@@ -40,13 +40,15 @@
 //!   activations on the two notes' solo intervals.
 
 pub mod report;
-pub mod stats;
+
+pub use crate::stats;
 
 use crate::audio::{self, ChannelSelect};
 use crate::demo::{self, DemoConfig};
 use crate::divergence::Divergence;
 use crate::error::{Error, Result};
 use crate::field::Axis;
+use crate::fit::Freeze;
 use crate::fit::{fit, FitConfig};
 use crate::io::{self, NdArray};
 use crate::metrics::bss_eval::bss_eval_sources;
@@ -55,6 +57,7 @@ use crate::metrics::spectral::{itakura_saito, kl_compressed, nmse, spectral_sdr}
 use crate::metrics::stoi::stoi;
 use crate::model::{FactorKind, Model, ModelSpec};
 use crate::modelfile;
+use crate::modelfile::TrainingData;
 use crate::nmf::{Init, NmfParams};
 use crate::optim::OptimizerConfig;
 use crate::points::TfPoints;
@@ -62,7 +65,9 @@ use crate::separate::{
     fit_activations, learn_templates, mixture_stft, nmf_model, separate, HSolver, MaskKind,
     SeparateConfig, TemplateConfig, TemplateMethod, TemplateSet,
 };
-use crate::transform::{Calibration, Cwt, CwtParams, DirectCqtParams, FastCqt, Nsgt, NsgtParams};
+use crate::transform::{
+    Analysis, Calibration, CqtSpec, CwtSpec, NsgtSpec, Padding, Representation,
+};
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -106,109 +111,47 @@ impl Study {
     }
 }
 
-/// A representation of the transfer study.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "transform", rename_all = "lowercase")]
-pub enum Representation {
-    /// STFT (√Hann, hop = window/2, centre padding).
-    Stft {
-        /// Window length (samples).
-        window: usize,
-    },
-    /// The paper's constant-Q transform (Q = bins per octave, per-bin hop N_k/8) from `f_min` to
-    /// 0.45·sr, computed with [`FastCqt`].
-    Cqt {
-        /// Lowest centre frequency (Hz).
-        f_min: f64,
-        /// Bins per octave (and Q).
-        bins_per_octave: usize,
-    },
-    /// The invertible constant-Q NSGT ([`Nsgt`]) from `f_min` to 0.45·sr.
-    Nsgt {
-        /// Lowest band centre (Hz).
-        f_min: f64,
-        /// Bands per octave.
-        bins_per_octave: usize,
-    },
-    /// The analytic Morlet wavelet transform ([`Cwt`], ω0 = 6, decimated per scale) from
-    /// `f_min` to 0.3·sr (the Morlet's limit is sr/3).
-    Cwt {
-        /// Lowest scale centre (Hz).
-        f_min: f64,
-        /// Voices per octave.
-        voices_per_octave: usize,
-    },
+/// A short, file-safe name of a transfer representation: `stft-500` (hop = window/2),
+/// `stft-500-100`, `cqt`, `nsgt`, `cwt`.
+pub fn representation_name(r: &Representation) -> String {
+    match r {
+        Representation::Stft(p) if p.hop == p.window_len / 2 => format!("stft-{}", p.window_len),
+        Representation::Stft(p) => format!("stft-{}-{}", p.window_len, p.hop),
+        r => r.kind().name().to_string(),
+    }
 }
 
-impl Representation {
-    /// Short name (`stft-1000`, `cqt`, `nsgt`).
-    pub fn name(&self) -> String {
-        match self {
-            Representation::Stft { window } => format!("stft-{window}"),
-            Representation::Cqt { .. } => "cqt".into(),
-            Representation::Nsgt { .. } => "nsgt".into(),
-            Representation::Cwt { .. } => "cwt".into(),
-        }
-    }
+/// The transfer study's representations at `sample_rate`: STFTs with hop = window/2 and centre
+/// padding (the separation STFT); the constant-Q transform and the NSGT up to 0.45·sr; the
+/// Morlet CWT up to 0.3·sr (the Morlet's limit is sr/3).
+fn transfer_stft(window: usize) -> Representation {
+    Representation::stft(window, (window / 2).max(1), Padding::Center)
+}
 
-    /// `|T x|^p` as a point set, calibrated ([`Calibration::UnitTone`]) so that a
-    /// unit-amplitude sinusoid at a bin's centre reads 1 in every representation.
-    ///
-    /// # Errors
-    /// Those of the transform (a signal shorter than a window, impossible parameters).
-    pub fn points(&self, x: &[f64], sample_rate: f64, p: f64) -> Result<TfPoints> {
-        let cal = Calibration::UnitTone;
-        match *self {
-            Representation::Stft { window } => {
-                let stft = mixture_stft(window, (window / 2).max(1), sample_rate)?;
-                let mut spec = stft.analyze(x)?;
-                cal.apply(&mut spec, &stft.unit_tone_gain())?;
-                spec.to_points(p)
-            }
-            Representation::Cqt {
-                f_min,
-                bins_per_octave,
-            } => {
-                let mut params = DirectCqtParams::paper_demo();
-                params.f_min = f_min;
-                params.bins_per_octave = bins_per_octave;
-                params.q = bins_per_octave as f64;
-                let f_max = 0.45 * sample_rate;
-                if f_max <= f_min {
-                    return Err(Error::param(
-                        "cqt f_min",
-                        f_min,
-                        format!("below 0.45·sr = {f_max} Hz"),
-                    ));
-                }
-                params.n_bins = (bins_per_octave as f64 * (f_max / f_min).log2()).floor() as usize;
-                let cqt = FastCqt::new(params, sample_rate)?;
-                let mut c = cqt.analyze(x)?;
-                cal.apply(&mut c, &cqt.unit_tone_gain())?;
-                c.to_points(p)
-            }
-            Representation::Nsgt {
-                f_min,
-                bins_per_octave,
-            } => {
-                let params = NsgtParams::new(f_min, 0.45 * sample_rate, bins_per_octave);
-                let nsgt = Nsgt::new(params, sample_rate, x.len())?;
-                let mut c = nsgt.analyze(x)?;
-                cal.apply(&mut c, &nsgt.unit_tone_gain())?;
-                c.to_points(p)
-            }
-            Representation::Cwt {
-                f_min,
-                voices_per_octave,
-            } => {
-                let params = CwtParams::new(f_min, 0.3 * sample_rate, voices_per_octave);
-                let cwt = Cwt::new(params, sample_rate, x.len())?;
-                let mut c = cwt.analyze(x)?;
-                cal.apply(&mut c, &cwt.unit_tone_gain())?;
-                c.to_points(p)
-            }
-        }
-    }
+fn transfer_cqt(f_min: f64, bins_per_octave: usize, sample_rate: f64) -> Representation {
+    Representation::Cqt(CqtSpec {
+        f_min,
+        bins_per_octave,
+        f_max: Some(0.45 * sample_rate),
+        ..CqtSpec::default()
+    })
+}
+
+fn transfer_nsgt(f_min: f64, bins_per_octave: usize, sample_rate: f64) -> Representation {
+    Representation::Nsgt(NsgtSpec {
+        f_min,
+        bins_per_octave,
+        f_max: Some(0.45 * sample_rate),
+    })
+}
+
+fn transfer_cwt(f_min: f64, voices_per_octave: usize, sample_rate: f64) -> Representation {
+    Representation::Cwt(CwtSpec {
+        f_min,
+        voices_per_octave,
+        f_max: Some(0.3 * sample_rate),
+        ..CwtSpec::default()
+    })
 }
 
 /// Settings of the transfer study.
@@ -316,20 +259,11 @@ impl Default for ExperimentConfig {
                 refit_steps: 150,
                 width: 32,
                 representations: vec![
-                    Representation::Stft { window: 500 },
-                    Representation::Stft { window: 2000 },
-                    Representation::Cqt {
-                        f_min: 50.0,
-                        bins_per_octave: 12,
-                    },
-                    Representation::Nsgt {
-                        f_min: 50.0,
-                        bins_per_octave: 24,
-                    },
-                    Representation::Cwt {
-                        f_min: 50.0,
-                        voices_per_octave: 12,
-                    },
+                    transfer_stft(500),
+                    transfer_stft(2000),
+                    transfer_cqt(50.0, 12, 16000.0),
+                    transfer_nsgt(50.0, 24, 16000.0),
+                    transfer_cwt(50.0, 12, 16000.0),
                 ],
                 recordings: 2,
             },
@@ -372,12 +306,9 @@ impl ExperimentConfig {
                 refit_steps: 40,
                 width: 16,
                 representations: vec![
-                    Representation::Stft { window: 256 },
-                    Representation::Stft { window: 512 },
-                    Representation::Cqt {
-                        f_min: 100.0,
-                        bins_per_octave: 12,
-                    },
+                    transfer_stft(256),
+                    transfer_stft(512),
+                    transfer_cqt(100.0, 12, 8000.0),
                 ],
                 recordings: 2,
             },
@@ -780,13 +711,17 @@ impl Ctx<'_> {
                 window,
             } => format!("separate.{}+{}.{method}.{window}", s(*a), s(*b)),
             Unit::TransferTrain { rec, rep } => {
-                format!("transfer-train.{}.{}", s(*rec), reps[*rep].name())
+                format!(
+                    "transfer-train.{}.{}",
+                    s(*rec),
+                    representation_name(&reps[*rep])
+                )
             }
             Unit::Transfer { rec, from, to } => format!(
                 "transfer.{}.{}.{}",
                 s(*rec),
-                reps[*from].name(),
-                reps[*to].name()
+                representation_name(&reps[*from]),
+                representation_name(&reps[*to])
             ),
             Unit::Hybrid { rec } => format!("hybrid.{}", self.corpus.music[*rec].name),
         }
@@ -1140,8 +1075,11 @@ fn innmf_template_config(cfg: &ExperimentConfig, seed: u64) -> TemplateConfig {
         method: TemplateMethod::Innmf,
         rank: cfg.rank,
         width: cfg.width,
-        window: cfg.train_window,
-        hop: (cfg.train_window / 2).max(1),
+        representation: Representation::stft(
+            cfg.train_window,
+            (cfg.train_window / 2).max(1),
+            Padding::None,
+        ),
         power: cfg.power,
         steps: cfg.innmf_steps,
         optimizer: OptimizerConfig::rprop(1e-3),
@@ -1189,7 +1127,7 @@ fn run_unit(ctx: &Ctx<'_>, unit: &Unit, id: &str, seed: u64) -> Result<Vec<Value
                 "{}.innmf-{}.safetensors",
                 ctx.corpus.speech[rec].name, cfg.train_window
             ));
-            modelfile::save(&path, &learned.model, &learned.training)?;
+            modelfile::save(&path, &learned.model, &learned.data, &learned.training)?;
             Ok(vec![
                 json!({"study": "training", "recording": ctx.corpus.speech[rec].name,
                 "final_loss": learned.report.final_loss, "steps": learned.report.steps}),
@@ -1276,9 +1214,10 @@ fn run_unit(ctx: &Ctx<'_>, unit: &Unit, id: &str, seed: u64) -> Result<Vec<Value
             window,
         } => separate_unit(ctx, a, b, method, window, seed),
         Unit::TransferTrain { rec, rep } => {
-            let r = cfg.transfer.representations[rep];
+            let r = &cfg.transfer.representations[rep];
             let x = transfer_excerpt(ctx, rec)?;
-            let pts = r.points(x, sr, p)?;
+            let analysis = Analysis::new(r, sr, p, Calibration::UnitTone)?;
+            let pts = analysis.points(x)?;
             let spec = transfer_spec(cfg, sr)?;
             let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
             let mut model = spec.build(&pts, &mut rng)?;
@@ -1288,27 +1227,27 @@ fn run_unit(ctx: &Ctx<'_>, unit: &Unit, id: &str, seed: u64) -> Result<Vec<Value
                 ..FitConfig::default()
             };
             let rep_fit = fit(&mut model, &pts, &fc, None, None)?;
-            let training = json!({"representation": r, "spec": spec, "fit": fc,
-                "final_loss": rep_fit.final_loss});
+            let training = json!({"spec": spec, "fit": fc, "final_loss": rep_fit.final_loss});
             modelfile::save(
                 &ctx.model_path(&format!("{id}.safetensors")),
                 &model,
+                &TrainingData::Audio(analysis),
                 &training,
             )?;
             Ok(vec![
                 json!({"study": "training", "recording": ctx.corpus.speech[rec].name,
-                "representation": r.name(), "points": pts.len(),
+                "representation": representation_name(r), "points": pts.len(),
                 "final_loss": rep_fit.final_loss}),
             ])
         }
         Unit::Transfer { rec, from, to } => {
             let reps = &cfg.transfer.representations;
             let name = &ctx.corpus.speech[rec].name;
-            let train_id = format!("transfer-train.{name}.{}", reps[from].name());
+            let train_id = format!("transfer-train.{name}.{}", representation_name(&reps[from]));
             let (trained, _) =
                 modelfile::load(&ctx.model_path(&format!("{train_id}.safetensors")))?;
             let x = transfer_excerpt(ctx, rec)?;
-            let pts = reps[to].points(x, sr, p)?;
+            let pts = reps[to].points(x, sr, p, Calibration::UnitTone)?;
             let spec = transfer_spec(cfg, sr)?;
             let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
             let fresh = spec.build(&pts, &mut rng)?;
@@ -1316,13 +1255,13 @@ fn run_unit(ctx: &Ctx<'_>, unit: &Unit, id: &str, seed: u64) -> Result<Vec<Value
             let fc = FitConfig {
                 steps: cfg.transfer.refit_steps,
                 seed: seed.wrapping_add(1),
-                train_w: false,
+                freeze: Freeze::W,
                 ..FitConfig::default()
             };
             let r = fit(&mut model, &pts, &fc, None, None)?;
             let kl = model.loss(&pts, &Divergence::kl());
             Ok(vec![json!({"study": "transfer", "recording": name,
-                "from": reps[from].name(), "to": reps[to].name(), "kl": kl,
+                "from": representation_name(&reps[from]), "to": representation_name(&reps[to]), "kl": kl,
                 "points": pts.len(), "fit_final_loss": r.final_loss})])
         }
         Unit::Hybrid { rec } => hybrid_unit(ctx, rec, seed),
@@ -1634,22 +1573,13 @@ mod tests {
             .map(|i| (2.0 * std::f64::consts::PI * f0 * i as f64 / sr).cos())
             .collect();
         let reps = [
-            Representation::Stft { window: 512 },
-            Representation::Cqt {
-                f_min: 100.0,
-                bins_per_octave: 24,
-            },
-            Representation::Nsgt {
-                f_min: 100.0,
-                bins_per_octave: 24,
-            },
-            Representation::Cwt {
-                f_min: 100.0,
-                voices_per_octave: 12,
-            },
+            transfer_stft(512),
+            transfer_cqt(100.0, 24, sr),
+            transfer_nsgt(100.0, 24, sr),
+            transfer_cwt(100.0, 12, sr),
         ];
         for r in reps {
-            let pts = r.points(&x, sr, 1.0).unwrap();
+            let pts = r.points(&x, sr, 1.0, Calibration::UnitTone).unwrap();
             // the loudest point away from the edges
             let (i, m) = pts
                 .m()
@@ -1663,9 +1593,13 @@ mod tests {
             assert!(
                 (f / f0).log2().abs() < 1.0 / 12.0,
                 "{}: peak at {f} Hz",
-                r.name()
+                representation_name(&r)
             );
-            assert!(m > 0.6 && m < 1.02, "{}: peak magnitude {m}", r.name());
+            assert!(
+                m > 0.6 && m < 1.02,
+                "{}: peak magnitude {m}",
+                representation_name(&r)
+            );
         }
     }
 }

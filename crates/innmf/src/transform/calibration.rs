@@ -18,7 +18,7 @@
 //! | [`Nsgt`](super::Nsgt) | `2/L` (DC, Nyquist `1/L`) | 1 |
 //! | [`Sinusoidal`](super::Sinusoidal) | window-corrected interpolated peak amplitude | 1 |
 //! | [`Multires`](super::Multires) | per band as its STFT (default `2/Σw`) | 1 by default |
-//! | paper hybrid ([`hybrid_points`](crate::demo::hybrid_points)) | STFTs `1/√N`, CQT as above | per part |
+//! | paper hybrid ([`Representation::paper_hybrid`](super::Representation::paper_hybrid)) | STFTs `1/√N`, CQT as above | per part |
 //!
 //! The gains are analytic (sums of each kernel's window); they neglect the tone's
 //! negative-frequency image, which is why a tone within a few bins of DC reads slightly off.
@@ -313,8 +313,9 @@ mod tests {
         ] {
             let x = tone(f, sr, len, 0.5);
             let (native, _) = crate::demo::hybrid_points(&x, sr, 1.0).unwrap();
-            let (pts, segs) =
-                crate::demo::hybrid_points_calibrated(&x, sr, 1.0, Calibration::UnitTone).unwrap();
+            let (pts, segs) = crate::transform::Representation::paper_hybrid()
+                .analyze(&x, sr, 1.0, Calibration::UnitTone)
+                .unwrap();
             assert_eq!(pts.len(), native.len());
             for s in parts {
                 let off = segs[s].offset;

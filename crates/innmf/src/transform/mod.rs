@@ -9,6 +9,7 @@ pub mod fast_cqt;
 pub mod multires;
 pub mod nsgt;
 pub mod partials;
+pub mod representation;
 pub mod sinusoidal;
 pub mod stft;
 pub mod window;
@@ -21,6 +22,10 @@ pub use multires::{Multires, MultiresBand, MultiresParams, MultiresSpectrogram};
 pub use nsgt::{BandKind, Nsgt, NsgtBand, NsgtCoefficients, NsgtParams};
 pub use partials::{
     synthesize_tracks, track_peaks, tracks_to_points, MaxDeviation, Track, TrackParams, TrackPoint,
+};
+pub use representation::{
+    Analysis, CqtKernels, CqtSpec, CwtSpec, HybridSpec, MultiresSpec, NsgtSpec, Representation,
+    RepresentationOptions, Segment, SinesSpec, TransformKind, VqtSpec,
 };
 pub use sinusoidal::{Peak, Sinusoidal, SinusoidalParams};
 pub use stft::{Norm, Padding, Spectrogram, Stft, StftParams};

@@ -52,8 +52,10 @@ pub enum Padding {
     Center,
 }
 
-/// STFT parameters.
+/// STFT parameters (fields left out of their JSON form take the [`Default`]: the paper's
+/// speech STFT, window 2000, hop 1000, √Hann, no padding, `1/√N`).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct StftParams {
     /// Window length N in samples.
     pub window_len: usize,
@@ -65,6 +67,12 @@ pub struct StftParams {
     pub padding: Padding,
     /// Scaling.
     pub norm: Norm,
+}
+
+impl Default for StftParams {
+    fn default() -> Self {
+        StftParams::new(2000, 1000)
+    }
 }
 
 impl StftParams {

@@ -1,5 +1,5 @@
-//! Summary statistics of the studies: medians, percentile-bootstrap confidence intervals, paired
-//! differences.
+//! Summary statistics: medians, quantiles, percentile-bootstrap confidence intervals, paired
+//! differences (used by the studies and the figures).
 
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
