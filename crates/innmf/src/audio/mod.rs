@@ -23,7 +23,13 @@
 //! before anything is allocated, so a header that lies gives an error, not an abort.
 //!
 //! Writing is WAV only ([`write_wav`], 32-bit float, atomic). Resampling is [`resample`] (a
-//! Kaiser-windowed sinc, like SciPy's `resample_poly`).
+//! Kaiser-windowed sinc, like SciPy's `resample_poly`): output sample k sits at t = k/fs, and
+//! tones up to 0.45 (0.8) of the Nyquist frequency come out at 58 (56) dB SNR. rubato 4's FFT
+//! resampler was measured against it (`cargo run --release -p innmf --example
+//! resampler_compare`): far more accurate at some ratios (above 200 dB), but its output grid is
+//! offset by a ratio-dependent fraction of a sample (−0.5 at 16000→4410 and 48000→44100, +0.18
+//! at 44100→16000, where it reaches 57 dB only after the shift), which would move every frame
+//! time; so the resampler stays.
 
 pub mod compressed;
 mod pcm;
