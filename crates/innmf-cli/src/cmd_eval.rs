@@ -3,7 +3,7 @@
 //! optionally framewise; a table on stdout and a JSON report.
 
 use anyhow::{bail, Context};
-use innmf::audio::{read_wav, ChannelSelect};
+use innmf::audio::{read, ChannelSelect};
 use innmf::io::write_json;
 use innmf::metrics::{
     bss_eval_sources_framewise, evaluate, EvalOptions, FramewiseBssEval, MeanScores,
@@ -79,7 +79,7 @@ struct Loaded {
 }
 
 fn load(path: &Path, select: ChannelSelect) -> anyhow::Result<Loaded> {
-    let a = read_wav(path)?;
+    let a = read(path)?;
     if a.is_empty() {
         bail!("{}: the file holds no samples", path.display());
     }

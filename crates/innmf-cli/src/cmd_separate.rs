@@ -130,7 +130,7 @@ struct Input {
 fn load_all(files: &[(PathBuf, &str)], channel: Option<usize>) -> Result<Vec<Input>> {
     let raw = files
         .iter()
-        .map(|(p, _)| audio::read_wav(p))
+        .map(|(p, _)| audio::read(p))
         .collect::<innmf::Result<Vec<_>>>()?;
     let (first, a0) = (&files[0].0, &raw[0]);
     let nch = a0.channels.len();

@@ -95,7 +95,7 @@ fn separates_two_tones_and_scores_them() {
     ] {
         assert!(out.join(f).exists(), "missing {f}");
     }
-    let y = innmf::audio::read_wav(&out.join("source_1.wav")).unwrap();
+    let y = innmf::audio::read(&out.join("source_1.wav")).unwrap();
     assert_eq!(y.sample_rate, SR);
     assert_eq!(y.len(), n);
     let report: serde_json::Value =

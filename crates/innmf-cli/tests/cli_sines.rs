@@ -68,7 +68,7 @@ fn sines_track_and_resynthesize() {
         assert!(c < 1.0, "{f} Hz");
     }
     // the resynthesis: same length and rate, close to the input away from the edges
-    let y = innmf::audio::read_wav(&re).unwrap();
+    let y = innmf::audio::read(&re).unwrap();
     assert_eq!(y.sample_rate, SR as u32);
     let y = y.mono(innmf::audio::ChannelSelect::Mix).unwrap();
     assert_eq!(y.len(), x.len());

@@ -275,7 +275,14 @@ pub fn parse_npy(bytes: &[u8], name: &Path) -> Result<NdArray> {
         .filter(|s| !s.is_empty())
         .map(|s| s.parse::<usize>().map_err(|_| bad("bad shape")))
         .collect::<Result<_>>()?;
-    let n: usize = shape.iter().product();
+    let n = shape
+        .iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .ok_or_else(|| {
+            bad(&format!(
+                "shape {shape:?} has more elements than memory can index"
+            ))
+        })?;
     let body = &bytes[start + hlen..];
     let (size, conv): (usize, fn(&[u8]) -> f64) = match descr {
         "<f8" => (8, |b| f64::from_le_bytes(b.try_into().unwrap_or([0; 8]))),
@@ -296,7 +303,7 @@ pub fn parse_npy(bytes: &[u8], name: &Path) -> Result<NdArray> {
             )))
         }
     };
-    if body.len() < n * size {
+    if n.checked_mul(size).is_none_or(|need| body.len() < need) {
         return Err(bad(&format!(
             "data truncated: {} bytes for {n} values of {size} bytes",
             body.len()
@@ -316,21 +323,40 @@ pub fn write_npy(path: &Path, arr: &NdArray, as_f32: bool) -> Result<()> {
     write_atomic(path, &npy_bytes(arr, as_f32))
 }
 
+/// The most bytes one `.npz` member may decompress to (16 GiB): a deflated member can claim, and
+/// expand to, about a thousand times its stored size.
+pub const MAX_NPZ_MEMBER_BYTES: u64 = 1 << 34;
+
 /// Reads every array of a `.npz` archive, in archive order.
 pub fn read_npz(path: &Path) -> Result<Vec<(String, NdArray)>> {
-    let bytes = read_bytes(path)?;
+    parse_npz(&read_bytes(path)?, path)
+}
+
+/// Parses `.npz` bytes (every array, in archive order). `path` is used in error messages.
+pub fn parse_npz(bytes: &[u8], path: &Path) -> Result<Vec<(String, NdArray)>> {
     let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes))
         .map_err(|e| Error::format(path, format!("not a valid .npz (zip) file: {e}")))?;
     let mut out = Vec::new();
     for i in 0..zip.len() {
-        let mut entry = zip
+        let entry = zip
             .by_index(i)
             .map_err(|e| Error::format(path, format!("bad zip member {i}: {e}")))?;
         let name = entry.name().trim_end_matches(".npy").to_string();
+        if entry.size() > MAX_NPZ_MEMBER_BYTES {
+            return Err(Error::format(
+                path,
+                format!(
+                    "zip member '{name}' claims {} bytes, more than the {MAX_NPZ_MEMBER_BYTES} \
+                     accepted",
+                    entry.size()
+                ),
+            ));
+        }
         let mut buf = Vec::new();
         entry
+            .take(MAX_NPZ_MEMBER_BYTES)
             .read_to_end(&mut buf)
-            .map_err(|e| Error::io(path, e))?;
+            .map_err(|e| Error::format(path, format!("bad zip member '{name}': {e}")))?;
         out.push((name.clone(), parse_npy(&buf, &path.join(&name))?));
     }
     Ok(out)
@@ -372,8 +398,13 @@ pub fn npz_get<'a>(
 
 /// Reads a CSV file with a header row of column names; returns (names, columns).
 pub fn read_csv(path: &Path) -> Result<(Vec<String>, Vec<Vec<f64>>)> {
-    let text = String::from_utf8(read_bytes(path)?)
-        .map_err(|_| Error::format(path, "CSV is not UTF-8 text"))?;
+    parse_csv(&read_bytes(path)?, path)
+}
+
+/// Parses CSV bytes with a header row of column names (see [`read_csv`]); `path` names errors.
+pub fn parse_csv(bytes: &[u8], path: &Path) -> Result<(Vec<String>, Vec<Vec<f64>>)> {
+    let text =
+        std::str::from_utf8(bytes).map_err(|_| Error::format(path, "CSV is not UTF-8 text"))?;
     let mut lines = text.lines().filter(|l| !l.trim().is_empty());
     let header = lines
         .next()

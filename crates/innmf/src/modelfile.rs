@@ -252,10 +252,80 @@ fn tensor_f32(st: &SafeTensors, name: &str, shape: &[usize], path: &Path) -> Res
             ),
         ));
     }
-    Ok(t.data()
+    let v: Vec<f32> = t
+        .data()
         .chunks_exact(4)
         .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        .collect())
+        .collect();
+    if let Some(i) = v.iter().position(|x| !x.is_finite()) {
+        return Err(Error::format(
+            path,
+            format!(
+                "tensor '{name}' holds {} at index {i}: model parameters must be finite",
+                v[i]
+            ),
+        ));
+    }
+    Ok(v)
+}
+
+/// The largest rank, hidden width and depth a model file may describe. Larger values are taken
+/// to be a corrupt or hostile file (the paper's networks have width 64 and depth 3).
+pub const MAX_RANK: usize = 1 << 16;
+/// See [`MAX_RANK`].
+pub const MAX_WIDTH: usize = 1 << 16;
+/// See [`MAX_RANK`].
+pub const MAX_DEPTH: usize = 1 << 10;
+
+/// Checks everything the configuration describes before any tensor is read or allocated:
+/// sizes within [`MAX_RANK`], [`MAX_WIDTH`], [`MAX_DEPTH`]; parameter counts that the file's
+/// `file_len` bytes can actually hold; valid axis domains (finite, lo < hi) and ω.
+fn check_config(config: &ModelConfig, file_len: usize, path: &Path) -> Result<()> {
+    let bad = |what: String| Error::format(path, format!("invalid model configuration: {what}"));
+    let limit = |name: &str, v: usize, lo: usize, hi: usize| -> Result<()> {
+        if v < lo || v > hi {
+            return Err(bad(format!("{name} = {v}: expected {lo} to {hi}")));
+        }
+        Ok(())
+    };
+    limit("rank", config.rank, 1, MAX_RANK)?;
+    let mut floats: u128 = 0;
+    for (p, f) in [("w", &config.w), ("h", &config.h)] {
+        match f {
+            FactorConfig::Implicit { config: c } => {
+                limit(&format!("{p}.width"), c.width, 1, MAX_WIDTH)?;
+                limit(&format!("{p}.depth"), c.depth, 0, MAX_DEPTH)?;
+                limit(&format!("{p}.n_features"), c.n_features, 1, 30)?;
+                limit(
+                    &format!("{p}.components"),
+                    c.components,
+                    config.rank,
+                    config.rank,
+                )?;
+                crate::field::Axis::new(c.axis.lo, c.axis.hi, c.axis.scale)
+                    .map_err(|e| bad(format!("{p}.axis: {e}")))?;
+                if !(c.omega.is_finite() && c.omega > 0.0) {
+                    return Err(bad(format!(
+                        "{p}.omega = {}: expected a finite value > 0",
+                        c.omega
+                    )));
+                }
+                let (w, d, j) = (c.width as u128, c.depth as u128, c.n_features as u128);
+                let per = 2 * j * w + w + d * (w * w + w) + w + 1;
+                floats += config.rank as u128 * (per + j);
+            }
+            FactorConfig::Explicit { n } => {
+                limit(&format!("{p}.n"), *n, 1, file_len)?;
+                floats += config.rank as u128 * *n as u128;
+            }
+        }
+    }
+    if floats * 4 > file_len as u128 {
+        return Err(bad(format!(
+            "it describes {floats} parameters, more than the file's {file_len} bytes can hold"
+        )));
+    }
+    Ok(())
 }
 
 fn load_factor(
@@ -321,6 +391,12 @@ fn load_factor(
                 .chunks_exact(8)
                 .map(|b| f64::from_le_bytes(b.try_into().unwrap_or([0; 8])))
                 .collect();
+            if let Some(i) = coords.iter().position(|x| !x.is_finite()) {
+                return Err(Error::format(
+                    path,
+                    format!("tensor '{prefix}.coords' holds {} at index {i}", coords[i]),
+                ));
+            }
             let mut table = Table::from_values(k, coords, &vec![1.0; k * n])?;
             table.params = theta;
             Ok(Factor::Explicit(table))
@@ -339,6 +415,7 @@ pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<(Model, ModelConfig)> {
         .ok_or_else(|| Error::format(path, "no 'innmf' metadata: not an innmf model file"))?;
     let config: ModelConfig = serde_json::from_str(json)
         .map_err(|e| Error::format(path, format!("bad model configuration: {e}")))?;
+    check_config(&config, bytes.len(), path)?;
     let st = SafeTensors::deserialize(bytes)
         .map_err(|e| Error::format(path, format!("not a safetensors file: {e}")))?;
     let w = load_factor(&st, "w", &config.w, config.rank, path)?;

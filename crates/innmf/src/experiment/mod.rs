@@ -560,7 +560,7 @@ impl Corpus {
 /// Reads a recording as mono at `rate` Hz, normalized to unit L2 norm over the whole file (the
 /// paper's TIMIT preprocessing).
 fn load(rec: &Recording, rate: u32) -> Result<Vec<f64>> {
-    let a = audio::read_wav(&rec.path)?;
+    let a = audio::read(&rec.path)?;
     let mut x = a.mono(ChannelSelect::Mix)?;
     if a.sample_rate != rate {
         x = audio::resample(&x, a.sample_rate, rate)?;
@@ -1437,7 +1437,7 @@ fn solo_intervals(notes: &[(f64, f64, i64)], dur: f64) -> Option<Vec<(f64, f64)>
 fn hybrid_unit(ctx: &Ctx<'_>, rec: usize, seed: u64) -> Result<Vec<Value>> {
     let hc = &ctx.cfg.hybrid;
     let r = &ctx.corpus.music[rec];
-    let a = audio::read_wav(&r.path)?;
+    let a = audio::read(&r.path)?;
     let mut x = a.mono(ChannelSelect::Mix)?;
     if a.sample_rate != hc.sample_rate {
         x = audio::resample(&x, a.sample_rate, hc.sample_rate)?;
