@@ -36,6 +36,11 @@ pub struct FitConfig {
     pub train_w: bool,
     /// Train H.
     pub train_h: bool,
+    /// Optimizer of H when it should differ from W's (`None`: [`optimizer`](Self::optimizer)
+    /// for both). A network W and a table H want different steps: Rprop's step bound suits a
+    /// table's raw values but lets a network's weights jump by up to `step_max` at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub h_optimizer: Option<OptimizerConfig>,
 }
 
 impl Default for FitConfig {
@@ -50,6 +55,7 @@ impl Default for FitConfig {
             seed: 0,
             train_w: true,
             train_h: true,
+            h_optimizer: None,
         }
     }
 }
@@ -71,6 +77,9 @@ impl FitConfig {
         }
         if !self.train_w && !self.train_h {
             return Err(Error::param("trained factors", "none", "W, H or both"));
+        }
+        if let Some(h) = &self.h_optimizer {
+            h.validate()?;
         }
         self.optimizer.validate()
     }
@@ -111,7 +120,10 @@ pub fn fit(
         trainer.freeze_w(model);
     }
     let mut opt_w = Optimizer::new(config.optimizer, model.w.params().len())?;
-    let mut opt_h = Optimizer::new(config.optimizer, model.h.params().len())?;
+    let mut opt_h = Optimizer::new(
+        config.h_optimizer.unwrap_or(config.optimizer),
+        model.h.params().len(),
+    )?;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(config.seed);
     let n = points.len();
     let n_sel = ((n as f64 * config.fraction).round() as usize).clamp(1, n);
