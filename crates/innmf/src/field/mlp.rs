@@ -201,6 +201,16 @@ impl Mlp {
         })
     }
 
+    /// Adds `delta` to every component's output bias (`g`), e.g. to match a scale at
+    /// initialization.
+    pub fn shift_output_bias(&mut self, delta: f32) {
+        let so = *layer_specs(&self.config).last().expect("an output layer");
+        let per = self.config.params_per_component();
+        for block in self.params.chunks_exact_mut(per) {
+            block[so.b] += delta;
+        }
+    }
+
     /// Weight `[in, out]` of layer `l` of component `k`.
     pub fn layer_weight(&self, k: usize, l: usize) -> &[f32] {
         let s = layer_specs(&self.config)[l];
