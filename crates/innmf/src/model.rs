@@ -13,7 +13,9 @@
 use crate::divergence::Divergence;
 use crate::error::{Error, Result};
 use crate::fastmath::ln_pos;
-use crate::field::{Axis, AxisScale, Factor, FactorWorkspace, Mlp, MlpConfig, MlpInit, Table};
+use crate::field::{
+    Axis, AxisScale, Factor, FactorWorkspace, Mlp, MlpConfig, MlpInit, OutputMap, Table,
+};
 use crate::linalg::gemm;
 use crate::points::TfPoints;
 use rand::Rng;
@@ -64,6 +66,13 @@ pub struct ModelSpec {
     /// step sizes grow ×1.2 each, spend themselves pulling every parameter down.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub match_scale: bool,
+    /// Output map of the networks (softplus in the paper).
+    #[serde(default, skip_serializing_if = "is_softplus")]
+    pub output: OutputMap,
+}
+
+fn is_softplus(m: &OutputMap) -> bool {
+    *m == OutputMap::Softplus
 }
 
 impl ModelSpec {
@@ -82,6 +91,7 @@ impl ModelSpec {
             time_axis: None,
             freq_scale: AxisScale::Linear,
             match_scale: false,
+            output: OutputMap::Softplus,
         }
     }
 
@@ -119,6 +129,7 @@ impl ModelSpec {
             omega: self.omega,
             init: self.init,
             axis,
+            output: self.output,
         };
         let w = match self.w {
             FactorKind::Implicit => Factor::Implicit(Mlp::new(mlp(freq_axis), rng)?),

@@ -1,6 +1,8 @@
-//! The training options added for issue 15 (why iN-NMF trailed NMF): scale matching at
-//! initialization and a separate optimizer for H.
+//! The training options added for issue 15 (why iN-NMF trailed NMF): the exponential output map,
+//! scale matching at initialization and a separate optimizer for H.
 
+use innmf::field::reference::component_forward_backward;
+use innmf::field::{Axis, Factor, Mlp, MlpConfig, MlpInit, MlpWorkspace, OutputMap};
 use innmf::optim::OptimizerConfig;
 use innmf::{fit, FactorKind, FitConfig, ModelSpec, TfPoints};
 use rand::{Rng, SeedableRng};
@@ -19,6 +21,154 @@ fn cloud(n: usize, nf: usize, nt: usize, scale: f64, seed: u64) -> TfPoints {
         m.push(r.random_range(0.0..scale));
     }
     TfPoints::new(t, f, m).unwrap()
+}
+
+#[test]
+fn exp_output_fast_path_matches_the_f64_reference() {
+    let cfg = MlpConfig {
+        components: 3,
+        width: 12,
+        depth: 2,
+        n_features: 4,
+        omega: 1.5,
+        init: MlpInit::Pytorch,
+        axis: Axis::linear(0.0, 1000.0).unwrap(),
+        output: OutputMap::Exp,
+    };
+    let mlp = Mlp::new(cfg, &mut ChaCha8Rng::seed_from_u64(1)).unwrap();
+    let coords: Vec<f64> = (0..37).map(|i| i as f64 * 27.0).collect();
+    let mut ws = MlpWorkspace::new(&mlp, &coords);
+    ws.forward(&mlp.params);
+    let mut r = ChaCha8Rng::seed_from_u64(2);
+    let dv: Vec<f32> = (0..3 * coords.len())
+        .map(|_| r.random_range(-1.0..1.0))
+        .collect();
+    let mut grad = vec![0.0f32; mlp.params.len()];
+    ws.backward(&mlp.params, &dv, &mut grad);
+    let per = mlp.config.params_per_component();
+    for k in 0..3 {
+        let p64: Vec<f64> = mlp.params[k * per..(k + 1) * per]
+            .iter()
+            .map(|&v| v as f64)
+            .collect();
+        let dv64: Vec<f64> = dv[k * coords.len()..(k + 1) * coords.len()]
+            .iter()
+            .map(|&v| v as f64)
+            .collect();
+        let (vals, g) = component_forward_backward(&mlp, k, &p64, &coords, &dv64);
+        // exp has no cancellation: every value to f32 rounding of its inputs (a few ulps of g,
+        // and |g| < 10 here, so 1e-5 relative)
+        for (a, b) in ws.component_values(k).iter().zip(&vals) {
+            assert!(*b > 0.0);
+            assert!((*a as f64 - b).abs() <= 1e-5 * b, "value {a} vs {b}");
+        }
+        // gradients are sums of terms of both signs over 37 coordinates in f32: relative 1e-3
+        // plus a floor of 1e-5 of the largest, the f32 rounding of the largest terms
+        let scale_g = g.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        for (a, b) in grad[k * per..(k + 1) * per].iter().zip(&g) {
+            assert!(
+                (*a as f64 - b).abs() <= 1e-3 * b.abs() + 1e-5 * scale_g,
+                "grad {a} vs {b}"
+            );
+        }
+    }
+}
+
+#[test]
+fn exp_output_is_positive_and_survives_a_model_file() {
+    let pts = cloud(300, 12, 20, 2.0, 4);
+    let mut spec = ModelSpec::new(3);
+    spec.width = 8;
+    spec.output = OutputMap::Exp;
+    let model = spec.build(&pts, &mut ChaCha8Rng::seed_from_u64(1)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.safetensors");
+    innmf::modelfile::save(&path, &model, &serde_json::json!({})).unwrap();
+    let (back, _) = innmf::modelfile::load(&path).unwrap();
+    assert_eq!(back, model);
+    match &back.w {
+        Factor::Implicit(m) => assert_eq!(m.config.output, OutputMap::Exp),
+        Factor::Explicit(_) => panic!("W should be implicit"),
+    }
+    assert!(model
+        .sample_w(&[0.0, 123.0, 4000.0])
+        .iter()
+        .all(|&v| v > 0.0));
+}
+
+#[test]
+fn exp_output_trains() {
+    let pts = cloud(400, 10, 20, 2.0, 9);
+    let mut spec = ModelSpec::new(2);
+    spec.width = 8;
+    spec.h = FactorKind::Explicit;
+    spec.output = OutputMap::Exp;
+    spec.match_scale = true;
+    let mut model = spec.build(&pts, &mut ChaCha8Rng::seed_from_u64(3)).unwrap();
+    let cfg = FitConfig {
+        steps: 150,
+        ..FitConfig::default()
+    };
+    let rep = fit(&mut model, &pts, &cfg, None, None).unwrap();
+    assert!(
+        rep.final_loss < 0.8 * rep.loss_history[0],
+        "{} vs {}",
+        rep.final_loss,
+        rep.loss_history[0]
+    );
+}
+
+#[test]
+fn match_scale_equates_the_mean_of_the_model_and_the_data() {
+    // magnitudes of a unit-norm recording's |X|^0.5 are about 1e-2; the paper's start gives
+    // K·0.7·1 ≈ 3 per point with K = 4
+    let pts = cloud(500, 15, 25, 0.02, 5);
+    let target = pts.m().iter().sum::<f64>() / pts.len() as f64;
+    for (wk, hk) in [
+        (FactorKind::Implicit, FactorKind::Explicit),
+        (FactorKind::Explicit, FactorKind::Implicit),
+        (FactorKind::Implicit, FactorKind::Implicit),
+        (FactorKind::Explicit, FactorKind::Explicit),
+    ] {
+        for output in [OutputMap::Softplus, OutputMap::Exp] {
+            let mut spec = ModelSpec::new(4);
+            spec.w = wk;
+            spec.h = hk;
+            spec.width = 8;
+            spec.output = output;
+            let plain = spec.build(&pts, &mut ChaCha8Rng::seed_from_u64(1)).unwrap();
+            let before = plain.predict(&pts).iter().sum::<f64>() / pts.len() as f64;
+            assert!(
+                before > 50.0 * target,
+                "{wk:?}/{hk:?}: {before} vs {target}"
+            );
+            spec.match_scale = true;
+            let model = spec.build(&pts, &mut ChaCha8Rng::seed_from_u64(1)).unwrap();
+            let mean = model.predict(&pts).iter().sum::<f64>() / pts.len() as f64;
+            // tables: exact up to f32 rounding of softplus⁻¹; implicit H: 40 bisection steps
+            // on a shift in [−60, 60] (resolution 1e-10) but f32 outputs
+            assert!(
+                (mean - target).abs() <= 1e-4 * target,
+                "{wk:?}/{hk:?}/{output:?}: {mean} vs {target}"
+            );
+            // only the scale moved: W is untouched whenever H can carry the scale
+            if hk == FactorKind::Explicit || wk == FactorKind::Implicit {
+                assert_eq!(model.w, plain.w, "{wk:?}/{hk:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn match_scale_rejects_silent_data() {
+    let pts = TfPoints::new(vec![0.0, 0.1], vec![100.0, 200.0], vec![0.0, 0.0]).unwrap();
+    let mut spec = ModelSpec::new(2);
+    spec.width = 4;
+    spec.match_scale = true;
+    let err = spec
+        .build(&pts, &mut ChaCha8Rng::seed_from_u64(0))
+        .unwrap_err();
+    assert!(err.to_string().contains("scale matching"), "{err}");
 }
 
 #[test]
@@ -54,56 +204,4 @@ fn h_optimizer_drives_h_and_the_other_drives_w() {
         ..FitConfig::default()
     };
     assert!(fit(&mut model, &pts, &bad, None, None).is_err());
-}
-
-#[test]
-fn match_scale_equates_the_mean_of_the_model_and_the_data() {
-    // magnitudes of a unit-norm recording's |X|^0.5 are about 1e-2; the paper's start gives
-    // K·0.7·1 ≈ 3 per point with K = 4
-    let pts = cloud(500, 15, 25, 0.02, 5);
-    let target = pts.m().iter().sum::<f64>() / pts.len() as f64;
-    for (wk, hk) in [
-        (FactorKind::Implicit, FactorKind::Explicit),
-        (FactorKind::Explicit, FactorKind::Implicit),
-        (FactorKind::Implicit, FactorKind::Implicit),
-        (FactorKind::Explicit, FactorKind::Explicit),
-    ] {
-        {
-            let mut spec = ModelSpec::new(4);
-            spec.w = wk;
-            spec.h = hk;
-            spec.width = 8;
-            let plain = spec.build(&pts, &mut ChaCha8Rng::seed_from_u64(1)).unwrap();
-            let before = plain.predict(&pts).iter().sum::<f64>() / pts.len() as f64;
-            assert!(
-                before > 50.0 * target,
-                "{wk:?}/{hk:?}: {before} vs {target}"
-            );
-            spec.match_scale = true;
-            let model = spec.build(&pts, &mut ChaCha8Rng::seed_from_u64(1)).unwrap();
-            let mean = model.predict(&pts).iter().sum::<f64>() / pts.len() as f64;
-            // tables: exact up to f32 rounding of softplus⁻¹; implicit H: 40 bisection steps
-            // on a shift in [−60, 60] (resolution 1e-10) but f32 outputs
-            assert!(
-                (mean - target).abs() <= 1e-4 * target,
-                "{wk:?}/{hk:?}: {mean} vs {target}"
-            );
-            // only the scale moved: W is untouched whenever H can carry the scale
-            if hk == FactorKind::Explicit || wk == FactorKind::Implicit {
-                assert_eq!(model.w, plain.w, "{wk:?}/{hk:?}");
-            }
-        }
-    }
-}
-
-#[test]
-fn match_scale_rejects_silent_data() {
-    let pts = TfPoints::new(vec![0.0, 0.1], vec![100.0, 200.0], vec![0.0, 0.0]).unwrap();
-    let mut spec = ModelSpec::new(2);
-    spec.width = 4;
-    spec.match_scale = true;
-    let err = spec
-        .build(&pts, &mut ChaCha8Rng::seed_from_u64(0))
-        .unwrap_err();
-    assert!(err.to_string().contains("scale matching"), "{err}");
 }
