@@ -309,6 +309,7 @@ pub fn run(args: &SeparateArgs) -> Result<()> {
         optimizer: OptimizerConfig::rprop(args.lr),
         beta: args.beta,
         seed: args.seed,
+        training: Default::default(),
     };
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;

@@ -205,3 +205,65 @@ fn h_optimizer_drives_h_and_the_other_drives_w() {
     };
     assert!(fit(&mut model, &pts, &bad, None, None).is_err());
 }
+
+/// Two harmonic "voices" alternating every 0.25 s, at 8 kHz.
+fn two_voices(n: usize) -> Vec<f64> {
+    let sr = 8000.0;
+    (0..n)
+        .map(|i| {
+            let t = i as f64 / sr;
+            let f0 = if (t / 0.25) as usize % 2 == 0 {
+                140.0
+            } else {
+                210.0
+            };
+            (1..12)
+                .map(|h| (2.0 * std::f64::consts::PI * f0 * h as f64 * t).sin() / h as f64)
+                .sum::<f64>()
+                * 0.1
+        })
+        .collect()
+}
+
+#[test]
+fn nmf_warm_start_reaches_a_lower_loss_than_a_random_start() {
+    use innmf::separate::{learn_templates, TemplateConfig, TrainingOptions};
+    let x = two_voices(16000);
+    let base = TemplateConfig {
+        rank: 4,
+        width: 16,
+        window: 512,
+        hop: 256,
+        steps: 150,
+        training: TrainingOptions {
+            match_scale: true,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let cold = learn_templates(&x, 8000.0, &base, None).unwrap();
+    let warm_cfg = TemplateConfig {
+        training: TrainingOptions {
+            match_scale: true,
+            nmf_warm_start: 300,
+            w_steps: 100,
+            ..Default::default()
+        },
+        steps: 50,
+        ..base.clone()
+    };
+    let warm = learn_templates(&x, 8000.0, &warm_cfg, None).unwrap();
+    assert!(
+        warm.report.final_loss < 0.9 * cold.report.final_loss,
+        "warm {} vs cold {}",
+        warm.report.final_loss,
+        cold.report.final_loss
+    );
+    let w = &warm.training["warm_start"];
+    assert_eq!(w["nmf_iters"], 300);
+    assert_eq!(w["w_steps"], 100);
+    assert!(w["secs"].as_f64().unwrap() > 0.0);
+    assert!(warm.training.get("warm_start").is_some() && cold.training.get("warm_start").is_none());
+    // the warm start's time is part of the training's
+    assert!(warm.report.elapsed_s >= w["secs"].as_f64().unwrap());
+}
