@@ -56,6 +56,11 @@ pub struct FitConfig {
     /// Parameters kept fixed.
     #[serde(default)]
     pub freeze: Freeze,
+    /// Optimizer of H when it should differ from W's (`None`: [`optimizer`](Self::optimizer)
+    /// for both). A network W and a table H want different steps: Rprop's step bound suits a
+    /// table's raw values but lets a network's weights jump by up to `step_max` at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub h_optimizer: Option<OptimizerConfig>,
 }
 
 impl Default for FitConfig {
@@ -69,6 +74,7 @@ impl Default for FitConfig {
             divergence: Divergence::kl(),
             seed: 0,
             freeze: Freeze::None,
+            h_optimizer: None,
         }
     }
 }
@@ -95,6 +101,9 @@ impl FitConfig {
         }
         if self.check_every == 0 {
             return Err(Error::param("check_every", 0, "at least 1"));
+        }
+        if let Some(h) = &self.h_optimizer {
+            h.validate()?;
         }
         self.optimizer.validate()
     }
@@ -159,7 +168,10 @@ pub fn fit(
         trainer.freeze_w(model);
     }
     let mut opt_w = Optimizer::new(config.optimizer, model.w.params().len())?;
-    let mut opt_h = Optimizer::new(config.optimizer, model.h.params().len())?;
+    let mut opt_h = Optimizer::new(
+        config.h_optimizer.unwrap_or(config.optimizer),
+        model.h.params().len(),
+    )?;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(config.seed);
     let n = points.len();
     let n_sel = ((n as f64 * config.fraction).round() as usize).clamp(1, n);

@@ -17,6 +17,7 @@ fn small_mlp(k: usize, axis: Axis, seed: u64) -> Mlp {
         omega: 1.5,
         init: MlpInit::Pytorch,
         axis,
+        output: Default::default(),
     };
     Mlp::new(cfg, &mut ChaCha8Rng::seed_from_u64(seed)).unwrap()
 }

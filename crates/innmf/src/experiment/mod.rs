@@ -63,7 +63,7 @@ use crate::optim::OptimizerConfig;
 use crate::points::TfPoints;
 use crate::separate::{
     fit_activations, learn_templates, mixture_stft, nmf_model, separate, HSolver, MaskKind,
-    SeparateConfig, TemplateConfig, TemplateMethod, TemplateSet,
+    SeparateConfig, TemplateConfig, TemplateMethod, TemplateSet, TrainingOptions,
 };
 use crate::transform::{
     Analysis, Calibration, CqtSpec, CwtSpec, NsgtSpec, Padding, Representation,
@@ -222,6 +222,12 @@ pub struct ExperimentConfig {
     pub nmf_init: Init,
     /// Separation mask.
     pub mask: MaskKind,
+    /// iN-NMF training options beyond the paper's (default: the paper's).
+    #[serde(default, skip_serializing_if = "TrainingOptions::is_paper")]
+    pub innmf_training: TrainingOptions,
+    /// Solver of iN-NMF's activations on a mixture (the paper's: Rprop, `separation_steps`).
+    #[serde(default, skip_serializing_if = "is_rprop")]
+    pub separation_solver: HSolver,
     /// Bootstrap resamples of the confidence intervals.
     pub bootstrap: usize,
     /// Transfer study.
@@ -252,6 +258,8 @@ impl Default for ExperimentConfig {
             nmf_iter: 3000,
             nmf_init: Init::Paper,
             mask: MaskKind::Paper,
+            innmf_training: TrainingOptions::default(),
+            separation_solver: HSolver::Rprop,
             bootstrap: 2000,
             transfer: TransferConfig {
                 seconds: 2.0,
@@ -299,6 +307,8 @@ impl ExperimentConfig {
             nmf_iter: 200,
             nmf_init: Init::Paper,
             mask: MaskKind::Paper,
+            innmf_training: TrainingOptions::default(),
+            separation_solver: HSolver::Rprop,
             bootstrap: 200,
             transfer: TransferConfig {
                 seconds: 1.5,
@@ -339,6 +349,9 @@ impl ExperimentConfig {
         pos("width", self.width)?;
         pos("innmf_steps", self.innmf_steps)?;
         pos("refit_steps", self.refit_steps)?;
+        if let Some(o) = &self.innmf_training.h_optimizer {
+            o.validate()?;
+        }
         pos("separation_steps", self.separation_steps)?;
         pos("nmf_iter", self.nmf_iter)?;
         pos("transfer.steps", self.transfer.steps)?;
@@ -409,8 +422,20 @@ impl ExperimentConfig {
     }
 
     /// Hash of the settings a unit kind depends on: the key of its unit file, so that changing
-    /// (say) the transfer settings keeps the finished separation units.
+    /// (say) the transfer settings keeps the finished separation units, and changing iN-NMF's
+    /// settings keeps the NMF units. Speech units hash every setting except those listed as
+    /// unused by their kind, so a new setting invalidates them until it is listed.
     fn unit_hash(&self, unit: &Unit) -> String {
+        // settings only iN-NMF's units read
+        const INNMF_ONLY: [&str; 5] = [
+            "width",
+            "train_window",
+            "innmf_steps",
+            "refit_steps",
+            "separation_steps",
+        ];
+        // settings only NMF's units read
+        const NMF_ONLY: [&str; 2] = ["nmf_iter", "nmf_init"];
         let v = match unit {
             Unit::TransferTrain { .. } | Unit::Transfer { .. } => json!({
                 "seed": self.seed, "sample_rate": self.sample_rate, "rank": self.rank,
@@ -420,8 +445,36 @@ impl ExperimentConfig {
             }
             _ => {
                 let mut c = serde_json::to_value(self).unwrap_or_default();
+                let mut drop: Vec<&str> = vec!["transfer", "hybrid", "bootstrap"];
+                match unit {
+                    Unit::Nmf { .. } => {
+                        drop.extend(INNMF_ONLY);
+                        drop.extend(INNMF_KEYS);
+                        drop.push("mask");
+                    }
+                    Unit::Separate {
+                        method: TemplateMethod::Nmf,
+                        ..
+                    } => {
+                        drop.extend(INNMF_ONLY);
+                        drop.extend(INNMF_KEYS);
+                    }
+                    Unit::TrainInnmf { .. } => {
+                        drop.extend(NMF_ONLY);
+                        drop.extend(["refit_steps", "separation_steps", "mask"]);
+                        drop.extend(INNMF_USE_KEYS);
+                    }
+                    Unit::ReconInnmf { .. } => {
+                        drop.extend(NMF_ONLY);
+                        drop.extend(["separation_steps", "mask", "separation_solver"]);
+                    }
+                    _ => {
+                        drop.extend(NMF_ONLY);
+                        drop.push("refit_steps");
+                    }
+                }
                 if let Some(o) = c.as_object_mut() {
-                    for k in ["transfer", "hybrid", "bootstrap"] {
+                    for k in drop {
                         o.remove(k);
                     }
                 }
@@ -431,6 +484,15 @@ impl ExperimentConfig {
         let s = serde_json::to_string(&v).unwrap_or_default();
         format!("{:016x}", fnv1a(s.as_bytes()))
     }
+}
+
+/// Settings of iN-NMF's units beyond the paper's: left out of the NMF units' hashes.
+const INNMF_KEYS: [&str; 2] = ["innmf_training", "separation_solver"];
+/// Of those, the ones that only the use of a trained model reads (not its training).
+const INNMF_USE_KEYS: [&str; 1] = ["separation_solver"];
+
+fn is_rprop(s: &HSolver) -> bool {
+    *s == HSolver::Rprop
 }
 
 fn fnv1a(bytes: &[u8]) -> u64 {
@@ -1085,6 +1147,7 @@ fn innmf_template_config(cfg: &ExperimentConfig, seed: u64) -> TemplateConfig {
         optimizer: OptimizerConfig::rprop(1e-3),
         beta: 1.0,
         seed,
+        training: cfg.innmf_training.clone(),
         ..TemplateConfig::default()
     }
 }
@@ -1347,7 +1410,7 @@ fn separate_unit(
             vec![load_innmf(ctx, a)?, load_innmf(ctx, b)?],
             SeparateConfig {
                 steps: cfg.separation_steps,
-                solver: HSolver::Rprop,
+                solver: cfg.separation_solver,
                 ..base
             },
         ),

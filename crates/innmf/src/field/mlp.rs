@@ -8,7 +8,7 @@
 //! a₁  = a₀·W₀ + b₀                           (linear, no activation: the reference design)
 //! aₗ₊₁ = sin(ω·(aₗ·Wₗ + bₗ)),  l = 1..D       (D sine layers, width h)
 //! g   = a_{D+1}·w_out + b_out
-//! W_k(x) = softplus(g)
+//! W_k(x) = softplus(g)                       (or exp(g): [`OutputMap`])
 //! ```
 //!
 //! With J = 10, h = 64, D = 3 this is the paper's network (13,889 trainable parameters per
@@ -37,6 +37,53 @@ pub enum MlpInit {
     Siren,
 }
 
+/// The map from a network's last linear output `g` to the factor's non-negative value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum OutputMap {
+    /// `softplus(g) = ln(1 + eᵍ)` (the paper's, arXiv 2404.04439 §2).
+    #[default]
+    Softplus,
+    /// `exp(g)`: the network models `ln W`. A template's log-spectrum varies far less between
+    /// harmonics and valleys than the spectrum itself, and the KL gradient with respect to `g`
+    /// is `value·∂loss/∂value`, the scale-free step of multiplicative updates. `g` is clamped
+    /// at [`EXP_MAX`] (gradient 0 above).
+    Exp,
+}
+
+/// Largest `g` the [`OutputMap::Exp`] map takes (e⁶⁰ ≈ 1.1e26, far from f32's limit).
+pub const EXP_MAX: f32 = 60.0;
+
+impl OutputMap {
+    /// The value at `g`.
+    #[inline]
+    pub fn value(self, g: f32) -> f32 {
+        match self {
+            OutputMap::Softplus => softplus(g),
+            OutputMap::Exp => g.min(EXP_MAX).exp(),
+        }
+    }
+
+    /// The derivative at `g`.
+    #[inline]
+    pub fn grad(self, g: f32) -> f32 {
+        match self {
+            OutputMap::Softplus => softplus_grad(g),
+            OutputMap::Exp => {
+                if g > EXP_MAX {
+                    0.0
+                } else {
+                    g.exp()
+                }
+            }
+        }
+    }
+
+    fn is_default(&self) -> bool {
+        *self == OutputMap::Softplus
+    }
+}
+
 /// Architecture of an implicit factor.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MlpConfig {
@@ -54,6 +101,9 @@ pub struct MlpConfig {
     pub init: MlpInit,
     /// Input domain.
     pub axis: Axis,
+    /// Output map (softplus in the paper).
+    #[serde(default, skip_serializing_if = "OutputMap::is_default")]
+    pub output: OutputMap,
 }
 
 impl MlpConfig {
@@ -67,6 +117,7 @@ impl MlpConfig {
             omega: 1.0,
             init: MlpInit::Pytorch,
             axis,
+            output: OutputMap::Softplus,
         }
     }
 
@@ -201,6 +252,16 @@ impl Mlp {
         })
     }
 
+    /// Adds `delta` to every component's output bias (`g`), e.g. to match a scale at
+    /// initialization.
+    pub fn shift_output_bias(&mut self, delta: f32) {
+        let so = *layer_specs(&self.config).last().expect("an output layer");
+        let per = self.config.params_per_component();
+        for block in self.params.chunks_exact_mut(per) {
+            block[so.b] += delta;
+        }
+    }
+
     /// Weight `[in, out]` of layer `l` of component `k`.
     pub fn layer_weight(&self, k: usize, l: usize) -> &[f32] {
         let s = layer_specs(&self.config)[l];
@@ -254,6 +315,7 @@ pub struct MlpWorkspace {
     specs: Vec<LayerSpec>,
     per: usize,
     omega: f32,
+    output: OutputMap,
     comps: Vec<ComponentBuffers>,
     scratch: Vec<std::sync::Mutex<Scratch>>,
 }
@@ -265,6 +327,7 @@ impl Clone for MlpWorkspace {
             specs: self.specs.clone(),
             per: self.per,
             omega: self.omega,
+            output: self.output,
             comps: self.comps.clone(),
             scratch: self
                 .scratch
@@ -320,6 +383,7 @@ impl MlpWorkspace {
             specs,
             per: cfg.params_per_component(),
             omega: cfg.omega,
+            output: cfg.output,
             comps,
             scratch: (0..rayon::current_num_threads().max(1))
                 .map(|_| {
@@ -368,11 +432,11 @@ impl MlpWorkspace {
     #[track_caller]
     pub fn forward(&mut self, params: &[f32]) {
         assert_eq!(params.len(), self.per * self.comps.len());
-        let (n, specs, omega) = (self.n, &self.specs, self.omega);
+        let (n, specs, omega, output) = (self.n, &self.specs, self.omega, self.output);
         self.comps
             .par_iter_mut()
             .zip(params.par_chunks(self.per))
-            .for_each(|(buf, p)| forward_component(buf, p, specs, n, omega));
+            .for_each(|(buf, p)| forward_component(buf, p, specs, n, omega, output));
     }
 
     /// Backward pass: given `dvalues` (`[K, N]`, ∂loss/∂value), writes ∂loss/∂params into
@@ -382,7 +446,7 @@ impl MlpWorkspace {
         assert_eq!(params.len(), self.per * self.comps.len());
         assert_eq!(grad.len(), params.len());
         assert_eq!(dvalues.len(), self.n * self.comps.len());
-        let (n, specs, omega) = (self.n, &self.specs, self.omega);
+        let (n, specs, omega, output) = (self.n, &self.specs, self.omega, self.output);
         self.comps
             .par_iter_mut()
             .zip(params.par_chunks(self.per))
@@ -393,7 +457,7 @@ impl MlpWorkspace {
                 // component at a time and nothing inside spawns rayon work)
                 let idx = rayon::current_thread_index().unwrap_or(0) % self.scratch.len();
                 let mut guard = self.scratch[idx].lock().unwrap_or_else(|e| e.into_inner());
-                backward_component(buf, &mut guard, p, gr, dv, specs, n, omega)
+                backward_component(buf, &mut guard, p, gr, dv, specs, n, omega, output)
             });
     }
 }
@@ -412,6 +476,7 @@ fn forward_component(
     specs: &[LayerSpec],
     n: usize,
     omega: f32,
+    output: OutputMap,
 ) {
     let depth = specs.len() - 2;
     let s0 = specs[0];
@@ -473,7 +538,7 @@ fn forward_component(
         );
         sin_cos_bias_inplace(z, &mut buf.cos[l - 1], &p[s.b..s.b + s.fan_out], omega);
     }
-    // output layer and softplus
+    // output layer and output map
     let so = specs[depth + 1];
     buf.g.fill(p[so.b]);
     gemm(
@@ -487,8 +552,17 @@ fn forward_component(
         false,
         true,
     );
-    for (v, &g) in buf.values.iter_mut().zip(&buf.g) {
-        *v = softplus(g);
+    match output {
+        OutputMap::Softplus => {
+            for (v, &g) in buf.values.iter_mut().zip(&buf.g) {
+                *v = softplus(g);
+            }
+        }
+        OutputMap::Exp => {
+            for (v, &g) in buf.values.iter_mut().zip(&buf.g) {
+                *v = OutputMap::Exp.value(g);
+            }
+        }
     }
 }
 
@@ -568,13 +642,23 @@ fn backward_component(
     specs: &[LayerSpec],
     n: usize,
     omega: f32,
+    output: OutputMap,
 ) {
     let depth = specs.len() - 2;
     let so = specs[depth + 1];
     let h = so.fan_in;
-    // dg = dvalue · σ(g); reuse buf.g as dg
-    for (g, &dv) in buf.g.iter_mut().zip(dvalues) {
-        *g = dv * softplus_grad(*g);
+    // dg = dvalue · map'(g); reuse buf.g as dg
+    match output {
+        OutputMap::Softplus => {
+            for (g, &dv) in buf.g.iter_mut().zip(dvalues) {
+                *g = dv * softplus_grad(*g);
+            }
+        }
+        OutputMap::Exp => {
+            for (g, &dv) in buf.g.iter_mut().zip(dvalues) {
+                *g = dv * OutputMap::Exp.grad(*g);
+            }
+        }
     }
     let dg = &buf.g;
     gemm(

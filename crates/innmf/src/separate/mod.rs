@@ -32,7 +32,7 @@ pub use masks::{masks, MaskKind};
 pub use phase::PhaseMethod;
 pub use templates::{
     learn_templates, nmf_model, sample_templates, LearnedTemplates, TemplateConfig, TemplateMethod,
-    TemplateSet,
+    TemplateSet, TrainingOptions,
 };
 
 use crate::error::{Error, Result};
