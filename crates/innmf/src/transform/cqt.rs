@@ -81,9 +81,10 @@ impl super::calibration::BinScale for CqtCoefficients {
     }
 
     fn divide_bins(&mut self, divisors: &[f64]) {
-        for (b, &d) in self.bins.iter_mut().zip(divisors) {
-            b.coeffs.iter_mut().for_each(|c| *c /= d);
-        }
+        super::calibration::divide_rows(
+            self.bins.iter_mut().map(|b| b.coeffs.as_mut_slice()),
+            divisors,
+        );
     }
 }
 
@@ -216,17 +217,7 @@ impl DirectCqt {
             .enumerate()
             .map(|(k, (n, hop, freq, kernel))| {
                 let half = n / 2;
-                if len <= half {
-                    return Err(Error::param(
-                        "signal length",
-                        len,
-                        format!("more than {half} samples (half the window of constant-Q bin {k})"),
-                    ));
-                }
-                let centres: Vec<usize> = (0..)
-                    .map(|j| j * hop)
-                    .take_while(|&c| c < len - half)
-                    .collect();
+                let centres = inside_half_centres(k, *n, *hop, len)?;
                 let coeffs = centres
                     .iter()
                     .map(|&c| {
@@ -254,6 +245,68 @@ impl DirectCqt {
             sample_rate: sr,
             signal_len: len,
         })
+    }
+}
+
+/// Frame centres `0, H, 2H, …` below `L − N/2` (the paper's framing); an error when the signal
+/// is not longer than half the window.
+pub(crate) fn inside_half_centres(
+    bin: usize,
+    window_len: usize,
+    hop: usize,
+    signal_len: usize,
+) -> Result<Vec<usize>> {
+    let half = window_len / 2;
+    if signal_len <= half {
+        return Err(Error::param(
+            "signal length",
+            signal_len,
+            format!("more than {half} samples (half the window of constant-Q bin {bin})"),
+        ));
+    }
+    Ok((0..)
+        .map(|j| j * hop)
+        .take_while(|&c| c < signal_len - half)
+        .collect())
+}
+
+impl super::Transform for DirectCqt {
+    fn name(&self) -> &'static str {
+        "cqt-direct"
+    }
+
+    fn sample_rate(&self) -> f64 {
+        self.sample_rate
+    }
+
+    fn analyze(&self, x: &[f64]) -> Result<super::Coefficients> {
+        Ok(super::Coefficients::Cqt(DirectCqt::analyze(self, x)?))
+    }
+
+    fn unit_tone_gain(&self) -> Vec<f64> {
+        DirectCqt::unit_tone_gain(self)
+    }
+
+    /// The analysis frequencies `Q·sr/N_k`.
+    fn bin_freqs(&self) -> Vec<f64> {
+        self.kernels.iter().map(|k| k.2).collect()
+    }
+
+    fn frame_times(&self, bin: usize, signal_len: usize) -> Result<Vec<f64>> {
+        super::check_bin(self, bin)?;
+        let (n, hop, _, _) = &self.kernels[bin];
+        Ok(inside_half_centres(bin, *n, *hop, signal_len)?
+            .into_iter()
+            .map(|c| c as f64 / self.sample_rate)
+            .collect())
+    }
+
+    fn is_invertible(&self) -> bool {
+        false
+    }
+
+    fn synthesize(&self, _: &super::Coefficients) -> Result<Vec<f64>> {
+        Err(super::not_invertible("cqt-direct"))
     }
 }
 

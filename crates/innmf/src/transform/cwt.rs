@@ -186,9 +186,10 @@ impl super::calibration::BinScale for CwtCoefficients {
     }
 
     fn divide_bins(&mut self, divisors: &[f64]) {
-        for (s, &d) in self.scales.iter_mut().zip(divisors) {
-            s.coeffs.iter_mut().for_each(|c| *c /= d);
-        }
+        super::calibration::divide_rows(
+            self.scales.iter_mut().map(|s| s.coeffs.as_mut_slice()),
+            divisors,
+        );
     }
 }
 
@@ -598,6 +599,55 @@ impl Cwt {
             *v *= inv_l;
         }
         Ok(out)
+    }
+}
+
+impl super::Transform for Cwt {
+    fn name(&self) -> &'static str {
+        "cwt"
+    }
+
+    fn sample_rate(&self) -> f64 {
+        self.sample_rate
+    }
+
+    fn signal_len(&self) -> Option<usize> {
+        Some(self.len)
+    }
+
+    fn analyze(&self, x: &[f64]) -> Result<super::Coefficients> {
+        Ok(super::Coefficients::Cwt(Cwt::analyze(self, x)?))
+    }
+
+    fn unit_tone_gain(&self) -> Vec<f64> {
+        Cwt::unit_tone_gain(self)
+    }
+
+    fn bin_freqs(&self) -> Vec<f64> {
+        self.freqs()
+    }
+
+    /// The coefficients inside the signal: `n·h_j/sr` for `n·h_j < L`.
+    fn frame_times(&self, bin: usize, signal_len: usize) -> Result<Vec<f64>> {
+        super::check_bin(self, bin)?;
+        super::check_fixed_len("cwt", self.len, signal_len)?;
+        let hop = self.scales[bin].hop;
+        Ok((0..self.len.div_ceil(hop))
+            .map(|n| (n * hop) as f64 / self.sample_rate)
+            .collect())
+    }
+
+    /// The least-squares inverse: exact inside the band the scales cover
+    /// ([`Cwt::frame_response`]).
+    fn is_invertible(&self) -> bool {
+        true
+    }
+
+    fn synthesize(&self, c: &super::Coefficients) -> Result<Vec<f64>> {
+        match c {
+            super::Coefficients::Cwt(w) => Cwt::synthesize(self, w),
+            other => Err(super::wrong_coefficients("cwt", other)),
+        }
     }
 }
 

@@ -924,6 +924,90 @@ impl Vqt {
     }
 }
 
+impl super::Transform for FastCqt {
+    fn name(&self) -> &'static str {
+        "cqt"
+    }
+
+    fn sample_rate(&self) -> f64 {
+        self.bank.sample_rate
+    }
+
+    fn analyze(&self, x: &[f64]) -> Result<super::Coefficients> {
+        Ok(super::Coefficients::Cqt(FastCqt::analyze(self, x)?))
+    }
+
+    fn unit_tone_gain(&self) -> Vec<f64> {
+        FastCqt::unit_tone_gain(self)
+    }
+
+    /// The analysis frequencies `Q·sr/N_k` (as [`DirectCqt`](super::DirectCqt)).
+    fn bin_freqs(&self) -> Vec<f64> {
+        self.bank.bins.iter().map(|b| b.freq).collect()
+    }
+
+    fn frame_times(&self, bin: usize, signal_len: usize) -> Result<Vec<f64>> {
+        super::check_bin(self, bin)?;
+        let b = &self.bank.bins[bin];
+        let (n, hop) = (b.kernel.len, b.framing.hop());
+        Ok(super::cqt::inside_half_centres(bin, n, hop, signal_len)?
+            .into_iter()
+            .map(|c| c as f64 / self.bank.sample_rate)
+            .collect())
+    }
+
+    fn is_invertible(&self) -> bool {
+        false
+    }
+
+    fn synthesize(&self, _: &super::Coefficients) -> Result<Vec<f64>> {
+        Err(super::not_invertible("cqt"))
+    }
+}
+
+impl super::Transform for Vqt {
+    fn name(&self) -> &'static str {
+        "vqt"
+    }
+
+    fn sample_rate(&self) -> f64 {
+        self.sample_rate
+    }
+
+    fn analyze(&self, x: &[f64]) -> Result<super::Coefficients> {
+        Ok(super::Coefficients::Cqt(Vqt::analyze(self, x)?))
+    }
+
+    fn unit_tone_gain(&self) -> Vec<f64> {
+        Vqt::unit_tone_gain(self)
+    }
+
+    /// `f_min·2^{k/B}`.
+    fn bin_freqs(&self) -> Vec<f64> {
+        self.params.frequencies()
+    }
+
+    /// Frames centred on `j·hop`, j = 0..=L/hop, for every bin.
+    fn frame_times(&self, bin: usize, signal_len: usize) -> Result<Vec<f64>> {
+        super::check_bin(self, bin)?;
+        if signal_len == 0 {
+            return Err(Error::Empty { what: "signal" });
+        }
+        let hop = self.params.hop;
+        Ok((0..=signal_len / hop)
+            .map(|j| (j * hop) as f64 / self.sample_rate)
+            .collect())
+    }
+
+    fn is_invertible(&self) -> bool {
+        false
+    }
+
+    fn synthesize(&self, _: &super::Coefficients) -> Result<Vec<f64>> {
+        Err(super::not_invertible("vqt"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::cqt::DirectCqt;

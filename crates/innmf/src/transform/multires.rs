@@ -107,6 +107,10 @@ pub struct MultiresBand {
 pub struct MultiresSpectrogram {
     /// The bands.
     pub bands: Vec<MultiresBand>,
+    /// Sample rate (Hz).
+    pub sample_rate: f64,
+    /// Length of the analyzed signal in samples.
+    pub signal_len: usize,
 }
 
 impl super::calibration::BinScale for MultiresSpectrogram {
@@ -279,7 +283,11 @@ impl Multires {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(MultiresSpectrogram { bands })
+        Ok(MultiresSpectrogram {
+            bands,
+            sample_rate: self.sample_rate,
+            signal_len: x.len(),
+        })
     }
 
     /// Per kept bin, band after band (the order of [`MultiresSpectrogram::bands`] and of their
@@ -290,6 +298,57 @@ impl Multires {
             .iter()
             .flat_map(|b| b.stft.unit_tone_gain()[b.k_lo..b.k_hi].to_vec())
             .collect()
+    }
+}
+
+impl super::Transform for Multires {
+    fn name(&self) -> &'static str {
+        "multires"
+    }
+
+    fn sample_rate(&self) -> f64 {
+        self.sample_rate
+    }
+
+    fn analyze(&self, x: &[f64]) -> Result<super::Coefficients> {
+        Ok(super::Coefficients::Multires(Multires::analyze(self, x)?))
+    }
+
+    fn unit_tone_gain(&self) -> Vec<f64> {
+        Multires::unit_tone_gain(self)
+    }
+
+    /// The kept bins' centres `k·sr/N_b`, band after band.
+    fn bin_freqs(&self) -> Vec<f64> {
+        self.bands
+            .iter()
+            .flat_map(|b| {
+                let n = b.stft.params().window_len as f64;
+                (b.k_lo..b.k_hi).map(move |k| k as f64 * self.sample_rate / n)
+            })
+            .collect()
+    }
+
+    /// The frames of the bin's band.
+    fn frame_times(&self, bin: usize, signal_len: usize) -> Result<Vec<f64>> {
+        super::check_bin(self, bin)?;
+        let mut first = 0;
+        for b in &self.bands {
+            let n = b.k_hi - b.k_lo;
+            if bin < first + n {
+                return super::Transform::frame_times(&b.stft, b.k_lo, signal_len);
+            }
+            first += n;
+        }
+        unreachable!("check_bin bounds the bin by the kept bins")
+    }
+
+    fn is_invertible(&self) -> bool {
+        false
+    }
+
+    fn synthesize(&self, _: &super::Coefficients) -> Result<Vec<f64>> {
+        Err(super::not_invertible("multires"))
     }
 }
 

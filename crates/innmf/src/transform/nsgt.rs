@@ -134,9 +134,10 @@ impl super::calibration::BinScale for NsgtCoefficients {
     }
 
     fn divide_bins(&mut self, divisors: &[f64]) {
-        for (b, &d) in self.bands.iter_mut().zip(divisors) {
-            b.coeffs.iter_mut().for_each(|c| *c /= d);
-        }
+        super::calibration::divide_rows(
+            self.bands.iter_mut().map(|b| b.coeffs.as_mut_slice()),
+            divisors,
+        );
     }
 }
 
@@ -474,6 +475,55 @@ impl Nsgt {
             *v *= inv_l;
         }
         Ok(out)
+    }
+}
+
+impl super::Transform for Nsgt {
+    fn name(&self) -> &'static str {
+        "nsgt"
+    }
+
+    fn sample_rate(&self) -> f64 {
+        self.sample_rate
+    }
+
+    fn signal_len(&self) -> Option<usize> {
+        Some(self.len)
+    }
+
+    fn analyze(&self, x: &[f64]) -> Result<super::Coefficients> {
+        Ok(super::Coefficients::Nsgt(Nsgt::analyze(self, x)?))
+    }
+
+    /// Per band, DC and Nyquist included: 1.
+    fn unit_tone_gain(&self) -> Vec<f64> {
+        Nsgt::unit_tone_gain(self)
+    }
+
+    /// Band centres: 0 (DC band), `f_min·2^{j/B}`, sr/2 (Nyquist band).
+    fn bin_freqs(&self) -> Vec<f64> {
+        self.bands.iter().map(|b| b.freq).collect()
+    }
+
+    /// Coefficient n of band j sits at `n·L/(M_j·sr)`.
+    fn frame_times(&self, bin: usize, signal_len: usize) -> Result<Vec<f64>> {
+        super::check_bin(self, bin)?;
+        super::check_fixed_len("nsgt", self.len, signal_len)?;
+        let m = self.bands[bin].m;
+        let step = self.len as f64 / (m as f64 * self.sample_rate);
+        Ok((0..m).map(|n| n as f64 * step).collect())
+    }
+
+    /// Exact to rounding (≈ −290 dB).
+    fn is_invertible(&self) -> bool {
+        true
+    }
+
+    fn synthesize(&self, c: &super::Coefficients) -> Result<Vec<f64>> {
+        match c {
+            super::Coefficients::Nsgt(n) => Nsgt::synthesize(self, n),
+            other => Err(super::wrong_coefficients("nsgt", other)),
+        }
     }
 }
 
