@@ -631,9 +631,11 @@ impl super::Transform for Cwt {
     fn frame_times(&self, bin: usize, signal_len: usize) -> Result<Vec<f64>> {
         super::check_bin(self, bin)?;
         super::check_fixed_len("cwt", self.len, signal_len)?;
+        // as the coefficients' times: n·(h_j/sr)
         let hop = self.scales[bin].hop;
+        let step = hop as f64 / self.sample_rate;
         Ok((0..self.len.div_ceil(hop))
-            .map(|n| (n * hop) as f64 / self.sample_rate)
+            .map(|n| n as f64 * step)
             .collect())
     }
 

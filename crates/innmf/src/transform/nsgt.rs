@@ -510,7 +510,8 @@ impl super::Transform for Nsgt {
         super::check_bin(self, bin)?;
         super::check_fixed_len("nsgt", self.len, signal_len)?;
         let m = self.bands[bin].m;
-        let step = self.len as f64 / (m as f64 * self.sample_rate);
+        // as the coefficients' times (analyze): n·((L/sr)/M_j)
+        let step = self.len as f64 / self.sample_rate / m as f64;
         Ok((0..m).map(|n| n as f64 * step).collect())
     }
 
