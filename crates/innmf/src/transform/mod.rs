@@ -13,7 +13,6 @@ pub mod calibration;
 pub mod coefficients;
 pub mod cqt;
 pub mod cwt;
-pub mod fast_cqt;
 pub mod multires;
 pub mod nsgt;
 pub mod partials;
@@ -24,9 +23,8 @@ pub mod window;
 
 pub use calibration::{BinScale, Calibration};
 pub use coefficients::Coefficients;
-pub use cqt::{CqtCoefficients, DirectCqt, DirectCqtParams};
+pub use cqt::{CqtBin, CqtCoefficients, DirectCqt, DirectCqtParams, FastCqt, Vqt, VqtParams};
 pub use cwt::{Cwt, CwtCoefficients, CwtHop, CwtParams, CwtScale};
-pub use fast_cqt::{FastCqt, Vqt, VqtParams};
 pub use multires::{Multires, MultiresBand, MultiresParams, MultiresSpectrogram};
 pub use nsgt::{BandKind, Nsgt, NsgtBand, NsgtCoefficients, NsgtParams};
 pub use partials::{
