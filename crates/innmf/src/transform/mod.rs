@@ -13,6 +13,7 @@ pub mod calibration;
 pub mod coefficients;
 pub mod cqt;
 pub mod cwt;
+mod filterbank;
 pub mod multires;
 pub mod nsgt;
 pub mod partials;
