@@ -118,7 +118,9 @@ fn fit_then_sample_a_recording() {
     assert_eq!(h.shape, vec![2, 3]);
     for fi in 0..11 {
         for ti in 0..3 {
-            let want: f64 = (0..2).map(|k| w.data[k * 11 + fi] * h.data[k * 3 + ti]).sum();
+            let want: f64 = (0..2)
+                .map(|k| w.data[k * 11 + fi] * h.data[k * 3 + ti])
+                .sum();
             let got = v.data[fi * 3 + ti];
             assert!(
                 (got - want).abs() <= 1e-5 * want.abs() + 1e-12,

@@ -21,12 +21,22 @@ fn every_workload_prints_the_keys_the_comparisons_read() {
     ];
     for (w, key) in cases {
         let (code, out, err) = innmf_code(&[
-            "bench", w, "--steps", "1", "--warmup", "0", "--repeats", "1",
+            "bench",
+            w,
+            "--steps",
+            "1",
+            "--warmup",
+            "0",
+            "--repeats",
+            "1",
         ]);
         assert_eq!(code, 0, "{w}: {err}");
-        let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{w}: {e}"));
+        let v: serde_json::Value =
+            serde_json::from_str(&out).unwrap_or_else(|e| panic!("{w}: {e}"));
         assert_eq!(v["workload"], *w, "{w}");
-        let t = v[key].as_f64().unwrap_or_else(|| panic!("{w}: no {key} in {v}"));
+        let t = v[key]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{w}: no {key} in {v}"));
         assert!(t > 0.0 && t.is_finite(), "{w}: {key} = {t}");
         assert!(v["threads"].as_u64().unwrap() >= 1, "{w}");
     }

@@ -136,7 +136,10 @@ fn sklearn_loss_of_the_start_matches() {
         let sk = case["sklearn"].as_f64().unwrap();
         let port = sklearn_beta_divergence(x, w0, h0, 12, 10, 3, beta).unwrap();
         // sums of 120 terms of a few units: rounding differences of a few ulps
-        assert!((port - sk).abs() <= 1e-12 * sk.abs(), "beta {beta}: {port} vs sklearn {sk}");
+        assert!(
+            (port - sk).abs() <= 1e-12 * sk.abs(),
+            "beta {beta}: {port} vs sklearn {sk}"
+        );
         if let Some(direct) = case["direct"].as_f64() {
             let d = innmf::Divergence::new(beta, 1e-13).unwrap();
             let ours = innmf::nmf::objective_sum(x, w0, h0, 12, 10, 3, &d).unwrap();

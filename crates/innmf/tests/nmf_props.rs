@@ -368,7 +368,11 @@ fn stopping_rule_and_warning() {
     assert!(!r.hit_max_iter() && r.n_iter == 13);
     assert_eq!(r.loss_history.last().unwrap().iter, 13);
     // the reported time is the solve's, in seconds: positive and within the call's wall time
-    assert!(r.elapsed_s > 0.0 && r.elapsed_s <= wall, "{} vs {wall}", r.elapsed_s);
+    assert!(
+        r.elapsed_s > 0.0 && r.elapsed_s <= wall,
+        "{} vs {wall}",
+        r.elapsed_s
+    );
 }
 
 #[test]

@@ -445,8 +445,17 @@ mod librosa_tests {
             };
             let c = Vqt::new(params, sr).unwrap().analyze(&x).unwrap();
             let want: Vec<Vec<f64>> = serde_json::from_value(case["mag"].clone()).unwrap();
-            assert_eq!(want.len(), params.n_bins, "{}: bins in the fixture", case["name"]);
-            assert!(want.iter().all(|r| !r.is_empty()), "{}: empty rows", case["name"]);
+            assert_eq!(
+                want.len(),
+                params.n_bins,
+                "{}: bins in the fixture",
+                case["name"]
+            );
+            assert!(
+                want.iter().all(|r| !r.is_empty()),
+                "{}: empty rows",
+                case["name"]
+            );
             let max = want.iter().flatten().fold(0.0f64, |a, &b| a.max(b));
             let n = x.len() as f64;
             // worst error (of full scale) over frames whose window lies inside the signal, in
