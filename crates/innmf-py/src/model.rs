@@ -192,19 +192,41 @@ pub fn parse_name<T: serde::de::DeserializeOwned>(
 }
 
 /// An optimizer from a name (`rprop`, `adam`) and a learning rate, or from its JSON form
-/// (`{"kind": "rprop", "lr": ..., "eta_minus": ..., ...}`).
+/// (`{"kind": "rprop", "lr": ..., "eta_minus": ...}`; fields left out take the defaults of
+/// that kind, `lr` the `lr` argument).
 pub fn parse_optimizer(optimizer: &str, lr: f32) -> PyResult<OptimizerConfig> {
     let o = optimizer.trim();
+    let base = |kind: &str| match kind.trim().to_ascii_lowercase().as_str() {
+        "rprop" => Ok(OptimizerConfig::rprop(lr)),
+        "adam" => Ok(OptimizerConfig::adam(lr)),
+        _ => Err(value_error(format!(
+            "optimizer = {kind:?}: expected \"rprop\", \"adam\" or a dict with \"kind\""
+        ))),
+    };
     let cfg = if o.starts_with('{') {
-        serde_json::from_str(o).map_err(|e| value_error(format!("optimizer {o}: {e}")))?
-    } else {
-        match o.to_ascii_lowercase().as_str() {
-            "rprop" => OptimizerConfig::rprop(lr),
-            "adam" => OptimizerConfig::adam(lr),
-            _ => return Err(value_error(format!(
-                "optimizer = {optimizer:?}: expected \"rprop\", \"adam\" or a dict with \"kind\""
-            ))),
+        let user: serde_json::Value =
+            serde_json::from_str(o).map_err(|e| value_error(format!("optimizer {o}: {e}")))?;
+        let kind = user
+            .get("kind")
+            .and_then(|k| k.as_str())
+            .ok_or_else(|| value_error(format!("optimizer {o}: a \"kind\" is needed")))?;
+        let mut merged = serde_json::to_value(base(kind)?)
+            .map_err(|e| value_error(format!("optimizer {o}: {e}")))?;
+        if let (Some(m), Some(u)) = (merged.as_object_mut(), user.as_object()) {
+            for (k, v) in u {
+                if k != "kind" && !m.contains_key(k) {
+                    return Err(value_error(format!(
+                        "optimizer {o}: unknown field {k:?} for {kind}"
+                    )));
+                }
+                if k != "kind" {
+                    m.insert(k.clone(), v.clone());
+                }
+            }
         }
+        serde_json::from_value(merged).map_err(|e| value_error(format!("optimizer {o}: {e}")))?
+    } else {
+        base(o)?
     };
     cfg.validate().map_err(py_err)?;
     Ok(cfg)
