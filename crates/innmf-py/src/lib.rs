@@ -11,6 +11,7 @@ mod metrics;
 mod model;
 mod nmf;
 mod progress;
+mod separate;
 
 use pyo3::prelude::*;
 
@@ -29,5 +30,7 @@ fn _innmf(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(metrics::si_sdr, m)?)?;
     m.add_function(wrap_pyfunction!(metrics::stoi, m)?)?;
     m.add_function(wrap_pyfunction!(metrics::evaluate, m)?)?;
+    m.add_function(wrap_pyfunction!(separate::learn_templates, m)?)?;
+    m.add_function(wrap_pyfunction!(separate::separate, m)?)?;
     Ok(())
 }

@@ -25,6 +25,7 @@ from ._innmf import __version__
 from .analysis import Points, analyze, load_audio, write_wav
 from .model import ImplicitNMF
 from .nmf import NMF
+from .separation import learn_templates, separate
 from .representations import (
     CQT,
     CWT,
@@ -56,5 +57,7 @@ __all__ = [
     "representation_from_dict",
     "ImplicitNMF",
     "NMF",
+    "separate",
+    "learn_templates",
     "metrics",
 ]
