@@ -136,3 +136,26 @@ def evaluate(
     si_sdr_zero_mean: bool,
 ) -> str:
     """The scores ``innmf eval`` writes, as JSON."""
+
+def learn_templates(
+    x: F64,
+    sample_rate: float,
+    method: str,
+    window: int,
+    hop: int,
+    settings: str,
+    lr: float,
+    progress: Callable[[int, int, float], Any] | None = None,
+) -> tuple[Model, str]:
+    """A source's templates from its solo signal: ``(model, report_json)``."""
+
+def separate(
+    mixture: F64,
+    sample_rate: float,
+    models: list[Model],
+    settings: str,
+    lr: float,
+    other_rates: bool = False,
+    progress: Callable[[int, int, float], Any] | None = None,
+) -> tuple[list[F64], str]:
+    """One signal per model (then the free components'), each as long as the mixture."""
