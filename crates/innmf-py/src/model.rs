@@ -3,7 +3,7 @@
 use crate::arrays::{slice1, vec1, vec2};
 use crate::errors::{guarded, py_err, to_py, value_error};
 use crate::progress::Watch;
-use innmf::field::{Axis, AxisScale, MlpInit};
+use innmf::field::{Axis, AxisScale, MlpInit, OutputMap};
 use innmf::modelfile::{self, ModelConfig, TrainingData};
 use innmf::optim::OptimizerConfig;
 use innmf::transform::Analysis;
@@ -237,8 +237,9 @@ pub fn parse_optimizer(optimizer: &str, lr: f32) -> PyResult<OptimizerConfig> {
 /// `seed + 1`; an audio analysis fixes W's axis to [0, sr/2] unless `log_freq`).
 #[pyfunction]
 #[pyo3(signature = (t, f, m, *, rank, w, h, width, depth, n_features, omega, init, log_freq,
-    beta, optimizer, lr, steps, fraction, tol, check_every, seed, analysis=None,
-    source="numpy arrays", weights=None, progress=None))]
+    beta, optimizer, lr, steps, fraction, tol, check_every, seed, match_scale=false,
+    output="softplus", h_optimizer=None, analysis=None, source="numpy arrays", weights=None,
+    progress=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn fit_model<'py>(
     py: Python<'py>,
@@ -262,6 +263,9 @@ pub fn fit_model<'py>(
     tol: f64,
     check_every: usize,
     seed: u64,
+    match_scale: bool,
+    output: &str,
+    h_optimizer: Option<&str>,
     analysis: Option<&str>,
     source: &str,
     weights: Option<PyReadonlyArray1<'py, f64>>,
@@ -280,6 +284,8 @@ pub fn fit_model<'py>(
     spec.n_features = n_features;
     spec.omega = omega;
     spec.init = parse_name::<MlpInit>("init", init, "\"pytorch\", \"siren\"")?;
+    spec.match_scale = match_scale;
+    spec.output = parse_name::<OutputMap>("output", output, "\"softplus\", \"exp\"")?;
     spec.freq_scale = if log_freq {
         AxisScale::Log
     } else {
@@ -304,8 +310,10 @@ pub fn fit_model<'py>(
         optimizer: parse_optimizer(optimizer, lr)?,
         divergence: Divergence::new(beta, 1e-8).map_err(py_err)?,
         seed: seed.wrapping_add(1),
+        h_optimizer: h_optimizer.map(|o| parse_optimizer(o, lr)).transpose()?,
         ..Default::default()
     };
+    cfg.validate().map_err(py_err)?;
     let mut watch = Watch::new(progress);
     let result = py.detach(|| {
         guarded("fit", || {

@@ -76,6 +76,23 @@ def test_every_loss_and_optimizer(pts, beta, optimizer) -> None:
     assert m.loss_history_[-1] < m.loss_history_[0]
 
 
+def test_training_options_beyond_the_paper(pts, tmp_path) -> None:
+    m = innmf.ImplicitNMF(2, match_scale=True, output="exp", h_optimizer={"kind": "adam", "lr": 0.01},
+                          steps=30, **FAST).fit(pts)
+    assert m.loss_history_[-1] < m.loss_history_[0]
+    spec = m.config["training"]["spec"]
+    assert spec["match_scale"] is True and spec["output"] == "exp"
+    assert m.config["training"]["fit"]["h_optimizer"]["kind"] == "adam"
+    m.save(tmp_path / "o.safetensors")
+    back = innmf.ImplicitNMF.load(tmp_path / "o.safetensors")
+    assert back.match_scale is True and back.output == "exp"
+    assert back.h_optimizer["kind"] == "adam" and back.h_optimizer["lr"] == 0.01
+    plain = innmf.ImplicitNMF(2, steps=30, **FAST).fit(pts)
+    assert plain.loss_history_[0] != m.loss_history_[0]
+    with pytest.raises(ValueError, match="output"):
+        innmf.ImplicitNMF(2, output="relu", steps=2).fit(pts)
+
+
 def test_same_seed_same_bytes(pts) -> None:
     a = innmf.ImplicitNMF(2, steps=10, seed=3, **FAST).fit(pts)
     b = innmf.ImplicitNMF(2, steps=10, seed=3, **FAST).fit(pts)

@@ -48,6 +48,10 @@ class ImplicitNMF(BaseEstimator):
         check_every: steps between convergence checks.
         seed: seed of the networks' initialization (the subset draws use ``seed + 1``)
             [``--seed``].
+        match_scale: start at the data's scale (the mean of ``m̂`` equals the mean of ``m``)
+            instead of the paper's start (library: ``ModelSpec::match_scale``).
+        output: the networks' output map, ``"softplus"`` (the paper's) or ``"exp"``.
+        h_optimizer: a separate optimizer for an explicit H (name or dict; ``None``: the same).
 
     Attributes (after :meth:`fit`):
         model_: the fitted native model (``innmf._innmf.Model``).
@@ -82,6 +86,9 @@ class ImplicitNMF(BaseEstimator):
         tol: float = 0.0,
         check_every: int = 10,
         seed: int = 0,
+        match_scale: bool = False,
+        output: str = "softplus",
+        h_optimizer: str | Mapping[str, Any] | None = None,
     ) -> None:
         self.n_components = n_components
         self.w = w
@@ -100,6 +107,9 @@ class ImplicitNMF(BaseEstimator):
         self.tol = tol
         self.check_every = check_every
         self.seed = seed
+        self.match_scale = match_scale
+        self.output = output
+        self.h_optimizer = h_optimizer
 
     # -- fitting -----------------------------------------------------------------------------
 
@@ -149,11 +159,8 @@ class ImplicitNMF(BaseEstimator):
                 raise ValueError(
                     f"weights has length {len(wts)}: expected one weight per point ({len(mag)})"
                 )
-        opt = self.optimizer
-        if isinstance(opt, Mapping):
-            opt = json.dumps(dict(opt))
-        elif not isinstance(opt, str):
-            raise TypeError(f"optimizer = {opt!r}: expected \"rprop\", \"adam\" or a dict")
+        opt = _optimizer(self.optimizer, "optimizer")
+        h_opt = None if self.h_optimizer is None else _optimizer(self.h_optimizer, "h_optimizer")
         model, report = _innmf.fit_model(
             t,
             fr,
@@ -175,6 +182,9 @@ class ImplicitNMF(BaseEstimator):
             tol=_checks.real(self.tol, "tol"),
             check_every=_checks.positive_int(self.check_every, "check_every"),
             seed=_checks.seed(self.seed, "seed"),
+            match_scale=bool(self.match_scale),
+            output=str(self.output),
+            h_optimizer=h_opt,
             analysis=analysis,
             source=source,
             weights=wts,
@@ -295,6 +305,14 @@ class ImplicitNMF(BaseEstimator):
                 self.components_ = self.model_.sample_w(self.freqs_)
 
 
+def _optimizer(opt: Any, name: str) -> str:
+    if isinstance(opt, Mapping):
+        return json.dumps(dict(opt))
+    if not isinstance(opt, str):
+        raise TypeError(f"{name} = {opt!r}: expected \"rprop\", \"adam\" or a dict")
+    return opt
+
+
 def _points_of(
     X: Any, f: Any, m: Any, freqs: Any, times: Any
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, str | None, str]:
@@ -337,6 +355,14 @@ def _params_from_config(cfg: dict[str, Any], model: Any) -> dict[str, Any]:
         params["omega"] = _f32(spec["omega"])
     if spec.get("freq_scale") == "log":
         params["log_freq"] = True
+    if spec.get("match_scale"):
+        params["match_scale"] = True
+    if spec.get("output", "softplus") != "softplus":
+        params["output"] = spec["output"]
+    h_opt = fit.get("h_optimizer")
+    if isinstance(h_opt, dict):
+        params["h_optimizer"] = {k: (_f32(v) if isinstance(v, float) else v)
+                                 for k, v in h_opt.items()}
     for key in ("steps", "fraction", "tol", "check_every"):
         if key in fit:
             params[key] = fit[key]
