@@ -17,10 +17,11 @@ ROOT=$(pwd)
 
 if [ "${INNMF_SKIP_RUST:-0}" != 1 ]; then
     echo "== cargo test --release"
+    # also builds target/release/innmf, the CLI the Python tests compare against
     cargo test --release
+else
+    cargo build --release -p innmf-cli
 fi
-# the CLI the Python tests compare against (a no-op after cargo test)
-cargo build --release -p innmf-cli
 
 VENV=${INNMF_VENV:-$ROOT/.venv}
 PY=${PYTHON:-python3}
