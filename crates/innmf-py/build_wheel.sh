@@ -5,7 +5,8 @@
 # must not carry: it would die with an illegal instruction on an older CPU. RUSTFLAGS overrides
 # that setting entirely; the baseline target (x86-64 / generic aarch64) is built in its own
 # target directory so that it does not evict the native build the tests use. Kernels that use
-# AVX2/AVX-512 choose them at run time (faer via pulp).
+# AVX2/AVX-512 choose them at run time (faer via pulp); the engine's own kernels do not yet, and
+# at main 3d10e1b such a wheel fitted ~170x slower per step than the native build (see README).
 #
 #   crates/innmf-py/build_wheel.sh [extra maturin arguments]   # needs `pip install maturin`
 set -euo pipefail
