@@ -3,7 +3,7 @@
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use innmf::experiment::{self, report, Event, ExperimentConfig, RunOptions, Study};
+use innmf_studies::{self as experiment, report, Event, ExperimentConfig, RunOptions, Study};
 use std::path::PathBuf;
 
 /// What to run.
@@ -133,7 +133,7 @@ pub fn run(args: &ExperimentArgs) -> Result<()> {
         serde_json::to_string_pretty(&serde_json::json!({
             "studies": results.studies, "wall_s": results.wall_s,
             "seconds_by_kind": results.seconds_by_kind,
-            "rows": results.rows.iter().map(|(k, v)| (k.clone(), v.len()))
+            "rows": results.studies.iter().map(|&s| (s.name(), results.rows.len(s)))
                 .collect::<std::collections::BTreeMap<_, _>>(),
         }))?
     );

@@ -48,7 +48,7 @@
 //! | [`nmf`] | classical multiplicative-update NMF (scikit-learn's semantics) |
 //! | [`separate`] | templates → activations → masks → phase: source separation |
 //! | [`metrics`] | BSS Eval, SI-SDR, STOI, spectral metrics; [`metrics::evaluate`], the one scoring path |
-//! | [`experiment`], [`stats`] | the paper's studies as resumable units; medians and bootstrap intervals |
+//! | [`stats`] | medians and bootstrap intervals (the paper's studies: the `innmf-studies` crate) |
 //! | [`demo`], [`plot`], [`io`] | the demo, figures, `.npy`/`.npz`/CSV/JSON files |
 //!
 //! ## Names
@@ -76,7 +76,6 @@ pub mod audio;
 pub mod demo;
 pub mod divergence;
 pub mod error;
-pub mod experiment;
 #[doc(hidden)]
 pub mod fastmath;
 pub mod field;
