@@ -24,8 +24,10 @@
 //! negative-frequency image, which is why a tone within a few bins of DC reads slightly off.
 //! The tests below measure them by analyzing unit tones.
 //!
-//! Adding a transform takes its `unit_tone_gain()` and a [`BinScale`] implementation for its
-//! coefficients; then `calibration.apply(&mut coeffs, &plan.unit_tone_gain())`.
+//! Every plan's gains are [`Transform::unit_tone_gain`](super::Transform::unit_tone_gain);
+//! `coeffs.calibrate(calibration, &plan.unit_tone_gain())` applies them to any
+//! [`Coefficients`](super::Coefficients). The typed coefficient structs implement [`BinScale`]
+//! too, so `calibration.apply(&mut typed, &gains)` works on them directly.
 
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -48,6 +50,17 @@ pub trait BinScale {
     fn n_bins(&self) -> usize;
     /// Divides every coefficient of bin k by `divisors[k]` (`divisors.len() == n_bins()`).
     fn divide_bins(&mut self, divisors: &[f64]);
+}
+
+/// Divides every coefficient of row k by `divisors[k]`: the one body of the banded
+/// coefficients' [`BinScale::divide_bins`].
+pub(crate) fn divide_rows<'a>(
+    rows: impl Iterator<Item = &'a mut [num_complex::Complex64]>,
+    divisors: &[f64],
+) {
+    for (row, &d) in rows.zip(divisors) {
+        row.iter_mut().for_each(|c| *c /= d);
+    }
 }
 
 impl Calibration {

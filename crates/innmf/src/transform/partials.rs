@@ -75,7 +75,7 @@ impl Default for TrackParams {
 }
 
 impl TrackParams {
-    fn validate(&self) -> Result<()> {
+    pub(crate) fn validate(&self) -> Result<()> {
         let d = self.max_deviation.limit();
         if !(d.is_finite() && d > 0.0) {
             let unit = match self.max_deviation {

@@ -20,10 +20,9 @@
 //! | `hybrid` | the parts, time-concatenated | the paper's: STFT 128/32, STFT 1024/256, direct CQT |
 
 use super::{
-    track_peaks, tracks_to_points, BinScale, Calibration, Cwt, CwtHop, CwtParams, DirectCqt,
-    DirectCqtParams, FastCqt, MaxDeviation, Multires, MultiresParams, Norm, Nsgt, NsgtParams,
-    Padding, Sinusoidal, SinusoidalParams, Stft, StftParams, TrackParams, Vqt, VqtParams,
-    WindowKind,
+    Calibration, Coefficients, Cwt, CwtHop, CwtParams, DirectCqt, DirectCqtParams, FastCqt,
+    MaxDeviation, Multires, MultiresParams, Norm, Nsgt, NsgtParams, Padding, SinusoidalModel,
+    SinusoidalParams, Stft, StftParams, TrackParams, Transform, Vqt, VqtParams, WindowKind,
 };
 use crate::error::{Error, Result};
 use crate::points::TfPoints;
@@ -315,35 +314,6 @@ impl Default for SinesSpec {
 }
 
 impl SinesSpec {
-    /// Peaks (or tracked peaks) of `x` as points `amp^p`, and the number of tracks. Peak
-    /// amplitudes are window-corrected already: calibration leaves them as they are.
-    fn points(&self, x: &[f64], sr: f64, p: f64) -> Result<(TfPoints, Option<usize>)> {
-        let plan = Sinusoidal::new(self.params(), sr)?;
-        let peaks = plan.analyze(x)?;
-        let (pts, tracks) = match &self.tracking {
-            Some(t) => {
-                let tracks = track_peaks(&peaks, t)?;
-                (tracks_to_points(&tracks, p)?, Some(tracks.len()))
-            }
-            None => (Sinusoidal::to_points(&peaks, p)?, None),
-        };
-        if pts.is_empty() {
-            return Err(Error::param(
-                "threshold",
-                self.threshold_db,
-                format!(
-                    "a level (dB re a unit sinusoid) that some peaks{} exceed: none did",
-                    if self.tracking.is_some() {
-                        " on tracks long enough"
-                    } else {
-                        ""
-                    }
-                ),
-            ));
-        }
-        Ok((pts, tracks))
-    }
-
     fn params(&self) -> SinusoidalParams {
         SinusoidalParams {
             window_len: self.window_len,
@@ -961,13 +931,29 @@ impl Representation {
     }
 
     /// True when separated coefficients can be turned back into a signal (STFT, NSGT, CWT, the
-    /// sinusoidal model with tracking).
+    /// multi-resolution STFT, the sinusoidal model with tracking). A multi-resolution plan whose
+    /// inverse does not converge for its windows and hops is refused when it is planned.
     pub fn is_invertible(&self) -> bool {
         match self {
-            Representation::Stft(_) | Representation::Nsgt(_) | Representation::Cwt(_) => true,
+            Representation::Stft(_)
+            | Representation::Nsgt(_)
+            | Representation::Cwt(_)
+            | Representation::Multires(_) => true,
             Representation::Sines(s) => s.tracking.is_some(),
             _ => false,
         }
+    }
+
+    /// The plan of this representation for `sample_rate` Hz (and, for the NSGT and the CWT,
+    /// whose plans are fixed to one length, signals of `signal_len` samples): every front end
+    /// analyzes, calibrates and synthesizes through it.
+    ///
+    /// # Errors
+    /// Those of [`resolve`](Self::resolve) and of the plan's constructor; a hybrid, which is
+    /// several plans ([`Error::Unsupported`]: analyze it with [`analyze`](Self::analyze)).
+    pub fn plan(&self, sample_rate: f64, signal_len: usize) -> Result<Box<dyn Transform>> {
+        self.resolve(sample_rate)?
+            .resolved_plan(sample_rate, signal_len)
     }
 
     /// Analyzes `x` (sampled at `sample_rate` Hz), calibrates the magnitudes and returns the
@@ -1047,29 +1033,16 @@ impl Representation {
     pub fn resynthesize(&self, x: &[f64], sample_rate: f64) -> Result<Vec<f64>> {
         crate::error::check_signal(x, sample_rate)?;
         let r = self.resolve(sample_rate)?;
-        match &r {
-            Representation::Stft(p) => {
-                let stft = Stft::new(*p, sample_rate)?;
-                stft.synthesize(&stft.analyze(x)?)
-            }
-            Representation::Nsgt(_) | Representation::Cwt(_) => {
-                match r.nsgt_or_cwt(x.len(), sample_rate)? {
-                    ConstantQPlan::Nsgt(n) => n.synthesize(&n.analyze(x)?),
-                    ConstantQPlan::Cwt(c) => c.synthesize(&c.analyze(x)?),
-                }
-            }
-            Representation::Sines(s) if s.tracking.is_some() => {
-                let plan = Sinusoidal::new(s.params(), sample_rate)?;
-                let tracks = plan.track(x, s.tracking.as_ref().expect("checked"))?;
-                plan.synthesize(&tracks, x.len())
-            }
-            other => Err(Error::Unsupported {
-                what: format!("resynthesis from {}", other.name()),
-                why: "this representation has no inverse (use stft, nsgt, cwt or sines with \
-                      tracking)"
+        if !r.is_invertible() {
+            return Err(Error::Unsupported {
+                what: format!("resynthesis from {}", r.name()),
+                why: "this representation has no inverse (use stft, nsgt, cwt, multires or sines \
+                      with tracking)"
                     .into(),
-            }),
+            });
         }
+        let plan = r.resolved_plan(sample_rate, x.len())?;
+        plan.synthesize(&plan.analyze(x)?)
     }
 
     fn segment_name(&self) -> String {
@@ -1084,68 +1057,10 @@ impl Representation {
         }
     }
 
-    fn nsgt_or_cwt(&self, len: usize, sr: f64) -> Result<ConstantQPlan> {
-        match self {
-            Representation::Nsgt(n) => Ok(ConstantQPlan::Nsgt(Nsgt::new(
-                NsgtParams::new(
-                    n.f_min,
-                    n.f_max.unwrap_or(default_f_max(n.f_min, 0.45 * sr)),
-                    n.bins_per_octave,
-                ),
-                sr,
-                len,
-            )?)),
-            Representation::Cwt(c) => Ok(ConstantQPlan::Cwt(Cwt::new(
-                CwtParams {
-                    f_min: c.f_min,
-                    f_max: c.f_max.unwrap_or(c.f_min),
-                    voices_per_octave: c.voices_per_octave,
-                    omega0: c.omega0,
-                    hop: c.hop,
-                },
-                sr,
-                len,
-            )?)),
-            _ => unreachable!("nsgt_or_cwt is called on nsgt and cwt only"),
-        }
-    }
-
-    /// Points of one resolved, non-hybrid representation (and the number of partial tracks of a
-    /// tracked sinusoidal model).
-    fn part_points(
-        &self,
-        x: &[f64],
-        sr: f64,
-        p: f64,
-        cal: Calibration,
-    ) -> Result<(TfPoints, Option<usize>)> {
-        if let Representation::Sines(s) = self {
-            return s.points(x, sr, p);
-        }
-        Ok((self.grid_points(x, sr, p, cal)?, None))
-    }
-
-    /// Points of a resolved representation with complex coefficients.
-    fn grid_points(&self, x: &[f64], sr: f64, p: f64, cal: Calibration) -> Result<TfPoints> {
-        fn calibrated<C: BinScale>(mut c: C, cal: Calibration, gain: &[f64]) -> Result<C> {
-            cal.apply(&mut c, gain)?;
-            Ok(c)
-        }
-        match self {
-            Representation::Stft(params) => {
-                if params.padding == Padding::None && x.len() < params.window_len {
-                    return Err(Error::param(
-                        "window",
-                        params.window_len,
-                        format!(
-                            "at most the signal length {} samples (or centre padding)",
-                            x.len()
-                        ),
-                    ));
-                }
-                let stft = Stft::new(*params, sr)?;
-                calibrated(stft.analyze(x)?, cal, &stft.unit_tone_gain())?.to_points(p)
-            }
+    /// The plan of a resolved, non-hybrid representation.
+    fn resolved_plan(&self, sr: f64, len: usize) -> Result<Box<dyn Transform>> {
+        Ok(match self {
+            Representation::Stft(params) => Box::new(Stft::new(*params, sr)?),
             Representation::Cqt(c) => {
                 let params = DirectCqtParams {
                     q: c.q.unwrap_or(c.bins_per_octave as f64),
@@ -1155,59 +1070,111 @@ impl Representation {
                     hop_divisor: c.hop_divisor,
                 };
                 match c.kernels {
-                    CqtKernels::Sparse => {
-                        let cqt = FastCqt::new(params, sr)?;
-                        calibrated(cqt.analyze(x)?, cal, &cqt.unit_tone_gain())?.to_points(p)
-                    }
-                    CqtKernels::Direct => {
-                        let cqt = DirectCqt::new(params, sr)?;
-                        calibrated(cqt.analyze(x)?, cal, &cqt.unit_tone_gain())?.to_points(p)
-                    }
+                    CqtKernels::Sparse => Box::new(FastCqt::new(params, sr)?),
+                    CqtKernels::Direct => Box::new(DirectCqt::new(params, sr)?),
                 }
             }
-            Representation::Vqt(v) => {
-                let params = VqtParams {
+            Representation::Vqt(v) => Box::new(Vqt::new(
+                VqtParams {
                     f_min: v.f_min,
                     n_bins: v.n_bins.unwrap_or(1),
                     bins_per_octave: v.bins_per_octave,
                     filter_scale: v.filter_scale,
                     gamma: v.gamma,
                     hop: v.hop,
-                };
-                let vqt = Vqt::new(params, sr)?;
-                calibrated(vqt.analyze(x)?, cal, &vqt.unit_tone_gain())?.to_points(p)
+                },
+                sr,
+            )?),
+            Representation::Nsgt(n) => Box::new(Nsgt::new(
+                NsgtParams::new(
+                    n.f_min,
+                    n.f_max.unwrap_or(default_f_max(n.f_min, 0.45 * sr)),
+                    n.bins_per_octave,
+                ),
+                sr,
+                len,
+            )?),
+            Representation::Cwt(c) => Box::new(Cwt::new(
+                CwtParams {
+                    f_min: c.f_min,
+                    f_max: c.f_max.unwrap_or(c.f_min),
+                    voices_per_octave: c.voices_per_octave,
+                    omega0: c.omega0,
+                    hop: c.hop,
+                },
+                sr,
+                len,
+            )?),
+            Representation::Sines(s) => {
+                Box::new(SinusoidalModel::new(s.params(), s.tracking.clone(), sr)?)
             }
-            Representation::Nsgt(_) | Representation::Cwt(_) => {
-                match self.nsgt_or_cwt(x.len(), sr)? {
-                    ConstantQPlan::Nsgt(n) => {
-                        calibrated(n.analyze(x)?, cal, &n.unit_tone_gain())?.to_points(p)
-                    }
-                    ConstantQPlan::Cwt(c) => {
-                        calibrated(c.analyze(x)?, cal, &c.unit_tone_gain())?.to_points(p)
-                    }
-                }
-            }
-            Representation::Sines(_) => unreachable!("sines are analyzed by SinesSpec::points"),
             Representation::Multires(m) => {
                 let d = MultiresParams::default_for(sr);
-                let params = MultiresParams {
-                    splits: m.splits.clone().unwrap_or(d.splits),
-                    windows: m.windows.clone().unwrap_or(d.windows),
-                    hops: m.hops.clone().unwrap_or(d.hops),
-                    window: m.window,
-                    norm: m.norm,
-                };
-                let plan = Multires::new(params, sr)?;
-                calibrated(plan.analyze(x)?, cal, &plan.unit_tone_gain())?.to_points(p)
+                Box::new(Multires::new(
+                    MultiresParams {
+                        splits: m.splits.clone().unwrap_or(d.splits),
+                        windows: m.windows.clone().unwrap_or(d.windows),
+                        hops: m.hops.clone().unwrap_or(d.hops),
+                        window: m.window,
+                        norm: m.norm,
+                    },
+                    sr,
+                )?)
             }
-            Representation::Hybrid(_) => unreachable!("hybrids are analyzed part by part"),
-        }
+            Representation::Hybrid(_) => {
+                return Err(Error::Unsupported {
+                    what: "one plan for a hybrid representation".into(),
+                    why: "a hybrid is several transforms, analyzed part by part".into(),
+                })
+            }
+        })
     }
-}
 
-enum ConstantQPlan {
-    Nsgt(Nsgt),
-    Cwt(Cwt),
+    /// Points of one resolved, non-hybrid representation, calibrated, as `|c|^p` (and the
+    /// number of partial tracks of a tracked sinusoidal model).
+    fn part_points(
+        &self,
+        x: &[f64],
+        sr: f64,
+        p: f64,
+        cal: Calibration,
+    ) -> Result<(TfPoints, Option<usize>)> {
+        if let Representation::Stft(params) = self {
+            if params.padding == Padding::None && x.len() < params.window_len {
+                return Err(Error::param(
+                    "window",
+                    params.window_len,
+                    format!(
+                        "at most the signal length {} samples (or centre padding)",
+                        x.len()
+                    ),
+                ));
+            }
+        }
+        let plan = self.resolved_plan(sr, x.len())?;
+        let mut c = plan.analyze(x)?;
+        let mut tracks = None;
+        if let (Coefficients::Sines(sc), Representation::Sines(spec)) = (&c, self) {
+            if sc.n_points() == 0 {
+                return Err(Error::param(
+                    "threshold",
+                    spec.threshold_db,
+                    format!(
+                        "a level (dB re a unit sinusoid) that some peaks{} exceed: none did",
+                        if sc.tracked {
+                            " on tracks long enough"
+                        } else {
+                            ""
+                        }
+                    ),
+                ));
+            }
+            tracks = sc.tracked.then_some(sc.tracks.len());
+        }
+        // peak amplitudes are window-corrected already: the sinusoidal model's gains are ones
+        c.calibrate(cal, &plan.unit_tone_gain())?;
+        Ok((c.to_points(p)?, tracks))
+    }
 }
 
 fn check_power(p: f64) -> Result<()> {

@@ -231,6 +231,11 @@ impl Stft {
         }
     }
 
+    /// Centre time (s) of frame j.
+    fn frame_time(&self, j: usize) -> f64 {
+        (self.frame_start(j) as f64 + self.params.window_len as f64 / 2.0) / self.sample_rate
+    }
+
     /// Forward transform of `x` (sampled at the plan's rate).
     pub fn analyze(&self, x: &[f64]) -> Result<Spectrogram> {
         let sample_rate = self.sample_rate;
@@ -276,9 +281,7 @@ impl Stft {
         let freqs = (0..bins)
             .map(|k| k as f64 * sample_rate / n as f64)
             .collect();
-        let times = (0..frames)
-            .map(|j| (self.frame_start(j) as f64 + n as f64 / 2.0) / sample_rate)
-            .collect();
+        let times = (0..frames).map(|j| self.frame_time(j)).collect();
         Ok(Spectrogram {
             n_bins: bins,
             n_frames: frames,
@@ -354,6 +357,60 @@ impl Stft {
             *v = if *w > 1e-10 * max_w { *v / w } else { 0.0 };
         }
         Ok(y)
+    }
+}
+
+impl super::Transform for Stft {
+    fn name(&self) -> &'static str {
+        "stft"
+    }
+
+    fn sample_rate(&self) -> f64 {
+        self.sample_rate
+    }
+
+    fn analyze(&self, x: &[f64]) -> Result<super::Coefficients> {
+        Ok(super::Coefficients::Stft(Stft::analyze(self, x)?))
+    }
+
+    fn unit_tone_gain(&self) -> Vec<f64> {
+        Stft::unit_tone_gain(self)
+    }
+
+    /// `k·sr/N`, k = 0..=N/2.
+    fn bin_freqs(&self) -> Vec<f64> {
+        let n = self.params.window_len;
+        (0..n / 2 + 1)
+            .map(|k| k as f64 * self.sample_rate / n as f64)
+            .collect()
+    }
+
+    /// The same frames for every bin: window centres.
+    fn frame_times(&self, bin: usize, signal_len: usize) -> Result<Vec<f64>> {
+        super::check_bin(self, bin)?;
+        let frames = self.n_frames(signal_len);
+        if frames == 0 {
+            return Err(Error::param(
+                "signal length",
+                signal_len,
+                format!(
+                    "at least the window length {} (or use centre padding)",
+                    self.params.window_len
+                ),
+            ));
+        }
+        Ok((0..frames).map(|j| self.frame_time(j)).collect())
+    }
+
+    fn is_invertible(&self) -> bool {
+        true
+    }
+
+    fn synthesize(&self, c: &super::Coefficients) -> Result<Vec<f64>> {
+        match c {
+            super::Coefficients::Stft(s) => Stft::synthesize(self, s),
+            other => Err(super::wrong_coefficients("stft", other)),
+        }
     }
 }
 

@@ -14,9 +14,10 @@
 //! grid: the point set is irregular in time. Frame times are `c_j/sr` (the authors' code
 //! stretched them over the whole duration with `linspace`, misplacing low bins by up to 1.7 s).
 
-use super::window::hann;
+use super::CqtBin;
+use super::CqtCoefficients;
 use crate::error::{Error, Result};
-use crate::points::TfPoints;
+use crate::transform::window::hann;
 use num_complex::Complex64;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -49,101 +50,39 @@ impl DirectCqtParams {
     }
 }
 
-/// One bin's frames.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CqtBin {
-    /// Analysis frequency Q·sr/N_k (Hz).
-    pub freq: f64,
-    /// Window length N_k.
-    pub window_len: usize,
-    /// Hop H_k.
-    pub hop: usize,
-    /// Frame centre times (s).
-    pub times: Vec<f64>,
-    /// Complex coefficients per frame.
-    pub coeffs: Vec<Complex64>,
+/// One bin of the paper's layout: window length N_k, hop H_k and analysis frequency `Q·sr/N_k`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct BinLayout {
+    pub(crate) window_len: usize,
+    pub(crate) hop: usize,
+    pub(crate) freq: f64,
 }
 
-/// Output of the direct constant-Q transform.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CqtCoefficients {
-    /// Bins from low to high frequency.
-    pub bins: Vec<CqtBin>,
-    /// Sample rate (Hz).
-    pub sample_rate: f64,
-    /// Analyzed signal length.
-    pub signal_len: usize,
-}
-
-impl super::calibration::BinScale for CqtCoefficients {
-    fn n_bins(&self) -> usize {
-        self.bins.len()
+/// Validates the parameters for `sample_rate` and computes every bin's window, hop and
+/// frequency (no kernel: [`FastCqt`](super::FastCqt) builds its own).
+pub(crate) fn bin_layout(params: &DirectCqtParams, sample_rate: f64) -> Result<Vec<BinLayout>> {
+    crate::error::check_sample_rate(sample_rate)?;
+    if !(params.q.is_finite() && params.q >= 1.0) {
+        return Err(Error::param("q", params.q, "at least 1 cycle per window"));
     }
-
-    fn divide_bins(&mut self, divisors: &[f64]) {
-        for (b, &d) in self.bins.iter_mut().zip(divisors) {
-            b.coeffs.iter_mut().for_each(|c| *c /= d);
-        }
+    if params.bins_per_octave == 0 {
+        return Err(Error::param("bins per octave", 0, "at least 1"));
     }
-}
-
-impl CqtCoefficients {
-    /// Total number of coefficients.
-    pub fn len(&self) -> usize {
-        self.bins.iter().map(|b| b.coeffs.len()).sum()
+    if params.n_bins == 0 {
+        return Err(Error::param("number of bins", 0, "at least 1"));
     }
-
-    /// True when there are no coefficients.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
+    if params.hop_divisor == 0 {
+        return Err(Error::param("hop divisor", 0, "at least 1"));
     }
-
-    /// The point set of `|X|^p`.
-    pub fn to_points(&self, p: f64) -> Result<TfPoints> {
-        super::band_points(
-            self.bins.iter().map(|b| {
-                let times = &b.times;
-                let n = times.len().min(b.coeffs.len());
-                (b.freq, &b.coeffs[..n], move |i: usize| times[i])
-            }),
-            p,
-        )
+    if !(params.f_min.is_finite() && params.f_min > 0.0) {
+        return Err(Error::param(
+            "f_min",
+            params.f_min,
+            "a positive frequency in Hz",
+        ));
     }
-}
-
-/// A planned direct constant-Q transform for one sample rate.
-#[derive(Debug, Clone)]
-pub struct DirectCqt {
-    params: DirectCqtParams,
-    sample_rate: f64,
-    kernels: Vec<(usize, usize, f64, Vec<Complex64>)>,
-}
-
-impl DirectCqt {
-    /// Validates the parameters and precomputes the kernels.
-    pub fn new(params: DirectCqtParams, sample_rate: f64) -> Result<Self> {
-        crate::error::check_sample_rate(sample_rate)?;
-        if !(params.q.is_finite() && params.q >= 1.0) {
-            return Err(Error::param("q", params.q, "at least 1 cycle per window"));
-        }
-        if params.bins_per_octave == 0 {
-            return Err(Error::param("bins per octave", 0, "at least 1"));
-        }
-        if params.n_bins == 0 {
-            return Err(Error::param("number of bins", 0, "at least 1"));
-        }
-        if params.hop_divisor == 0 {
-            return Err(Error::param("hop divisor", 0, "at least 1"));
-        }
-        if !(params.f_min.is_finite() && params.f_min > 0.0) {
-            return Err(Error::param(
-                "f_min",
-                params.f_min,
-                "a positive frequency in Hz",
-            ));
-        }
-        let mut kernels = Vec::with_capacity(params.n_bins);
-        for k in 0..params.n_bins {
+    (0..params.n_bins)
+        .map(|k| {
             let fk = params.f_min * 2f64.powf(k as f64 / params.bins_per_octave as f64);
             let mut n = (sample_rate * params.q / fk) as usize;
             if n % 2 == 1 {
@@ -160,17 +99,41 @@ impl DirectCqt {
                     ),
                 ));
             }
-            let hop = (n / params.hop_divisor).max(1);
-            let w = hann(n, true);
-            let scale = 1.0 / (n as f64).sqrt();
-            let kernel = (0..n)
-                .map(|i| {
-                    let ph = -2.0 * std::f64::consts::PI * params.q * i as f64 / n as f64;
-                    Complex64::from_polar(w[i] * scale, ph)
-                })
-                .collect();
-            kernels.push((n, hop, freq, kernel));
-        }
+            Ok(BinLayout {
+                window_len: n,
+                hop: (n / params.hop_divisor).max(1),
+                freq,
+            })
+        })
+        .collect()
+}
+
+/// A planned direct constant-Q transform for one sample rate.
+#[derive(Debug, Clone)]
+pub struct DirectCqt {
+    params: DirectCqtParams,
+    sample_rate: f64,
+    kernels: Vec<(usize, usize, f64, Vec<Complex64>)>,
+}
+
+impl DirectCqt {
+    /// Validates the parameters and precomputes the kernels.
+    pub fn new(params: DirectCqtParams, sample_rate: f64) -> Result<Self> {
+        let kernels = bin_layout(&params, sample_rate)?
+            .into_iter()
+            .map(|b| {
+                let n = b.window_len;
+                let w = hann(n, true);
+                let scale = 1.0 / (n as f64).sqrt();
+                let kernel = (0..n)
+                    .map(|i| {
+                        let ph = -2.0 * std::f64::consts::PI * params.q * i as f64 / n as f64;
+                        Complex64::from_polar(w[i] * scale, ph)
+                    })
+                    .collect();
+                (n, b.hop, b.freq, kernel)
+            })
+            .collect();
         Ok(DirectCqt {
             params,
             sample_rate,
@@ -183,6 +146,14 @@ impl DirectCqt {
         &self.params
     }
 
+    /// Window length N_k, hop H_k and analysis frequency of every bin.
+    pub fn bin_layout(&self) -> Vec<(usize, usize, f64)> {
+        self.kernels
+            .iter()
+            .map(|(n, hop, freq, _)| (*n, *hop, *freq))
+            .collect()
+    }
+
     /// Per bin, the magnitude a unit-amplitude sinusoid at the bin's analysis frequency
     /// `Q·sr/N_k` reads in a frame fully inside the signal: `Σ_n hann_sym(N_k)[n]/(2√N_k) =
     /// (N_k − 1)/(4√N_k)` (the kernel holds exactly Q cycles, so the tone's positive-frequency
@@ -191,14 +162,6 @@ impl DirectCqt {
         self.kernels
             .iter()
             .map(|(_, _, _, k)| 0.5 * k.iter().map(|c| c.norm()).sum::<f64>())
-            .collect()
-    }
-
-    /// Window length N_k, hop H_k and analysis frequency of every bin.
-    pub(crate) fn bin_layout(&self) -> Vec<(usize, usize, f64)> {
-        self.kernels
-            .iter()
-            .map(|(n, hop, freq, _)| (*n, *hop, *freq))
             .collect()
     }
 
@@ -216,17 +179,7 @@ impl DirectCqt {
             .enumerate()
             .map(|(k, (n, hop, freq, kernel))| {
                 let half = n / 2;
-                if len <= half {
-                    return Err(Error::param(
-                        "signal length",
-                        len,
-                        format!("more than {half} samples (half the window of constant-Q bin {k})"),
-                    ));
-                }
-                let centres: Vec<usize> = (0..)
-                    .map(|j| j * hop)
-                    .take_while(|&c| c < len - half)
-                    .collect();
+                let centres = super::inside_half_centres(k, *n, *hop, len)?;
                 let coeffs = centres
                     .iter()
                     .map(|&c| {
@@ -254,6 +207,48 @@ impl DirectCqt {
             sample_rate: sr,
             signal_len: len,
         })
+    }
+}
+
+impl crate::transform::Transform for DirectCqt {
+    fn name(&self) -> &'static str {
+        "cqt-direct"
+    }
+
+    fn sample_rate(&self) -> f64 {
+        self.sample_rate
+    }
+
+    fn analyze(&self, x: &[f64]) -> Result<crate::transform::Coefficients> {
+        Ok(crate::transform::Coefficients::Cqt(DirectCqt::analyze(
+            self, x,
+        )?))
+    }
+
+    fn unit_tone_gain(&self) -> Vec<f64> {
+        DirectCqt::unit_tone_gain(self)
+    }
+
+    /// The analysis frequencies `Q·sr/N_k`.
+    fn bin_freqs(&self) -> Vec<f64> {
+        self.kernels.iter().map(|k| k.2).collect()
+    }
+
+    fn frame_times(&self, bin: usize, signal_len: usize) -> Result<Vec<f64>> {
+        crate::transform::check_bin(self, bin)?;
+        let (n, hop, _, _) = &self.kernels[bin];
+        Ok(super::inside_half_centres(bin, *n, *hop, signal_len)?
+            .into_iter()
+            .map(|c| c as f64 / self.sample_rate)
+            .collect())
+    }
+
+    fn is_invertible(&self) -> bool {
+        false
+    }
+
+    fn synthesize(&self, _: &crate::transform::Coefficients) -> Result<Vec<f64>> {
+        Err(crate::transform::not_invertible("cqt-direct"))
     }
 }
 
