@@ -4,6 +4,7 @@ use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use innmf_studies::{self as experiment, report, Event, ExperimentConfig, RunOptions, Study};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 /// What to run.
@@ -112,7 +113,13 @@ pub fn run(args: &ExperimentArgs) -> Result<()> {
             bar.set_length(total as u64);
             bar.set_position(cached as u64);
             if cached > 0 {
-                bar.println(format!("resuming: {cached} of {total} units already done"));
+                let note = format!("resuming: {cached} of {total} units already done");
+                // the bar (and what it prints) is hidden off a terminal: a batch log gets it too
+                if std::io::stderr().is_terminal() {
+                    bar.println(note);
+                } else {
+                    eprintln!("{note}");
+                }
             }
         }
         Event::Finished { id, elapsed_s } => {

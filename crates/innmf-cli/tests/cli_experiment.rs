@@ -40,7 +40,12 @@ fn experiment_runs_resumes_and_redraws_its_report() {
     // a second run finds every unit done
     let (ok, _, err) = innmf(&args);
     assert!(ok, "{err}");
-    // (the progress bar is hidden off a terminal; the resume note is printed through it)
+    // off a terminal the resume note goes to stderr as a plain line (2 models, 2 × 2 NMF fits,
+    // 2 methods × 2 windows)
+    assert!(
+        err.contains("resuming: 10 of 10 units already done"),
+        "{err}"
+    );
     let md = std::fs::read_to_string(out.join("REPORT.md")).unwrap();
     let results: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("results.json")).unwrap()).unwrap();

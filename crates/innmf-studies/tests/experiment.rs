@@ -87,9 +87,28 @@ fn every_study_runs_resumes_and_reports() {
     assert!(ratio > 2.0, "hybrid separation ratio {ratio}");
     let (names, m) = report::transfer_matrix(&r);
     assert_eq!(names, ["stft-256", "stft-512", "cqt"]);
-    for (i, row) in m.iter().enumerate() {
-        assert!((row[i] - 1.0).abs() < 1e-12);
+    for row in &m {
         assert!(row.iter().all(|v| v.is_finite() && *v > 0.0), "{row:?}");
+    }
+    // templates learned at coarse frequency resolution (a 256-sample window: 31 Hz bins) miss
+    // the harmonics a 512-sample window resolves; the other way round loses less. On each
+    // recording, KL(256→512)/KL(512→512) exceeds KL(512→256)/KL(256→256) by 1.3× at least
+    // (measured: 1.69× and 1.95×, ratios 1.73 vs 1.02 and 1.71 vs 0.88).
+    let kl = |rec: &str, from: &str, to: &str| {
+        r.rows
+            .transfer
+            .iter()
+            .find(|t| t.recording == rec && t.from == from && t.to == to)
+            .map(|t| t.kl)
+            .unwrap()
+    };
+    for rec in ["a", "a_2"] {
+        let coarse_to_fine = kl(rec, "stft-256", "stft-512") / kl(rec, "stft-512", "stft-512");
+        let fine_to_coarse = kl(rec, "stft-512", "stft-256") / kl(rec, "stft-256", "stft-256");
+        assert!(
+            coarse_to_fine > 1.3 * fine_to_coarse,
+            "{rec}: 256→512 {coarse_to_fine}, 512→256 {fine_to_coarse}"
+        );
     }
 
     // the report is drawn from results.json alone, and holds its numbers
