@@ -1106,7 +1106,7 @@ impl Representation {
                 len,
             )?),
             Representation::Sines(s) => {
-                Box::new(SinusoidalModel::new(s.params(), s.tracking.clone(), sr)?)
+                Box::new(SinusoidalModel::new(s.params(), s.tracking, sr)?)
             }
             Representation::Multires(m) => {
                 let d = MultiresParams::default_for(sr);
