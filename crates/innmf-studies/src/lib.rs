@@ -45,4 +45,7 @@ pub use corpus::{synthesize_corpus, Corpus, Recording};
 pub use innmf::stats;
 pub use plan::{Plan, PlannedUnit, Unit};
 pub use results::{Results, Row, Rows};
-pub use runner::{collect, plan, run, run_units, Event, RunOptions};
+pub use runner::{
+    collect, collect_planned, plan, run, run_planned, run_units, write_plan, Event, PlanFile,
+    RunOptions,
+};

@@ -403,3 +403,126 @@ pub fn run(
     report::write_all(&opts.out, &results)?;
     Ok(results)
 }
+
+/// `OUT/plan.json`: what [`write_plan`] found, for [`run_planned`] and for people handing units
+/// out (ids, kinds, dependencies by id, settings hashes).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PlanFile {
+    /// The settings.
+    pub config: ExperimentConfig,
+    /// The data folder.
+    pub data: PathBuf,
+    /// The studies.
+    pub studies: Vec<Study>,
+    /// Separation pairs asked for.
+    pub pairs: usize,
+    /// The units, in plan order.
+    pub units: Vec<PlanEntry>,
+}
+
+/// A unit of [`PlanFile`].
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PlanEntry {
+    /// Its id.
+    pub id: String,
+    /// Its kind.
+    pub kind: String,
+    /// The ids of the units it reads.
+    pub deps: Vec<String>,
+    /// Its settings hash.
+    pub hash: String,
+}
+
+fn plan_file(cfg: &ExperimentConfig, opts: &RunOptions, plan: &Plan) -> PlanFile {
+    PlanFile {
+        config: cfg.clone(),
+        data: opts.data.clone(),
+        studies: plan.studies.clone(),
+        pairs: opts.pairs,
+        units: plan
+            .units
+            .iter()
+            .map(|u| PlanEntry {
+                id: u.id.clone(),
+                kind: u.unit.kind().to_string(),
+                deps: u.deps.iter().map(|&d| plan.units[d].id.clone()).collect(),
+                hash: u.hash.clone(),
+            })
+            .collect(),
+    }
+}
+
+/// Plans the studies of `opts` and writes `OUT/plan.json` ([`PlanFile`]).
+///
+/// # Errors
+/// Those of [`plan`]; an unwritable output folder.
+pub fn write_plan(cfg: &ExperimentConfig, opts: &RunOptions) -> Result<PlanFile> {
+    let (_, plan) = plan(cfg, opts)?;
+    std::fs::create_dir_all(&opts.out).map_err(|e| Error::io(&opts.out, e))?;
+    let file = plan_file(cfg, opts, &plan);
+    io::write_json(&opts.out.join("plan.json"), &file)?;
+    Ok(file)
+}
+
+/// Runs the units `ids` of `OUT/plan.json` (finished ones are skipped; a unit whose
+/// dependencies are neither finished nor among `ids` is an error naming them), `jobs` at a time.
+///
+/// # Errors
+/// A missing or malformed `plan.json`, a data folder that no longer gives the same plan, an
+/// unknown id, and those of [`run_units`].
+pub fn run_planned(
+    out: &Path,
+    ids: &[String],
+    jobs: usize,
+    progress: &(dyn Fn(Event) + Sync),
+) -> Result<()> {
+    let (file, corpus, plan) = read_plan(out, jobs)?;
+    let path = out.join("plan.json");
+    let mut which = Vec::with_capacity(ids.len());
+    for id in ids {
+        let i =
+            plan.units.iter().position(|u| &u.id == id).ok_or_else(|| {
+                Error::param("unit id", id, format!("an id of {}", path.display()))
+            })?;
+        which.push(i);
+    }
+    run_units(&file.config, &corpus, &plan, out, &which, jobs, progress)
+}
+
+/// Collects the units of `OUT/plan.json` (all finished) into `results.json`, `REPORT.md` and
+/// the figures.
+///
+/// # Errors
+/// Those of [`run_planned`]'s reading of the plan; a unit not finished (named).
+pub fn collect_planned(out: &Path) -> Result<Results> {
+    let (file, corpus, plan) = read_plan(out, 1)?;
+    let results = collect(&file.config, &corpus, &plan, out)?;
+    report::write_all(out, &results)?;
+    Ok(results)
+}
+
+/// `OUT/plan.json`, planned again from its data folder (which must give the same plan).
+fn read_plan(out: &Path, jobs: usize) -> Result<(PlanFile, Corpus, Plan)> {
+    let path = out.join("plan.json");
+    let bytes = io::read_bytes(&path)?;
+    let file: PlanFile = serde_json::from_slice(&bytes)
+        .map_err(|e| Error::format(&path, format!("not an experiment plan: {e}")))?;
+    let opts = RunOptions {
+        data: file.data.clone(),
+        out: out.to_path_buf(),
+        studies: file.studies.clone(),
+        pairs: file.pairs,
+        jobs,
+    };
+    let (corpus, plan) = plan(&file.config, &opts)?;
+    if plan_file(&file.config, &opts, &plan) != file {
+        return Err(Error::format(
+            &path,
+            format!(
+                "{} no longer gives this plan (recordings added or removed?): plan again",
+                file.data.display()
+            ),
+        ));
+    }
+    Ok((file, corpus, plan))
+}
