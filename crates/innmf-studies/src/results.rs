@@ -1,8 +1,8 @@
 //! Typed result rows (one struct per kind of row), the unit files that hold them, and
 //! `results.json` ([`Results`]).
 //!
-//! Scores are `f64`; a non-finite score (an SDR of `+∞` for a perfect estimate, a NaN) is stored
-//! as JSON `null` and read back as NaN ([`nan_null`]), so every file reads back.
+//! Scores are `f64`; a non-finite score (an SIR of `+∞` for a perfect estimate, a NaN) is stored
+//! as `"inf"`/`"-inf"`/`"nan"` ([`innmf::io::json_float`]), so every file reads back as written.
 
 use crate::config::{ExperimentConfig, Study};
 use crate::corpus::Corpus;
@@ -10,45 +10,22 @@ use innmf::separate::TemplateMethod;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// `f64` as a JSON number, or `null` for a non-finite value (read back as NaN).
-pub mod nan_null {
-    use serde::{Deserialize, Deserializer, Serializer};
+/// A list of `f64` written as [`innmf::io::json_float`] writes each (`"inf"`, `"-inf"`, `"nan"`
+/// for non-finite values).
+pub mod float_vec {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-    /// Writes `v`, `null` when not finite.
-    pub fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
-        if v.is_finite() {
-            s.serialize_f64(*v)
-        } else {
-            s.serialize_none()
-        }
+    #[derive(Serialize, Deserialize)]
+    struct F(#[serde(with = "innmf::io::json_float")] f64);
+
+    /// Writes each value.
+    pub fn serialize<S: Serializer>(v: &[f64], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(v.iter().map(|&x| F(x)))
     }
 
-    /// Reads a number, or `null` as NaN.
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
-        Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
-    }
-
-    /// The same for a list.
-    pub mod vec {
-        use serde::ser::SerializeSeq;
-        use serde::{Deserialize, Deserializer, Serializer};
-
-        /// Writes each value, `null` when not finite.
-        pub fn serialize<S: Serializer>(v: &[f64], s: S) -> Result<S::Ok, S::Error> {
-            let mut seq = s.serialize_seq(Some(v.len()))?;
-            for x in v {
-                seq.serialize_element(&Some(*x).filter(|x| x.is_finite()))?;
-            }
-            seq.end()
-        }
-
-        /// Reads numbers, `null` as NaN.
-        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
-            Ok(Vec::<Option<f64>>::deserialize(d)?
-                .into_iter()
-                .map(|x| x.unwrap_or(f64::NAN))
-                .collect())
-        }
+    /// Reads each value.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
+        Ok(Vec::<F>::deserialize(d)?.into_iter().map(|f| f.0).collect())
     }
 }
 
@@ -87,7 +64,7 @@ pub struct TrainingRow {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub steps: Option<usize>,
     /// Final training loss.
-    #[serde(with = "nan_null")]
+    #[serde(with = "innmf::io::json_float")]
     pub final_loss: f64,
 }
 
@@ -96,16 +73,16 @@ pub struct TrainingRow {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct SpectralScores {
     /// KL on `|X|^p`.
-    #[serde(with = "nan_null")]
+    #[serde(with = "innmf::io::json_float")]
     pub kl: f64,
     /// NMSE on `|X|`.
-    #[serde(with = "nan_null")]
+    #[serde(with = "innmf::io::json_float")]
     pub nmse: f64,
     /// Spectral SDR on `|X|` (dB).
-    #[serde(with = "nan_null")]
+    #[serde(with = "innmf::io::json_float")]
     pub sdr_freq: f64,
     /// Itakura–Saito on `|X|^p` (without the authors' +2).
-    #[serde(with = "nan_null")]
+    #[serde(with = "innmf::io::json_float")]
     pub is: f64,
 }
 
@@ -137,7 +114,7 @@ pub struct ReconstructionRow {
     #[serde(flatten)]
     pub scores: SpectralScores,
     /// Final loss of the fit that produced the model.
-    #[serde(with = "nan_null")]
+    #[serde(with = "innmf::io::json_float")]
     pub fit_loss: f64,
 }
 
@@ -145,19 +122,19 @@ pub struct ReconstructionRow {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PerSource {
     /// SDR (dB).
-    #[serde(with = "nan_null::vec")]
+    #[serde(with = "float_vec")]
     pub sdr: Vec<f64>,
     /// SIR (dB).
-    #[serde(with = "nan_null::vec")]
+    #[serde(with = "float_vec")]
     pub sir: Vec<f64>,
     /// SAR (dB).
-    #[serde(with = "nan_null::vec")]
+    #[serde(with = "float_vec")]
     pub sar: Vec<f64>,
     /// SI-SDR (dB).
-    #[serde(with = "nan_null::vec")]
+    #[serde(with = "float_vec")]
     pub si_sdr: Vec<f64>,
     /// STOI.
-    #[serde(with = "nan_null::vec")]
+    #[serde(with = "float_vec")]
     pub stoi: Vec<f64>,
     /// `perm[j]`: the estimate matched to reference `j`.
     pub perm: Vec<usize>,
@@ -173,24 +150,24 @@ pub struct SeparationRow {
     /// Window (samples; hop = window/2).
     pub window: usize,
     /// Mean SDR (dB).
-    #[serde(with = "nan_null")]
+    #[serde(with = "innmf::io::json_float")]
     pub sdr: f64,
     /// Mean SIR (dB).
-    #[serde(with = "nan_null")]
+    #[serde(with = "innmf::io::json_float")]
     pub sir: f64,
     /// Mean SAR (dB).
-    #[serde(with = "nan_null")]
+    #[serde(with = "innmf::io::json_float")]
     pub sar: f64,
     /// Mean SI-SDR (dB).
-    #[serde(with = "nan_null")]
+    #[serde(with = "innmf::io::json_float")]
     pub si_sdr: f64,
     /// Mean STOI.
-    #[serde(with = "nan_null")]
+    #[serde(with = "innmf::io::json_float")]
     pub stoi: f64,
     /// The scores of each source.
     pub per_source: PerSource,
     /// Final loss of the activations' fit on the mixture.
-    #[serde(with = "nan_null")]
+    #[serde(with = "innmf::io::json_float")]
     pub fit_final_loss: f64,
     /// Steps (or MU iterations) of that fit.
     pub fit_steps: usize,
@@ -221,12 +198,12 @@ pub struct TransferRow {
     /// Representation `H` was refit on.
     pub to: String,
     /// KL of the refit model on `to`'s points.
-    #[serde(with = "nan_null")]
+    #[serde(with = "innmf::io::json_float")]
     pub kl: f64,
     /// Points of `to`.
     pub points: usize,
     /// Final loss of the refit.
-    #[serde(with = "nan_null")]
+    #[serde(with = "innmf::io::json_float")]
     pub fit_final_loss: f64,
 }
 
@@ -236,17 +213,18 @@ pub struct HybridRow {
     /// Recording name.
     pub recording: String,
     /// Seconds decomposed.
-    #[serde(with = "nan_null")]
+    #[serde(with = "innmf::io::json_float")]
     pub seconds: f64,
     /// Points of the three representations together.
     pub points: usize,
     /// Final training loss.
-    #[serde(with = "nan_null")]
+    #[serde(with = "innmf::io::json_float")]
     pub final_loss: f64,
     /// Steps taken.
     pub steps: usize,
     /// Where a note list gives two pitches: min over the two components of (activity on its own
     /// note) / (activity on the other).
+    #[serde(with = "innmf::io::json_float::option")]
     pub separation_ratio: Option<f64>,
     /// Figures, relative to the output folder.
     pub figures: Vec<String>,
@@ -346,4 +324,46 @@ pub struct Results {
     pub wall_s: f64,
     /// Units run at the same time in this invocation.
     pub jobs: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn non_finite_scores_read_back_as_written() {
+        let row = Row::Separation(SeparationRow {
+            pair: "a+b".into(),
+            method: TemplateMethod::Nmf,
+            window: 256,
+            sdr: 3.5,
+            sir: f64::INFINITY,
+            sar: f64::NEG_INFINITY,
+            si_sdr: 1.25,
+            stoi: f64::NAN,
+            per_source: PerSource {
+                sdr: vec![3.0, 4.0],
+                sir: vec![f64::INFINITY, 2.0],
+                sar: vec![1.0, f64::NAN],
+                si_sdr: vec![1.0, 1.5],
+                stoi: vec![0.5, 0.75],
+                perm: vec![1, 0],
+            },
+            fit_final_loss: 0.1,
+            fit_steps: 7,
+        });
+        let json = serde_json::to_string(&row).unwrap();
+        assert!(json.contains(r#""study":"separation""#), "{json}");
+        let Row::Separation(back) = serde_json::from_str::<Row>(&json).unwrap() else {
+            panic!("not a separation row: {json}");
+        };
+        assert_eq!(back.sir, f64::INFINITY);
+        assert_eq!(back.sar, f64::NEG_INFINITY);
+        assert!(back.stoi.is_nan() && back.per_source.sar[1].is_nan());
+        assert_eq!(back.per_source.sir, [f64::INFINITY, 2.0]);
+        assert_eq!(
+            (back.sdr, back.fit_steps, &back.pair),
+            (3.5, 7, &"a+b".to_string())
+        );
+    }
 }
