@@ -376,13 +376,16 @@ pub fn run_nmf_kl(v: &[f32], f: usize, t: usize, iterations: usize) -> Result<(f
     )
 }
 
+/// References and estimates, one signal per source.
+pub type ReferencesEstimates = (Vec<Vec<f64>>, Vec<Vec<f64>>);
+
 /// The `bss-eval` references and estimates: two sources (the two recordings given, or two
 /// synthesized note sequences of 5 s at 16 kHz) and estimates with 10 % cross-talk and a little
 /// seeded noise.
 ///
 /// # Errors
 /// Sources of different lengths or not two of them.
-pub fn bss_eval_inputs(sources: Option<[Vec<f64>; 2]>) -> Result<(Vec<Vec<f64>>, Vec<Vec<f64>>)> {
+pub fn bss_eval_inputs(sources: Option<[Vec<f64>; 2]>) -> Result<ReferencesEstimates> {
     let spec = Workload::BssEval.input_spec();
     let n = (spec.seconds * spec.sample_rate as f64) as usize;
     let refs: Vec<Vec<f64>> = match sources {
