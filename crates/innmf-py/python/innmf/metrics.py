@@ -84,6 +84,18 @@ def stoi(clean: Any, processed: Any, sr: int, extended: bool = False) -> float:
     )
 
 
+def _floats(v: Any) -> Any:
+    """The report with JSON's stand-ins for non-finite scores ("inf", "-inf", "nan": JSON has
+    no infinity) turned back into floats, as mir_eval returns them."""
+    if isinstance(v, dict):
+        return {k: _floats(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_floats(x) for x in v]
+    if isinstance(v, str) and v in ("inf", "-inf", "nan"):
+        return float(v)
+    return v
+
+
 def evaluate(
     references: Any,
     estimates: Any,
@@ -107,7 +119,7 @@ def evaluate(
     """
     r = _sources(references, "references")
     e = _sources(estimates, "estimates")
-    return json.loads(
+    return _floats(json.loads(
         _innmf.evaluate(
             r,
             e,
@@ -117,4 +129,4 @@ def evaluate(
             bool(extended_stoi),
             bool(si_sdr_zero_mean),
         )
-    )
+    ))
