@@ -6,8 +6,10 @@
 //! - the paper's direct constant-Q transform (iN-NMF, arXiv 2404.04439, section 4's demo CQT:
 //!   per-bin window N_k, hop N_k/8) against a direct NumPy transcription of its formula:
 //!   `make_paper_cqt.py`;
-//! - the NSGT against the `nsgt` package's `CQ_NSGT`, band by band where the two frame layouts
-//!   agree: `make_nsgt_coeffs.py`.
+//! - the NSGT against the `nsgt` package's `CQ_NSGT`: complex coefficients of the bands where
+//!   the two frame layouts agree (`make_nsgt_coeffs.py`) and the energies of every interior band
+//!   (`nsgt_bands.json`, `make_transform_fixtures.py`), each within the exact bound of the one
+//!   designed difference, the window.
 
 use innmf::io::{npz_get, read_npz, NdArray};
 use innmf::transform::{
@@ -277,6 +279,23 @@ fn direct_cqt_matches_a_numpy_transcription_of_the_paper() {
     assert_eq!(bins_checked, 9);
 }
 
+/// The nsgt package's window (its `util.hannwin(M)`, stored with the centre bin first) at `d`
+/// bins from its centre: ½ + ½·cos(2π·d/M).
+fn package_window(m: usize, d: i64) -> f64 {
+    0.5 + 0.5 * (2.0 * PI * d as f64 / m as f64).cos()
+}
+
+/// innmf's constant-Q window (module docs of `innmf::transform::nsgt`) at DFT bin `m`:
+/// ½ + ½·cos(π(m − ξ)/h) inside the open support (ξ − h, ξ + h).
+fn innmf_window(xi: f64, h: f64, m: i64) -> f64 {
+    let d = m as f64 - xi;
+    if d.abs() < h {
+        0.5 + 0.5 * (PI * d / h).cos()
+    } else {
+        0.0
+    }
+}
+
 #[test]
 fn nsgt_matches_the_nsgt_package_where_the_frame_layouts_agree() {
     let fx = Fixture::load("nsgt_coeffs");
@@ -365,16 +384,19 @@ fn nsgt_matches_the_nsgt_package_where_the_frame_layouts_agree() {
         // (half a bin of centre and of width rounding). B_k is 0.2–5 % of the band's largest
         // coefficient, and the measured differences use up to 99 % of it (band 1).
         let rc = first + win.len() as i64 / 2;
+        // the stored window is the package's hannwin(M_k) around round(ξ_k) (used below for the
+        // bands not stored)
+        assert_eq!(rc, xi(k).round() as i64, "band {k}: package centre");
+        for (i, &v) in win.iter().enumerate() {
+            let want = package_window(win.len(), i as i64 + first - rc);
+            assert!(
+                (v - want).abs() <= 1e-15,
+                "band {k}: package window [{i}] {v} vs {want}"
+            );
+        }
         let xi = xi(k);
         let h = xi * (r - 1.0 / r) / 2.0;
-        let g_ours = |m: i64| {
-            let d = m as f64 - xi;
-            if d.abs() < h {
-                0.5 + 0.5 * (PI * d / h).cos()
-            } else {
-                0.0
-            }
-        };
+        let g_ours = |m: i64| innmf_window(xi, h, m);
         let g_pkg = |m: i64| {
             let i = m - first;
             if i >= 0 && (i as usize) < win.len() {
@@ -409,4 +431,48 @@ fn nsgt_matches_the_nsgt_package_where_the_frame_layouts_agree() {
             );
         }
     }
+
+    // Every interior band (1..47), whatever its layout: the band energy E_k = Σ_m |X̂[m]·g_k[m]|²
+    // does not depend on the frame count (Parseval: ours Σ_n |c_n|²/(a²·M), the package's
+    // M_k·Σ_n |c_n|², stored by make_transform_fixtures.py in nsgt_bands.json), and the two
+    // energies differ by at most the window difference: |√E − √E_p| ≤ ‖X̂·(g − g_p)‖₂, which
+    // is at most 4.6 % of √E here (about 1 % for most bands; several bands reach the bound:
+    // where one tone dominates a band the triangle inequality is nearly an equality).
+    let json = std::fs::read_to_string(Path::new(DIR).join("nsgt_bands.json")).unwrap();
+    let bands: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let energy: Vec<f64> = serde_json::from_value(bands["energy"].clone()).unwrap();
+    let m_bands: Vec<usize> = serde_json::from_value(bands["m"].clone()).unwrap();
+    assert_eq!(
+        m_bands, m_pkg,
+        "nsgt_bands.json and nsgt_coeffs.json: the same transform"
+    );
+    let mut checked = 0;
+    for k in 1..last {
+        let (xi, mp) = (xi(k), m_pkg[k]);
+        let h = xi * (r - 1.0 / r) / 2.0;
+        let rc = xi.round() as i64;
+        let (p_lo, p_hi) = (rc - (mp / 2) as i64, rc + (mp - mp / 2) as i64 - 1);
+        let lo = p_lo.min((xi - h).floor() as i64);
+        let hi = p_hi.max((xi + h).ceil() as i64);
+        let mut diff2 = 0.0;
+        for mb in lo..=hi {
+            let d = innmf_window(xi, h, mb)
+                - if (p_lo..=p_hi).contains(&mb) {
+                    package_window(mp, mb - rc)
+                } else {
+                    0.0
+                };
+            diff2 += (spec[mb as usize] * d).norm_sqr();
+        }
+        let ours = cq[k].coeffs.iter().map(|c| c.norm_sqr()).sum::<f64>()
+            / (a * a * cq[k].coeffs.len() as f64);
+        let (got, want, bound) = (ours.sqrt(), energy[k].sqrt(), diff2.sqrt());
+        assert!(
+            (got - want).abs() <= bound + 1e-9 * want,
+            "band {k} ({:.1} Hz): √E {got} vs nsgt {want} (bound {bound:e})",
+            freqs[k]
+        );
+        checked += 1;
+    }
+    assert_eq!(checked, 47);
 }
