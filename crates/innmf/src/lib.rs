@@ -69,6 +69,7 @@ pub mod optim;
 pub mod plot;
 pub mod points;
 pub mod separate;
+pub mod simd;
 pub mod transform;
 
 pub use divergence::Divergence;
@@ -76,3 +77,4 @@ pub use error::{Error, Result};
 pub use fit::{fit, FitConfig, FitReport};
 pub use model::{FactorKind, Model, ModelSpec, Trainer};
 pub use points::TfPoints;
+pub use simd::build_info;
