@@ -8,7 +8,7 @@
 
 use crate::divergence::Divergence;
 use crate::error::{Error, Result};
-use crate::model::{Model, Trainer};
+use crate::model::{Model, Sampling, Trainer};
 use crate::optim::{Optimizer, OptimizerConfig};
 use crate::points::TfPoints;
 use rand::{RngCore, SeedableRng};
@@ -36,6 +36,10 @@ pub struct FitConfig {
     pub train_w: bool,
     /// Train H.
     pub train_h: bool,
+    /// How the networks are evaluated at the points' distinct coordinates (a checked grid
+    /// where that saves at least half the work, or always exactly).
+    #[serde(default)]
+    pub sampling: Sampling,
 }
 
 impl Default for FitConfig {
@@ -50,6 +54,7 @@ impl Default for FitConfig {
             seed: 0,
             train_w: true,
             train_h: true,
+            sampling: Sampling::Auto,
         }
     }
 }
@@ -106,7 +111,8 @@ pub fn fit(
 ) -> Result<FitReport> {
     config.validate()?;
     let start = Instant::now();
-    let mut trainer = Trainer::new(model, points, config.divergence, weights)?;
+    let mut trainer =
+        Trainer::with_sampling(model, points, config.divergence, weights, config.sampling)?;
     if !config.train_w {
         trainer.freeze_w(model);
     }

@@ -75,6 +75,6 @@ pub mod transform;
 pub use divergence::Divergence;
 pub use error::{Error, Result};
 pub use fit::{fit, FitConfig, FitReport};
-pub use model::{FactorKind, Model, ModelSpec, Trainer};
+pub use model::{FactorKind, Model, ModelSpec, Sampling, Trainer};
 pub use points::TfPoints;
 pub use simd::build_info;
