@@ -131,8 +131,8 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         | Workload::AnalyzeCwtFull => return run_analyze(args),
         Workload::StftFit => {
             let (x, input) = load(args, "../shared/bench/data/speech_slt_20s.wav", 16000, 20.0)?;
-            let stft = Stft::new(StftParams::new(2000, 1000))?;
-            let pts = stft.analyze(&x, 16000.0)?.to_points(0.5)?;
+            let stft = Stft::new(StftParams::new(2000, 1000), 16000.0)?;
+            let pts = stft.analyze(&x)?.to_points(0.5)?;
             let mut spec = ModelSpec::new(20);
             spec.h = FactorKind::Explicit;
             spec.freq_axis = Some(Axis::linear(0.0, 8000.0)?);
@@ -195,7 +195,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
 fn run_nmf(args: &BenchArgs) -> Result<()> {
     use innmf::nmf::{Init, UpdateOrder};
     let (x, input) = load(args, "../shared/bench/data/speech_slt_20s.wav", 16000, 20.0)?;
-    let spec = Stft::new(StftParams::new(2000, 1000))?.analyze(&x, 16000.0)?;
+    let spec = Stft::new(StftParams::new(2000, 1000), 16000.0)?.analyze(&x)?;
     let v: Vec<f32> = spec.magnitude().iter().map(|m| m.sqrt() as f32).collect();
     let iters = 3000;
     let mut runs = Vec::new();
@@ -244,7 +244,10 @@ fn time_steps(
         ..cfg.clone()
     };
     let start = Instant::now();
-    let mut cb = |_step: usize, _n: usize, _loss: f64| stamps.push(Instant::now());
+    let mut cb = |_step: usize, _n: usize, _loss: f64| {
+        stamps.push(Instant::now());
+        std::ops::ControlFlow::Continue(())
+    };
     innmf::fit(&mut model, points, &cfg, None, Some(&mut cb))?;
     let mut prev = if warmup == 0 {
         start

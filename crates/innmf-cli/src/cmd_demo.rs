@@ -3,6 +3,11 @@
 use crate::{input, progress};
 use anyhow::Result;
 use innmf::demo::{self, DemoConfig};
+use innmf::io::check_writable_dir;
+use innmf::modelfile::TrainingData;
+use innmf::transform::{
+    Analysis, Calibration, Representation, RepresentationOptions, TransformKind,
+};
 use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
@@ -31,9 +36,10 @@ pub struct DemoArgs {
     /// Random seed.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Representation (default: the paper's hybrid); any transform of `innmf analyze`.
-    #[arg(long, value_enum, default_value_t = input::TransformKind::Hybrid)]
-    transform: input::TransformKind,
+    /// Representation (default: the paper's hybrid); any transform of `innmf analyze`, with its
+    /// defaults: stft | cqt | vqt | nsgt | cwt | sines | multires | hybrid.
+    #[arg(long, default_value = "hybrid")]
+    transform: TransformKind,
     /// STFT window for --transform stft|sines (samples at 4410 Hz).
     #[arg(long, default_value_t = 256)]
     window: usize,
@@ -60,55 +66,40 @@ pub fn run(args: &DemoArgs) -> Result<()> {
             "built-in: C3 at 0.2 s, F#3 at 1.4 s, 4410 Hz".to_string(),
         ),
     };
+    let representation = Representation::with_options(
+        args.transform,
+        &RepresentationOptions {
+            window: Some(args.window),
+            hop: Some(args.hop),
+            ..Default::default()
+        },
+    )?;
+    check_writable_dir(&args.out)?;
     let cfg = DemoConfig {
         steps: args.steps,
         rank: args.rank,
         seed: args.seed,
+        representation,
         ..Default::default()
     };
+    let analysis = Analysis::new(&cfg.representation, sr, cfg.power, Calibration::Native)?;
     eprintln!("innmf demo: {source}, {:.2} s", x.len() as f64 / sr);
     let bar = progress::training_bar(cfg.steps, "fitting");
     let mut cb = progress::callback(&bar);
-    let outcome = if args.transform == input::TransformKind::Hybrid {
-        demo::fit_demo(&x, sr, &cfg, Some(&mut cb))?
-    } else {
-        let sig = input::Signal {
-            samples: x.clone(),
-            sample_rate: sr,
-        };
-        let opts = input::TransformOpts::default();
-        let (points, desc) = input::analyze_with(
-            &sig,
-            args.transform,
-            args.window,
-            args.hop,
-            &opts,
-            cfg.power,
-        )?;
-        let segments = vec![demo::Segment {
-            name: desc["transform"].as_str().unwrap_or("points").to_string(),
-            offset: 0.0,
-            points: points.len(),
-            freqs: points.unique_freqs().len(),
-        }];
-        demo::fit_demo_points(
-            points,
-            segments,
-            x.len() as f64 / sr,
-            sr,
-            &cfg,
-            Some(&mut cb),
-        )?
-    };
+    let outcome = demo::fit_demo(&x, sr, &cfg, Some(&mut cb))?;
     bar.finish_and_clear();
-    std::fs::create_dir_all(&args.out)?;
     let figures = demo::write_figures(&args.out, &outcome, sr)?;
     let model_path = args.out.join("model.safetensors");
     let training = serde_json::json!({
         "demo": cfg, "source": source, "segments": outcome.segments, "loss": "kullback-leibler",
         "final_loss": outcome.report.final_loss,
     });
-    innmf::modelfile::save(&model_path, &outcome.model, &training)?;
+    innmf::modelfile::save(
+        &model_path,
+        &outcome.model,
+        &TrainingData::Audio(analysis),
+        &training,
+    )?;
     outcome.points.write(&args.out.join("points.npz"))?;
     let mut summary = serde_json::json!({
         "source": source,

@@ -3,10 +3,10 @@
 //! optionally framewise; a table on stdout and a JSON report.
 
 use anyhow::{bail, Context};
-use innmf::audio::{read_wav, ChannelSelect};
+use innmf::audio::{read, ChannelSelect};
 use innmf::io::write_json;
 use innmf::metrics::{
-    bss_eval_sources, bss_eval_sources_framewise, si_sdr, stoi, FramewiseBssEval,
+    bss_eval_sources_framewise, evaluate, EvalOptions, FramewiseBssEval, MeanScores,
 };
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -56,17 +56,6 @@ struct SourceReport {
     estoi: Option<f64>,
 }
 
-/// Means over sources.
-#[derive(Serialize, Debug)]
-struct MeanReport {
-    sdr: f64,
-    sir: f64,
-    sar: f64,
-    si_sdr: f64,
-    stoi: Option<f64>,
-    estoi: Option<f64>,
-}
-
 /// The JSON report.
 #[derive(Serialize, Debug)]
 struct EvalReport {
@@ -79,7 +68,7 @@ struct EvalReport {
     permutation_searched: bool,
     si_sdr_zero_mean: bool,
     sources: Vec<SourceReport>,
-    mean: MeanReport,
+    mean: MeanScores,
     framewise: Option<FramewiseBssEval>,
 }
 
@@ -90,7 +79,7 @@ struct Loaded {
 }
 
 fn load(path: &Path, select: ChannelSelect) -> anyhow::Result<Loaded> {
-    let a = read_wav(path)?;
+    let a = read(path)?;
     if a.is_empty() {
         bail!("{}: the file holds no samples", path.display());
     }
@@ -102,11 +91,6 @@ fn load(path: &Path, select: ChannelSelect) -> anyhow::Result<Loaded> {
         channels: a.channels.len(),
         signal,
     })
-}
-
-fn mean(v: impl Iterator<Item = f64>) -> f64 {
-    let (s, n) = v.fold((0.0, 0usize), |(s, n), x| (s + x, n + 1));
-    s / n as f64
 }
 
 /// Runs `innmf eval`.
@@ -179,29 +163,28 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
         );
     }
 
-    let bss = bss_eval_sources(refs, ests, !args.no_permutation).context("BSS Eval")?;
-    let mut sources = Vec::with_capacity(nsrc);
-    for j in 0..nsrc {
-        let (r, e) = (&refs[j], &ests[bss.perm[j]]);
-        let si = si_sdr(r, e, args.zero_mean).context("SI-SDR")?;
-        let (d, de) = if args.no_stoi {
-            (None, None)
-        } else {
-            let d = stoi(r, e, rate, false).with_context(|| format!("STOI of source {j}"))?;
-            let de = stoi(r, e, rate, true).with_context(|| format!("eSTOI of source {j}"))?;
-            (Some(d), Some(de))
-        };
-        sources.push(SourceReport {
+    let options = EvalOptions {
+        permutation: !args.no_permutation,
+        stoi: !args.no_stoi,
+        extended_stoi: !args.no_stoi,
+        si_sdr_zero_mean: args.zero_mean,
+    };
+    let scores = evaluate(refs, ests, rate as f64, &options)?;
+    let sources: Vec<SourceReport> = scores
+        .sources
+        .iter()
+        .enumerate()
+        .map(|(j, s)| SourceReport {
             reference: args.reference[j].display().to_string(),
-            estimate: args.estimate[bss.perm[j]].display().to_string(),
-            sdr: bss.sdr[j],
-            sir: bss.sir[j],
-            sar: bss.sar[j],
-            si_sdr: si,
-            stoi: d,
-            estoi: de,
-        });
-    }
+            estimate: args.estimate[s.estimate].display().to_string(),
+            sdr: s.sdr,
+            sir: s.sir,
+            sar: s.sar,
+            si_sdr: s.si_sdr,
+            stoi: s.stoi,
+            estoi: s.estoi,
+        })
+        .collect();
     let framewise = match &args.framewise {
         Some(wh) => {
             let (win, hop) = (wh[0], wh[1]);
@@ -212,28 +195,14 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
         }
         None => None,
     };
-    let opt_mean = |f: fn(&SourceReport) -> Option<f64>| {
-        sources
-            .iter()
-            .map(f)
-            .collect::<Option<Vec<f64>>>()
-            .map(|v| mean(v.into_iter()))
-    };
     let report = EvalReport {
         sample_rate: rate,
         samples: min_len,
         original_samples: original,
-        permutation: bss.perm.clone(),
+        permutation: scores.permutation.clone(),
         permutation_searched: !args.no_permutation,
         si_sdr_zero_mean: args.zero_mean,
-        mean: MeanReport {
-            sdr: mean(sources.iter().map(|s| s.sdr)),
-            sir: mean(sources.iter().map(|s| s.sir)),
-            sar: mean(sources.iter().map(|s| s.sar)),
-            si_sdr: mean(sources.iter().map(|s| s.si_sdr)),
-            stoi: opt_mean(|s| s.stoi),
-            estoi: opt_mean(|s| s.estoi),
-        },
+        mean: scores.mean,
         sources,
         framewise,
     };

@@ -50,7 +50,7 @@ pub struct ExperimentArgs {
     #[arg(long, default_value_t = 1)]
     pub jobs: usize,
     /// Settings as JSON (the `config` object of a results.json; missing fields are an error).
-    /// Default: the paper's settings (PAPER.md §3–4).
+    /// Default: the paper's settings (arXiv 2404.04439, its TIMIT experiments).
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Small, fast settings (8 kHz, windows 256/512, rank 4, few steps) for trials.

@@ -1,11 +1,14 @@
 //! `innmf fit`: fit a model to a point set or to audio, write the model and a report.
 
-use crate::input::{self, TransformKind};
+use crate::input::{self, TransformArgs};
 use crate::progress;
 use anyhow::{bail, Result};
 use innmf::field::{AxisScale, MlpInit};
+use innmf::io::{check_output, is_point_set_file};
+use innmf::modelfile::TrainingData;
 use innmf::optim::OptimizerConfig;
-use innmf::{Divergence, FactorKind, FitConfig, ModelSpec};
+use innmf::transform::Analysis;
+use innmf::{Divergence, FactorKind, FitConfig, ModelSpec, TfPoints};
 use rand::SeedableRng;
 use std::path::PathBuf;
 
@@ -32,7 +35,7 @@ pub enum Opt {
 
 #[derive(clap::Args, Debug)]
 pub struct FitArgs {
-    /// Point set (.npz with arrays t, f, m, or .csv with columns t,f,m) or audio (.wav).
+    /// Point set (.npz with arrays t, f, m, or .csv with columns t,f,m) or audio.
     pub input: PathBuf,
     /// Model file to write (.safetensors).
     #[arg(long, short, default_value = "model.safetensors")]
@@ -40,18 +43,15 @@ pub struct FitArgs {
     /// Fit report to write (JSON; default: beside the model, *.report.json).
     #[arg(long)]
     pub report: Option<PathBuf>,
-    /// Transform for audio input.
-    #[arg(long, value_enum, default_value_t = TransformKind::Stft)]
-    pub transform: TransformKind,
-    /// STFT window length (samples) for audio input.
+    /// The representation of audio input.
+    #[command(flatten)]
+    pub transform: TransformArgs,
+    /// STFT and sines window length (samples) for audio input.
     #[arg(long, default_value_t = 2000)]
     pub window: usize,
-    /// STFT hop (samples) for audio input.
+    /// Hop (samples) of stft, sines and vqt for audio input (the cwt's largest per-scale hop).
     #[arg(long, default_value_t = 1000)]
     pub hop: usize,
-    /// Calibrate magnitudes so that a unit-amplitude sinusoid reads 1 in every transform.
-    #[arg(long)]
-    pub calibrate: bool,
     /// Channel of the audio (default: mean of channels).
     #[arg(long)]
     pub channel: Option<usize>,
@@ -112,24 +112,47 @@ pub struct FitArgs {
 }
 
 pub fn run(args: &FitArgs) -> Result<()> {
-    let (points, representation) = if input::is_audio(&args.input) {
-        let sig = input::read_signal(&args.input, args.channel, None, 0.0, None)?;
-        let p = args.power.unwrap_or(0.5);
-        let opts = input::TransformOpts {
-            calibration: if args.calibrate {
-                innmf::transform::Calibration::UnitTone
-            } else {
-                innmf::transform::Calibration::Native
-            },
-            ..Default::default()
-        };
-        input::analyze_with(&sig, args.transform, args.window, args.hop, &opts, p)?
-    } else {
+    let report_path = args
+        .report
+        .clone()
+        .unwrap_or_else(|| args.out.with_extension("report.json"));
+    check_output(
+        &args.out,
+        "out",
+        &["safetensors"],
+        &[&args.input],
+        &[&report_path],
+    )?;
+    check_output(
+        &report_path,
+        "report",
+        &["json"],
+        &[&args.input],
+        &[&args.out],
+    )?;
+    let weights = match &args.weights {
+        Some(p) => Some(innmf::io::read_npy(p)?.data),
+        None => None,
+    };
+    let (points, data): (TfPoints, TrainingData) = if is_point_set_file(&args.input) {
         let p = args.power.unwrap_or(1.0);
-        let pts = input::read_points(&args.input, p)?;
+        let pts = TfPoints::read(&args.input)?.powered(p)?;
+        let source = args.input.display().to_string();
+        (pts, TrainingData::PointSet { source, power: p })
+    } else {
+        let representation = args
+            .transform
+            .representation(Some(args.window), Some(args.hop))?;
+        let sig = input::read_signal(&args.input, args.channel, None, 0.0, None)?;
+        let analysis = Analysis::new(
+            &representation,
+            sig.sample_rate,
+            args.power.unwrap_or(0.5),
+            args.transform.calibration(),
+        )?;
         (
-            pts,
-            serde_json::json!({"points_file": args.input.display().to_string(), "power": p}),
+            analysis.points(&sig.samples)?,
+            TrainingData::Audio(analysis),
         )
     };
     let mut spec = ModelSpec::new(args.rank);
@@ -149,10 +172,8 @@ pub fn run(args: &FitArgs) -> Result<()> {
     } else {
         AxisScale::Linear
     };
-    if let Some(sr) = representation.get("sample_rate").and_then(|v| v.as_f64()) {
-        if !args.log_freq {
-            spec.freq_axis = Some(innmf::field::Axis::linear(0.0, sr / 2.0)?);
-        }
+    if let (Some(a), false) = (data.analysis(), args.log_freq) {
+        spec.freq_axis = Some(innmf::field::Axis::linear(0.0, a.sample_rate / 2.0)?);
     }
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(args.seed);
     let mut model = spec.build(&points, &mut rng)?;
@@ -193,25 +214,17 @@ pub fn run(args: &FitArgs) -> Result<()> {
     );
     let bar = progress::training_bar(cfg.steps, "fitting");
     let mut cb = progress::callback(&bar);
-    let weights = match &args.weights {
-        Some(p) => Some(innmf::io::read_npy(p)?.data),
-        None => None,
-    };
     let report = innmf::fit(&mut model, &points, &cfg, weights.as_deref(), Some(&mut cb))?;
     bar.finish_and_clear();
     let training = serde_json::json!({
-        "representation": representation, "spec": spec, "fit": cfg,
-        "final_loss": report.final_loss, "steps": report.steps, "converged": report.converged,
+        "spec": spec, "fit": cfg, "final_loss": report.final_loss, "steps": report.steps,
+        "converged": report.converged,
     });
-    innmf::modelfile::save(&args.out, &model, &training)?;
-    let report_path = args
-        .report
-        .clone()
-        .unwrap_or_else(|| args.out.with_extension("report.json"));
+    innmf::modelfile::save(&args.out, &model, &data, &training)?;
     innmf::io::write_json(
         &report_path,
         &serde_json::json!({"input": args.input.display().to_string(), "model": args.out.display().to_string(),
-            "points": points.len(), "representation": representation, "config": cfg, "report": report}),
+            "points": points.len(), "data": data, "config": cfg, "report": report}),
     )?;
     println!(
         "{} steps, loss {:.4e} -> {:.4e} ({}) in {:.1} s",

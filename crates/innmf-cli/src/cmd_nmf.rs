@@ -2,7 +2,7 @@
 //! spectrogram `|STFT|^p` of a WAV file.
 
 use anyhow::{bail, Context};
-use innmf::audio::{read_wav, ChannelSelect};
+use innmf::audio::{read, ChannelSelect};
 use innmf::io::{read_npy, write_json, write_npy, NdArray};
 use innmf::nmf::{Init, NmfParams, NmfReport, UpdateOrder};
 use innmf::transform::stft::{Stft, StftParams};
@@ -126,7 +126,7 @@ fn load_input(args: &NmfArgs) -> anyhow::Result<Matrix> {
             if !(args.power.is_finite() && args.power > 0.0) {
                 bail!("--power {}: expected a finite value > 0", args.power);
             }
-            let audio = read_wav(&args.input)?;
+            let audio = read(&args.input)?;
             let select = args
                 .channel
                 .map_or(ChannelSelect::Mix, ChannelSelect::Index);
@@ -138,7 +138,7 @@ fn load_input(args: &NmfArgs) -> anyhow::Result<Matrix> {
                 }
             }
             let params = StftParams::new(args.window, args.hop);
-            let spec = Stft::new(params)?.analyze(&x, audio.sample_rate as f64)?;
+            let spec = Stft::new(params, audio.sample_rate as f64)?.analyze(&x)?;
             let data = spec
                 .magnitude()
                 .into_iter()

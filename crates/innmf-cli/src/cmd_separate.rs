@@ -5,54 +5,18 @@
 use crate::progress;
 use anyhow::{bail, Context, Result};
 use innmf::audio::{self, ChannelSelect};
-use innmf::metrics::{bss_eval_sources, si_sdr, stoi};
+use innmf::io::{check_output, check_writable_dir};
+use innmf::metrics::{evaluate, EvalOptions, SeparationScores};
+use innmf::modelfile::ModelConfig;
 use innmf::optim::OptimizerConfig;
 use innmf::separate::{
     learn_templates, separate, HSolver, MaskKind, PhaseMethod, SeparateConfig, TemplateConfig,
     TemplateMethod, TemplateSet,
 };
+use innmf::transform::{Representation, StftParams};
 use innmf::Model;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
-
-/// How templates are learned from `--source` recordings.
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Method {
-    /// iN-NMF: implicit W (networks, evaluable at any frequency) + explicit H.
-    Innmf,
-    /// Classical NMF: KL multiplicative updates, explicit W (trained at the mixture's window
-    /// unless --train-window; --train-steps iterations).
-    Nmf,
-}
-
-/// Mask choices.
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Mask {
-    /// |X̂_j|²/Σ|X̂|² with X̂_j = V̂_j^(1/p): the estimates sum to the mixture.
-    Wiener,
-    /// The paper's ratio mask on |X|^p, expanded: gain (V̂_j/ΣV̂)^(1/p).
-    Paper,
-    /// 1 where the source's model is the largest, else 0.
-    Binary,
-}
-
-/// Phase refinement choices.
-/// Activation solvers (see `innmf::separate::HSolver`).
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Solver {
-    /// Rprop steps on softplus-parametrized H.
-    Rprop,
-    /// Multiplicative updates with W fixed.
-    Mu,
-}
-
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Phase {
-    /// Multiple-input spectrogram inversion (Gunawan & Sen 2010); outputs sum to the mixture.
-    Misi,
-    /// Griffin–Lim on each source.
-    GriffinLim,
-}
 
 #[derive(clap::Args, Debug)]
 pub struct SeparateArgs {
@@ -72,9 +36,11 @@ pub struct SeparateArgs {
     /// Reference (true) sources, one per source in output order: scores the outputs.
     #[arg(long)]
     pub reference: Vec<PathBuf>,
-    /// How templates are learned from --source recordings.
-    #[arg(long, value_enum, default_value_t = Method::Innmf)]
-    pub method: Method,
+    /// How templates are learned from --source recordings: innmf (implicit W, evaluable at any
+    /// frequency) | nmf (KL multiplicative updates, explicit W trained at the mixture's window
+    /// unless --train-window; --train-steps iterations).
+    #[arg(long, default_value = "innmf")]
+    pub method: TemplateMethod,
     /// Components per source.
     #[arg(long, default_value_t = 20)]
     pub rank: usize,
@@ -120,17 +86,19 @@ pub struct SeparateArgs {
     pub free: usize,
     /// Activation solver on the mixture: `rprop` (gradient steps, the authors' iN-NMF) or `mu`
     /// (β multiplicative updates with W fixed, the authors' NMF; --steps iterations).
-    #[arg(long, value_enum, default_value_t = Solver::Rprop)]
-    pub solver: Solver,
-    /// Mask.
-    #[arg(long, value_enum, default_value_t = Mask::Wiener)]
-    pub mask: Mask,
+    #[arg(long, default_value = "rprop")]
+    pub solver: HSolver,
+    /// Mask: wiener (|X̂_j|²/Σ|X̂|², the outputs sum to the mixture) | paper (the authors' ratio
+    /// mask on |X|^p, expanded) | binary.
+    #[arg(long, default_value = "wiener")]
+    pub mask: MaskKind,
     /// Phase refinement iterations (0: the mixture phase).
     #[arg(long, default_value_t = 0)]
     pub phase_iters: usize,
-    /// Phase refinement method.
-    #[arg(long, value_enum, default_value_t = Phase::Misi)]
-    pub phase: Phase,
+    /// Phase refinement: misi (multiple-input spectrogram inversion; outputs sum to the
+    /// mixture) | griffin-lim (each source alone).
+    #[arg(long, default_value = "misi")]
+    pub phase: PhaseMethod,
     /// Channel of multi-channel files (mono files are used as they are). Without it, files must
     /// agree in channel count and multi-channel files are mixed down to mono.
     #[arg(long)]
@@ -158,24 +126,16 @@ struct Input {
     signal: Vec<f64>,
 }
 
-fn read(path: &Path, what: &str) -> Result<(PathBuf, audio::Audio)> {
-    let a = audio::read_wav(path).with_context(|| format!("reading {what} {}", path.display()))?;
-    if a.is_empty() {
-        bail!("{what} {} holds no samples", path.display());
-    }
-    Ok((path.to_path_buf(), a))
-}
-
 /// Reads every file, checks channels, takes one mono signal per file.
 fn load_all(files: &[(PathBuf, &str)], channel: Option<usize>) -> Result<Vec<Input>> {
     let raw = files
         .iter()
-        .map(|(p, w)| read(p, w))
-        .collect::<Result<Vec<_>>>()?;
-    let (first, a0) = &raw[0];
+        .map(|(p, _)| audio::read(p))
+        .collect::<innmf::Result<Vec<_>>>()?;
+    let (first, a0) = (&files[0].0, &raw[0]);
     let nch = a0.channels.len();
     let mut out = Vec::with_capacity(raw.len());
-    for ((path, a), (_, what)) in raw.iter().zip(files) {
+    for (a, (path, what)) in raw.iter().zip(files) {
         let ch = a.channels.len();
         let select = match channel {
             Some(_) if ch == 1 => ChannelSelect::Index(0),
@@ -187,18 +147,24 @@ fn load_all(files: &[(PathBuf, &str)], channel: Option<usize>) -> Result<Vec<Inp
             ),
             None if ch != nch => bail!(
                 "channel-count mismatch: {what} {} has {ch} channel(s) but the mixture {} has \
-                 {nch} channel(s); \
-                 pass --channel N to take one channel of the multi-channel files",
+                 {nch} channel(s); pass --channel N to take one channel of the multi-channel files",
                 path.display(),
                 first.display()
             ),
             None => ChannelSelect::Mix,
         };
+        let signal = a.mono(select)?;
+        if *what == "reference" && signal.iter().all(|&v| v == 0.0) {
+            bail!(
+                "reference {} is silent: BSS Eval needs a non-zero reference",
+                path.display()
+            );
+        }
         out.push(Input {
             path: path.clone(),
             rate: a.sample_rate,
             channels: ch,
-            signal: a.mono(select)?,
+            signal,
         });
     }
     if channel.is_none() && nch > 1 {
@@ -236,17 +202,6 @@ struct SourceEntry {
     training: Option<serde_json::Value>,
 }
 
-#[derive(Serialize)]
-struct Scores {
-    reference: String,
-    estimate: String,
-    sdr: f64,
-    sir: f64,
-    sar: f64,
-    si_sdr: f64,
-    stoi: Option<f64>,
-}
-
 pub fn run(args: &SeparateArgs) -> Result<()> {
     let n_src = args.source.len() + args.model.len();
     if n_src == 0 && args.free == 0 {
@@ -259,13 +214,78 @@ pub fn run(args: &SeparateArgs) -> Result<()> {
             args.reference.len()
         );
     }
-    if args.window < 2 || args.hop == 0 || args.hop > args.window {
-        bail!(
-            "--window {} --hop {}: expected a window of at least 2 samples and 1 ≤ hop ≤ window",
-            args.window,
-            args.hop
+    let cfg = SeparateConfig {
+        window: args.window,
+        hop: args.hop,
+        power: args.power,
+        steps: args.steps,
+        optimizer: OptimizerConfig::rprop(args.lr),
+        beta: args.beta,
+        solver: args.solver,
+        free: args.free,
+        mask: args.mask,
+        phase_iters: args.phase_iters,
+        phase: args.phase,
+        seed: args.seed,
+        ..SeparateConfig::default()
+    };
+    cfg.validate()?;
+    // templates from solo recordings: iN-NMF trains once at the paper's window, NMF at the
+    // mixture's (the library's defaults), unless --train-window/--train-hop say otherwise
+    let mut tcfg = TemplateConfig {
+        rank: args.rank,
+        width: args.width,
+        depth: args.depth,
+        n_features: args.features,
+        power: args.power,
+        steps: args.train_steps,
+        optimizer: OptimizerConfig::rprop(args.lr),
+        beta: args.beta,
+        seed: args.seed,
+        ..TemplateConfig::for_mixture(args.method, args.window, args.hop)
+    };
+    if let Representation::Stft(p) = &tcfg.representation {
+        tcfg.representation = Representation::Stft(StftParams {
+            window_len: args.train_window.unwrap_or(p.window_len),
+            hop: args.train_hop.unwrap_or(p.hop),
+            ..*p
+        });
+    }
+    tcfg.representation.validate()?;
+    // every output location is checked before anything is computed
+    let inputs: Vec<&Path> = std::iter::once(args.mix.as_path())
+        .chain(args.source.iter().map(PathBuf::as_path))
+        .chain(args.model.iter().map(PathBuf::as_path))
+        .chain(args.reference.iter().map(PathBuf::as_path))
+        .collect();
+    check_writable_dir(&args.out)?;
+    let mut outputs: Vec<PathBuf> = (1..=n_src)
+        .map(|j| args.out.join(format!("source_{j}.wav")))
+        .collect();
+    if args.free > 0 {
+        outputs.push(args.out.join("noise.wav"));
+    }
+    outputs.push(args.out.join("report.json"));
+    if args.save_models {
+        outputs.extend(
+            (1..=args.source.len()).map(|j| args.out.join(format!("source_{j}.safetensors"))),
         );
     }
+    for o in &outputs {
+        check_output(o, "output", &[], &inputs, &[])?;
+    }
+    // models first: a bad model file fails before any audio is read or template learned
+    let loaded: Vec<(Model, ModelConfig)> = args
+        .model
+        .iter()
+        .map(|p| innmf::modelfile::load(p))
+        .collect::<innmf::Result<_>>()?;
+    for (p, (_, c)) in args.model.iter().zip(&loaded) {
+        if let Some(w) = c.warning(p) {
+            eprintln!("warning: {w}");
+        }
+    }
+
     let mut files: Vec<(PathBuf, &str)> = vec![(args.mix.clone(), "mixture")];
     files.extend(args.source.iter().map(|p| (p.clone(), "source")));
     files.extend(args.reference.iter().map(|p| (p.clone(), "reference")));
@@ -287,159 +307,74 @@ pub fn run(args: &SeparateArgs) -> Result<()> {
         );
     }
     let (sources_in, refs_in) = inputs[1..].split_at(args.source.len());
+    let model_sets = args
+        .model
+        .iter()
+        .zip(&loaded)
+        .map(|(p, (m, c))| TemplateSet::from_file(m, c, sr, args.resample, p))
+        .collect::<innmf::Result<Vec<_>>>()?;
+    let mixture = cfg.mixture_analysis(sr)?;
+    for (set, p) in model_sets.iter().zip(&args.model) {
+        if let Some(d) = set.data {
+            d.check_applies_to(&mixture, &format!("model {}", p.display()))?;
+        }
+    }
 
-    // templates from solo recordings
-    let (tw_default, th_default) = match args.method {
-        Method::Innmf => (2000, 1000),
-        Method::Nmf => (args.window, args.hop),
-    };
-    let tcfg = TemplateConfig {
-        method: match args.method {
-            Method::Innmf => TemplateMethod::Innmf,
-            Method::Nmf => TemplateMethod::Nmf,
-        },
-        rank: args.rank,
-        width: args.width,
-        depth: args.depth,
-        n_features: args.features,
-        window: args.train_window.unwrap_or(tw_default),
-        hop: args.train_hop.unwrap_or(th_default),
-        power: args.power,
-        steps: args.train_steps,
-        optimizer: OptimizerConfig::rprop(args.lr),
-        beta: args.beta,
-        seed: args.seed,
-    };
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("creating {}", args.out.display()))?;
-    let mut models: Vec<Model> = Vec::with_capacity(n_src);
-    let mut max_freqs: Vec<Option<f64>> = Vec::with_capacity(n_src);
+    let mut learned = Vec::with_capacity(sources_in.len());
     let mut entries: Vec<SourceEntry> = Vec::with_capacity(n_src + 1);
     for (j, src) in sources_in.iter().enumerate() {
-        if src.signal.len() < tcfg.window {
-            bail!(
-                "source {} has {} samples ({:.3} s), shorter than the training window of {} \
-                 samples; pass a smaller --train-window",
-                src.path.display(),
-                src.signal.len(),
-                src.signal.len() as f64 / sr,
-                tcfg.window
-            );
-        }
-        let cfg = TemplateConfig {
+        let cfg_j = TemplateConfig {
             seed: args.seed.wrapping_add(1000 * j as u64),
             ..tcfg.clone()
         };
         eprintln!(
-            "learning {} templates of {} ({} rank {}, STFT {}/{}, {:.1} s)",
-            args.method.name(),
+            "learning {} templates of {} (rank {}, {}, {:.1} s)",
+            cfg_j.method,
             src.path.display(),
-            if args.method == Method::Innmf {
-                "implicit W"
-            } else {
-                "explicit W"
-            },
-            cfg.rank,
-            cfg.window,
-            cfg.hop,
+            cfg_j.rank,
+            cfg_j.representation.name(),
             src.signal.len() as f64 / sr
         );
-        let bar = progress::training_bar(cfg.steps, &format!("source {}", j + 1));
+        let bar = progress::training_bar(cfg_j.steps, &format!("source {}", j + 1));
         let mut cb = progress::callback(&bar);
-        let learned = learn_templates(&src.signal, sr, &cfg, Some(&mut cb))
+        let l = learn_templates(&src.signal, sr, &cfg_j, Some(&mut cb))
             .with_context(|| format!("learning templates of {}", src.path.display()))?;
         bar.finish_and_clear();
-        if args.save_models {
-            let p = args.out.join(format!("source_{}.safetensors", j + 1));
-            innmf::modelfile::save(&p, &learned.model, &learned.training)?;
-        }
         entries.push(SourceEntry {
             input: src.path.display().to_string(),
             kind: "recording",
-            rank: learned.model.rank(),
+            rank: l.model.rank(),
             output: String::new(),
             energy_share: 0.0,
             training: Some(serde_json::json!({
-                "config": cfg, "final_loss": learned.report.final_loss,
-                "steps": learned.report.steps, "elapsed_s": learned.report.elapsed_s,
+                "config": cfg_j, "final_loss": l.report.final_loss,
+                "steps": l.report.steps, "elapsed_s": l.report.elapsed_s,
             })),
         });
-        models.push(learned.model);
-        max_freqs.push(None);
+        learned.push(l);
     }
-    // pretrained models
-    for p in &args.model {
-        let (model, config) =
-            innmf::modelfile::load(p).with_context(|| format!("loading model {}", p.display()))?;
-        let repr = &config.training["representation"];
-        if let Some(mp) = repr["power"].as_f64() {
-            if (mp - args.power).abs() > 1e-12 {
-                bail!(
-                    "model {} was trained on |X|^{mp}, but --power is {}: pass --power {mp}",
-                    p.display(),
-                    args.power
-                );
-            }
-        }
-        let mut max_freq = None;
-        if let Some(msr) = repr["sample_rate"].as_f64() {
-            if (msr - sr).abs() > 1e-9 {
-                if !args.resample {
-                    bail!(
-                        "sample-rate mismatch: model {} was trained at {msr} Hz but the mixture \
-                         is {rate} Hz (pass --resample to use it anyway: its templates are then \
-                         zero above {} Hz)",
-                        p.display(),
-                        msr / 2.0
-                    );
-                }
-                max_freq = Some(msr / 2.0);
-            }
-        }
+    for (p, (m, _)) in args.model.iter().zip(&loaded) {
         entries.push(SourceEntry {
             input: p.display().to_string(),
             kind: "model",
-            rank: model.rank(),
+            rank: m.rank(),
             output: String::new(),
             energy_share: 0.0,
             training: None,
         });
-        models.push(model);
-        max_freqs.push(max_freq);
     }
-
-    let sets: Vec<TemplateSet<'_>> = models
+    let sets: Vec<TemplateSet<'_>> = learned
         .iter()
-        .zip(&max_freqs)
-        .map(|(m, &max_freq)| TemplateSet { model: m, max_freq })
+        .map(|l| TemplateSet {
+            model: &l.model,
+            max_freq: None,
+            data: Some(&l.data),
+        })
+        .chain(model_sets)
         .collect();
-    let cfg = SeparateConfig {
-        window: args.window,
-        hop: args.hop,
-        power: args.power,
-        steps: args.steps,
-        optimizer: OptimizerConfig::rprop(args.lr),
-        beta: args.beta,
-        solver: match args.solver {
-            Solver::Rprop => HSolver::Rprop,
-            Solver::Mu => HSolver::Mu,
-        },
-        free: args.free,
-        mask: match args.mask {
-            Mask::Wiener => MaskKind::Wiener,
-            Mask::Paper => MaskKind::Paper,
-            Mask::Binary => MaskKind::Binary,
-        },
-        phase_iters: args.phase_iters,
-        phase: match args.phase {
-            Phase::Misi => PhaseMethod::Misi,
-            Phase::GriffinLim => PhaseMethod::GriffinLim,
-        },
-        seed: args.seed,
-    };
     eprintln!(
         "fitting the activations of {} component(s) on {} ({:.2} s, STFT {}/{})",
-        models.iter().map(|m| m.rank()).sum::<usize>() + args.free,
+        sets.iter().map(|s| s.model.rank()).sum::<usize>() + args.free,
         mix.path.display(),
         mix.signal.len() as f64 / sr,
         args.window,
@@ -460,6 +395,12 @@ pub fn run(args: &SeparateArgs) -> Result<()> {
             training: None,
         });
     }
+    // scores before anything is written: a failing metric leaves no partial output
+    let metrics = if args.reference.is_empty() {
+        None
+    } else {
+        Some(score(refs_in, &sep.sources[..n_src], sr, !args.no_stoi)?)
+    };
     for (j, (s, e)) in sep.sources.iter().zip(entries.iter_mut()).enumerate() {
         let name = if sep.has_noise && j == sep.sources.len() - 1 {
             "noise.wav".to_string()
@@ -471,25 +412,19 @@ pub fn run(args: &SeparateArgs) -> Result<()> {
         e.output = path.display().to_string();
         e.energy_share = sep.report.energy_share[j];
     }
-
-    let metrics = if args.reference.is_empty() {
-        None
-    } else {
-        Some(score(
-            refs_in,
-            &sep.sources[..n_src],
-            &entries,
-            rate,
-            !args.no_stoi,
-        )?)
-    };
+    if args.save_models {
+        for (j, l) in learned.iter().enumerate() {
+            let p = args.out.join(format!("source_{}.safetensors", j + 1));
+            innmf::modelfile::save(&p, &l.model, &l.data, &l.training)?;
+        }
+    }
     let report_path = args.out.join("report.json");
     innmf::io::write_json(
         &report_path,
         &serde_json::json!({
             "mixture": mix.path.display().to_string(), "sample_rate": rate,
             "samples": mix.signal.len(), "channels": mix.channels,
-            "method": format!("{:?}", args.method).to_lowercase(),
+            "method": args.method,
             "sources": entries, "separation": sep.report, "metrics": metrics,
         }),
     )?;
@@ -506,10 +441,10 @@ pub fn run(args: &SeparateArgs) -> Result<()> {
             "{:<24} {:>8} {:>8} {:>8} {:>8} {:>7}",
             "source", "SDR", "SIR", "SAR", "SI-SDR", "STOI"
         );
-        for s in &m.0 {
+        for (r, s) in refs_in.iter().zip(&m.sources) {
             println!(
                 "{:<24} {:>8.3} {:>8.3} {:>8.3} {:>8.3} {:>7}",
-                Path::new(&s.reference)
+                r.path
                     .file_name()
                     .map_or(String::new(), |n| n.to_string_lossy().into_owned()),
                 s.sdr,
@@ -519,23 +454,17 @@ pub fn run(args: &SeparateArgs) -> Result<()> {
                 s.stoi.map_or("-".into(), |v| format!("{v:.4}"))
             );
         }
-        println!("mean SDR {:.3} dB (SDR, SIR, SAR, SI-SDR in dB)", m.1);
+        println!(
+            "mean SDR {:.3} dB (SDR, SIR, SAR, SI-SDR in dB)",
+            m.mean.sdr
+        );
     }
     println!("wrote {}", report_path.display());
     Ok(())
 }
 
-#[derive(Serialize)]
-struct Metrics(Vec<Scores>, f64);
-
 /// BSS Eval (output j against reference j), SI-SDR and STOI on the common length.
-fn score(
-    refs: &[Input],
-    ests: &[Vec<f64>],
-    entries: &[SourceEntry],
-    rate: u32,
-    with_stoi: bool,
-) -> Result<Metrics> {
+fn score(refs: &[Input], ests: &[Vec<f64>], sr: f64, with_stoi: bool) -> Result<SeparationScores> {
     let n = refs
         .iter()
         .map(|r| r.signal.len())
@@ -544,32 +473,11 @@ fn score(
         .unwrap_or(0);
     let r: Vec<&[f64]> = refs.iter().map(|r| &r.signal[..n]).collect();
     let e: Vec<&[f64]> = ests.iter().map(|e| &e[..n]).collect();
-    let bss = bss_eval_sources(&r, &e, false).context("BSS Eval of the outputs")?;
-    let mut out = Vec::with_capacity(r.len());
-    for j in 0..r.len() {
-        out.push(Scores {
-            reference: refs[j].path.display().to_string(),
-            estimate: entries[j].output.clone(),
-            sdr: bss.sdr[j],
-            sir: bss.sir[j],
-            sar: bss.sar[j],
-            si_sdr: si_sdr(r[j], e[j], false).context("SI-SDR")?,
-            stoi: if with_stoi {
-                Some(stoi(r[j], e[j], rate, false).context("STOI")?)
-            } else {
-                None
-            },
-        });
-    }
-    let mean = bss.sdr.iter().sum::<f64>() / bss.sdr.len() as f64;
-    Ok(Metrics(out, mean))
-}
-
-impl Method {
-    fn name(&self) -> &'static str {
-        match self {
-            Method::Innmf => "iN-NMF",
-            Method::Nmf => "NMF (KL multiplicative updates)",
-        }
-    }
+    let options = EvalOptions {
+        permutation: false,
+        stoi: with_stoi,
+        extended_stoi: false,
+        si_sdr_zero_mean: false,
+    };
+    evaluate(&r, &e, sr, &options).context("scoring the outputs")
 }

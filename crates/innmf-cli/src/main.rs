@@ -12,14 +12,17 @@ mod cmd_separate;
 mod input;
 mod progress;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser, Debug)]
 #[command(
     name = "innmf",
     version,
-    about = "Implicit neural NMF on any time-frequency representation"
+    about = "Implicit neural NMF on any time-frequency representation",
+    after_help = "Exit codes: 0 success; 2 bad input (a value, file or combination a command \
+                  cannot use; nothing is written); 1 a computation that failed on valid input \
+                  (a diverging fit); 130 interrupted."
 )]
 struct Cli {
     /// Worker threads (default: all cores).
@@ -52,8 +55,19 @@ enum Command {
     Experiment(cmd_experiment::ExperimentArgs),
 }
 
+/// Most worker threads `--threads` accepts, as a multiple of the cores.
+const MAX_THREADS_PER_CORE: usize = 4;
+
 fn run(cli: Cli) -> anyhow::Result<()> {
     if let Some(n) = cli.threads {
+        let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
+        let max = MAX_THREADS_PER_CORE * cores;
+        if n == 0 || n > max {
+            anyhow::bail!(
+                "--threads {n}: expected between 1 and {max} ({MAX_THREADS_PER_CORE} per core \
+                 on this {cores}-core machine; leave it out to use every core)"
+            );
+        }
         rayon::ThreadPoolBuilder::new()
             .num_threads(n)
             .build_global()
@@ -72,13 +86,87 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// Exit codes: 0 success; 2 bad input (a value, file or combination the command cannot use:
+/// nothing was written); 1 a computation that failed on valid input (a diverging fit); 130
+/// interrupted.
+fn exit_code(e: &anyhow::Error) -> u8 {
+    match e.chain().find_map(|c| c.downcast_ref::<innmf::Error>()) {
+        Some(innmf::Error::Diverged { .. }) => 1,
+        Some(innmf::Error::Interrupted { .. }) => 130,
+        _ => 2,
+    }
+}
+
+/// The command-line flag spelling a library parameter name, when the command has that flag.
+fn flag_for(subcommand: &str, name: &str) -> Option<String> {
+    let kebab = name.trim().replace(['_', ' '], "-");
+    let candidates = [
+        kebab.clone(),
+        match kebab.as_str() {
+            "f-min" => "fmin".into(),
+            "f-max" => "fmax".into(),
+            "threshold-db" => "threshold".into(),
+            "splits" => "split".into(),
+            "voices-per-octave" => "bins-per-octave".into(),
+            "window-len" | "window-length" => "window".into(),
+            "minimum-track-length" => "min-track-len".into(),
+            "frozen-components" => "free".into(),
+            _ => kebab.clone(),
+        },
+    ];
+    let cmd = Cli::command();
+    let sub = cmd.find_subcommand(subcommand)?;
+    candidates
+        .into_iter()
+        .find(|c| {
+            sub.get_arguments()
+                .chain(cmd.get_arguments())
+                .any(|a| a.get_long() == Some(c.as_str()))
+        })
+        .map(|c| format!("--{c}"))
+}
+
+/// The error chain, with a library parameter shown as the flag the user typed.
+fn describe(e: &anyhow::Error, subcommand: &str) -> String {
+    let mut parts = Vec::new();
+    for cause in e.chain() {
+        let text = match cause.downcast_ref::<innmf::Error>() {
+            Some(innmf::Error::InvalidParameter {
+                name,
+                value,
+                expected,
+            }) => match flag_for(subcommand, name) {
+                Some(flag) => format!("{flag} {value}: expected {expected}"),
+                None => cause.to_string(),
+            },
+            _ => cause.to_string(),
+        };
+        // a context that repeats its cause adds nothing
+        if parts.last().is_none_or(|p: &String| !p.contains(&text)) {
+            parts.push(text);
+        }
+    }
+    parts.join(": ")
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let subcommand = match &cli.command {
+        Command::Analyze(_) => "analyze",
+        Command::Demo(_) => "demo",
+        Command::Fit(_) => "fit",
+        Command::Sample(_) => "sample",
+        Command::Bench(_) => "bench",
+        Command::Eval(_) => "eval",
+        Command::Nmf(_) => "nmf",
+        Command::Separate(_) => "separate",
+        Command::Experiment(_) => "experiment",
+    };
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            eprintln!("error: {}", describe(&e, subcommand));
+            ExitCode::from(exit_code(&e))
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Progress bars on stderr (hidden automatically when stderr is not a terminal).
 
 use indicatif::{ProgressBar, ProgressStyle};
+use std::ops::ControlFlow;
 
 /// A bar for `steps` training steps showing the loss.
 pub fn training_bar(steps: usize, what: &str) -> ProgressBar {
@@ -17,11 +18,12 @@ pub fn training_bar(steps: usize, what: &str) -> ProgressBar {
 }
 
 /// A progress callback for [`innmf::fit`] updating `bar`.
-pub fn callback(bar: &ProgressBar) -> impl FnMut(usize, usize, f64) + '_ {
+pub fn callback(bar: &ProgressBar) -> impl FnMut(usize, usize, f64) -> ControlFlow<()> + '_ {
     move |step, _steps, loss| {
         if step % 10 == 0 || step == 1 {
             bar.set_position(step as u64);
             bar.set_message(format!("loss {loss:.4e}"));
         }
+        ControlFlow::Continue(())
     }
 }

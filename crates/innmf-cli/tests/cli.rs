@@ -59,7 +59,8 @@ fn demo_takes_any_transform() {
         let summary: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap())
                 .unwrap();
-        assert_eq!(summary["segments"][0]["name"], t, "{summary}");
+        let name = summary["segments"][0]["name"].as_str().unwrap();
+        assert!(name.starts_with(t), "{t}: {summary}");
         assert!(summary["points"].as_u64().unwrap() > 100, "{t}: {summary}");
         assert!(out.join("H.png").exists(), "{t}");
     }
@@ -209,7 +210,7 @@ fn bad_input_gives_clear_errors() {
     let (ok, _, stderr) = innmf(&["fit", wav.to_str().unwrap()]);
     assert!(!ok);
     assert!(
-        stderr.contains("window length") && stderr.contains("2000"),
+        stderr.contains("--window 2000") && stderr.contains("100 samples"),
         "{stderr}"
     );
     let good = dir.path().join("good.csv");

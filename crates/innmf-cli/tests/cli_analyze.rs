@@ -112,7 +112,7 @@ fn analyze_every_transform_and_reject_impossible_parameters() {
         "--out",
         csv.to_str().unwrap(),
     ]);
-    assert!(!ok && stderr.contains("bins per octave"), "{stderr}");
+    assert!(!ok && stderr.contains("--bins-per-octave 0"), "{stderr}");
 }
 
 #[test]

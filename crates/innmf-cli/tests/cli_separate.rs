@@ -95,12 +95,12 @@ fn separates_two_tones_and_scores_them() {
     ] {
         assert!(out.join(f).exists(), "missing {f}");
     }
-    let y = innmf::audio::read_wav(&out.join("source_1.wav")).unwrap();
+    let y = innmf::audio::read(&out.join("source_1.wav")).unwrap();
     assert_eq!(y.sample_rate, SR);
     assert_eq!(y.len(), n);
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
-    let sdr: Vec<f64> = report["metrics"][0]
+    let sdr: Vec<f64> = report["metrics"]["sources"]
         .as_array()
         .unwrap()
         .iter()

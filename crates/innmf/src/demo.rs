@@ -1,5 +1,5 @@
 //! The paper's demo: a hybrid time-frequency representation of two piano notes, factorized with
-//! rank 2 so that each `H_k` is active on one note (PAPER.md §4.1).
+//! rank 2 so that each `H_k` is active on one note (arXiv 2404.04439, its hybrid demo).
 //!
 //! The hybrid is three representations of the same signal placed one after another in time:
 //! an STFT with N = 128 / hop 32, an STFT with N = 1024 / hop 256, and the paper's constant-Q
@@ -7,11 +7,9 @@
 //! N_k/8), each shifted by one signal duration. All three share one `W_k(f)`; the `H_k(t)` see
 //! the note pattern three times. Magnitudes are compressed with p = 0.5.
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::points::TfPoints;
-use crate::transform::{
-    Calibration, DirectCqt, DirectCqtParams, Norm, Padding, Stft, StftParams, WindowKind,
-};
+use crate::transform::{Calibration, Representation};
 use serde::{Deserialize, Serialize};
 
 /// Sample rate of the demo signal (44.1 kHz / 10, as in the paper).
@@ -80,74 +78,17 @@ pub fn demo_signal() -> Vec<f64> {
     synthesize_notes(&demo_notes(), DEMO_SAMPLE_RATE, 11_000)
 }
 
-/// One part of a time-concatenated hybrid.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Segment {
-    /// What produced it, e.g. "stft-128/32".
-    pub name: String,
-    /// Time shift applied to its points (s).
-    pub offset: f64,
-    /// Number of points.
-    pub points: usize,
-    /// Distinct frequencies.
-    pub freqs: usize,
-}
+pub use crate::transform::Segment;
 
 /// The paper's hybrid representation of `x` (sampled at `sample_rate`): two STFTs and the
-/// constant-Q transform, time-concatenated, magnitudes raised to `p`.
+/// constant-Q transform, time-concatenated, magnitudes raised to `p`, each part on its own
+/// native scale ([`Representation::paper_hybrid`]; a unit sinusoid on a bin centre reads `√N/4`
+/// in the STFTs, 2.83 at N = 128 and 8 at N = 1024, and `(N_k − 1)/(4√N_k)` in CQT bin k).
 ///
-/// Normalization (the paper's): both STFTs use a periodic Hann window and `1/√N`
-/// ([`Norm::Ortho`]), so a unit sinusoid on a bin centre reads `√N/4` (2.83 at N = 128, 8 at
-/// N = 1024); the constant-Q part reads `(N_k − 1)/(4√N_k)` in bin k. See
-/// [`hybrid_points_calibrated`] for one common scale.
+/// # Errors
+/// Those of [`Representation::analyze`].
 pub fn hybrid_points(x: &[f64], sample_rate: f64, p: f64) -> Result<(TfPoints, Vec<Segment>)> {
-    hybrid_points_calibrated(x, sample_rate, p, Calibration::Native)
-}
-
-/// [`hybrid_points`] with a magnitude calibration: [`Calibration::UnitTone`] divides each
-/// part's bins by their unit-tone gains, so a unit-amplitude sinusoid reads 1 in all three.
-pub fn hybrid_points_calibrated(
-    x: &[f64],
-    sample_rate: f64,
-    p: f64,
-    calibration: Calibration,
-) -> Result<(TfPoints, Vec<Segment>)> {
-    let dur = x.len() as f64 / sample_rate;
-    let mut parts = Vec::new();
-    let mut segs: Vec<(String, TfPoints)> = Vec::new();
-    for (n, hop) in [(128usize, 32usize), (1024, 256)] {
-        let stft = Stft::new(StftParams {
-            window_len: n,
-            hop,
-            window: WindowKind::Hann,
-            padding: Padding::None,
-            norm: Norm::Ortho,
-        })?;
-        let mut spec = stft.analyze(x, sample_rate)?;
-        calibration.apply(&mut spec, &stft.unit_tone_gain())?;
-        segs.push((format!("stft-{n}/{hop}"), spec.to_points(p)?));
-    }
-    let cqt = DirectCqt::new(DirectCqtParams::paper_demo(), sample_rate)?;
-    let mut coeffs = cqt.analyze(x)?;
-    calibration.apply(&mut coeffs, &cqt.unit_tone_gain())?;
-    segs.push(("cqt-q64-b64-20hz".to_string(), coeffs.to_points(p)?));
-    let shifts: Vec<f64> = (0..segs.len()).map(|i| i as f64 * dur).collect();
-    for ((name, pts), &offset) in segs.iter().zip(&shifts) {
-        parts.push(Segment {
-            name: name.clone(),
-            offset,
-            points: pts.len(),
-            freqs: pts.unique_freqs().len(),
-        });
-    }
-    let refs: Vec<&TfPoints> = segs.iter().map(|(_, p)| p).collect();
-    let all = TfPoints::concat(&refs, &shifts)?;
-    if all.is_empty() {
-        return Err(Error::Empty {
-            what: "hybrid point set",
-        });
-    }
-    Ok((all, parts))
+    Representation::paper_hybrid().analyze(x, sample_rate, p, Calibration::Native)
 }
 
 /// Settings of the demo fit (the paper's: rank 2, width 16, 1000 Rprop steps at lr 1e-3 on
@@ -168,6 +109,9 @@ pub struct DemoConfig {
     pub seed: u64,
     /// Magnitude power.
     pub power: f64,
+    /// The representation (the paper's hybrid by default; any other works).
+    #[serde(default = "Representation::paper_hybrid")]
+    pub representation: Representation,
 }
 
 impl Default for DemoConfig {
@@ -180,6 +124,7 @@ impl Default for DemoConfig {
             lr: 1e-3,
             seed: 0,
             power: 0.5,
+            representation: Representation::paper_hybrid(),
         }
     }
 }
@@ -187,9 +132,9 @@ impl Default for DemoConfig {
 /// Everything the demo produced.
 #[derive(Debug, Clone)]
 pub struct DemoOutcome {
-    /// The hybrid point set.
+    /// The point set.
     pub points: TfPoints,
-    /// Its three parts.
+    /// Its parts (three for the paper's hybrid, one otherwise).
     pub segments: Vec<Segment>,
     /// The fitted model.
     pub model: crate::Model,
@@ -199,35 +144,22 @@ pub struct DemoOutcome {
     pub duration: f64,
 }
 
-/// Builds the hybrid of `x` and fits the demo model to it.
+/// Analyzes `x` with `config.representation` (native magnitudes, raised to `config.power`) and
+/// fits the demo model (implicit W and H) to the points.
+///
+/// # Errors
+/// Those of the representation (a signal too short for it) and of the fit.
 pub fn fit_demo(
     x: &[f64],
     sample_rate: f64,
     config: &DemoConfig,
     progress: Option<crate::fit::Progress<'_>>,
 ) -> Result<DemoOutcome> {
-    let (points, segments) = hybrid_points(x, sample_rate, config.power)?;
-    fit_demo_points(
-        points,
-        segments,
-        x.len() as f64 / sample_rate,
-        sample_rate,
-        config,
-        progress,
-    )
-}
-
-/// Fits the demo model (implicit W and H, `config`) to any point set: `segments` describe its
-/// parts (one segment at offset 0 for a single transform), `duration` is the analyzed signal's
-/// length (s).
-pub fn fit_demo_points(
-    points: TfPoints,
-    segments: Vec<Segment>,
-    duration: f64,
-    sample_rate: f64,
-    config: &DemoConfig,
-    progress: Option<crate::fit::Progress<'_>>,
-) -> Result<DemoOutcome> {
+    let (points, segments) =
+        config
+            .representation
+            .analyze(x, sample_rate, config.power, Calibration::Native)?;
+    let duration = x.len() as f64 / sample_rate;
     use rand::SeedableRng;
     let mut spec = crate::ModelSpec::new(config.rank);
     spec.width = config.width;
@@ -301,7 +233,15 @@ pub fn write_figures(
     let p = dir.join("points.png");
     plot::points(
         &p,
-        "hybrid representation: STFT-128 | STFT-1024 | CQT",
+        &format!(
+            "{} points",
+            outcome
+                .segments
+                .iter()
+                .map(|s| s.name.as_str())
+                .collect::<Vec<_>>()
+                .join(" | ")
+        ),
         pts.t(),
         pts.f(),
         pts.m(),
@@ -351,7 +291,14 @@ pub fn write_figures(
     let p = dir.join("H.png");
     plot::lines(
         &p,
-        "learned activations H_k(t) (three segments)",
+        &if outcome.segments.len() > 1 {
+            format!(
+                "learned activations H_k(t) ({} segments)",
+                outcome.segments.len()
+            )
+        } else {
+            "learned activations H_k(t)".to_string()
+        },
         "hybrid time (s)",
         "H_k(t)",
         &series,

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 /// The library's error type.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// A point set or signal with no elements where at least one is needed.
     #[error("{what} is empty: at least one element is needed")]
@@ -77,6 +78,21 @@ pub enum Error {
         /// The loss value.
         loss: f64,
     },
+    /// A long computation stopped because its caller asked it to (Ctrl-C, a cancelled job).
+    #[error("interrupted after step {step}")]
+    Interrupted {
+        /// Steps completed before the interruption.
+        step: usize,
+    },
+    /// An operation the representation or object does not support (e.g. inverting a transform
+    /// without an inverse).
+    #[error("{what} is not supported: {why}")]
+    Unsupported {
+        /// What was asked.
+        what: String,
+        /// Why it cannot be done, and what to do instead.
+        why: String,
+    },
 }
 
 /// Result alias used throughout the crate.
@@ -142,3 +158,18 @@ pub(crate) fn check_signal(x: &[f64], sample_rate: f64) -> Result<()> {
     check_sample_rate(sample_rate)?;
     check_finite("signal", x)
 }
+
+/// `impl FromStr` for a unit-variant enum through its serde names (the names its JSON form and
+/// the command line use), with an error listing the accepted names.
+macro_rules! from_str_by_serde_name {
+    ($t:ty, $what:literal, $names:literal) => {
+        impl std::str::FromStr for $t {
+            type Err = $crate::error::Error;
+            fn from_str(s: &str) -> $crate::error::Result<Self> {
+                serde_json::from_value(serde_json::Value::String(s.trim().to_ascii_lowercase()))
+                    .map_err(|_| $crate::error::Error::param($what, s, concat!("one of ", $names)))
+            }
+        }
+    };
+}
+pub(crate) use from_str_by_serde_name;

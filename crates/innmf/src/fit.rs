@@ -13,7 +13,28 @@ use crate::optim::{Optimizer, OptimizerConfig};
 use crate::points::TfPoints;
 use rand::{RngCore, SeedableRng};
 use serde::{Deserialize, Serialize};
+use std::ops::ControlFlow;
 use std::time::Instant;
+
+/// Which parameters a fit leaves as they are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Freeze {
+    /// Train W and H.
+    #[default]
+    None,
+    /// Keep W fixed (e.g. refit H at a new resolution, or activations with frozen templates).
+    W,
+    /// Keep the first `n` components of W fixed and train the rest of W and all of H
+    /// (supervised templates plus free components learned on the data: semi-supervised
+    /// separation, arXiv 2404.04439 §3.4).
+    WComponents {
+        /// Number of leading components of W kept fixed.
+        n: usize,
+    },
+    /// Keep H fixed (train the templates for given activations).
+    H,
+}
 
 /// Settings of one fit.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -32,13 +53,18 @@ pub struct FitConfig {
     pub divergence: Divergence,
     /// Seed of the subset draws.
     pub seed: u64,
-    /// Train W (false keeps W fixed, e.g. to refit H at a new resolution).
-    pub train_w: bool,
-    /// Train H.
-    pub train_h: bool,
-    /// How the networks are evaluated at the points' distinct coordinates (a checked grid
-    /// where that saves at least half the work, or always exactly).
+    /// Parameters kept fixed.
     #[serde(default)]
+    pub freeze: Freeze,
+    /// Optimizer of H when it should differ from W's (`None`: [`optimizer`](Self::optimizer)
+    /// for both). A network W and a table H want different steps: Rprop's step bound suits a
+    /// table's raw values but lets a network's weights jump by up to `step_max` at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub h_optimizer: Option<OptimizerConfig>,
+    /// How the networks are evaluated at the points' distinct coordinates (a checked grid
+    /// where that saves at least half the work, or always exactly). Left out of the JSON at its
+    /// default, so settings written before it existed keep their bytes.
+    #[serde(default, skip_serializing_if = "Sampling::is_auto")]
     pub sampling: Sampling,
 }
 
@@ -52,18 +78,26 @@ impl Default for FitConfig {
             optimizer: OptimizerConfig::rprop(1e-3),
             divergence: Divergence::kl(),
             seed: 0,
-            train_w: true,
-            train_h: true,
+            freeze: Freeze::None,
+            h_optimizer: None,
             sampling: Sampling::Auto,
         }
     }
 }
 
+/// Most optimizer steps a fit may take (a larger request is a typo, not a plan).
+pub const MAX_STEPS: usize = 100_000_000;
+
 impl FitConfig {
-    /// Checks the settings.
+    /// Checks the settings (the model-dependent part, `Freeze::WComponents` against the rank, is
+    /// checked by [`fit`]).
     pub fn validate(&self) -> Result<()> {
-        if self.steps == 0 {
-            return Err(Error::param("steps", 0, "at least 1"));
+        if self.steps == 0 || self.steps > MAX_STEPS {
+            return Err(Error::param(
+                "steps",
+                self.steps,
+                format!("between 1 and {MAX_STEPS}"),
+            ));
         }
         if !(self.fraction > 0.0 && self.fraction <= 1.0) {
             return Err(Error::param("fraction", self.fraction, "a value in (0, 1]"));
@@ -74,8 +108,8 @@ impl FitConfig {
         if self.check_every == 0 {
             return Err(Error::param("check_every", 0, "at least 1"));
         }
-        if !self.train_w && !self.train_h {
-            return Err(Error::param("trained factors", "none", "W, H or both"));
+        if let Some(h) = &self.h_optimizer {
+            h.validate()?;
         }
         self.optimizer.validate()
     }
@@ -98,10 +132,18 @@ pub struct FitReport {
     pub points_per_step: usize,
 }
 
-/// Progress callback: `(step, steps, loss)`.
-pub type Progress<'a> = &'a mut dyn FnMut(usize, usize, f64);
+/// Progress callback: `(step, steps, loss)` after every step; returning
+/// [`ControlFlow::Break`] stops the fit, which then fails with [`Error::Interrupted`] (a user's
+/// Ctrl-C, a cancelled job) and leaves the model as it was after that step.
+pub type Progress<'a> = &'a mut dyn FnMut(usize, usize, f64) -> ControlFlow<()>;
 
-/// Fits `model` to `points`, updating it in place.
+/// Fits `model` to `points`, updating it in place: the one training loop of the library (model
+/// training, activation fits with frozen templates, refits on other representations).
+///
+/// # Errors
+/// Invalid settings, a `Freeze::WComponents` count above the rank, weights that do not match
+/// the points, a diverging loss ([`Error::Diverged`]), a progress callback that asked to stop
+/// ([`Error::Interrupted`]).
 pub fn fit(
     model: &mut Model,
     points: &TfPoints,
@@ -110,19 +152,38 @@ pub fn fit(
     progress: Option<Progress<'_>>,
 ) -> Result<FitReport> {
     config.validate()?;
+    let k = model.rank();
+    let frozen_w_params = match config.freeze {
+        Freeze::WComponents { n } if n > k => {
+            return Err(Error::param(
+                "frozen components",
+                n,
+                format!("at most the rank {k}"),
+            ));
+        }
+        // components are stored one after the other with equal parameter counts
+        Freeze::WComponents { n } => model.w.params().len() / k * n,
+        _ => 0,
+    };
+    let train_w = !matches!(config.freeze, Freeze::W)
+        && !matches!(config.freeze, Freeze::WComponents { n } if n == k);
+    let train_h = config.freeze != Freeze::H;
     let start = Instant::now();
     let mut trainer =
         Trainer::with_sampling(model, points, config.divergence, weights, config.sampling)?;
-    if !config.train_w {
+    if !train_w {
         trainer.freeze_w(model);
     }
     let mut opt_w = Optimizer::new(config.optimizer, model.w.params().len())?;
-    let mut opt_h = Optimizer::new(config.optimizer, model.h.params().len())?;
+    let mut opt_h = Optimizer::new(
+        config.h_optimizer.unwrap_or(config.optimizer),
+        model.h.params().len(),
+    )?;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(config.seed);
     let n = points.len();
     let n_sel = ((n as f64 * config.fraction).round() as usize).clamp(1, n);
     let mut subset: Vec<u32> = Vec::with_capacity(n_sel);
-    let mut history = Vec::with_capacity(config.steps);
+    let mut history = Vec::with_capacity(config.steps.min(1 << 20));
     let mut converged = false;
     let mut progress = progress;
     let w = config.check_every;
@@ -138,14 +199,17 @@ pub fn fit(
             return Err(Error::Diverged { step, loss });
         }
         history.push(loss);
-        if config.train_w {
+        if train_w {
+            trainer.grad_w[..frozen_w_params].fill(0.0);
             opt_w.step(model.w.params_mut(), &trainer.grad_w);
         }
-        if config.train_h {
+        if train_h {
             opt_h.step(model.h.params_mut(), &trainer.grad_h);
         }
         if let Some(p) = progress.as_mut() {
-            p(step + 1, config.steps, loss);
+            if p(step + 1, config.steps, loss).is_break() {
+                return Err(Error::Interrupted { step: step + 1 });
+            }
         }
         let s = history.len();
         if config.tol > 0.0 && s >= 2 * w && s % w == 0 {

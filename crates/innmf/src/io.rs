@@ -69,6 +69,115 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// True for the point-set file names [`crate::TfPoints::read`] takes (`.npz`, `.csv`);
+/// everything else is read as audio.
+pub fn is_point_set_file(path: &Path) -> bool {
+    matches!(
+        path.extension()
+            .map(|e| e.to_string_lossy().to_ascii_lowercase())
+            .as_deref(),
+        Some("npz") | Some("csv")
+    )
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(x), Ok(y)) => x == y,
+        // an output that does not exist yet: compare its folder's canonical path and its name
+        _ => {
+            let canon_parent = |p: &Path| {
+                let parent = match p.parent() {
+                    Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+                    _ => PathBuf::from("."),
+                };
+                std::fs::canonicalize(parent)
+                    .ok()
+                    .map(|d| d.join(p.file_name().unwrap_or_default()))
+            };
+            matches!((canon_parent(a), canon_parent(b)), (Some(x), Some(y)) if x == y)
+        }
+    }
+}
+
+/// Checks an output file before any work is done: its extension is one of `extensions`
+/// (lowercase, without the dot; empty = any), it is none of `inputs` nor of `other_outputs` (by
+/// canonical path, so `./a.npz` and `a.npz` are one file), and its folder exists or can be
+/// created and accepts a new file. `what` names the output in messages ("model", "report").
+///
+/// # Errors
+/// [`Error::InvalidParameter`] naming the path and what was expected; [`Error::Io`] for a
+/// folder that cannot be created or written.
+pub fn check_output(
+    path: &Path,
+    what: &'static str,
+    extensions: &[&str],
+    inputs: &[&Path],
+    other_outputs: &[&Path],
+) -> Result<()> {
+    if path.as_os_str().is_empty() || path.file_name().is_none() {
+        return Err(Error::param(what, path.display(), "a file name"));
+    }
+    if !extensions.is_empty() {
+        let ext = path
+            .extension()
+            .map(|e| e.to_string_lossy().to_ascii_lowercase())
+            .unwrap_or_default();
+        if !extensions.contains(&ext.as_str()) {
+            let list: Vec<String> = extensions.iter().map(|e| format!(".{e}")).collect();
+            return Err(Error::param(
+                what,
+                path.display(),
+                format!("a file name ending in {}", list.join(" or ")),
+            ));
+        }
+    }
+    if path.is_dir() {
+        return Err(Error::param(what, path.display(), "a file, not a folder"));
+    }
+    for input in inputs {
+        if same_file(path, input) {
+            return Err(Error::param(
+                what,
+                path.display(),
+                format!(
+                    "a file other than the input {} (it would be overwritten)",
+                    input.display()
+                ),
+            ));
+        }
+    }
+    for other in other_outputs {
+        if same_file(path, other) {
+            return Err(Error::param(
+                what,
+                path.display(),
+                format!(
+                    "a file other than the output {} (one would replace the other)",
+                    other.display()
+                ),
+            ));
+        }
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    check_writable_dir(&dir)
+}
+
+/// Creates `dir` if needed and checks that a file can be created in it (by creating and removing
+/// a hidden probe file).
+///
+/// # Errors
+/// [`Error::Io`] naming the folder.
+pub fn check_writable_dir(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let probe = dir.join(format!(".innmf-write-probe.{}", std::process::id()));
+    std::fs::File::create(&probe).map_err(|e| Error::io(dir, e))?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
+}
+
 /// Reads a whole file, naming it in the error.
 pub fn read_bytes(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).map_err(|e| Error::io(path, e))
@@ -166,7 +275,14 @@ pub fn parse_npy(bytes: &[u8], name: &Path) -> Result<NdArray> {
         .filter(|s| !s.is_empty())
         .map(|s| s.parse::<usize>().map_err(|_| bad("bad shape")))
         .collect::<Result<_>>()?;
-    let n: usize = shape.iter().product();
+    let n = shape
+        .iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .ok_or_else(|| {
+            bad(&format!(
+                "shape {shape:?} has more elements than memory can index"
+            ))
+        })?;
     let body = &bytes[start + hlen..];
     let (size, conv): (usize, fn(&[u8]) -> f64) = match descr {
         "<f8" => (8, |b| f64::from_le_bytes(b.try_into().unwrap_or([0; 8]))),
@@ -187,7 +303,7 @@ pub fn parse_npy(bytes: &[u8], name: &Path) -> Result<NdArray> {
             )))
         }
     };
-    if body.len() < n * size {
+    if n.checked_mul(size).is_none_or(|need| body.len() < need) {
         return Err(bad(&format!(
             "data truncated: {} bytes for {n} values of {size} bytes",
             body.len()
@@ -207,21 +323,40 @@ pub fn write_npy(path: &Path, arr: &NdArray, as_f32: bool) -> Result<()> {
     write_atomic(path, &npy_bytes(arr, as_f32))
 }
 
+/// The most bytes one `.npz` member may decompress to (16 GiB): a deflated member can claim, and
+/// expand to, about a thousand times its stored size.
+pub const MAX_NPZ_MEMBER_BYTES: u64 = 1 << 34;
+
 /// Reads every array of a `.npz` archive, in archive order.
 pub fn read_npz(path: &Path) -> Result<Vec<(String, NdArray)>> {
-    let bytes = read_bytes(path)?;
+    parse_npz(&read_bytes(path)?, path)
+}
+
+/// Parses `.npz` bytes (every array, in archive order). `path` is used in error messages.
+pub fn parse_npz(bytes: &[u8], path: &Path) -> Result<Vec<(String, NdArray)>> {
     let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes))
         .map_err(|e| Error::format(path, format!("not a valid .npz (zip) file: {e}")))?;
     let mut out = Vec::new();
     for i in 0..zip.len() {
-        let mut entry = zip
+        let entry = zip
             .by_index(i)
             .map_err(|e| Error::format(path, format!("bad zip member {i}: {e}")))?;
         let name = entry.name().trim_end_matches(".npy").to_string();
+        if entry.size() > MAX_NPZ_MEMBER_BYTES {
+            return Err(Error::format(
+                path,
+                format!(
+                    "zip member '{name}' claims {} bytes, more than the {MAX_NPZ_MEMBER_BYTES} \
+                     accepted",
+                    entry.size()
+                ),
+            ));
+        }
         let mut buf = Vec::new();
         entry
+            .take(MAX_NPZ_MEMBER_BYTES)
             .read_to_end(&mut buf)
-            .map_err(|e| Error::io(path, e))?;
+            .map_err(|e| Error::format(path, format!("bad zip member '{name}': {e}")))?;
         out.push((name.clone(), parse_npy(&buf, &path.join(&name))?));
     }
     Ok(out)
@@ -263,8 +398,13 @@ pub fn npz_get<'a>(
 
 /// Reads a CSV file with a header row of column names; returns (names, columns).
 pub fn read_csv(path: &Path) -> Result<(Vec<String>, Vec<Vec<f64>>)> {
-    let text = String::from_utf8(read_bytes(path)?)
-        .map_err(|_| Error::format(path, "CSV is not UTF-8 text"))?;
+    parse_csv(&read_bytes(path)?, path)
+}
+
+/// Parses CSV bytes with a header row of column names (see [`read_csv`]); `path` names errors.
+pub fn parse_csv(bytes: &[u8], path: &Path) -> Result<(Vec<String>, Vec<Vec<f64>>)> {
+    let text =
+        std::str::from_utf8(bytes).map_err(|_| Error::format(path, "CSV is not UTF-8 text"))?;
     let mut lines = text.lines().filter(|l| !l.trim().is_empty());
     let header = lines
         .next()

@@ -36,6 +36,28 @@
 //! # Ok::<(), innmf::Error>(())
 //! ```
 //!
+//! ## Where things are
+//! | module | what |
+//! |---|---|
+//! | [`audio`] | reading audio (mono, excerpts, resampling), writing WAV |
+//! | [`transform`] | the transforms (plans), [`transform::Representation`]: audio → points, one way for every front end |
+//! | [`points`] | [`TfPoints`]: `(t, f, m)` with the unique-coordinate index |
+//! | [`model`], [`field`] | the model `Σ_k W_k(f)·H_k(t)`, implicit (networks) or explicit (tables) factors |
+//! | [`fit`], [`optim`], [`divergence`] | the one training loop (freezing is a [`FitConfig`] option), Rprop/Adam, β-divergences |
+//! | [`modelfile`] | safetensors model files that record what they were fitted on |
+//! | [`nmf`] | classical multiplicative-update NMF (scikit-learn's semantics) |
+//! | [`separate`] | templates → activations → masks → phase: source separation |
+//! | [`metrics`] | BSS Eval, SI-SDR, STOI, spectral metrics; [`metrics::evaluate`], the one scoring path |
+//! | [`experiment`], [`stats`] | the paper's studies as resumable units; medians and bootstrap intervals |
+//! | [`demo`], [`plot`], [`io`] | the demo, figures, `.npy`/`.npz`/CSV/JSON files |
+//!
+//! ## Names
+//! `*Params`: the validated parameters of a plan or algorithm (`StftParams`, `NsgtParams`,
+//! `NmfParams`); `*Spec`: a description resolved later (`ModelSpec` for a point set, `CqtSpec`
+//! and the other [`transform::Representation`] payloads for a sample rate); `*Config`: the
+//! settings of a run (`FitConfig`, `SeparateConfig`, `ExperimentConfig`); `*Options`: switches of
+//! one call (`EvalOptions`, `LoadOptions`).
+//!
 //! ## Conventions
 //! - **Units**: times in seconds, frequencies in Hz, in every public API and file.
 //! - **Layouts**: matrices are row-major; factor values are `[K, N]` (component, coordinate);
@@ -55,10 +77,12 @@ pub mod demo;
 pub mod divergence;
 pub mod error;
 pub mod experiment;
+#[doc(hidden)]
 pub mod fastmath;
 pub mod field;
 pub mod fit;
 pub mod io;
+#[doc(hidden)]
 pub mod linalg;
 pub mod metrics;
 pub mod model;
@@ -70,11 +94,12 @@ pub mod plot;
 pub mod points;
 pub mod separate;
 pub mod simd;
+pub mod stats;
 pub mod transform;
 
 pub use divergence::Divergence;
 pub use error::{Error, Result};
-pub use fit::{fit, FitConfig, FitReport};
+pub use fit::{fit, FitConfig, FitReport, Freeze};
 pub use model::{FactorKind, Model, ModelSpec, Sampling, Trainer};
 pub use points::TfPoints;
 pub use simd::build_info;

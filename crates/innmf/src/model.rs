@@ -13,7 +13,9 @@
 use crate::divergence::Divergence;
 use crate::error::{Error, Result};
 use crate::fastmath::ln_pos;
-use crate::field::{Axis, AxisScale, Factor, FactorWorkspace, Mlp, MlpConfig, MlpInit, Table};
+use crate::field::{
+    Axis, AxisScale, Factor, FactorWorkspace, Mlp, MlpConfig, MlpInit, OutputMap, Table,
+};
 use crate::linalg::gemm;
 use crate::points::TfPoints;
 use rand::Rng;
@@ -30,6 +32,8 @@ pub enum FactorKind {
     /// One value per coordinate of the training points.
     Explicit,
 }
+
+crate::error::from_str_by_serde_name!(FactorKind, "factor kind", "implicit, explicit");
 
 /// How to build a model for a point set.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -56,6 +60,21 @@ pub struct ModelSpec {
     pub time_axis: Option<Axis>,
     /// Scale of the default frequency axis.
     pub freq_scale: AxisScale,
+    /// Match the model's scale to the data at initialization: the explicit H (else the explicit
+    /// W, else the implicit H's output bias) is scaled so that the mean of `m̂` over the points
+    /// equals the mean of `m`, as [`crate::separate`] starts its activations. Without it the
+    /// paper's start (`softplus` outputs near 0.7 for W and H) overshoots a unit-norm recording's
+    /// `|X|^0.5` by about three orders of magnitude, and the first tens of Rprop steps, whose
+    /// step sizes grow ×1.2 each, spend themselves pulling every parameter down.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub match_scale: bool,
+    /// Output map of the networks (softplus in the paper).
+    #[serde(default, skip_serializing_if = "is_softplus")]
+    pub output: OutputMap,
+}
+
+fn is_softplus(m: &OutputMap) -> bool {
+    *m == OutputMap::Softplus
 }
 
 impl ModelSpec {
@@ -73,6 +92,8 @@ impl ModelSpec {
             freq_axis: None,
             time_axis: None,
             freq_scale: AxisScale::Linear,
+            match_scale: false,
+            output: OutputMap::Softplus,
         }
     }
 
@@ -110,6 +131,7 @@ impl ModelSpec {
             omega: self.omega,
             init: self.init,
             axis,
+            output: self.output,
         };
         let w = match self.w {
             FactorKind::Implicit => Factor::Implicit(Mlp::new(mlp(freq_axis), rng)?),
@@ -123,7 +145,11 @@ impl ModelSpec {
                 Factor::Explicit(Table::new(self.rank, points.unique_times().to_vec(), rng)?)
             }
         };
-        Model::new(w, h)
+        let mut model = Model::new(w, h)?;
+        if self.match_scale {
+            model.match_scale(points)?;
+        }
+        Ok(model)
     }
 }
 
@@ -209,6 +235,55 @@ impl Model {
         div.mean(points.m(), &self.predict(points))
     }
 
+    /// Scales the model so that the mean of `m̂` over `points` equals the mean of `m`: an
+    /// explicit H (else an explicit W) is multiplied by the ratio; with both factors implicit,
+    /// one shift of every H output bias is found by bisection (softplus is not homogeneous).
+    ///
+    /// # Errors
+    /// Points whose magnitudes are all zero, or a model whose estimate is zero everywhere.
+    pub fn match_scale(&mut self, points: &TfPoints) -> Result<()> {
+        let target = points.m().iter().sum::<f64>() / points.len() as f64;
+        let mean = |m: &Model| m.predict(points).iter().sum::<f64>() / points.len() as f64;
+        let current = mean(self);
+        if !(target > 0.0 && current > 0.0 && target.is_finite() && current.is_finite()) {
+            return Err(Error::param(
+                "scale matching",
+                format!("mean magnitude {target}, mean model {current}"),
+                "positive, finite means",
+            ));
+        }
+        let r = target / current;
+        let scale_table = |t: &mut Table| {
+            for p in t.params.iter_mut() {
+                let v = crate::fastmath::softplus(*p) as f64 * r;
+                *p = crate::fastmath::softplus_inv(v.max(1e-30)) as f32;
+            }
+        };
+        if let Factor::Explicit(t) = &mut self.h {
+            scale_table(t);
+        } else if let Factor::Explicit(t) = &mut self.w {
+            scale_table(t);
+        } else if let Factor::Implicit(base) = self.h.clone() {
+            let shifted = |d: f32| {
+                let mut m = base.clone();
+                m.shift_output_bias(d);
+                Factor::Implicit(m)
+            };
+            let (mut lo, mut hi) = (-60.0f32, 60.0f32);
+            for _ in 0..40 {
+                let mid = 0.5 * (lo + hi);
+                self.h = shifted(mid);
+                if mean(self) > target {
+                    hi = mid;
+                } else {
+                    lo = mid;
+                }
+            }
+            self.h = shifted(0.5 * (lo + hi));
+        }
+        Ok(())
+    }
+
     /// Number of trainable parameters.
     pub fn n_params(&self) -> usize {
         self.w.params().len() + self.h.params().len()
@@ -240,6 +315,13 @@ pub enum Sampling {
     Auto,
     /// Every distinct coordinate, always.
     Exact,
+}
+
+impl Sampling {
+    /// True for [`Sampling::Auto`] (the default).
+    pub fn is_auto(&self) -> bool {
+        *self == Sampling::Auto
+    }
 }
 
 /// Grid samples per period of a network's highest Fourier feature ([`Sampling::Auto`]).

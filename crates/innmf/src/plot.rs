@@ -312,7 +312,7 @@ pub fn quartiles(values: &[f64]) -> Option<(f64, f64, f64, f64, f64)> {
         return None;
     }
     v.sort_by(|a, b| a.total_cmp(b));
-    let q = |p: f64| crate::experiment::stats::quantile_sorted(&v, p);
+    let q = |p: f64| crate::stats::quantile_sorted(&v, p);
     Some((v[0], q(0.25), q(0.5), q(0.75), v[v.len() - 1]))
 }
 

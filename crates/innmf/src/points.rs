@@ -348,18 +348,24 @@ impl TfPoints {
 
     /// Reads a point set from `.npz` (arrays `t`, `f`, `m`) or `.csv` (columns `t`, `f`, `m`).
     pub fn read(path: &Path) -> Result<Self> {
+        Self::from_bytes(&io::read_bytes(path)?, path)
+    }
+
+    /// Parses a point set held in memory, `.npz` or `.csv` as `path`'s extension says (as
+    /// [`TfPoints::read`]); `path` names errors.
+    pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Self> {
         let ext = path
             .extension()
             .map(|e| e.to_string_lossy().to_lowercase())
             .unwrap_or_default();
         let (t, f, m) = match ext.as_str() {
             "npz" => {
-                let arrays = io::read_npz(path)?;
+                let arrays = io::parse_npz(bytes, path)?;
                 let get = |n| io::npz_get(&arrays, n, path).map(|a| a.data.clone());
                 (get("t")?, get("f")?, get("m")?)
             }
             "csv" => {
-                let (names, cols) = io::read_csv(path)?;
+                let (names, cols) = io::parse_csv(bytes, path)?;
                 let col = |n: &str| {
                     names
                         .iter()

@@ -17,6 +17,7 @@ fn small_mlp(k: usize, axis: Axis, seed: u64) -> Mlp {
         omega: 1.5,
         init: MlpInit::Pytorch,
         axis,
+        output: Default::default(),
     };
     Mlp::new(cfg, &mut ChaCha8Rng::seed_from_u64(seed)).unwrap()
 }
@@ -238,10 +239,15 @@ fn model_files_round_trip_exactly() {
         let model = spec.build(&pts, &mut ChaCha8Rng::seed_from_u64(1)).unwrap();
         let path = dir.path().join("m.safetensors");
         let info = serde_json::json!({"note": "test"});
-        innmf::modelfile::save(&path, &model, &info).unwrap();
+        let data = innmf::modelfile::TrainingData::PointSet {
+            source: "cloud.npz".into(),
+            power: 0.5,
+        };
+        innmf::modelfile::save(&path, &model, &data, &info).unwrap();
         let (back, cfg) = innmf::modelfile::load(&path).unwrap();
         assert_eq!(back, model);
         assert_eq!(cfg.training, info);
+        assert_eq!(cfg.data, Some(data));
         assert_eq!(back.predict(&pts), model.predict(&pts));
     }
     std::fs::write(dir.path().join("junk.safetensors"), b"nope").unwrap();

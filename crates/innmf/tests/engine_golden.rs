@@ -47,6 +47,7 @@ fn mlp_from(a: &[(String, NdArray)], p: &Path, prefix: &str, key: &str, k: usize
         omega: 1.0,
         init: MlpInit::Pytorch,
         axis: Axis::identity(),
+        output: Default::default(),
     };
     let per = cfg.params_per_component();
     let mut params = vec![0.0f32; k * per];

@@ -73,8 +73,11 @@ fn small_templates() -> TemplateConfig {
     TemplateConfig {
         rank: 4,
         width: 16,
-        window: 512,
-        hop: 256,
+        representation: innmf::transform::Representation::stft(
+            512,
+            256,
+            innmf::transform::Padding::None,
+        ),
         steps: 300,
         ..Default::default()
     }
@@ -354,6 +357,7 @@ fn errors_name_the_values() {
     let band = [TemplateSet {
         model: &m,
         max_freq: Some(-1.0),
+        data: None,
     }];
     let e = separate(&x, SR, &band, &cfg, None).unwrap_err().to_string();
     assert!(e.contains("zero at every"), "{e}");

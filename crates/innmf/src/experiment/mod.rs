@@ -40,13 +40,15 @@
 //!   activations on the two notes' solo intervals.
 
 pub mod report;
-pub mod stats;
+
+pub use crate::stats;
 
 use crate::audio::{self, ChannelSelect};
 use crate::demo::{self, DemoConfig};
 use crate::divergence::Divergence;
 use crate::error::{Error, Result};
 use crate::field::Axis;
+use crate::fit::Freeze;
 use crate::fit::{fit, FitConfig};
 use crate::io::{self, NdArray};
 use crate::metrics::bss_eval::bss_eval_sources;
@@ -55,14 +57,17 @@ use crate::metrics::spectral::{itakura_saito, kl_compressed, nmse, spectral_sdr}
 use crate::metrics::stoi::stoi;
 use crate::model::{FactorKind, Model, ModelSpec};
 use crate::modelfile;
+use crate::modelfile::TrainingData;
 use crate::nmf::{Init, NmfParams};
 use crate::optim::OptimizerConfig;
 use crate::points::TfPoints;
 use crate::separate::{
     fit_activations, learn_templates, mixture_stft, nmf_model, separate, HSolver, MaskKind,
-    SeparateConfig, TemplateConfig, TemplateMethod, TemplateSet,
+    SeparateConfig, TemplateConfig, TemplateMethod, TemplateSet, TrainingOptions,
 };
-use crate::transform::{Calibration, Cwt, CwtParams, DirectCqtParams, FastCqt, Nsgt, NsgtParams};
+use crate::transform::{
+    Analysis, Calibration, CqtSpec, CwtSpec, NsgtSpec, Padding, Representation,
+};
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -106,109 +111,47 @@ impl Study {
     }
 }
 
-/// A representation of the transfer study.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "transform", rename_all = "lowercase")]
-pub enum Representation {
-    /// STFT (√Hann, hop = window/2, centre padding).
-    Stft {
-        /// Window length (samples).
-        window: usize,
-    },
-    /// The paper's constant-Q transform (Q = bins per octave, per-bin hop N_k/8) from `f_min` to
-    /// 0.45·sr, computed with [`FastCqt`].
-    Cqt {
-        /// Lowest centre frequency (Hz).
-        f_min: f64,
-        /// Bins per octave (and Q).
-        bins_per_octave: usize,
-    },
-    /// The invertible constant-Q NSGT ([`Nsgt`]) from `f_min` to 0.45·sr.
-    Nsgt {
-        /// Lowest band centre (Hz).
-        f_min: f64,
-        /// Bands per octave.
-        bins_per_octave: usize,
-    },
-    /// The analytic Morlet wavelet transform ([`Cwt`], ω0 = 6, decimated per scale) from
-    /// `f_min` to 0.3·sr (the Morlet's limit is sr/3).
-    Cwt {
-        /// Lowest scale centre (Hz).
-        f_min: f64,
-        /// Voices per octave.
-        voices_per_octave: usize,
-    },
+/// A short, file-safe name of a transfer representation: `stft-500` (hop = window/2),
+/// `stft-500-100`, `cqt`, `nsgt`, `cwt`.
+pub fn representation_name(r: &Representation) -> String {
+    match r {
+        Representation::Stft(p) if p.hop == p.window_len / 2 => format!("stft-{}", p.window_len),
+        Representation::Stft(p) => format!("stft-{}-{}", p.window_len, p.hop),
+        r => r.kind().name().to_string(),
+    }
 }
 
-impl Representation {
-    /// Short name (`stft-1000`, `cqt`, `nsgt`).
-    pub fn name(&self) -> String {
-        match self {
-            Representation::Stft { window } => format!("stft-{window}"),
-            Representation::Cqt { .. } => "cqt".into(),
-            Representation::Nsgt { .. } => "nsgt".into(),
-            Representation::Cwt { .. } => "cwt".into(),
-        }
-    }
+/// The transfer study's representations at `sample_rate`: STFTs with hop = window/2 and centre
+/// padding (the separation STFT); the constant-Q transform and the NSGT up to 0.45·sr; the
+/// Morlet CWT up to 0.3·sr (the Morlet's limit is sr/3).
+fn transfer_stft(window: usize) -> Representation {
+    Representation::stft(window, (window / 2).max(1), Padding::Center)
+}
 
-    /// `|T x|^p` as a point set, calibrated ([`Calibration::UnitTone`]) so that a
-    /// unit-amplitude sinusoid at a bin's centre reads 1 in every representation.
-    ///
-    /// # Errors
-    /// Those of the transform (a signal shorter than a window, impossible parameters).
-    pub fn points(&self, x: &[f64], sample_rate: f64, p: f64) -> Result<TfPoints> {
-        let cal = Calibration::UnitTone;
-        match *self {
-            Representation::Stft { window } => {
-                let stft = mixture_stft(window, (window / 2).max(1))?;
-                let mut spec = stft.analyze(x, sample_rate)?;
-                cal.apply(&mut spec, &stft.unit_tone_gain())?;
-                spec.to_points(p)
-            }
-            Representation::Cqt {
-                f_min,
-                bins_per_octave,
-            } => {
-                let mut params = DirectCqtParams::paper_demo();
-                params.f_min = f_min;
-                params.bins_per_octave = bins_per_octave;
-                params.q = bins_per_octave as f64;
-                let f_max = 0.45 * sample_rate;
-                if f_max <= f_min {
-                    return Err(Error::param(
-                        "cqt f_min",
-                        f_min,
-                        format!("below 0.45·sr = {f_max} Hz"),
-                    ));
-                }
-                params.n_bins = (bins_per_octave as f64 * (f_max / f_min).log2()).floor() as usize;
-                let cqt = FastCqt::new(params, sample_rate)?;
-                let mut c = cqt.analyze(x)?;
-                cal.apply(&mut c, &cqt.unit_tone_gain())?;
-                c.to_points(p)
-            }
-            Representation::Nsgt {
-                f_min,
-                bins_per_octave,
-            } => {
-                let params = NsgtParams::new(f_min, 0.45 * sample_rate, bins_per_octave);
-                let nsgt = Nsgt::new(params, sample_rate, x.len())?;
-                let mut c = nsgt.analyze(x)?;
-                cal.apply(&mut c, &nsgt.unit_tone_gain())?;
-                c.to_points(p)
-            }
-            Representation::Cwt {
-                f_min,
-                voices_per_octave,
-            } => {
-                let params = CwtParams::new(f_min, 0.3 * sample_rate, voices_per_octave);
-                let cwt = Cwt::new(params, sample_rate, x.len())?;
-                let mut c = cwt.analyze(x)?;
-                cal.apply(&mut c, &cwt.unit_tone_gain())?;
-                c.to_points(p)
-            }
-        }
-    }
+fn transfer_cqt(f_min: f64, bins_per_octave: usize, sample_rate: f64) -> Representation {
+    Representation::Cqt(CqtSpec {
+        f_min,
+        bins_per_octave,
+        f_max: Some(0.45 * sample_rate),
+        ..CqtSpec::default()
+    })
+}
+
+fn transfer_nsgt(f_min: f64, bins_per_octave: usize, sample_rate: f64) -> Representation {
+    Representation::Nsgt(NsgtSpec {
+        f_min,
+        bins_per_octave,
+        f_max: Some(0.45 * sample_rate),
+    })
+}
+
+fn transfer_cwt(f_min: f64, voices_per_octave: usize, sample_rate: f64) -> Representation {
+    Representation::Cwt(CwtSpec {
+        f_min,
+        voices_per_octave,
+        f_max: Some(0.3 * sample_rate),
+        ..CwtSpec::default()
+    })
 }
 
 /// Settings of the transfer study.
@@ -279,6 +222,12 @@ pub struct ExperimentConfig {
     pub nmf_init: Init,
     /// Separation mask.
     pub mask: MaskKind,
+    /// iN-NMF training options beyond the paper's (default: the paper's).
+    #[serde(default, skip_serializing_if = "TrainingOptions::is_paper")]
+    pub innmf_training: TrainingOptions,
+    /// Solver of iN-NMF's activations on a mixture (the paper's: Rprop, `separation_steps`).
+    #[serde(default, skip_serializing_if = "is_rprop")]
+    pub separation_solver: HSolver,
     /// Bootstrap resamples of the confidence intervals.
     pub bootstrap: usize,
     /// Transfer study.
@@ -309,6 +258,8 @@ impl Default for ExperimentConfig {
             nmf_iter: 3000,
             nmf_init: Init::Paper,
             mask: MaskKind::Paper,
+            innmf_training: TrainingOptions::default(),
+            separation_solver: HSolver::Rprop,
             bootstrap: 2000,
             transfer: TransferConfig {
                 seconds: 2.0,
@@ -316,20 +267,11 @@ impl Default for ExperimentConfig {
                 refit_steps: 150,
                 width: 32,
                 representations: vec![
-                    Representation::Stft { window: 500 },
-                    Representation::Stft { window: 2000 },
-                    Representation::Cqt {
-                        f_min: 50.0,
-                        bins_per_octave: 12,
-                    },
-                    Representation::Nsgt {
-                        f_min: 50.0,
-                        bins_per_octave: 24,
-                    },
-                    Representation::Cwt {
-                        f_min: 50.0,
-                        voices_per_octave: 12,
-                    },
+                    transfer_stft(500),
+                    transfer_stft(2000),
+                    transfer_cqt(50.0, 12, 16000.0),
+                    transfer_nsgt(50.0, 24, 16000.0),
+                    transfer_cwt(50.0, 12, 16000.0),
                 ],
                 recordings: 2,
             },
@@ -365,6 +307,8 @@ impl ExperimentConfig {
             nmf_iter: 200,
             nmf_init: Init::Paper,
             mask: MaskKind::Paper,
+            innmf_training: TrainingOptions::default(),
+            separation_solver: HSolver::Rprop,
             bootstrap: 200,
             transfer: TransferConfig {
                 seconds: 1.5,
@@ -372,12 +316,9 @@ impl ExperimentConfig {
                 refit_steps: 40,
                 width: 16,
                 representations: vec![
-                    Representation::Stft { window: 256 },
-                    Representation::Stft { window: 512 },
-                    Representation::Cqt {
-                        f_min: 100.0,
-                        bins_per_octave: 12,
-                    },
+                    transfer_stft(256),
+                    transfer_stft(512),
+                    transfer_cqt(100.0, 12, 8000.0),
                 ],
                 recordings: 2,
             },
@@ -408,6 +349,9 @@ impl ExperimentConfig {
         pos("width", self.width)?;
         pos("innmf_steps", self.innmf_steps)?;
         pos("refit_steps", self.refit_steps)?;
+        if let Some(o) = &self.innmf_training.h_optimizer {
+            o.validate()?;
+        }
         pos("separation_steps", self.separation_steps)?;
         pos("nmf_iter", self.nmf_iter)?;
         pos("transfer.steps", self.transfer.steps)?;
@@ -478,8 +422,20 @@ impl ExperimentConfig {
     }
 
     /// Hash of the settings a unit kind depends on: the key of its unit file, so that changing
-    /// (say) the transfer settings keeps the finished separation units.
+    /// (say) the transfer settings keeps the finished separation units, and changing iN-NMF's
+    /// settings keeps the NMF units. Speech units hash every setting except those listed as
+    /// unused by their kind, so a new setting invalidates them until it is listed.
     fn unit_hash(&self, unit: &Unit) -> String {
+        // settings only iN-NMF's units read
+        const INNMF_ONLY: [&str; 5] = [
+            "width",
+            "train_window",
+            "innmf_steps",
+            "refit_steps",
+            "separation_steps",
+        ];
+        // settings only NMF's units read
+        const NMF_ONLY: [&str; 2] = ["nmf_iter", "nmf_init"];
         let v = match unit {
             Unit::TransferTrain { .. } | Unit::Transfer { .. } => json!({
                 "seed": self.seed, "sample_rate": self.sample_rate, "rank": self.rank,
@@ -489,8 +445,36 @@ impl ExperimentConfig {
             }
             _ => {
                 let mut c = serde_json::to_value(self).unwrap_or_default();
+                let mut drop: Vec<&str> = vec!["transfer", "hybrid", "bootstrap"];
+                match unit {
+                    Unit::Nmf { .. } => {
+                        drop.extend(INNMF_ONLY);
+                        drop.extend(INNMF_KEYS);
+                        drop.push("mask");
+                    }
+                    Unit::Separate {
+                        method: TemplateMethod::Nmf,
+                        ..
+                    } => {
+                        drop.extend(INNMF_ONLY);
+                        drop.extend(INNMF_KEYS);
+                    }
+                    Unit::TrainInnmf { .. } => {
+                        drop.extend(NMF_ONLY);
+                        drop.extend(["refit_steps", "separation_steps", "mask"]);
+                        drop.extend(INNMF_USE_KEYS);
+                    }
+                    Unit::ReconInnmf { .. } => {
+                        drop.extend(NMF_ONLY);
+                        drop.extend(["separation_steps", "mask", "separation_solver"]);
+                    }
+                    _ => {
+                        drop.extend(NMF_ONLY);
+                        drop.push("refit_steps");
+                    }
+                }
                 if let Some(o) = c.as_object_mut() {
-                    for k in ["transfer", "hybrid", "bootstrap"] {
+                    for k in drop {
                         o.remove(k);
                     }
                 }
@@ -500,6 +484,15 @@ impl ExperimentConfig {
         let s = serde_json::to_string(&v).unwrap_or_default();
         format!("{:016x}", fnv1a(s.as_bytes()))
     }
+}
+
+/// Settings of iN-NMF's units beyond the paper's: left out of the NMF units' hashes.
+const INNMF_KEYS: [&str; 2] = ["innmf_training", "separation_solver"];
+/// Of those, the ones that only the use of a trained model reads (not its training).
+const INNMF_USE_KEYS: [&str; 1] = ["separation_solver"];
+
+fn is_rprop(s: &HSolver) -> bool {
+    *s == HSolver::Rprop
 }
 
 fn fnv1a(bytes: &[u8]) -> u64 {
@@ -629,7 +622,7 @@ impl Corpus {
 /// Reads a recording as mono at `rate` Hz, normalized to unit L2 norm over the whole file (the
 /// paper's TIMIT preprocessing).
 fn load(rec: &Recording, rate: u32) -> Result<Vec<f64>> {
-    let a = audio::read_wav(&rec.path)?;
+    let a = audio::read(&rec.path)?;
     let mut x = a.mono(ChannelSelect::Mix)?;
     if a.sample_rate != rate {
         x = audio::resample(&x, a.sample_rate, rate)?;
@@ -780,13 +773,17 @@ impl Ctx<'_> {
                 window,
             } => format!("separate.{}+{}.{method}.{window}", s(*a), s(*b)),
             Unit::TransferTrain { rec, rep } => {
-                format!("transfer-train.{}.{}", s(*rec), reps[*rep].name())
+                format!(
+                    "transfer-train.{}.{}",
+                    s(*rec),
+                    representation_name(&reps[*rep])
+                )
             }
             Unit::Transfer { rec, from, to } => format!(
                 "transfer.{}.{}.{}",
                 s(*rec),
-                reps[*from].name(),
-                reps[*to].name()
+                representation_name(&reps[*from]),
+                representation_name(&reps[*to])
             ),
             Unit::Hybrid { rec } => format!("hybrid.{}", self.corpus.music[*rec].name),
         }
@@ -1120,8 +1117,8 @@ struct Grid {
 }
 
 fn stft_grid(x: &[f64], sr: f64, window: usize, p: f64) -> Result<Grid> {
-    let stft = mixture_stft(window, (window / 2).max(1))?;
-    let points = stft.analyze(x, sr)?.to_points(p)?;
+    let stft = mixture_stft(window, (window / 2).max(1), sr)?;
+    let points = stft.analyze(x)?.to_points(p)?;
     let grid = points
         .grid()
         .ok_or_else(|| Error::Shape("an STFT that is not a grid (internal)".into()))?;
@@ -1140,13 +1137,17 @@ fn innmf_template_config(cfg: &ExperimentConfig, seed: u64) -> TemplateConfig {
         method: TemplateMethod::Innmf,
         rank: cfg.rank,
         width: cfg.width,
-        window: cfg.train_window,
-        hop: (cfg.train_window / 2).max(1),
+        representation: Representation::stft(
+            cfg.train_window,
+            (cfg.train_window / 2).max(1),
+            Padding::None,
+        ),
         power: cfg.power,
         steps: cfg.innmf_steps,
         optimizer: OptimizerConfig::rprop(1e-3),
         beta: 1.0,
         seed,
+        training: cfg.innmf_training.clone(),
         ..TemplateConfig::default()
     }
 }
@@ -1189,7 +1190,7 @@ fn run_unit(ctx: &Ctx<'_>, unit: &Unit, id: &str, seed: u64) -> Result<Vec<Value
                 "{}.innmf-{}.safetensors",
                 ctx.corpus.speech[rec].name, cfg.train_window
             ));
-            modelfile::save(&path, &learned.model, &learned.training)?;
+            modelfile::save(&path, &learned.model, &learned.data, &learned.training)?;
             Ok(vec![
                 json!({"study": "training", "recording": ctx.corpus.speech[rec].name,
                 "final_loss": learned.report.final_loss, "steps": learned.report.steps}),
@@ -1276,9 +1277,10 @@ fn run_unit(ctx: &Ctx<'_>, unit: &Unit, id: &str, seed: u64) -> Result<Vec<Value
             window,
         } => separate_unit(ctx, a, b, method, window, seed),
         Unit::TransferTrain { rec, rep } => {
-            let r = cfg.transfer.representations[rep];
+            let r = &cfg.transfer.representations[rep];
             let x = transfer_excerpt(ctx, rec)?;
-            let pts = r.points(x, sr, p)?;
+            let analysis = Analysis::new(r, sr, p, Calibration::UnitTone)?;
+            let pts = analysis.points(x)?;
             let spec = transfer_spec(cfg, sr)?;
             let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
             let mut model = spec.build(&pts, &mut rng)?;
@@ -1288,27 +1290,27 @@ fn run_unit(ctx: &Ctx<'_>, unit: &Unit, id: &str, seed: u64) -> Result<Vec<Value
                 ..FitConfig::default()
             };
             let rep_fit = fit(&mut model, &pts, &fc, None, None)?;
-            let training = json!({"representation": r, "spec": spec, "fit": fc,
-                "final_loss": rep_fit.final_loss});
+            let training = json!({"spec": spec, "fit": fc, "final_loss": rep_fit.final_loss});
             modelfile::save(
                 &ctx.model_path(&format!("{id}.safetensors")),
                 &model,
+                &TrainingData::Audio(analysis),
                 &training,
             )?;
             Ok(vec![
                 json!({"study": "training", "recording": ctx.corpus.speech[rec].name,
-                "representation": r.name(), "points": pts.len(),
+                "representation": representation_name(r), "points": pts.len(),
                 "final_loss": rep_fit.final_loss}),
             ])
         }
         Unit::Transfer { rec, from, to } => {
             let reps = &cfg.transfer.representations;
             let name = &ctx.corpus.speech[rec].name;
-            let train_id = format!("transfer-train.{name}.{}", reps[from].name());
+            let train_id = format!("transfer-train.{name}.{}", representation_name(&reps[from]));
             let (trained, _) =
                 modelfile::load(&ctx.model_path(&format!("{train_id}.safetensors")))?;
             let x = transfer_excerpt(ctx, rec)?;
-            let pts = reps[to].points(x, sr, p)?;
+            let pts = reps[to].points(x, sr, p, Calibration::UnitTone)?;
             let spec = transfer_spec(cfg, sr)?;
             let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
             let fresh = spec.build(&pts, &mut rng)?;
@@ -1316,13 +1318,13 @@ fn run_unit(ctx: &Ctx<'_>, unit: &Unit, id: &str, seed: u64) -> Result<Vec<Value
             let fc = FitConfig {
                 steps: cfg.transfer.refit_steps,
                 seed: seed.wrapping_add(1),
-                train_w: false,
+                freeze: Freeze::W,
                 ..FitConfig::default()
             };
             let r = fit(&mut model, &pts, &fc, None, None)?;
             let kl = model.loss(&pts, &Divergence::kl());
             Ok(vec![json!({"study": "transfer", "recording": name,
-                "from": reps[from].name(), "to": reps[to].name(), "kl": kl,
+                "from": representation_name(&reps[from]), "to": representation_name(&reps[to]), "kl": kl,
                 "points": pts.len(), "fit_final_loss": r.final_loss})])
         }
         Unit::Hybrid { rec } => hybrid_unit(ctx, rec, seed),
@@ -1408,12 +1410,12 @@ fn separate_unit(
             vec![load_innmf(ctx, a)?, load_innmf(ctx, b)?],
             SeparateConfig {
                 steps: cfg.separation_steps,
-                solver: HSolver::Rprop,
+                solver: cfg.separation_solver,
                 ..base
             },
         ),
         TemplateMethod::Nmf => {
-            let freqs = mixture_stft(window, hop)?.analyze(&mix, sr)?.freqs;
+            let freqs = mixture_stft(window, hop, sr)?.analyze(&mix)?.freqs;
             let mut ms = Vec::new();
             for rec in [a, b] {
                 let w = load_nmf_w(ctx, rec, window)?;
@@ -1498,7 +1500,7 @@ fn solo_intervals(notes: &[(f64, f64, i64)], dur: f64) -> Option<Vec<(f64, f64)>
 fn hybrid_unit(ctx: &Ctx<'_>, rec: usize, seed: u64) -> Result<Vec<Value>> {
     let hc = &ctx.cfg.hybrid;
     let r = &ctx.corpus.music[rec];
-    let a = audio::read_wav(&r.path)?;
+    let a = audio::read(&r.path)?;
     let mut x = a.mono(ChannelSelect::Mix)?;
     if a.sample_rate != hc.sample_rate {
         x = audio::resample(&x, a.sample_rate, hc.sample_rate)?;
@@ -1634,22 +1636,13 @@ mod tests {
             .map(|i| (2.0 * std::f64::consts::PI * f0 * i as f64 / sr).cos())
             .collect();
         let reps = [
-            Representation::Stft { window: 512 },
-            Representation::Cqt {
-                f_min: 100.0,
-                bins_per_octave: 24,
-            },
-            Representation::Nsgt {
-                f_min: 100.0,
-                bins_per_octave: 24,
-            },
-            Representation::Cwt {
-                f_min: 100.0,
-                voices_per_octave: 12,
-            },
+            transfer_stft(512),
+            transfer_cqt(100.0, 24, sr),
+            transfer_nsgt(100.0, 24, sr),
+            transfer_cwt(100.0, 12, sr),
         ];
         for r in reps {
-            let pts = r.points(&x, sr, 1.0).unwrap();
+            let pts = r.points(&x, sr, 1.0, Calibration::UnitTone).unwrap();
             // the loudest point away from the edges
             let (i, m) = pts
                 .m()
@@ -1663,9 +1656,13 @@ mod tests {
             assert!(
                 (f / f0).log2().abs() < 1.0 / 12.0,
                 "{}: peak at {f} Hz",
-                r.name()
+                representation_name(&r)
             );
-            assert!(m > 0.6 && m < 1.02, "{}: peak magnitude {m}", r.name());
+            assert!(
+                m > 0.6 && m < 1.02,
+                "{}: peak magnitude {m}",
+                representation_name(&r)
+            );
         }
     }
 }

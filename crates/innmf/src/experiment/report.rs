@@ -1,10 +1,10 @@
 //! `results.json` → `REPORT.md` and figures. Everything here reads [`Results`] only, so the
 //! report can be redrawn (`innmf experiment report`) and checked against the stored numbers.
 
-use super::stats::{bootstrap_median, paired, Estimate};
 use super::{Results, Study};
 use crate::error::{Error, Result};
 use crate::io;
+use crate::stats::{bootstrap_median, paired, Estimate};
 use serde_json::Value;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -159,7 +159,7 @@ pub fn transfer_matrix(results: &Results) -> (Vec<String>, Vec<Vec<f64>>) {
         .transfer
         .representations
         .iter()
-        .map(|r| r.name())
+        .map(super::representation_name)
         .collect();
     let rows = rows(results, Study::Transfer);
     let kl = |rec: &str, a: &str, b: &str| {
@@ -181,7 +181,7 @@ pub fn transfer_matrix(results: &Results) -> (Vec<String>, Vec<Vec<f64>>) {
                         .iter()
                         .map(|rec| kl(rec, a, b) / kl(rec, b, b))
                         .collect();
-                    super::stats::median(&ratios)
+                    crate::stats::median(&ratios)
                 })
                 .collect()
         })

@@ -8,7 +8,7 @@
 //! a₁  = a₀·W₀ + b₀                           (linear, no activation: the reference design)
 //! aₗ₊₁ = sin(ω·(aₗ·Wₗ + bₗ)),  l = 1..D       (D sine layers, width h)
 //! g   = a_{D+1}·w_out + b_out
-//! W_k(x) = softplus(g)
+//! W_k(x) = softplus(g)                       (or exp(g): [`OutputMap`])
 //! ```
 //!
 //! With J = 10, h = 64, D = 3 this is the paper's network (13,889 trainable parameters per
@@ -38,6 +38,53 @@ pub enum MlpInit {
     Siren,
 }
 
+/// The map from a network's last linear output `g` to the factor's non-negative value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum OutputMap {
+    /// `softplus(g) = ln(1 + eᵍ)` (the paper's, arXiv 2404.04439 §2).
+    #[default]
+    Softplus,
+    /// `exp(g)`: the network models `ln W`. A template's log-spectrum varies far less between
+    /// harmonics and valleys than the spectrum itself, and the KL gradient with respect to `g`
+    /// is `value·∂loss/∂value`, the scale-free step of multiplicative updates. `g` is clamped
+    /// at [`EXP_MAX`] (gradient 0 above).
+    Exp,
+}
+
+/// Largest `g` the [`OutputMap::Exp`] map takes (e⁶⁰ ≈ 1.1e26, far from f32's limit).
+pub const EXP_MAX: f32 = 60.0;
+
+impl OutputMap {
+    /// The value at `g`.
+    #[inline]
+    pub fn value(self, g: f32) -> f32 {
+        match self {
+            OutputMap::Softplus => softplus(g),
+            OutputMap::Exp => g.min(EXP_MAX).exp(),
+        }
+    }
+
+    /// The derivative at `g`.
+    #[inline]
+    pub fn grad(self, g: f32) -> f32 {
+        match self {
+            OutputMap::Softplus => softplus_grad(g),
+            OutputMap::Exp => {
+                if g > EXP_MAX {
+                    0.0
+                } else {
+                    g.exp()
+                }
+            }
+        }
+    }
+
+    fn is_default(&self) -> bool {
+        *self == OutputMap::Softplus
+    }
+}
+
 /// Architecture of an implicit factor.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MlpConfig {
@@ -55,6 +102,9 @@ pub struct MlpConfig {
     pub init: MlpInit,
     /// Input domain.
     pub axis: Axis,
+    /// Output map (softplus in the paper).
+    #[serde(default, skip_serializing_if = "OutputMap::is_default")]
+    pub output: OutputMap,
 }
 
 impl MlpConfig {
@@ -68,6 +118,7 @@ impl MlpConfig {
             omega: 1.0,
             init: MlpInit::Pytorch,
             axis,
+            output: OutputMap::Softplus,
         }
     }
 
@@ -202,6 +253,16 @@ impl Mlp {
         })
     }
 
+    /// Adds `delta` to every component's output bias (`g`), e.g. to match a scale at
+    /// initialization.
+    pub fn shift_output_bias(&mut self, delta: f32) {
+        let so = *layer_specs(&self.config).last().expect("an output layer");
+        let per = self.config.params_per_component();
+        for block in self.params.chunks_exact_mut(per) {
+            block[so.b] += delta;
+        }
+    }
+
     /// Weight `[in, out]` of layer `l` of component `k`.
     pub fn layer_weight(&self, k: usize, l: usize) -> &[f32] {
         let s = layer_specs(&self.config)[l];
@@ -259,9 +320,7 @@ impl Mlp {
                         nb,
                         &mut g[..nb],
                     );
-                    for (v, &gv) in vals[r0..r0 + nb].iter_mut().zip(&g[..nb]) {
-                        *v = softplus(gv);
-                    }
+                    map_values(cfg.output, &g[..nb], &mut vals[r0..r0 + nb]);
                 }
                 if bad {
                     vals.fill(f32::NAN);
@@ -335,6 +394,7 @@ pub struct MlpWorkspace {
     specs: Vec<LayerSpec>,
     per: usize,
     omega: f32,
+    output: OutputMap,
     level: Level,
     comps: Vec<ComponentBuffers>,
 }
@@ -374,6 +434,7 @@ impl MlpWorkspace {
             specs,
             per: cfg.params_per_component(),
             omega: cfg.omega,
+            output: cfg.output,
             level: simd::level(),
             comps,
         }
@@ -426,10 +487,11 @@ impl MlpWorkspace {
     pub fn forward(&mut self, params: &[f32]) {
         assert_eq!(params.len(), self.per * self.comps.len());
         let (n, specs, omega, level) = (self.n, &self.specs, self.omega, self.level);
+        let output = self.output;
         self.comps
             .par_iter_mut()
             .zip(params.par_chunks(self.per))
-            .for_each(|(buf, p)| forward_component(level, buf, p, specs, n, omega));
+            .for_each(|(buf, p)| forward_component(level, buf, p, specs, n, omega, output));
     }
 
     /// Backward pass: given `dvalues` (`[K, N]`, ∂loss/∂value), writes ∂loss/∂params into
@@ -440,13 +502,14 @@ impl MlpWorkspace {
         assert_eq!(grad.len(), params.len());
         assert_eq!(dvalues.len(), self.n * self.comps.len());
         let (n, specs, omega, level) = (self.n, &self.specs, self.omega, self.level);
+        let output = self.output;
         self.comps
             .par_iter_mut()
             .zip(params.par_chunks(self.per))
             .zip(grad.par_chunks_mut(self.per))
             .zip(dvalues.par_chunks(n))
             .for_each(|(((buf, p), gr), dv)| {
-                backward_component(level, buf, p, gr, dv, specs, n, omega)
+                backward_component(level, buf, p, gr, dv, specs, n, omega, output)
             });
     }
 }
@@ -516,6 +579,7 @@ fn forward_component(
     specs: &[LayerSpec],
     n: usize,
     omega: f32,
+    output: OutputMap,
 ) {
     let j2 = specs[0].fan_in;
     let prep = Collapsed::new(level, p, specs);
@@ -536,12 +600,42 @@ fn forward_component(
             &mut buf.g[r0..r0 + nb],
         );
     }
-    for (v, &g) in buf.values.iter_mut().zip(&buf.g) {
-        *v = softplus(g);
-    }
+    map_values(output, &buf.g, &mut buf.values);
     if bad {
         // pre-activations beyond the sine's range: training has diverged (the fit reports it)
         buf.values.fill(f32::NAN);
+    }
+}
+
+/// `values = map(g)` (the output map, one branch per slice so the loops vectorize).
+fn map_values(output: OutputMap, g: &[f32], values: &mut [f32]) {
+    match output {
+        OutputMap::Softplus => {
+            for (v, &g) in values.iter_mut().zip(g) {
+                *v = softplus(g);
+            }
+        }
+        OutputMap::Exp => {
+            for (v, &g) in values.iter_mut().zip(g) {
+                *v = OutputMap::Exp.value(g);
+            }
+        }
+    }
+}
+
+/// `g ← dvalues · map'(g)`.
+fn map_grads(output: OutputMap, g: &mut [f32], dvalues: &[f32]) {
+    match output {
+        OutputMap::Softplus => {
+            for (g, &dv) in g.iter_mut().zip(dvalues) {
+                *g = dv * softplus_grad(*g);
+            }
+        }
+        OutputMap::Exp => {
+            for (g, &dv) in g.iter_mut().zip(dvalues) {
+                *g = dv * OutputMap::Exp.grad(*g);
+            }
+        }
     }
 }
 
@@ -628,15 +722,14 @@ fn backward_component(
     specs: &[LayerSpec],
     n: usize,
     omega: f32,
+    output: OutputMap,
 ) {
     let depth = specs.len() - 2;
     let (s0, so) = (specs[0], specs[depth + 1]);
     let (j2, h) = (s0.fan_in, so.fan_in);
     grad.fill(0.0);
-    // dg = dvalue · σ(g), in place of g
-    for (g, &dv) in buf.g.iter_mut().zip(dvalues) {
-        *g = dv * softplus_grad(*g);
-    }
+    // dg = dvalue · map'(g), in place of g
+    map_grads(output, &mut buf.g, dvalues);
     grad[so.b] = buf.g.iter().map(|&v| v as f64).sum::<f64>() as f32;
     // Wᵀ of the sine layers, for ∂a = ∂z·Wᵀ
     for l in 1..=depth {

@@ -75,6 +75,21 @@ pub fn softplus_backward(x: &[f64], dy: &[f64]) -> Vec<f64> {
         .collect()
 }
 
+/// `y = exp(x)` ([`super::OutputMap::Exp`], clamped at its maximum).
+pub fn exp_forward(x: &[f64]) -> Vec<f64> {
+    let m = super::mlp::EXP_MAX as f64;
+    x.iter().map(|&v| v.min(m).exp()).collect()
+}
+
+/// Backward of [`exp_forward`].
+pub fn exp_backward(x: &[f64], dy: &[f64]) -> Vec<f64> {
+    let m = super::mlp::EXP_MAX as f64;
+    x.iter()
+        .zip(dy)
+        .map(|(&v, &g)| if v > m { 0.0 } else { g * v.exp() })
+        .collect()
+}
+
 /// Fourier features of one component in f64 (`[N, 2J]`, cosines then sines).
 pub fn fourier_features(u: &[f64], bias: &[f64]) -> Vec<f64> {
     let j = bias.len();
@@ -135,10 +150,12 @@ pub fn component_forward_backward(
     let last = cfg.depth + 1;
     let (wo, bo) = wb(last);
     let g = linear_forward(&inputs[last], wo, bo, n, shapes[last].0);
-    let values = softplus_forward(&g);
+    let (values, dg) = match cfg.output {
+        super::OutputMap::Softplus => (softplus_forward(&g), softplus_backward(&g, dvalues)),
+        super::OutputMap::Exp => (exp_forward(&g), exp_backward(&g, dvalues)),
+    };
     // backward
     let mut grad = vec![0.0; params.len()];
-    let dg = softplus_backward(&g, dvalues);
     let (mut da, dw, db) = linear_backward(&inputs[last], wo, &dg, n, shapes[last].0, 1);
     let put = |grad: &mut Vec<f64>, l: usize, dw: &[f64], db: &[f64]| {
         let (w, b) = offs[l];
@@ -238,10 +255,22 @@ mod tests {
         }
         let an = softplus_backward(&x, &dy);
         assert_close(&an, &numeric_grad(&x, &dy, softplus_forward), 1e-7);
+        let x: Vec<f64> = rand_vec(50, 9).iter().map(|v| v * 5.0).collect();
+        let an = exp_backward(&x, &dy);
+        assert_close(&an, &numeric_grad(&x, &dy, exp_forward), 1e-7);
     }
 
     #[test]
     fn whole_network_gradient_matches_finite_differences() {
+        for output in [
+            super::super::OutputMap::Softplus,
+            super::super::OutputMap::Exp,
+        ] {
+            whole_network_gradient(output);
+        }
+    }
+
+    fn whole_network_gradient(output: super::super::OutputMap) {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
         let cfg = MlpConfig {
             components: 2,
@@ -251,6 +280,7 @@ mod tests {
             omega: 2.0,
             init: Default::default(),
             axis: Axis::linear(0.0, 100.0).unwrap(),
+            output,
         };
         let mlp = Mlp::new(cfg, &mut rng).unwrap();
         let per = mlp.config.params_per_component();

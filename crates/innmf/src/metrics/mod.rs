@@ -8,6 +8,9 @@
 //! | STOI, extended STOI | [`mod@stoi`] | `pystoi.stoi(x, y, fs, extended)` (0.4) to 1e-3 |
 //! | NMSE, spectral SDR, KL, Itakura–Saito on magnitudes | [`spectral`] | the iN-NMF paper's code |
 //!
+//! [`evaluate`] is the one scoring path of a separation (BSS Eval + SI-SDR + STOI/eSTOI with one
+//! permutation), used by `innmf eval`, `innmf separate` and the experiments.
+//!
 //! ## Conventions
 //! - Signals are `f64` slices, one per source; references first, estimates second (the
 //!   bss_eval order). Every source of a call has the same length.
@@ -18,6 +21,7 @@
 //!   pair (mir_eval's `popt`).
 
 pub mod bss_eval;
+mod evaluate;
 pub mod si_sdr;
 pub mod spectral;
 pub mod stoi;
@@ -26,6 +30,7 @@ pub use bss_eval::{
     bench_bss_eval, bss_eval_sources, bss_eval_sources_framewise, BssEvalBench, BssEvalSources,
     FramewiseBssEval, BSS_EVAL_FILTER_LEN, MAX_PERMUTED_SOURCES, MAX_SOURCES,
 };
+pub use evaluate::{evaluate, EvalOptions, MeanScores, SeparationScores, SourceScores};
 pub use si_sdr::{si_bss_eval_sources, si_sdr};
 pub use spectral::{
     itakura_saito, itakura_saito_paper, kl_compressed, nmse, spectral_sdr, SPECTRAL_EPS,
@@ -34,7 +39,6 @@ pub use stoi::{estoi, resample_oct, stoi, STOI_FS};
 
 use crate::error::{check_finite, Error, Result};
 
-/// `10·log10(num/den)`, `+∞` when `den == 0` (mir_eval's `_safe_db`).
 /// Rejects a permutation search over more than [`MAX_PERMUTED_SOURCES`] sources (n! candidates).
 pub(crate) fn check_permutable(nsrc: usize, compute_permutation: bool) -> Result<()> {
     if compute_permutation && nsrc > MAX_PERMUTED_SOURCES {
@@ -47,7 +51,8 @@ pub(crate) fn check_permutable(nsrc: usize, compute_permutation: bool) -> Result
     Ok(())
 }
 
-pub(crate) fn safe_db(num: f64, den: f64) -> f64 {
+/// `10·log10(num/den)` in dB, `+∞` when `den == 0` (mir_eval's `_safe_db`).
+pub fn safe_db(num: f64, den: f64) -> f64 {
     if den == 0.0 {
         f64::INFINITY
     } else {

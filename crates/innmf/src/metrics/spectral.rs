@@ -1,5 +1,5 @@
 //! Reconstruction metrics on magnitude spectrograms, as the iN-NMF authors' code computes them
-//! (PAPER.md §4.4).
+//! (arXiv 2404.04439, its reconstruction experiment).
 //!
 //! Notation: `X = |STFT|` is the reference magnitude, `V = X^0.5` its compressed version (what the
 //! models are trained on), `V̂` the model output, `X̂ = V̂²`, and `eps = 1e-6`

@@ -18,14 +18,16 @@
 //! | [`Nsgt`](super::Nsgt) | `2/L` (DC, Nyquist `1/L`) | 1 |
 //! | [`Sinusoidal`](super::Sinusoidal) | window-corrected interpolated peak amplitude | 1 |
 //! | [`Multires`](super::Multires) | per band as its STFT (default `2/Σw`) | 1 by default |
-//! | paper hybrid ([`hybrid_points`](crate::demo::hybrid_points)) | STFTs `1/√N`, CQT as above | per part |
+//! | paper hybrid ([`Representation::paper_hybrid`](super::Representation::paper_hybrid)) | STFTs `1/√N`, CQT as above | per part |
 //!
 //! The gains are analytic (sums of each kernel's window); they neglect the tone's
 //! negative-frequency image, which is why a tone within a few bins of DC reads slightly off.
 //! The tests below measure them by analyzing unit tones.
 //!
-//! Adding a transform takes its `unit_tone_gain()` and a [`BinScale`] implementation for its
-//! coefficients; then `calibration.apply(&mut coeffs, &plan.unit_tone_gain())`.
+//! Every plan's gains are [`Transform::unit_tone_gain`](super::Transform::unit_tone_gain);
+//! `coeffs.calibrate(calibration, &plan.unit_tone_gain())` applies them to any
+//! [`Coefficients`](super::Coefficients). The typed coefficient structs implement [`BinScale`]
+//! too, so `calibration.apply(&mut typed, &gains)` works on them directly.
 
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -48,6 +50,17 @@ pub trait BinScale {
     fn n_bins(&self) -> usize;
     /// Divides every coefficient of bin k by `divisors[k]` (`divisors.len() == n_bins()`).
     fn divide_bins(&mut self, divisors: &[f64]);
+}
+
+/// Divides every coefficient of row k by `divisors[k]`: the one body of the banded
+/// coefficients' [`BinScale::divide_bins`].
+pub(crate) fn divide_rows<'a>(
+    rows: impl Iterator<Item = &'a mut [num_complex::Complex64]>,
+    divisors: &[f64],
+) {
+    for (row, &d) in rows.zip(divisors) {
+        row.iter_mut().for_each(|c| *c /= d);
+    }
 }
 
 impl Calibration {
@@ -123,18 +136,21 @@ mod tests {
             WindowKind::Rectangular,
         ] {
             for norm in [Norm::Ortho, Norm::None, Norm::Amplitude] {
-                let stft = Stft::new(StftParams {
-                    window_len: n,
-                    hop,
-                    window,
-                    padding: Padding::Center,
-                    norm,
-                })
+                let stft = Stft::new(
+                    StftParams {
+                        window_len: n,
+                        hop,
+                        window,
+                        padding: Padding::Center,
+                        norm,
+                    },
+                    sr,
+                )
                 .unwrap();
                 let gain = stft.unit_tone_gain();
                 for k in [4usize, 40, 100, 127] {
                     let f = k as f64 * sr / n as f64;
-                    let mut s = stft.analyze(&tone(f, sr, len, 0.7), sr).unwrap();
+                    let mut s = stft.analyze(&tone(f, sr, len, 0.7)).unwrap();
                     Calibration::UnitTone.apply(&mut s, &gain).unwrap();
                     let r: Vec<f64> = (0..s.n_frames)
                         .filter(|&j| {
@@ -253,10 +269,10 @@ mod tests {
         }
 
         // the sinusoidal model: peak amplitudes already read 1 (within its 0.1 dB accuracy)
-        let sines = Sinusoidal::new(SinusoidalParams::new(1024, 256)).unwrap();
+        let sines = Sinusoidal::new(SinusoidalParams::new(1024, 256), sr).unwrap();
         assert!(sines.unit_tone_gain().iter().all(|&g| g == 1.0));
         for f in [250.0, 1000.0, 3001.7] {
-            let peaks = sines.analyze(&tone(f, sr, len, 0.0), sr).unwrap();
+            let peaks = sines.analyze(&tone(f, sr, len, 0.0)).unwrap();
             let r: Vec<f64> = peaks
                 .iter()
                 .filter(|q| q.time > 0.2 && q.time < 3.8 && (q.freq - f).abs() < 5.0)
@@ -310,8 +326,9 @@ mod tests {
         ] {
             let x = tone(f, sr, len, 0.5);
             let (native, _) = crate::demo::hybrid_points(&x, sr, 1.0).unwrap();
-            let (pts, segs) =
-                crate::demo::hybrid_points_calibrated(&x, sr, 1.0, Calibration::UnitTone).unwrap();
+            let (pts, segs) = crate::transform::Representation::paper_hybrid()
+                .analyze(&x, sr, 1.0, Calibration::UnitTone)
+                .unwrap();
             assert_eq!(pts.len(), native.len());
             for s in parts {
                 let off = segs[s].offset;
@@ -342,10 +359,8 @@ mod tests {
 
     #[test]
     fn mismatched_or_bad_gains_are_errors() {
-        let stft = Stft::new(StftParams::new(64, 16)).unwrap();
-        let mut s = stft
-            .analyze(&tone(100.0, 1000.0, 500, 0.0), 1000.0)
-            .unwrap();
+        let stft = Stft::new(StftParams::new(64, 16), 1000.0).unwrap();
+        let mut s = stft.analyze(&tone(100.0, 1000.0, 500, 0.0)).unwrap();
         let before = s.clone();
         assert!(Calibration::UnitTone.apply(&mut s, &[1.0; 3]).is_err());
         let mut g = stft.unit_tone_gain();

@@ -61,15 +61,12 @@
 //! inside the band are recovered to rounding (≈ −177 dB measured), frequencies outside it are
 //! lost.
 
+use super::filterbank::{BandSpec, FilterBank};
 use crate::error::{Error, Result};
 use crate::points::TfPoints;
 use num_complex::Complex64;
-use rayon::prelude::*;
-use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
-use rustfft::{Fft, FftPlanner};
 use serde::{Deserialize, Serialize};
 use std::f64::consts::PI;
-use std::sync::Arc;
 
 /// Half-width of each scale's frequency support, in standard deviations of its Gaussian.
 const SUPPORT_STD: f64 = 5.0;
@@ -126,19 +123,15 @@ impl CwtParams {
     }
 }
 
-#[derive(Clone)]
+/// A scale's centre, envelope and decimation (its window lives in the filter bank).
+#[derive(Debug, Clone, Copy)]
 struct Scale {
     freq: f64,
     /// Envelope std σ_j (s).
     sigma: f64,
     hop: usize,
+    /// Coefficients over the padded length, `L̃/hop`.
     m: usize,
-    /// First bin of the support (≥ 1).
-    lo: usize,
-    /// g_j at lo, lo+1, ….
-    win: Vec<f64>,
-    fwd: Arc<dyn Fft<f64>>,
-    inv: Arc<dyn Fft<f64>>,
 }
 
 /// One scale's coefficients.
@@ -186,9 +179,10 @@ impl super::calibration::BinScale for CwtCoefficients {
     }
 
     fn divide_bins(&mut self, divisors: &[f64]) {
-        for (s, &d) in self.scales.iter_mut().zip(divisors) {
-            s.coeffs.iter_mut().for_each(|c| *c /= d);
-        }
+        super::calibration::divide_rows(
+            self.scales.iter_mut().map(|s| s.coeffs.as_mut_slice()),
+            divisors,
+        );
     }
 }
 
@@ -226,12 +220,10 @@ pub struct Cwt {
     len: usize,
     padded: usize,
     scales: Vec<Scale>,
-    /// 1/(D[m] + ε), m = 0..=L̃/2.
-    inv_diag: Vec<f64>,
+    /// The responses, FFTs and dual frame (`w_j = 1`, regularized by ε).
+    bank: FilterBank,
     /// D/(D + ε).
     response: Vec<f64>,
-    rfwd: Arc<dyn RealToComplex<f64>>,
-    rinv: Arc<dyn ComplexToReal<f64>>,
 }
 
 impl std::fmt::Debug for Cwt {
@@ -386,9 +378,7 @@ impl Cwt {
         };
         let half = padded / 2;
         let lf = padded as f64;
-        let mut planner = FftPlanner::<f64>::new();
-        let mut diag = vec![0.0; half + 1];
-        let scales: Vec<Scale> = freqs
+        let (scales, specs): (Vec<Scale>, Vec<BandSpec>) = freqs
             .iter()
             .zip(&hops)
             .map(|(&f, &hop)| {
@@ -397,21 +387,26 @@ impl Cwt {
                     .map(|m| morlet_response(m as f64 * sample_rate / lf, f, w0))
                     .collect();
                 let m = padded / hop;
-                for (i, g) in win.iter().enumerate() {
-                    diag[lo + i] += 4.0 * m as f64 * g * g / (lf * lf);
-                }
-                Scale {
-                    freq: f,
-                    sigma: sigma(f),
-                    hop,
-                    m,
-                    lo,
-                    win,
-                    fwd: planner.plan_fft_forward(m),
-                    inv: planner.plan_fft_inverse(m),
-                }
+                (
+                    Scale {
+                        freq: f,
+                        sigma: sigma(f),
+                        hop,
+                        m,
+                    },
+                    BandSpec {
+                        lo: lo as i64,
+                        win,
+                        m,
+                        a: 2.0 / lf,
+                        weight: 1.0,
+                    },
+                )
             })
-            .collect();
+            .unzip();
+        // D[m] = Σ_j 4·M_j·g_j[m]²/L̃²
+        let mut bank = FilterBank::new(padded, specs);
+        let diag = bank.diag();
         let centre_min = freqs
             .iter()
             .map(|&f| diag[((f * lf / sample_rate).round() as usize).min(half)])
@@ -426,19 +421,16 @@ impl Cwt {
                 "long enough for every scale to have frequency support",
             ));
         }
-        let inv_diag = diag.iter().map(|d| 1.0 / (d + eps)).collect();
         let response = diag.iter().map(|d| d / (d + eps)).collect();
-        let mut rplanner = RealFftPlanner::<f64>::new();
+        bank.regularize(eps);
         Ok(Cwt {
             params,
             sample_rate,
             len,
             padded,
             scales,
-            inv_diag,
+            bank,
             response,
-            rfwd: rplanner.plan_fft_forward(padded),
-            rinv: rplanner.plan_fft_inverse(padded),
         })
     }
 
@@ -506,37 +498,22 @@ impl Cwt {
             });
         }
         crate::error::check_finite("signal", x)?;
-        let mut buf = vec![0.0; self.padded];
-        buf[..self.len].copy_from_slice(x);
-        let mut spec = self.rfwd.make_output_vec();
-        self.rfwd
-            .process(&mut buf, &mut spec)
-            .expect("buffer sizes are fixed by the plan");
-        Ok(self.analyze_spectrum(&spec))
+        Ok(self.analyze_spectrum(&self.bank.spectrum(x)))
     }
 
     /// The transform from the padded signal's spectrum (bins 0..=L̃/2).
     fn analyze_spectrum(&self, spec: &[Complex64]) -> CwtCoefficients {
-        let lf = self.padded as f64;
-        let a = 2.0 / lf;
         let scales = self
             .scales
-            .par_iter()
-            .map(|s| {
-                let mut c = vec![Complex64::new(0.0, 0.0); s.m];
-                for (i, g) in s.win.iter().enumerate() {
-                    let m = s.lo + i;
-                    c[m % s.m] += spec[m] * (g * a);
-                }
-                s.inv.process(&mut c);
-                CwtScale {
-                    freq: s.freq,
-                    sigma: s.sigma,
-                    hop: s.hop,
-                    time_step: s.hop as f64 / self.sample_rate,
-                    in_signal: self.len.div_ceil(s.hop),
-                    coeffs: c,
-                }
+            .iter()
+            .zip(self.bank.analyze_spectrum(spec))
+            .map(|(s, c)| CwtScale {
+                freq: s.freq,
+                sigma: s.sigma,
+                hop: s.hop,
+                time_step: s.hop as f64 / self.sample_rate,
+                in_signal: self.len.div_ceil(s.hop),
+                coeffs: c,
             })
             .collect();
         CwtCoefficients {
@@ -562,9 +539,6 @@ impl Cwt {
                 self.len
             )));
         }
-        let half = self.padded / 2;
-        let a = 2.0 / self.padded as f64;
-        let mut y = vec![Complex64::new(0.0, 0.0); half + 1];
         for (s, cs) in self.scales.iter().zip(&c.scales) {
             if cs.coeffs.len() != s.m {
                 return Err(Error::LengthMismatch {
@@ -573,31 +547,62 @@ impl Cwt {
                     got: cs.coeffs.len(),
                 });
             }
-            let mut buf = cs.coeffs.clone();
-            s.fwd.process(&mut buf);
-            for (i, g) in s.win.iter().enumerate() {
-                let m = s.lo + i;
-                y[m] += buf[m % s.m] * (g * a);
-            }
         }
-        for (v, d) in y.iter_mut().zip(&self.inv_diag) {
-            *v *= *d;
-        }
-        // a real signal's DC and (even L̃) Nyquist bins are real
-        y[0].im = 0.0;
-        if self.padded % 2 == 0 {
-            y[half].im = 0.0;
-        }
-        let mut out = self.rinv.make_output_vec();
-        self.rinv
-            .process(&mut y, &mut out)
-            .expect("buffer sizes are fixed by the plan");
-        let inv_l = 1.0 / self.padded as f64;
+        let coeffs: Vec<&[Complex64]> = c.scales.iter().map(|s| s.coeffs.as_slice()).collect();
+        let mut out = self.bank.synthesize(&coeffs);
         out.truncate(self.len);
-        for v in &mut out {
-            *v *= inv_l;
-        }
         Ok(out)
+    }
+}
+
+impl super::Transform for Cwt {
+    fn name(&self) -> &'static str {
+        "cwt"
+    }
+
+    fn sample_rate(&self) -> f64 {
+        self.sample_rate
+    }
+
+    fn signal_len(&self) -> Option<usize> {
+        Some(self.len)
+    }
+
+    fn analyze(&self, x: &[f64]) -> Result<super::Coefficients> {
+        Ok(super::Coefficients::Cwt(Cwt::analyze(self, x)?))
+    }
+
+    fn unit_tone_gain(&self) -> Vec<f64> {
+        Cwt::unit_tone_gain(self)
+    }
+
+    fn bin_freqs(&self) -> Vec<f64> {
+        self.freqs()
+    }
+
+    /// The coefficients inside the signal: `n·h_j/sr` for `n·h_j < L`.
+    fn frame_times(&self, bin: usize, signal_len: usize) -> Result<Vec<f64>> {
+        super::check_bin(self, bin)?;
+        super::check_fixed_len("cwt", self.len, signal_len)?;
+        // as the coefficients' times: n·(h_j/sr)
+        let hop = self.scales[bin].hop;
+        let step = hop as f64 / self.sample_rate;
+        Ok((0..self.len.div_ceil(hop))
+            .map(|n| n as f64 * step)
+            .collect())
+    }
+
+    /// The least-squares inverse: exact inside the band the scales cover
+    /// ([`Cwt::frame_response`]).
+    fn is_invertible(&self) -> bool {
+        true
+    }
+
+    fn synthesize(&self, c: &super::Coefficients) -> Result<Vec<f64>> {
+        match c {
+            super::Coefficients::Cwt(w) => Cwt::synthesize(self, w),
+            other => Err(super::wrong_coefficients("cwt", other)),
+        }
     }
 }
 
@@ -629,10 +634,7 @@ mod tests {
     /// the error over the signal.
     fn error_bound(t: &Cwt, x: &[f64]) -> f64 {
         let l = t.padded_len();
-        let mut buf = vec![0.0; l];
-        buf[..x.len()].copy_from_slice(x);
-        let mut spec = t.rfwd.make_output_vec();
-        t.rfwd.process(&mut buf, &mut spec).unwrap();
+        let spec = t.bank.spectrum(x);
         let r = t.frame_response();
         let mut e = 0.0;
         for (m, (s, r)) in spec.iter().zip(r).enumerate() {
@@ -992,10 +994,7 @@ mod pywt_tests {
         // pywt convolves with the wavelet averaged over one sample (the difference of its
         // integral), centred half a sample late: response × sinc(ν/sr)·e^{−iπν/sr} (see the
         // script); apply that to the padded spectrum, then the plan's own filters
-        let mut buf = vec![0.0; t.padded_len()];
-        buf[..n].copy_from_slice(&x);
-        let mut spec = t.rfwd.make_output_vec();
-        t.rfwd.process(&mut buf, &mut spec).unwrap();
+        let mut spec = t.bank.spectrum(&x);
         for (m, v) in spec.iter_mut().enumerate() {
             let u = m as f64 / t.padded_len() as f64;
             let sinc = if m == 0 {

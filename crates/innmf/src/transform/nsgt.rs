@@ -37,15 +37,12 @@
 //! Normalization: `a_j = 2/L` for the constant-Q bands and `1/L` for DC and Nyquist, so a
 //! unit-amplitude sinusoid at a band's centre frequency reads magnitude 1 in that band.
 
+use super::filterbank::{BandSpec, FilterBank};
 use crate::error::{Error, Result};
 use crate::points::TfPoints;
 use num_complex::Complex64;
-use rayon::prelude::*;
-use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
-use rustfft::{Fft, FftPlanner};
 use serde::{Deserialize, Serialize};
 use std::f64::consts::PI;
-use std::sync::Arc;
 
 /// NSGT parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -80,19 +77,12 @@ pub enum BandKind {
     Nyquist,
 }
 
-#[derive(Clone)]
+/// A band's kind, centre and coefficient count (its window lives in the filter bank).
+#[derive(Debug, Clone, Copy)]
 struct Band {
     kind: BandKind,
     freq: f64,
-    /// First integer bin of the support (may be negative for the DC band).
-    lo: i64,
-    /// Window values at lo, lo+1, ….
-    win: Vec<f64>,
     m: usize,
-    a: f64,
-    /// Planned on first synthesis.
-    fwd: std::sync::OnceLock<Arc<dyn Fft<f64>>>,
-    inv: Arc<dyn Fft<f64>>,
 }
 
 /// One band's coefficients.
@@ -134,9 +124,10 @@ impl super::calibration::BinScale for NsgtCoefficients {
     }
 
     fn divide_bins(&mut self, divisors: &[f64]) {
-        for (b, &d) in self.bands.iter_mut().zip(divisors) {
-            b.coeffs.iter_mut().for_each(|c| *c /= d);
-        }
+        super::calibration::divide_rows(
+            self.bands.iter_mut().map(|b| b.coeffs.as_mut_slice()),
+            divisors,
+        );
     }
 }
 
@@ -182,10 +173,8 @@ pub struct Nsgt {
     sample_rate: f64,
     len: usize,
     bands: Vec<Band>,
-    /// 1/D[m], m = 0..=L/2.
-    inv_diag: Vec<f64>,
-    rfwd: Arc<dyn RealToComplex<f64>>,
-    rinv: Arc<dyn ComplexToReal<f64>>,
+    /// The windows, FFTs and dual frame (`w_j = 1/(a_j²·M_j)`: `D = Σ_j g_j²`).
+    bank: FilterBank,
 }
 
 impl std::fmt::Debug for Nsgt {
@@ -300,32 +289,25 @@ impl Nsgt {
             nyq,
             1.0 / lf,
         ));
-        let mut planner = FftPlanner::<f64>::new();
-        let half = len / 2 + 1;
-        let mut diag = vec![0.0; half];
-        let bands: Vec<Band> = specs
+        let (bands, specs): (Vec<Band>, Vec<BandSpec>) = specs
             .into_iter()
             .map(|(kind, freq, lo, win, a)| {
-                for (i, g) in win.iter().enumerate() {
-                    let m = lo + i as i64;
-                    if m >= 0 && (m as usize) < half {
-                        diag[m as usize] += g * g;
-                    }
-                }
                 let m = smooth_size(win.len());
-                Band {
-                    kind,
-                    freq,
-                    lo,
-                    win,
-                    m,
-                    a,
-                    fwd: std::sync::OnceLock::new(),
-                    inv: planner.plan_fft_inverse(m),
-                }
+                let weight = 1.0 / (a * a * m as f64);
+                (
+                    Band { kind, freq, m },
+                    BandSpec {
+                        lo,
+                        win,
+                        m,
+                        a,
+                        weight,
+                    },
+                )
             })
-            .collect();
-        if let Some((m, _)) = diag.iter().enumerate().find(|(_, d)| **d <= 1e-12) {
+            .unzip();
+        let bank = FilterBank::new(len, specs);
+        if let Some((m, _)) = bank.diag().iter().enumerate().find(|(_, d)| **d <= 1e-12) {
             // cannot happen with the supports above; kept as a guard against rounding at
             // extreme parameters
             return Err(Error::param(
@@ -334,15 +316,12 @@ impl Nsgt {
                 format!("windows that cover every frequency (bin {m} is uncovered)"),
             ));
         }
-        let mut rplanner = RealFftPlanner::<f64>::new();
         Ok(Nsgt {
             params,
             sample_rate,
             len,
             bands,
-            inv_diag: diag.iter().map(|d| 1.0 / d).collect(),
-            rfwd: rplanner.plan_fft_forward(len),
-            rinv: rplanner.plan_fft_inverse(len),
+            bank,
         })
     }
 
@@ -384,43 +363,23 @@ impl Nsgt {
             });
         }
         crate::error::check_finite("signal", x)?;
-        let l = self.len;
-        let mut buf = x.to_vec();
-        let mut spec = self.rfwd.make_output_vec();
-        self.rfwd
-            .process(&mut buf, &mut spec)
-            .expect("buffer sizes are fixed by the plan");
-        let get = |m: i64| {
-            let mm = m.rem_euclid(l as i64) as usize;
-            if mm < spec.len() {
-                spec[mm]
-            } else {
-                spec[l - mm].conj()
-            }
-        };
-        let step = l as f64 / self.sample_rate;
+        let coeffs = self.bank.analyze_spectrum(&self.bank.spectrum(x));
+        let step = self.len as f64 / self.sample_rate;
         let bands = self
             .bands
-            .par_iter()
-            .map(|b| {
-                let mut c = vec![Complex64::new(0.0, 0.0); b.m];
-                for (i, g) in b.win.iter().enumerate() {
-                    let m = b.lo + i as i64;
-                    c[m.rem_euclid(b.m as i64) as usize] += get(m) * (g * b.a);
-                }
-                b.inv.process(&mut c);
-                NsgtBand {
-                    kind: b.kind,
-                    freq: b.freq,
-                    time_step: step / b.m as f64,
-                    coeffs: c,
-                }
+            .iter()
+            .zip(coeffs)
+            .map(|(b, c)| NsgtBand {
+                kind: b.kind,
+                freq: b.freq,
+                time_step: step / b.m as f64,
+                coeffs: c,
             })
             .collect();
         Ok(NsgtCoefficients {
             bands,
             sample_rate: self.sample_rate,
-            signal_len: l,
+            signal_len: self.len,
         })
     }
 
@@ -435,8 +394,6 @@ impl Nsgt {
                 self.len
             )));
         }
-        let half = self.len / 2 + 1;
-        let mut y = vec![Complex64::new(0.0, 0.0); half];
         for (b, cb) in self.bands.iter().zip(&c.bands) {
             if cb.coeffs.len() != b.m {
                 return Err(Error::LengthMismatch {
@@ -445,35 +402,59 @@ impl Nsgt {
                     got: cb.coeffs.len(),
                 });
             }
-            let mut buf = cb.coeffs.clone();
-            b.fwd
-                .get_or_init(|| FftPlanner::<f64>::new().plan_fft_forward(b.m))
-                .process(&mut buf);
-            let s = 1.0 / (b.a * b.m as f64);
-            for (i, g) in b.win.iter().enumerate() {
-                let m = b.lo + i as i64;
-                if m >= 0 && (m as usize) < half {
-                    y[m as usize] += buf[m.rem_euclid(b.m as i64) as usize] * (g * s);
-                }
-            }
         }
-        for (v, d) in y.iter_mut().zip(&self.inv_diag) {
-            *v *= *d;
+        let coeffs: Vec<&[Complex64]> = c.bands.iter().map(|b| b.coeffs.as_slice()).collect();
+        Ok(self.bank.synthesize(&coeffs))
+    }
+}
+
+impl super::Transform for Nsgt {
+    fn name(&self) -> &'static str {
+        "nsgt"
+    }
+
+    fn sample_rate(&self) -> f64 {
+        self.sample_rate
+    }
+
+    fn signal_len(&self) -> Option<usize> {
+        Some(self.len)
+    }
+
+    fn analyze(&self, x: &[f64]) -> Result<super::Coefficients> {
+        Ok(super::Coefficients::Nsgt(Nsgt::analyze(self, x)?))
+    }
+
+    /// Per band, DC and Nyquist included: 1.
+    fn unit_tone_gain(&self) -> Vec<f64> {
+        Nsgt::unit_tone_gain(self)
+    }
+
+    /// Band centres: 0 (DC band), `f_min·2^{j/B}`, sr/2 (Nyquist band).
+    fn bin_freqs(&self) -> Vec<f64> {
+        self.bands.iter().map(|b| b.freq).collect()
+    }
+
+    /// Coefficient n of band j sits at `n·L/(M_j·sr)`.
+    fn frame_times(&self, bin: usize, signal_len: usize) -> Result<Vec<f64>> {
+        super::check_bin(self, bin)?;
+        super::check_fixed_len("nsgt", self.len, signal_len)?;
+        let m = self.bands[bin].m;
+        // as the coefficients' times (analyze): n·((L/sr)/M_j)
+        let step = self.len as f64 / self.sample_rate / m as f64;
+        Ok((0..m).map(|n| n as f64 * step).collect())
+    }
+
+    /// Exact to rounding (≈ −290 dB).
+    fn is_invertible(&self) -> bool {
+        true
+    }
+
+    fn synthesize(&self, c: &super::Coefficients) -> Result<Vec<f64>> {
+        match c {
+            super::Coefficients::Nsgt(n) => Nsgt::synthesize(self, n),
+            other => Err(super::wrong_coefficients("nsgt", other)),
         }
-        // a real signal's DC and (even L) Nyquist bins are real
-        y[0].im = 0.0;
-        if self.len % 2 == 0 {
-            y[half - 1].im = 0.0;
-        }
-        let mut out = self.rinv.make_output_vec();
-        self.rinv
-            .process(&mut y, &mut out)
-            .expect("buffer sizes are fixed by the plan");
-        let inv_l = 1.0 / self.len as f64;
-        for v in &mut out {
-            *v *= inv_l;
-        }
-        Ok(out)
     }
 }
 
@@ -495,7 +476,7 @@ mod tests {
     }
 
     /// Naive reference of one coefficient, straight from the module-doc formula.
-    fn naive(x: &[f64], b: &Band, n: usize) -> Complex64 {
+    fn naive(x: &[f64], b: &BandSpec, n: usize) -> Complex64 {
         let l = x.len();
         let mut acc = Complex64::new(0.0, 0.0);
         for (i, g) in b.win.iter().enumerate() {
@@ -521,7 +502,8 @@ mod tests {
         let x = noise(257, 1);
         let t = Nsgt::new(NsgtParams::new(300.0, 2500.0, 6), 8000.0, x.len()).unwrap();
         let c = t.analyze(&x).unwrap();
-        for (b, cb) in t.bands.iter().zip(&c.bands) {
+        for (j, cb) in c.bands.iter().enumerate() {
+            let b = t.bank.band(j);
             for n in [0, cb.coeffs.len() / 2, cb.coeffs.len() - 1] {
                 // O(L) f64 sums of unit-size terms: 1e-10 is generous
                 assert!((cb.coeffs[n] - naive(&x, b, n)).norm() < 1e-10);

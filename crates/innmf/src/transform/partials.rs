@@ -75,7 +75,7 @@ impl Default for TrackParams {
 }
 
 impl TrackParams {
-    fn validate(&self) -> Result<()> {
+    pub(crate) fn validate(&self) -> Result<()> {
         let d = self.max_deviation.limit();
         if !(d.is_finite() && d > 0.0) {
             let unit = match self.max_deviation {
@@ -308,13 +308,13 @@ pub fn synthesize_tracks(
 
 impl Sinusoidal {
     /// Peaks of `x`, linked into tracks.
-    pub fn track(&self, x: &[f64], sample_rate: f64, params: &TrackParams) -> Result<Vec<Track>> {
-        track_peaks(&self.analyze(x, sample_rate)?, params)
+    pub fn track(&self, x: &[f64], params: &TrackParams) -> Result<Vec<Track>> {
+        track_peaks(&self.analyze(x)?, params)
     }
 
     /// Additive resynthesis of tracks made by this plan's framing, `len` samples long.
-    pub fn synthesize(&self, tracks: &[Track], sample_rate: f64, len: usize) -> Result<Vec<f64>> {
-        synthesize_tracks(tracks, self.params().hop, sample_rate, len)
+    pub fn synthesize(&self, tracks: &[Track], len: usize) -> Result<Vec<f64>> {
+        synthesize_tracks(tracks, self.params().hop, self.sample_rate(), len)
     }
 }
 
@@ -340,7 +340,7 @@ mod tests {
         let mut p = SinusoidalParams::new(1024, 256);
         // above the first Hann sidelobe (−31.5 dB) of the loudest test tone, below the quietest
         p.threshold_db = threshold_db;
-        Sinusoidal::new(p).unwrap()
+        Sinusoidal::new(p, SR).unwrap()
     }
 
     fn snr_db(x: &[f64], y: &[f64], lo: usize, hi: usize) -> f64 {
@@ -360,7 +360,7 @@ mod tests {
         let len = 32000;
         let x = tones(&parts, len);
         let s = picker(-30.0);
-        let tracks = s.track(&x, SR, &TrackParams::default()).unwrap();
+        let tracks = s.track(&x, &TrackParams::default()).unwrap();
         assert_eq!(tracks.len(), 2, "{:?}", tracks.iter().map(Track::mean_freq));
         for (t, &(f, a, _)) in tracks.iter().zip(&parts) {
             // every frame, edges included, from the first to the last
@@ -370,7 +370,7 @@ mod tests {
                 assert!((q.amp / a - 1.0).abs() < 0.012, "{q:?}");
             }
         }
-        let y = s.synthesize(&tracks, SR, len).unwrap();
+        let y = s.synthesize(&tracks, len).unwrap();
         // away from the edges, where the frames are only partly inside the signal
         // measured: 85 dB (two tones), 94 dB (three); the bound leaves room for other FFT
         // back ends while still failing on any interpolation mistake (a half-sample phase slip
@@ -380,9 +380,9 @@ mod tests {
         // three tones across the spectrum
         let parts3 = [(300.0, 0.4, 0.0), (1000.0, 0.3, 1.0), (2500.5, 0.25, 2.0)];
         let x3 = tones(&parts3, len);
-        let tr3 = s.track(&x3, SR, &TrackParams::default()).unwrap();
+        let tr3 = s.track(&x3, &TrackParams::default()).unwrap();
         assert_eq!(tr3.len(), 3);
-        let y3 = s.synthesize(&tr3, SR, len).unwrap();
+        let y3 = s.synthesize(&tr3, len).unwrap();
         let snr3 = snr_db(&x3, &y3, 1024, len - 1024);
         assert!(snr3 > 60.0, "three tones: resynthesis SNR {snr3:.1} dB");
         eprintln!("resynthesis SNR: two tones {snr:.1} dB, three tones {snr3:.1} dB");
@@ -420,7 +420,7 @@ mod tests {
                 Box::new(move |t: f64| 800.0 * (1.0 + depth * (2.0 * PI * 5.0 * t).sin())),
             ),
         ] {
-            let tracks = s.track(x, SR, &TrackParams::default()).unwrap();
+            let tracks = s.track(x, &TrackParams::default()).unwrap();
             assert_eq!(
                 tracks.len(),
                 1,
@@ -457,7 +457,7 @@ mod tests {
             })
             .collect();
         let s = picker(-30.0);
-        let tracks = s.track(&x, SR, &TrackParams::default()).unwrap();
+        let tracks = s.track(&x, &TrackParams::default()).unwrap();
         // the 2 kHz tone is one track that ends within a window of 0.5 s
         let tone: Vec<&Track> = tracks
             .iter()
@@ -466,7 +466,7 @@ mod tests {
         assert_eq!(tone.len(), 1);
         let end = tone[0].points.last().unwrap().time;
         assert!((end - 0.5).abs() < 1024.0 / SR, "ends at {end} s");
-        let y = s.synthesize(&tracks, SR, len).unwrap();
+        let y = s.synthesize(&tracks, len).unwrap();
         assert!(y.iter().all(|v| v.is_finite()));
         // after the tone and its fade-out, nothing is synthesized near 2 kHz
         assert!(tracks
@@ -475,28 +475,25 @@ mod tests {
             .filter(|q| q.time > 0.5 + 1024.0 / SR)
             .all(|q| (q.freq - 2000.0).abs() > 100.0));
         // silence and a single frame: no tracks, silent output
-        let z = s
-            .track(&vec![0.0; 4000], SR, &TrackParams::default())
-            .unwrap();
+        let z = s.track(&vec![0.0; 4000], &TrackParams::default()).unwrap();
         assert!(z.is_empty());
-        assert_eq!(s.synthesize(&z, SR, 10).unwrap(), vec![0.0; 10]);
+        assert_eq!(s.synthesize(&z, 10).unwrap(), vec![0.0; 10]);
         let one = s
             .track(
                 &tones(&[(440.0, 0.5, 0.0)], 100),
-                SR,
                 &TrackParams {
                     min_len: 1,
                     ..Default::default()
                 },
             )
             .unwrap();
-        assert!(s.synthesize(&one, SR, 100).is_ok());
+        assert!(s.synthesize(&one, 100).is_ok());
     }
 
     #[test]
     fn impossible_tracking_parameters_are_errors() {
         let peaks = picker(-30.0)
-            .analyze(&tones(&[(440.0, 0.5, 0.0)], 4000), SR)
+            .analyze(&tones(&[(440.0, 0.5, 0.0)], 4000))
             .unwrap();
         for bad in [
             TrackParams {

@@ -78,12 +78,14 @@ pub struct Peak {
 #[derive(Debug, Clone)]
 pub struct Sinusoidal {
     params: SinusoidalParams,
+    sample_rate: f64,
     window: Vec<f64>,
 }
 
 impl Sinusoidal {
-    /// Validates the parameters.
-    pub fn new(params: SinusoidalParams) -> Result<Self> {
+    /// Validates the parameters; signals are sampled at `sample_rate` Hz.
+    pub fn new(params: SinusoidalParams, sample_rate: f64) -> Result<Self> {
+        crate::error::check_sample_rate(sample_rate)?;
         if params.window_len < 4 {
             return Err(Error::param(
                 "window length",
@@ -110,11 +112,13 @@ impl Sinusoidal {
         Ok(Sinusoidal {
             window: hann(params.window_len, false),
             params,
+            sample_rate,
         })
     }
 
-    /// Peaks of every frame of `x` sampled at `sample_rate`.
-    pub fn analyze(&self, x: &[f64], sample_rate: f64) -> Result<Vec<Peak>> {
+    /// Peaks of every frame of `x` (sampled at the plan's rate).
+    pub fn analyze(&self, x: &[f64]) -> Result<Vec<Peak>> {
+        let sample_rate = self.sample_rate;
         crate::error::check_signal(x, sample_rate)?;
         let n = self.params.window_len;
         let nfft = n * self.params.zero_pad;
@@ -177,6 +181,11 @@ impl Sinusoidal {
         &self.params
     }
 
+    /// The sample rate (Hz) fixed at plan time.
+    pub fn sample_rate(&self) -> f64 {
+        self.sample_rate
+    }
+
     /// Per FFT bin (`N·zero_pad/2 + 1` of them), the magnitude a unit-amplitude sinusoid at that
     /// bin's frequency reads: 1 everywhere, because peak amplitudes are already window-corrected
     /// (`2/Σw`) and interpolated. Calibration ([`Calibration`](super::Calibration)) leaves the
@@ -208,8 +217,8 @@ mod tests {
             let x: Vec<f64> = (0..16000)
                 .map(|i| a0 * (2.0 * PI * f0 * i as f64 / sr + 0.3).cos())
                 .collect();
-            let s = Sinusoidal::new(SinusoidalParams::new(1024, 256)).unwrap();
-            let peaks = s.analyze(&x, sr).unwrap();
+            let s = Sinusoidal::new(SinusoidalParams::new(1024, 256), sr).unwrap();
+            let peaks = s.analyze(&x).unwrap();
             // frames fully inside the signal
             let mut checked = 0;
             for q in peaks.iter().filter(|q| q.time > 0.1 && q.time < 0.9) {
@@ -238,8 +247,8 @@ mod tests {
         let x: Vec<f64> = (0..16000)
             .map(|i| 0.5 * (2.0 * PI * 437.5 * i as f64 / sr).cos())
             .collect();
-        let s = Sinusoidal::new(SinusoidalParams::new(1024, 256)).unwrap();
-        for q in s.analyze(&x, sr).unwrap() {
+        let s = Sinusoidal::new(SinusoidalParams::new(1024, 256), sr).unwrap();
+        for q in s.analyze(&x).unwrap() {
             if q.time < 0.1 || q.time > 1.9 {
                 continue;
             }
@@ -254,10 +263,11 @@ mod tests {
 
     #[test]
     fn impossible_parameters_are_errors() {
-        assert!(Sinusoidal::new(SinusoidalParams::new(2, 1)).is_err());
-        assert!(Sinusoidal::new(SinusoidalParams::new(64, 0)).is_err());
+        assert!(Sinusoidal::new(SinusoidalParams::new(2, 1), 8000.0).is_err());
+        assert!(Sinusoidal::new(SinusoidalParams::new(64, 0), 8000.0).is_err());
+        assert!(Sinusoidal::new(SinusoidalParams::new(64, 16), 0.0).is_err());
         let mut p = SinusoidalParams::new(64, 16);
         p.max_peaks = 0;
-        assert!(Sinusoidal::new(p).is_err());
+        assert!(Sinusoidal::new(p, 8000.0).is_err());
     }
 }

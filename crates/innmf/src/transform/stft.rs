@@ -52,8 +52,10 @@ pub enum Padding {
     Center,
 }
 
-/// STFT parameters.
+/// STFT parameters (fields left out of their JSON form take the [`Default`]: the paper's
+/// speech STFT, window 2000, hop 1000, √Hann, no padding, `1/√N`).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct StftParams {
     /// Window length N in samples.
     pub window_len: usize,
@@ -65,6 +67,12 @@ pub struct StftParams {
     pub padding: Padding,
     /// Scaling.
     pub norm: Norm,
+}
+
+impl Default for StftParams {
+    fn default() -> Self {
+        StftParams::new(2000, 1000)
+    }
 }
 
 impl StftParams {
@@ -83,6 +91,7 @@ impl StftParams {
 /// A planned STFT: window and FFT plans computed once, then `analyze`/`synthesize` many times.
 pub struct Stft {
     params: StftParams,
+    sample_rate: f64,
     window: Vec<f64>,
     scale: f64,
     fwd: Arc<dyn RealToComplex<f64>>,
@@ -145,8 +154,9 @@ impl Spectrogram {
 }
 
 impl Stft {
-    /// Validates the parameters and plans the FFTs.
-    pub fn new(params: StftParams) -> Result<Self> {
+    /// Validates the parameters and plans the FFTs for signals sampled at `sample_rate` Hz.
+    pub fn new(params: StftParams, sample_rate: f64) -> Result<Self> {
+        crate::error::check_sample_rate(sample_rate)?;
         if params.window_len < 2 {
             return Err(Error::param(
                 "window length",
@@ -173,6 +183,7 @@ impl Stft {
             fwd: planner.plan_fft_forward(params.window_len),
             inv: planner.plan_fft_inverse(params.window_len),
             params,
+            sample_rate,
             window,
             scale,
         })
@@ -181,6 +192,11 @@ impl Stft {
     /// The parameters.
     pub fn params(&self) -> &StftParams {
         &self.params
+    }
+
+    /// The sample rate (Hz) fixed at plan time.
+    pub fn sample_rate(&self) -> f64 {
+        self.sample_rate
     }
 
     /// Per bin (N/2 + 1), the magnitude `|X[k, j]|` that a unit-amplitude sinusoid at the bin's
@@ -216,8 +232,14 @@ impl Stft {
         }
     }
 
-    /// Forward transform of `x` sampled at `sample_rate` Hz.
-    pub fn analyze(&self, x: &[f64], sample_rate: f64) -> Result<Spectrogram> {
+    /// Centre time (s) of frame j.
+    fn frame_time(&self, j: usize) -> f64 {
+        (self.frame_start(j) as f64 + self.params.window_len as f64 / 2.0) / self.sample_rate
+    }
+
+    /// Forward transform of `x` (sampled at the plan's rate).
+    pub fn analyze(&self, x: &[f64]) -> Result<Spectrogram> {
+        let sample_rate = self.sample_rate;
         crate::error::check_signal(x, sample_rate)?;
         let n = self.params.window_len;
         let frames = self.n_frames(x.len());
@@ -260,9 +282,7 @@ impl Stft {
         let freqs = (0..bins)
             .map(|k| k as f64 * sample_rate / n as f64)
             .collect();
-        let times = (0..frames)
-            .map(|j| (self.frame_start(j) as f64 + n as f64 / 2.0) / sample_rate)
-            .collect();
+        let times = (0..frames).map(|j| self.frame_time(j)).collect();
         Ok(Spectrogram {
             n_bins: bins,
             n_frames: frames,
@@ -341,6 +361,60 @@ impl Stft {
     }
 }
 
+impl super::Transform for Stft {
+    fn name(&self) -> &'static str {
+        "stft"
+    }
+
+    fn sample_rate(&self) -> f64 {
+        self.sample_rate
+    }
+
+    fn analyze(&self, x: &[f64]) -> Result<super::Coefficients> {
+        Ok(super::Coefficients::Stft(Stft::analyze(self, x)?))
+    }
+
+    fn unit_tone_gain(&self) -> Vec<f64> {
+        Stft::unit_tone_gain(self)
+    }
+
+    /// `k·sr/N`, k = 0..=N/2.
+    fn bin_freqs(&self) -> Vec<f64> {
+        let n = self.params.window_len;
+        (0..n / 2 + 1)
+            .map(|k| k as f64 * self.sample_rate / n as f64)
+            .collect()
+    }
+
+    /// The same frames for every bin: window centres.
+    fn frame_times(&self, bin: usize, signal_len: usize) -> Result<Vec<f64>> {
+        super::check_bin(self, bin)?;
+        let frames = self.n_frames(signal_len);
+        if frames == 0 {
+            return Err(Error::param(
+                "signal length",
+                signal_len,
+                format!(
+                    "at least the window length {} (or use centre padding)",
+                    self.params.window_len
+                ),
+            ));
+        }
+        Ok((0..frames).map(|j| self.frame_time(j)).collect())
+    }
+
+    fn is_invertible(&self) -> bool {
+        true
+    }
+
+    fn synthesize(&self, c: &super::Coefficients) -> Result<Vec<f64>> {
+        match c {
+            super::Coefficients::Stft(s) => Stft::synthesize(self, s),
+            other => Err(super::wrong_coefficients("stft", other)),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -378,9 +452,9 @@ mod tests {
         ] {
             let mut p = StftParams::new(n, h);
             p.padding = pad;
-            let stft = Stft::new(p).unwrap();
+            let stft = Stft::new(p, 1000.0).unwrap();
             let x = noise(61, n as u64);
-            let s = stft.analyze(&x, 1000.0).unwrap();
+            let s = stft.analyze(&x).unwrap();
             for j in 0..s.n_frames {
                 let want = naive_frame(&x, &stft.window, stft.frame_start(j), stft.scale);
                 for k in 0..s.n_bins {
@@ -398,8 +472,8 @@ mod tests {
                 for pad in [Padding::Center, Padding::None] {
                     let mut p = StftParams::new(n, h);
                     p.padding = pad;
-                    let stft = Stft::new(p).unwrap();
-                    let y = stft.synthesize(&stft.analyze(&x, 8000.0).unwrap()).unwrap();
+                    let stft = Stft::new(p, 8000.0).unwrap();
+                    let y = stft.synthesize(&stft.analyze(&x).unwrap()).unwrap();
                     assert_eq!(y.len(), len);
                     // with padding every sample is covered; without, skip the uncovered edges
                     let covered = |i: usize| match pad {
@@ -416,9 +490,9 @@ mod tests {
 
     #[test]
     fn frame_times_and_counts() {
-        let stft = Stft::new(StftParams::new(2000, 1000)).unwrap();
+        let stft = Stft::new(StftParams::new(2000, 1000), 16000.0).unwrap();
         assert_eq!(stft.n_frames(320_000), 319);
-        let s = stft.analyze(&noise(320_000, 1), 16000.0).unwrap();
+        let s = stft.analyze(&noise(320_000, 1)).unwrap();
         assert_eq!((s.n_bins, s.n_frames), (1001, 319));
         assert!((s.times[0] - 1000.0 / 16000.0).abs() < 1e-15);
         assert!((s.freqs[1] - 8.0).abs() < 1e-12);
@@ -426,11 +500,11 @@ mod tests {
         let mut p = StftParams::new(256, 64);
         p.norm = Norm::Amplitude;
         p.window = WindowKind::Hann;
-        let st = Stft::new(p).unwrap();
+        let st = Stft::new(p, 256.0).unwrap();
         let x: Vec<f64> = (0..4096)
             .map(|i| (2.0 * std::f64::consts::PI * 20.0 * i as f64 / 256.0).cos())
             .collect();
-        let s = st.analyze(&x, 256.0).unwrap();
+        let s = st.analyze(&x).unwrap();
         let mag = s.magnitude();
         let col: Vec<f64> = (0..s.n_bins).map(|k| mag[k * s.n_frames + 5]).collect();
         let best = col
@@ -444,13 +518,15 @@ mod tests {
 
     #[test]
     fn impossible_parameters_are_errors() {
-        assert!(Stft::new(StftParams::new(1, 1)).is_err());
-        assert!(Stft::new(StftParams::new(16, 0)).is_err());
-        assert!(Stft::new(StftParams::new(16, 17)).is_err());
-        let s = Stft::new(StftParams::new(64, 16)).unwrap();
-        let e = s.analyze(&[0.0; 10], 100.0).unwrap_err();
+        assert!(Stft::new(StftParams::new(1, 1), 100.0).is_err());
+        assert!(Stft::new(StftParams::new(16, 0), 100.0).is_err());
+        assert!(Stft::new(StftParams::new(16, 17), 100.0).is_err());
+        assert!(Stft::new(StftParams::new(64, 16), 0.0).is_err());
+        assert!(Stft::new(StftParams::new(64, 16), f64::NAN).is_err());
+        let s = Stft::new(StftParams::new(64, 16), 100.0).unwrap();
+        let e = s.analyze(&[0.0; 10]).unwrap_err();
         assert!(e.to_string().contains("64"));
-        assert!(s.analyze(&[], 100.0).is_err());
-        assert!(s.analyze(&[f64::NAN; 100], 100.0).is_err());
+        assert!(s.analyze(&[]).is_err());
+        assert!(s.analyze(&[f64::NAN; 100]).is_err());
     }
 }

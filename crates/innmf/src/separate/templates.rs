@@ -1,0 +1,422 @@
+//! Step 1 of a separation: each source's templates, learned from a solo recording (iN-NMF:
+//! implicit `W`, explicit `H`, on any representation; classical NMF: KL multiplicative updates on
+//! a grid), or taken from a model file.
+
+use super::activations::nmf_fit_report;
+use crate::divergence::Divergence;
+use crate::error::{Error, Result};
+use crate::field::{Axis, Factor, OutputMap, Table};
+use crate::fit::{fit, FitConfig, FitReport, Freeze, Progress};
+use crate::model::{FactorKind, Model, ModelSpec};
+use crate::modelfile::{ModelConfig, TrainingData};
+use crate::nmf::{Init, NmfParams};
+use crate::optim::OptimizerConfig;
+use crate::transform::{Analysis, Calibration, Representation, StftParams};
+use rand::SeedableRng;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use std::time::Instant;
+
+/// How a source's templates are learned from its solo recording.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum TemplateMethod {
+    /// Implicit W (coordinate networks) + explicit H: templates evaluable at any frequency.
+    #[default]
+    Innmf,
+    /// Classical NMF: KL multiplicative updates ([`crate::nmf`]), W and H as explicit tables (W
+    /// is interpolated linearly between the training bins when the mixture uses other bins).
+    Nmf,
+}
+
+crate::error::from_str_by_serde_name!(TemplateMethod, "method", "innmf, nmf");
+
+impl std::fmt::Display for TemplateMethod {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            TemplateMethod::Innmf => "innmf",
+            TemplateMethod::Nmf => "nmf",
+        })
+    }
+}
+
+/// Settings of [`learn_templates`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TemplateConfig {
+    /// iN-NMF or classical NMF.
+    pub method: TemplateMethod,
+    /// Components per source.
+    pub rank: usize,
+    /// Hidden width of W's networks (iN-NMF).
+    pub width: usize,
+    /// Sine layers of W's networks (iN-NMF).
+    pub depth: usize,
+    /// Fourier feature octaves of W's networks (iN-NMF).
+    pub n_features: usize,
+    /// The training representation (NMF needs one on a single grid: an STFT or a VQT).
+    pub representation: Representation,
+    /// Magnitude calibration of the training points.
+    #[serde(default)]
+    pub calibration: Calibration,
+    /// Magnitude power p.
+    pub power: f64,
+    /// Training steps (full batch) or NMF iterations.
+    pub steps: usize,
+    /// Optimizer (Rprop with the paper's lr by default).
+    pub optimizer: OptimizerConfig,
+    /// β of the β-divergence (1: KL).
+    pub beta: f64,
+    /// Seed of the initialization.
+    pub seed: u64,
+    /// iN-NMF training options beyond the paper's (default: the paper's).
+    #[serde(default, skip_serializing_if = "TrainingOptions::is_paper")]
+    pub training: TrainingOptions,
+}
+
+/// iN-NMF training options beyond the paper's protocol (arXiv 2404.04439 §3), found while
+/// looking for why iN-NMF trailed NMF. The default is the paper's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrainingOptions {
+    /// Start at the data's scale ([`ModelSpec::match_scale`]).
+    pub match_scale: bool,
+    /// Output map of W's networks.
+    pub output: OutputMap,
+    /// Optimizer of the explicit H (`None`: the templates' optimizer).
+    pub h_optimizer: Option<OptimizerConfig>,
+    /// Warm start from classical NMF when positive: this many KL multiplicative updates
+    /// ([`crate::nmf`], the authors' `10 + N(0, 1)` start, no early stop) on the training
+    /// spectrogram; H starts at NMF's H (rescaled with [`match_scale`](Self::match_scale) to the
+    /// networks' initial scale), W's networks are fitted to the data with that H frozen for
+    /// [`w_steps`](Self::w_steps) steps, then W and H train together for the templates' `steps`.
+    /// The networks can represent NMF's templates (they get within a few % of its KL from this
+    /// start) but do not find them from a random one.
+    pub nmf_warm_start: usize,
+    /// Steps of the W-only stage of [`nmf_warm_start`](Self::nmf_warm_start).
+    pub w_steps: usize,
+}
+
+impl TrainingOptions {
+    /// True for the paper's protocol.
+    pub fn is_paper(&self) -> bool {
+        *self == TrainingOptions::default()
+    }
+}
+
+impl Default for TemplateConfig {
+    /// The paper's setting: iN-NMF, rank 20, width 64, STFT 2000/1000, p = 0.5, 1000 Rprop steps.
+    fn default() -> Self {
+        TemplateConfig {
+            method: TemplateMethod::Innmf,
+            rank: 20,
+            width: 64,
+            depth: 3,
+            n_features: 10,
+            representation: Representation::default(),
+            calibration: Calibration::Native,
+            power: 0.5,
+            steps: 1000,
+            optimizer: OptimizerConfig::rprop(1e-3),
+            beta: 1.0,
+            seed: 0,
+            training: TrainingOptions::default(),
+        }
+    }
+}
+
+impl TemplateConfig {
+    /// The defaults for `method` when separating a mixture analyzed with STFT window `window`
+    /// and hop `hop`: iN-NMF trains once at the paper's 2000/1000 (its templates are sampled at
+    /// any window); classical NMF has templates only at the bins it was trained on, so it trains
+    /// at the mixture's own window and hop.
+    pub fn for_mixture(method: TemplateMethod, window: usize, hop: usize) -> Self {
+        let representation = match method {
+            TemplateMethod::Innmf => Representation::default(),
+            TemplateMethod::Nmf => Representation::Stft(StftParams::new(window, hop)),
+        };
+        TemplateConfig {
+            method,
+            representation,
+            ..TemplateConfig::default()
+        }
+    }
+}
+
+/// A source's learned templates and how they were learned.
+#[derive(Debug, Clone)]
+pub struct LearnedTemplates {
+    /// The fitted model (W holds the templates).
+    pub model: Model,
+    /// The fit.
+    pub report: FitReport,
+    /// What the model was fitted on (for its model file).
+    pub data: TrainingData,
+    /// How it was fitted (model spec or NMF settings, fit settings and summary), for its model
+    /// file.
+    pub training: serde_json::Value,
+}
+
+/// Fits a model to the points of a solo recording `x` (sample rate `sample_rate` Hz) in
+/// `cfg.representation`.
+///
+/// # Errors
+/// An empty or too short signal (shorter than the training window), invalid settings, a
+/// representation that is not one grid for NMF, a diverging fit, an interruption.
+pub fn learn_templates(
+    x: &[f64],
+    sample_rate: f64,
+    cfg: &TemplateConfig,
+    progress: Option<Progress<'_>>,
+) -> Result<LearnedTemplates> {
+    if x.is_empty() {
+        return Err(Error::Empty {
+            what: "training signal",
+        });
+    }
+    let analysis = Analysis::new(&cfg.representation, sample_rate, cfg.power, cfg.calibration)?;
+    let points = analysis.points(x)?;
+    let data = TrainingData::Audio(analysis);
+    if cfg.method == TemplateMethod::Nmf {
+        return learn_nmf_templates(&points, cfg, data);
+    }
+    let mut spec = ModelSpec::new(cfg.rank);
+    spec.w = FactorKind::Implicit;
+    spec.h = FactorKind::Explicit;
+    spec.width = cfg.width;
+    spec.depth = cfg.depth;
+    spec.n_features = cfg.n_features;
+    spec.freq_axis = Some(Axis::linear(0.0, sample_rate / 2.0)?);
+    spec.match_scale = cfg.training.match_scale;
+    spec.output = cfg.training.output;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(cfg.seed);
+    let mut model = spec.build(&points, &mut rng)?;
+    let fit_cfg = FitConfig {
+        steps: cfg.steps,
+        optimizer: cfg.optimizer,
+        divergence: Divergence::new(cfg.beta, 1e-8)?,
+        seed: cfg.seed.wrapping_add(1),
+        h_optimizer: cfg.training.h_optimizer,
+        ..Default::default()
+    };
+    let warm = if cfg.training.nmf_warm_start > 0 {
+        nmf_warm_start(&mut model, &points, cfg, &fit_cfg)?
+    } else {
+        serde_json::Value::Null
+    };
+    let mut report = fit(&mut model, &points, &fit_cfg, None, progress)?;
+    report.elapsed_s += warm["secs"].as_f64().unwrap_or(0.0);
+    let mut training = serde_json::json!({
+        "spec": spec, "fit": fit_cfg, "final_loss": report.final_loss, "steps": report.steps,
+        "converged": report.converged, "method": cfg.method,
+    });
+    if !warm.is_null() {
+        training["warm_start"] = warm;
+    }
+    Ok(LearnedTemplates {
+        model,
+        report,
+        data,
+        training,
+    })
+}
+
+/// [`TrainingOptions::nmf_warm_start`]: H from KL-NMF, then W alone. Returns a summary (with
+/// the seconds spent, `secs`).
+fn nmf_warm_start(
+    model: &mut Model,
+    points: &crate::points::TfPoints,
+    cfg: &TemplateConfig,
+    fit_cfg: &FitConfig,
+) -> Result<serde_json::Value> {
+    let start = Instant::now();
+    let grid = points.grid().ok_or_else(|| {
+        Error::param(
+            "representation",
+            cfg.representation.name(),
+            "one on a single time-frequency grid (stft or vqt) for the NMF warm start",
+        )
+    })?;
+    let (nf, nt) = (points.unique_freqs().len(), points.unique_times().len());
+    let m = points.m();
+    let v: Vec<f64> = grid.cell_to_point.iter().map(|&i| m[i as usize]).collect();
+    let nmf = NmfParams::new(cfg.rank)
+        .beta(cfg.beta)
+        .init(Init::Paper)
+        .max_iter(cfg.training.nmf_warm_start)
+        .tol(0.0)
+        .seed(cfg.seed);
+    let (_, h, rep) = nmf.fit::<f64>(&v, nf, nt)?;
+    model.h = Factor::Explicit(Table::from_values(
+        cfg.rank,
+        points.unique_times().to_vec(),
+        &h,
+    )?);
+    if cfg.training.match_scale {
+        model.match_scale(points)?;
+    }
+    let nmf_secs = start.elapsed().as_secs_f64();
+    let w_loss = if cfg.training.w_steps > 0 {
+        let w_cfg = FitConfig {
+            steps: cfg.training.w_steps,
+            freeze: Freeze::H,
+            ..fit_cfg.clone()
+        };
+        Some(fit(model, points, &w_cfg, None, None)?.final_loss)
+    } else {
+        None
+    };
+    Ok(serde_json::json!({
+        "nmf_iters": cfg.training.nmf_warm_start, "nmf_final_loss": rep.final_loss,
+        "nmf_secs": nmf_secs, "w_steps": cfg.training.w_steps, "w_final_loss": w_loss,
+        "secs": start.elapsed().as_secs_f64(),
+    }))
+}
+
+/// Classical NMF templates: β multiplicative updates of [`crate::nmf`] (NNDSVDa start,
+/// `cfg.steps` iterations, no early stop) on the grid of `|X|^p`; W and H become explicit tables.
+fn learn_nmf_templates(
+    points: &crate::points::TfPoints,
+    cfg: &TemplateConfig,
+    data: TrainingData,
+) -> Result<LearnedTemplates> {
+    let grid = points.grid().ok_or_else(|| {
+        Error::param(
+            "representation",
+            cfg.representation.name(),
+            "one on a single time-frequency grid (stft or vqt) for NMF templates",
+        )
+    })?;
+    let (freqs, times) = (points.unique_freqs(), points.unique_times());
+    let (nf, nt) = (freqs.len(), times.len());
+    let m = points.m();
+    let v: Vec<f64> = grid.cell_to_point.iter().map(|&i| m[i as usize]).collect();
+    let nmf = NmfParams::new(cfg.rank)
+        .beta(cfg.beta)
+        .init(Init::Nndsvda)
+        .max_iter(cfg.steps)
+        .tol(0.0)
+        .seed(cfg.seed);
+    let (w, h, rep) = nmf.fit::<f64>(&v, nf, nt)?;
+    let model = nmf_model(&w, &h, freqs, times)?;
+    let report = nmf_fit_report(&rep, nf * nt);
+    let training = serde_json::json!({
+        "nmf": nmf, "final_loss": report.final_loss, "steps": report.steps,
+        "converged": report.converged, "method": cfg.method,
+    });
+    Ok(LearnedTemplates {
+        model,
+        report,
+        data,
+        training,
+    })
+}
+
+/// One source's templates for [`separate`](super::separate).
+#[derive(Debug, Clone, Copy)]
+pub struct TemplateSet<'a> {
+    /// The model whose W holds the templates (H is ignored).
+    pub model: &'a Model,
+    /// Highest frequency the templates know (Hz), e.g. the Nyquist frequency of the training
+    /// audio; W is set to 0 above it. `None`: sample W at every mixture frequency.
+    pub max_freq: Option<f64>,
+    /// What the model was fitted on, when known: its power and calibration must match the
+    /// mixture's.
+    pub data: Option<&'a TrainingData>,
+}
+
+impl<'a> From<&'a Model> for TemplateSet<'a> {
+    fn from(model: &'a Model) -> Self {
+        TemplateSet {
+            model,
+            max_freq: None,
+            data: None,
+        }
+    }
+}
+
+impl<'a> TemplateSet<'a> {
+    /// The templates of a loaded model file for a mixture at `sample_rate` Hz. A model trained at
+    /// another rate is refused unless `other_rates` is set; then its templates are zero above its
+    /// own Nyquist frequency. `path` names the file in errors.
+    ///
+    /// # Errors
+    /// A sample-rate mismatch without `other_rates`, naming both rates.
+    pub fn from_file(
+        model: &'a Model,
+        config: &'a ModelConfig,
+        sample_rate: f64,
+        other_rates: bool,
+        path: &Path,
+    ) -> Result<Self> {
+        let mut max_freq = None;
+        if let Some(a) = config.data.as_ref().and_then(TrainingData::analysis) {
+            if (a.sample_rate - sample_rate).abs() > 1e-9 {
+                if !other_rates {
+                    return Err(Error::param(
+                        "mixture sample rate",
+                        format!("{sample_rate} Hz"),
+                        format!(
+                            "the rate {} Hz that model {} was trained at (or allow other rates \
+                             to use it anyway: its templates are then zero above {} Hz)",
+                            a.sample_rate,
+                            path.display(),
+                            a.sample_rate / 2.0
+                        ),
+                    ));
+                }
+                max_freq = Some(a.sample_rate / 2.0);
+            }
+        }
+        Ok(TemplateSet {
+            model,
+            max_freq,
+            data: config.data.as_ref(),
+        })
+    }
+}
+
+/// W of a template set at `freqs` (Hz), `[K, F]`, zero above `max_freq`.
+pub fn sample_templates(set: &TemplateSet<'_>, freqs: &[f64]) -> Vec<f64> {
+    let k = set.model.rank();
+    let nf = freqs.len();
+    let w = set.model.sample_w(freqs);
+    let mut out: Vec<f64> = w.iter().map(|&v| (v as f64).max(0.0)).collect();
+    if let Some(fmax) = set.max_freq {
+        for c in 0..k {
+            for (i, &f) in freqs.iter().enumerate() {
+                if f > fmax * (1.0 + 1e-9) {
+                    out[c * nf + i] = 0.0;
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A model of explicit tables from classical NMF factors: `w` F×K (row-major, at `freqs`) and
+/// `h` K×T (at `times`).
+///
+/// # Errors
+/// Shapes that do not match the coordinates, negative or non-finite values.
+pub fn nmf_model(w: &[f64], h: &[f64], freqs: &[f64], times: &[f64]) -> Result<Model> {
+    let (nf, nt) = (freqs.len(), times.len());
+    if nf == 0 || nt == 0 || w.len() % nf != 0 || h.len() != (w.len() / nf) * nt {
+        return Err(Error::Shape(format!(
+            "NMF factors of {} and {} values do not fit {nf} frequencies × {nt} times",
+            w.len(),
+            h.len()
+        )));
+    }
+    let k = w.len() / nf;
+    // W is F×K; a table wants [K, F]
+    let mut wt = vec![0.0; k * nf];
+    for f in 0..nf {
+        for c in 0..k {
+            wt[c * nf + f] = w[f * k + c];
+        }
+    }
+    Model::new(
+        Factor::Explicit(Table::from_values(k, freqs.to_vec(), &wt)?),
+        Factor::Explicit(Table::from_values(k, times.to_vec(), h)?),
+    )
+}

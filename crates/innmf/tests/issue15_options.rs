@@ -1,0 +1,334 @@
+//! The training options added for issue 15 (why iN-NMF trailed NMF): the exponential output map,
+//! scale matching at initialization and a separate optimizer for H.
+
+use innmf::field::reference::component_forward_backward;
+use innmf::field::{Axis, Factor, Mlp, MlpConfig, MlpInit, MlpWorkspace, OutputMap};
+use innmf::optim::OptimizerConfig;
+use innmf::{fit, FactorKind, FitConfig, ModelSpec, TfPoints};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// A random cloud: `n` points on `nf` distinct frequencies and `nt` distinct times, magnitudes
+/// in [0, `scale`).
+fn cloud(n: usize, nf: usize, nt: usize, scale: f64, seed: u64) -> TfPoints {
+    let mut r = ChaCha8Rng::seed_from_u64(seed);
+    let fs: Vec<f64> = (0..nf).map(|i| 50.0 + 37.0 * i as f64).collect();
+    let ts: Vec<f64> = (0..nt).map(|i| 0.01 * i as f64).collect();
+    let (mut t, mut f, mut m) = (vec![], vec![], vec![]);
+    for _ in 0..n {
+        f.push(fs[r.random_range(0..nf)]);
+        t.push(ts[r.random_range(0..nt)]);
+        m.push(r.random_range(0.0..scale));
+    }
+    TfPoints::new(t, f, m).unwrap()
+}
+
+#[test]
+fn exp_output_fast_path_matches_the_f64_reference() {
+    let cfg = MlpConfig {
+        components: 3,
+        width: 12,
+        depth: 2,
+        n_features: 4,
+        omega: 1.5,
+        init: MlpInit::Pytorch,
+        axis: Axis::linear(0.0, 1000.0).unwrap(),
+        output: OutputMap::Exp,
+    };
+    let mlp = Mlp::new(cfg, &mut ChaCha8Rng::seed_from_u64(1)).unwrap();
+    let coords: Vec<f64> = (0..37).map(|i| i as f64 * 27.0).collect();
+    let mut ws = MlpWorkspace::new(&mlp, &coords);
+    ws.forward(&mlp.params);
+    let mut r = ChaCha8Rng::seed_from_u64(2);
+    let dv: Vec<f32> = (0..3 * coords.len())
+        .map(|_| r.random_range(-1.0..1.0))
+        .collect();
+    let mut grad = vec![0.0f32; mlp.params.len()];
+    ws.backward(&mlp.params, &dv, &mut grad);
+    let per = mlp.config.params_per_component();
+    for k in 0..3 {
+        let p64: Vec<f64> = mlp.params[k * per..(k + 1) * per]
+            .iter()
+            .map(|&v| v as f64)
+            .collect();
+        let dv64: Vec<f64> = dv[k * coords.len()..(k + 1) * coords.len()]
+            .iter()
+            .map(|&v| v as f64)
+            .collect();
+        let (vals, g) = component_forward_backward(&mlp, k, &p64, &coords, &dv64);
+        // exp has no cancellation: every value to f32 rounding of its inputs (a few ulps of g,
+        // and |g| < 10 here, so 1e-5 relative)
+        for (a, b) in ws.component_values(k).iter().zip(&vals) {
+            assert!(*b > 0.0);
+            assert!((*a as f64 - b).abs() <= 1e-5 * b, "value {a} vs {b}");
+        }
+        // gradients are sums of terms of both signs over 37 coordinates in f32: relative 1e-3
+        // plus a floor of 1e-5 of the largest, the f32 rounding of the largest terms
+        let scale_g = g.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        for (a, b) in grad[k * per..(k + 1) * per].iter().zip(&g) {
+            assert!(
+                (*a as f64 - b).abs() <= 1e-3 * b.abs() + 1e-5 * scale_g,
+                "grad {a} vs {b}"
+            );
+        }
+    }
+}
+
+#[test]
+fn exp_output_is_positive_and_survives_a_model_file() {
+    let pts = cloud(300, 12, 20, 2.0, 4);
+    let mut spec = ModelSpec::new(3);
+    spec.width = 8;
+    spec.output = OutputMap::Exp;
+    let model = spec.build(&pts, &mut ChaCha8Rng::seed_from_u64(1)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.safetensors");
+    let data = innmf::modelfile::TrainingData::PointSet {
+        source: "cloud".into(),
+        power: 1.0,
+    };
+    innmf::modelfile::save(&path, &model, &data, &serde_json::json!({})).unwrap();
+    let (back, _) = innmf::modelfile::load(&path).unwrap();
+    assert_eq!(back, model);
+    match &back.w {
+        Factor::Implicit(m) => assert_eq!(m.config.output, OutputMap::Exp),
+        Factor::Explicit(_) => panic!("W should be implicit"),
+    }
+    assert!(model
+        .sample_w(&[0.0, 123.0, 4000.0])
+        .iter()
+        .all(|&v| v > 0.0));
+}
+
+#[test]
+fn exp_output_trains() {
+    let pts = cloud(400, 10, 20, 2.0, 9);
+    let mut spec = ModelSpec::new(2);
+    spec.width = 8;
+    spec.h = FactorKind::Explicit;
+    spec.output = OutputMap::Exp;
+    spec.match_scale = true;
+    let mut model = spec.build(&pts, &mut ChaCha8Rng::seed_from_u64(3)).unwrap();
+    let cfg = FitConfig {
+        steps: 150,
+        ..FitConfig::default()
+    };
+    let rep = fit(&mut model, &pts, &cfg, None, None).unwrap();
+    assert!(
+        rep.final_loss < 0.8 * rep.loss_history[0],
+        "{} vs {}",
+        rep.final_loss,
+        rep.loss_history[0]
+    );
+}
+
+#[test]
+fn match_scale_equates_the_mean_of_the_model_and_the_data() {
+    // magnitudes of a unit-norm recording's |X|^0.5 are about 1e-2; the paper's start gives
+    // K·0.7·1 ≈ 3 per point with K = 4
+    let pts = cloud(500, 15, 25, 0.02, 5);
+    let target = pts.m().iter().sum::<f64>() / pts.len() as f64;
+    for (wk, hk) in [
+        (FactorKind::Implicit, FactorKind::Explicit),
+        (FactorKind::Explicit, FactorKind::Implicit),
+        (FactorKind::Implicit, FactorKind::Implicit),
+        (FactorKind::Explicit, FactorKind::Explicit),
+    ] {
+        for output in [OutputMap::Softplus, OutputMap::Exp] {
+            let mut spec = ModelSpec::new(4);
+            spec.w = wk;
+            spec.h = hk;
+            spec.width = 8;
+            spec.output = output;
+            let plain = spec.build(&pts, &mut ChaCha8Rng::seed_from_u64(1)).unwrap();
+            let before = plain.predict(&pts).iter().sum::<f64>() / pts.len() as f64;
+            assert!(
+                before > 50.0 * target,
+                "{wk:?}/{hk:?}: {before} vs {target}"
+            );
+            spec.match_scale = true;
+            let model = spec.build(&pts, &mut ChaCha8Rng::seed_from_u64(1)).unwrap();
+            let mean = model.predict(&pts).iter().sum::<f64>() / pts.len() as f64;
+            // tables: exact up to f32 rounding of softplus⁻¹; implicit H: 40 bisection steps
+            // on a shift in [−60, 60] (resolution 1e-10) but f32 outputs
+            assert!(
+                (mean - target).abs() <= 1e-4 * target,
+                "{wk:?}/{hk:?}/{output:?}: {mean} vs {target}"
+            );
+            // only the scale moved: W is untouched whenever H can carry the scale
+            if hk == FactorKind::Explicit || wk == FactorKind::Implicit {
+                assert_eq!(model.w, plain.w, "{wk:?}/{hk:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn match_scale_rejects_silent_data() {
+    let pts = TfPoints::new(vec![0.0, 0.1], vec![100.0, 200.0], vec![0.0, 0.0]).unwrap();
+    let mut spec = ModelSpec::new(2);
+    spec.width = 4;
+    spec.match_scale = true;
+    let err = spec
+        .build(&pts, &mut ChaCha8Rng::seed_from_u64(0))
+        .unwrap_err();
+    assert!(err.to_string().contains("scale matching"), "{err}");
+}
+
+#[test]
+fn h_optimizer_drives_h_and_the_other_drives_w() {
+    // Rprop's first step moves every parameter with a non-zero gradient by exactly its lr
+    let pts = cloud(300, 10, 15, 1.0, 7);
+    let mut spec = ModelSpec::new(2);
+    spec.w = FactorKind::Explicit;
+    spec.h = FactorKind::Explicit;
+    let model0 = spec.build(&pts, &mut ChaCha8Rng::seed_from_u64(2)).unwrap();
+    let mut model = model0.clone();
+    let cfg = FitConfig {
+        steps: 1,
+        optimizer: OptimizerConfig::rprop(1e-3),
+        h_optimizer: Some(OptimizerConfig::rprop(0.25)),
+        ..FitConfig::default()
+    };
+    fit(&mut model, &pts, &cfg, None, None).unwrap();
+    let moved = |a: &[f32], b: &[f32]| -> Vec<f32> {
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| (x - y).abs())
+            .filter(|d| *d > 0.0)
+            .collect()
+    };
+    let dw = moved(model.w.params(), model0.w.params());
+    let dh = moved(model.h.params(), model0.h.params());
+    assert!(!dw.is_empty() && !dh.is_empty());
+    assert!(dw.iter().all(|d| (d - 1e-3).abs() < 1e-6), "{dw:?}");
+    assert!(dh.iter().all(|d| (d - 0.25).abs() < 1e-6), "{dh:?}");
+    let bad = FitConfig {
+        h_optimizer: Some(OptimizerConfig::rprop(-1.0)),
+        ..FitConfig::default()
+    };
+    assert!(fit(&mut model, &pts, &bad, None, None).is_err());
+}
+
+/// Two harmonic "voices" alternating every 0.25 s, at 8 kHz.
+fn two_voices(n: usize) -> Vec<f64> {
+    let sr = 8000.0;
+    (0..n)
+        .map(|i| {
+            let t = i as f64 / sr;
+            let f0 = if (t / 0.25) as usize % 2 == 0 {
+                140.0
+            } else {
+                210.0
+            };
+            (1..12)
+                .map(|h| (2.0 * std::f64::consts::PI * f0 * h as f64 * t).sin() / h as f64)
+                .sum::<f64>()
+                * 0.1
+        })
+        .collect()
+}
+
+#[test]
+fn nmf_warm_start_reaches_a_lower_loss_than_a_random_start() {
+    use innmf::separate::{learn_templates, TemplateConfig, TrainingOptions};
+    let x = two_voices(16000);
+    let base = TemplateConfig {
+        rank: 4,
+        width: 16,
+        representation: innmf::transform::Representation::Stft(innmf::transform::StftParams::new(
+            512, 256,
+        )),
+        steps: 150,
+        training: TrainingOptions {
+            match_scale: true,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let cold = learn_templates(&x, 8000.0, &base, None).unwrap();
+    let warm_cfg = TemplateConfig {
+        training: TrainingOptions {
+            match_scale: true,
+            nmf_warm_start: 300,
+            w_steps: 100,
+            ..Default::default()
+        },
+        steps: 50,
+        ..base.clone()
+    };
+    let warm = learn_templates(&x, 8000.0, &warm_cfg, None).unwrap();
+    assert!(
+        warm.report.final_loss < 0.9 * cold.report.final_loss,
+        "warm {} vs cold {}",
+        warm.report.final_loss,
+        cold.report.final_loss
+    );
+    let w = &warm.training["warm_start"];
+    assert_eq!(w["nmf_iters"], 300);
+    assert_eq!(w["w_steps"], 100);
+    assert!(w["secs"].as_f64().unwrap() > 0.0);
+    assert!(warm.training.get("warm_start").is_some() && cold.training.get("warm_start").is_none());
+    // the warm start's time is part of the training's
+    assert!(warm.report.elapsed_s >= w["secs"].as_f64().unwrap());
+}
+
+#[test]
+fn changing_innmf_settings_keeps_the_nmf_units() {
+    use innmf::experiment::{self, Event, ExperimentConfig, RunOptions, Study};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    experiment::synthesize_corpus(&data, 3).unwrap();
+    let out = dir.path().join("out");
+    let run = |cfg: &ExperimentConfig| {
+        let (total, cached) = (AtomicUsize::new(0), AtomicUsize::new(0));
+        let progress = |e: Event| {
+            if let Event::Planned {
+                total: t,
+                cached: c,
+            } = e
+            {
+                total.store(t, Ordering::Relaxed);
+                cached.store(c, Ordering::Relaxed);
+            }
+        };
+        let opts = RunOptions {
+            data: data.clone(),
+            out: out.clone(),
+            studies: vec![Study::Separation],
+            pairs: 1,
+            jobs: 2,
+        };
+        let r = experiment::run(cfg, &opts, &progress).unwrap();
+        (r, total.into_inner(), cached.into_inner())
+    };
+    let mut cfg = ExperimentConfig::quick();
+    cfg.innmf_steps = 40;
+    let (first, total, cached) = run(&cfg);
+    assert_eq!(cached, 0);
+    // 2 models and 2 × 2 NMF fits, then 2 methods × 2 windows
+    assert_eq!(total, 2 + 4 + 4);
+    // the paper's settings serialize as before: the new options are left out
+    let json = serde_json::to_value(&cfg).unwrap();
+    assert!(json.get("innmf_training").is_none() && json.get("separation_solver").is_none());
+
+    // an iN-NMF training setting: the NMF fits and NMF separations are kept
+    cfg.innmf_training.match_scale = true;
+    let (second, _, cached) = run(&cfg);
+    assert_eq!(cached, 4 + 2);
+    let nmf_rows = |r: &experiment::Results| -> Vec<serde_json::Value> {
+        r.rows["separation"]
+            .iter()
+            .filter(|v| v["method"] == "nmf")
+            .cloned()
+            .collect()
+    };
+    assert_eq!(nmf_rows(&first), nmf_rows(&second));
+    assert_ne!(first.rows["separation"], second.rows["separation"]);
+
+    // a separation setting of iN-NMF: the models are kept too
+    cfg.separation_solver = innmf::separate::HSolver::Mu;
+    let (_, _, cached) = run(&cfg);
+    assert_eq!(cached, 2 + 4 + 2);
+}
