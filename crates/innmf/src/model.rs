@@ -333,6 +333,9 @@ pub const GRID_TOLERANCE: f64 = 1e-4;
 /// Training steps between two checks of the interpolation error.
 pub const GRID_CHECK_EVERY: usize = 50;
 
+/// Grid points and grid step (in network input units) of a factor evaluated on a grid.
+pub type GridInfo = (usize, f64);
+
 /// A network evaluated on a grid and interpolated.
 struct GridEval {
     resampler: crate::field::resample::Resampler,
@@ -457,7 +460,7 @@ impl FactorEval {
     }
 
     /// Grid points and step (in network input units) when a grid is in use.
-    fn grid_info(&self) -> Option<(usize, f64)> {
+    fn grid_info(&self) -> Option<GridInfo> {
         self.grid
             .as_ref()
             .map(|g| (g.resampler.grid().len(), g.resampler.step()))
@@ -632,7 +635,7 @@ impl<'p> Trainer<'p> {
 
     /// For W and H: the number of grid points and the grid step (in network input units) when
     /// the factor is evaluated on a grid ([`Sampling::Auto`]), None when exactly.
-    pub fn grids(&self) -> (Option<(usize, f64)>, Option<(usize, f64)>) {
+    pub fn grids(&self) -> (Option<GridInfo>, Option<GridInfo>) {
         (self.w_eval.grid_info(), self.h_eval.grid_info())
     }
 

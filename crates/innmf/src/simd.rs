@@ -169,12 +169,11 @@ pub struct BuildInfo {
     pub detected: Level,
     /// Level the kernels run at (after `INNMF_SIMD`).
     pub level: Level,
-    /// Worker threads of the global pool.
-    pub threads: usize,
 }
 
 /// The build and run-time configuration: version, architecture, the vector features compiled in
-/// for all code, and the kernel level chosen at run time.
+/// for all code, and the kernel level chosen at run time. (It does not touch the thread pool, so
+/// it can be called before the pool is configured.)
 pub fn build_info() -> BuildInfo {
     let mut compiled_features = Vec::new();
     macro_rules! feat {
@@ -191,7 +190,6 @@ pub fn build_info() -> BuildInfo {
         compiled_features,
         detected: detected(),
         level: level(),
-        threads: rayon::current_num_threads(),
     }
 }
 
@@ -199,13 +197,12 @@ impl std::fmt::Display for BuildInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "innmf {} ({}; compiled for [{}]; kernels: {} (CPU supports {}); {} threads)",
+            "innmf {} ({}; compiled for [{}]; kernels: {} (CPU supports {}))",
             self.version,
             self.arch,
             self.compiled_features.join(", "),
             self.level,
             self.detected,
-            self.threads
         )
     }
 }

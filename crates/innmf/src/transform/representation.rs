@@ -1105,9 +1105,7 @@ impl Representation {
                 sr,
                 len,
             )?),
-            Representation::Sines(s) => {
-                Box::new(SinusoidalModel::new(s.params(), s.tracking.clone(), sr)?)
-            }
+            Representation::Sines(s) => Box::new(SinusoidalModel::new(s.params(), s.tracking, sr)?),
             Representation::Multires(m) => {
                 let d = MultiresParams::default_for(sr);
                 Box::new(Multires::new(
