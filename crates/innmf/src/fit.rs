@@ -62,9 +62,9 @@ pub struct FitConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub h_optimizer: Option<OptimizerConfig>,
     /// How the networks are evaluated at the points' distinct coordinates (a checked grid
-    /// where that saves at least half the work, or always exactly). Left out of the JSON at its
-    /// default, so settings written before it existed keep their bytes.
-    #[serde(default, skip_serializing_if = "Sampling::is_auto")]
+    /// where that saves at least half the work, or always exactly: the default). Left out of
+    /// the JSON at its default, so settings written before it existed keep their bytes.
+    #[serde(default, skip_serializing_if = "Sampling::is_exact")]
     pub sampling: Sampling,
 }
 
@@ -80,7 +80,7 @@ impl Default for FitConfig {
             seed: 0,
             freeze: Freeze::None,
             h_optimizer: None,
-            sampling: Sampling::Auto,
+            sampling: Sampling::Exact,
         }
     }
 }

@@ -306,21 +306,26 @@ impl Model {
 /// - losses without gradients (the fit's final loss) are always computed exactly.
 ///
 /// Explicit factors and networks whose grid would not save half the evaluations are evaluated
-/// exactly. [`Sampling::Exact`] never uses a grid.
+/// exactly. [`Sampling::Exact`] (the default) never uses a grid.
+///
+/// `Auto` is opt-in for now: on 2 s of speech as a wavelet transform (32,000 distinct times) it
+/// ran 2.3× faster per step with the same final exact loss, but the trained time network measured
+/// afterwards was further from its interpolant (4e-2 of a component's maximum) than the checks
+/// during training had allowed; until that is understood the exact path stays the default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Sampling {
     /// A grid where it saves at least half the network evaluations, with its error checked.
-    #[default]
     Auto,
     /// Every distinct coordinate, always.
+    #[default]
     Exact,
 }
 
 impl Sampling {
-    /// True for [`Sampling::Auto`] (the default).
-    pub fn is_auto(&self) -> bool {
-        *self == Sampling::Auto
+    /// True for [`Sampling::Exact`] (the default).
+    pub fn is_exact(&self) -> bool {
+        *self == Sampling::Exact
     }
 }
 
@@ -521,14 +526,14 @@ pub struct Trainer<'p> {
 
 impl<'p> Trainer<'p> {
     /// Buffers for `model` on `points` with loss `div` and optional per-point weights (≥ 0);
-    /// networks are evaluated as [`Sampling::Auto`] says.
+    /// networks are evaluated exactly ([`Sampling::Exact`]).
     pub fn new(
         model: &Model,
         points: &'p TfPoints,
         div: Divergence,
         weights: Option<&[f64]>,
     ) -> Result<Self> {
-        Self::with_sampling(model, points, div, weights, Sampling::Auto)
+        Self::with_sampling(model, points, div, weights, Sampling::Exact)
     }
 
     /// [`Trainer::new`] with a choice of [`Sampling`].

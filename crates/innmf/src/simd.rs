@@ -15,8 +15,12 @@
 //! running the scalar level against the detected one. The scalar level is slow on CPUs without
 //! FMA (pre-2013 x86); it exists for them and as the reference.
 //!
-//! The environment variable `INNMF_SIMD` (`scalar`, `avx2`, `avx512`) lowers the level for a whole
-//! process (it never raises it above what the CPU supports), e.g. to compare levels.
+//! **Default: AVX2 at most.** On an AVX-512 Xeon (quiet, 2 threads) the AVX-512 kernels made the
+//! narrow networks of `innmf bench hybrid-fit` (width 16) about 1.7× slower than the AVX2 ones,
+//! while `stft-fit` (width 64) gained about 10 %, so [`level`] stops at AVX2 unless asked for more.
+//!
+//! The environment variable `INNMF_SIMD` (`scalar`, `avx2`, `avx512`) sets the level for a whole
+//! process (never above what the CPU supports), e.g. `INNMF_SIMD=avx512` or to compare levels.
 
 use serde::Serialize;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -117,7 +121,8 @@ fn detect() -> Level {
     Level::Scalar
 }
 
-/// The level the kernels run at: [`detected`], lowered by `INNMF_SIMD` if set.
+/// The level the kernels run at: [`detected`] capped at [`Level::Avx2`] (see the module docs), or
+/// the level `INNMF_SIMD` names (never above [`detected`]).
 pub fn level() -> Level {
     let v = CHOSEN.load(Ordering::Relaxed);
     if v != UNSET {
@@ -127,7 +132,7 @@ pub fn level() -> Level {
     let l = std::env::var("INNMF_SIMD")
         .ok()
         .and_then(|s| Level::from_name(&s))
-        .map_or(best, |want| want.min(best));
+        .map_or(best.min(Level::Avx2), |want| want.min(best));
     CHOSEN.store(to_u8(l), Ordering::Relaxed);
     l
 }

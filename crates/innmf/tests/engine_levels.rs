@@ -94,10 +94,11 @@ fn every_simd_level_trains_to_the_same_bits() {
 fn one_and_two_threads_give_the_same_fit() {
     let grid = grid_points(3);
     let cloud = banded_cloud(4);
-    for (points, h, fraction) in [
-        (&grid, FactorKind::Explicit, 1.0),
-        (&grid, FactorKind::Implicit, 0.5),
-        (&cloud, FactorKind::Implicit, 1.0),
+    for (points, h, fraction, sampling) in [
+        (&grid, FactorKind::Explicit, 1.0, Sampling::Exact),
+        (&grid, FactorKind::Implicit, 0.5, Sampling::Exact),
+        (&cloud, FactorKind::Implicit, 1.0, Sampling::Exact),
+        (&cloud, FactorKind::Implicit, 1.0, Sampling::Auto),
     ] {
         let run = |threads: usize| {
             let pool = rayon::ThreadPoolBuilder::new()
@@ -110,6 +111,7 @@ fn one_and_two_threads_give_the_same_fit() {
                     steps: 15,
                     fraction,
                     seed: 9,
+                    sampling,
                     ..Default::default()
                 };
                 let rep = fit(&mut model, points, &cfg, None, None).unwrap();
