@@ -38,10 +38,10 @@ pub struct AnalyzeArgs {
     #[arg(long)]
     pub resample: Option<u32>,
     /// Start (s).
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     pub start: f64,
     /// Duration (s; default: to the end).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub seconds: Option<f64>,
 }
 

@@ -22,10 +22,10 @@ pub struct DemoArgs {
     #[arg(long)]
     channel: Option<usize>,
     /// Seconds of --input to use, from --start (default: the paper's 2.494 s).
-    #[arg(long, default_value_t = 110_000.0 / 44_100.0)]
+    #[arg(long, default_value_t = 110_000.0 / 44_100.0, allow_negative_numbers = true)]
     seconds: f64,
     /// Where in --input to start (s).
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     start: f64,
     /// Training steps.
     #[arg(long, default_value_t = 1000)]

@@ -48,11 +48,17 @@ pub struct EvalArgs {
 struct SourceReport {
     reference: String,
     estimate: String,
+    #[serde(with = "innmf::io::json_float")]
     sdr: f64,
+    #[serde(with = "innmf::io::json_float")]
     sir: f64,
+    #[serde(with = "innmf::io::json_float")]
     sar: f64,
+    #[serde(with = "innmf::io::json_float")]
     si_sdr: f64,
+    #[serde(with = "innmf::io::json_float::option")]
     stoi: Option<f64>,
+    #[serde(with = "innmf::io::json_float::option")]
     estoi: Option<f64>,
 }
 

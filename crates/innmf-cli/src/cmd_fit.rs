@@ -144,6 +144,7 @@ pub fn run(args: &FitArgs) -> Result<()> {
             .transform
             .representation(Some(args.window), Some(args.hop))?;
         let sig = input::read_signal(&args.input, args.channel, None, 0.0, None)?;
+        innmf::audio::check_audible(&sig.samples, &args.input)?;
         let analysis = Analysis::new(
             &representation,
             sig.sample_rate,

@@ -84,6 +84,8 @@ pub fn run(args: &SampleArgs) -> Result<()> {
     let (model, config) = innmf::modelfile::load(&args.model)?;
     let freqs = parse_coords(&args.freqs, "freqs")?;
     let times = parse_coords(&args.times, "times")?;
+    model.check_grid(&freqs, &times)?;
+    io::check_writable_dir(&args.out)?;
     let k = model.rank();
     let w: Vec<f64> = model.sample_w(&freqs).iter().map(|&v| v as f64).collect();
     let h: Vec<f64> = model.sample_h(&times).iter().map(|&v| v as f64).collect();
@@ -92,7 +94,6 @@ pub fn run(args: &SampleArgs) -> Result<()> {
         .iter()
         .map(|&v| v as f64)
         .collect();
-    std::fs::create_dir_all(&args.out)?;
     match args.format {
         Format::Npy => {
             io::write_npy(

@@ -290,6 +290,9 @@ pub fn run(args: &SeparateArgs) -> Result<()> {
     files.extend(args.source.iter().map(|p| (p.clone(), "source")));
     files.extend(args.reference.iter().map(|p| (p.clone(), "reference")));
     let mut inputs = load_all(&files, args.channel)?;
+    for inp in &inputs {
+        audio::check_audible(&inp.signal, &inp.path)?;
+    }
     let rate = inputs[0].rate;
     let sr = rate as f64;
     for (inp, (_, what)) in inputs.iter_mut().zip(&files).skip(1) {

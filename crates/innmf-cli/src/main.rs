@@ -105,6 +105,7 @@ fn flag_for(subcommand: &str, name: &str) -> Option<String> {
         match kebab.as_str() {
             "f-min" => "fmin".into(),
             "f-max" => "fmax".into(),
+            "sample-rate" => "resample".into(),
             "threshold-db" => "threshold".into(),
             "splits" => "split".into(),
             "voices-per-octave" => "bins-per-octave".into(),

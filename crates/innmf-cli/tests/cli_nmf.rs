@@ -173,3 +173,40 @@ fn nmf_bad_input_fails_cleanly() {
     assert!(!st.status.success());
     assert!(String::from_utf8_lossy(&st.stderr).contains("rank"));
 }
+
+/// The same seed gives the same bytes whatever the thread count (the row blocks of the
+/// multiplicative updates do not depend on the pool size): a matrix tall enough for several
+/// blocks, f32 and f64.
+#[test]
+fn nmf_factors_are_identical_bytes_for_one_and_three_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("x.npy");
+    let x = planted(600, 40);
+    let noisy = NdArray::new(
+        x.shape.clone(),
+        x.data
+            .iter()
+            .enumerate()
+            .map(|(i, v)| v * (1.0 + 0.3 * ((i * 7919 % 101) as f64 / 101.0)))
+            .collect(),
+    );
+    write_npy(&input, &noisy, false).unwrap();
+    for beta in ["1", "2"] {
+        let mut outs = Vec::new();
+        for threads in ["1", "3"] {
+            let out = dir.path().join(format!("out-{beta}-{threads}"));
+            let st = bin()
+                .args(["nmf", input.to_str().unwrap(), "--rank", "3", "--iters", "60"])
+                .args(["--beta", beta, "--tol", "0", "--seed", "5", "--threads", threads])
+                .args(["--out", out.to_str().unwrap()])
+                .output()
+                .unwrap();
+            assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
+            outs.push((
+                std::fs::read(out.join("W.npy")).unwrap(),
+                std::fs::read(out.join("H.npy")).unwrap(),
+            ));
+        }
+        assert!(outs[0] == outs[1], "beta {beta}: 1 and 3 threads differ");
+    }
+}

@@ -152,6 +152,13 @@ pub fn fit(
     progress: Option<Progress<'_>>,
 ) -> Result<FitReport> {
     config.validate()?;
+    if points.m().iter().all(|&v| v == 0.0) {
+        return Err(Error::param(
+            "points",
+            format!("{} points, every magnitude 0", points.len()),
+            "a point set with some energy (a silent input has nothing to fit)",
+        ));
+    }
     let k = model.rank();
     let frozen_w_params = match config.freeze {
         Freeze::WComponents { n } if n > k => {

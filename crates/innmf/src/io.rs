@@ -456,9 +456,164 @@ pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
     write_atomic(path, s.as_bytes())
 }
 
+/// Serde helpers for floats in JSON reports: JSON has no infinity or NaN (serde_json writes them
+/// as `null`, which reads back as "missing"), so a non-finite value is written as the string
+/// `"inf"`, `"-inf"` or `"nan"` (what Python's `float(s)` and numpy read) and read back from
+/// either form. An SIR or SI-SDR is `+inf` for a perfect estimate, as in mir_eval.
+///
+/// Use with `#[serde(with = "innmf::io::json_float")]` (`f64`) or
+/// `#[serde(with = "innmf::io::json_float::option")]` (`Option<f64>`).
+pub mod json_float {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Writes a finite value as a number, others as `"inf"`, `"-inf"` or `"nan"`.
+    pub fn serialize<S: Serializer>(v: &f64, s: S) -> std::result::Result<S::Ok, S::Error> {
+        if v.is_finite() {
+            s.serialize_f64(*v)
+        } else if v.is_nan() {
+            s.serialize_str("nan")
+        } else if *v > 0.0 {
+            s.serialize_str("inf")
+        } else {
+            s.serialize_str("-inf")
+        }
+    }
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Either {
+        Number(f64),
+        Text(String),
+        Null(()),
+    }
+
+    fn from(e: Either) -> std::result::Result<f64, String> {
+        match e {
+            Either::Number(v) => Ok(v),
+            Either::Null(()) => Ok(f64::NAN),
+            Either::Text(t) => match t.trim().to_ascii_lowercase().as_str() {
+                "inf" | "+inf" | "infinity" => Ok(f64::INFINITY),
+                "-inf" | "-infinity" => Ok(f64::NEG_INFINITY),
+                "nan" => Ok(f64::NAN),
+                _ => Err(format!("'{t}' is not a number, inf, -inf or nan")),
+            },
+        }
+    }
+
+    /// Reads a number, or `"inf"`, `"-inf"`, `"nan"` (and `null`, as older reports wrote NaN).
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<f64, D::Error> {
+        from(Either::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+
+    /// The same for a matrix (`Vec<Vec<f64>>`, e.g. framewise scores).
+    pub mod matrix {
+        use super::{from, Either};
+        use serde::ser::SerializeSeq;
+        use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+        struct Row<'a>(&'a [f64]);
+        struct Value(f64);
+
+        impl Serialize for Value {
+            fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+                super::serialize(&self.0, s)
+            }
+        }
+
+        impl Serialize for Row<'_> {
+            fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+                let mut seq = s.serialize_seq(Some(self.0.len()))?;
+                for v in self.0 {
+                    seq.serialize_element(&Value(*v))?;
+                }
+                seq.end()
+            }
+        }
+
+        /// See [`super::serialize`], element by element.
+        pub fn serialize<S: Serializer>(
+            v: &[Vec<f64>],
+            s: S,
+        ) -> std::result::Result<S::Ok, S::Error> {
+            let mut seq = s.serialize_seq(Some(v.len()))?;
+            for r in v {
+                seq.serialize_element(&Row(r))?;
+            }
+            seq.end()
+        }
+
+        /// See [`super::deserialize`], element by element.
+        pub fn deserialize<'de, D: Deserializer<'de>>(
+            d: D,
+        ) -> std::result::Result<Vec<Vec<f64>>, D::Error> {
+            Vec::<Vec<Either>>::deserialize(d)?
+                .into_iter()
+                .map(|r| r.into_iter().map(from).collect::<Result<Vec<_>, _>>())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(serde::de::Error::custom)
+        }
+    }
+
+    /// The same for optional values (`None` is `null`).
+    pub mod option {
+        use super::{from, Either};
+        use serde::{Deserialize, Deserializer, Serializer};
+
+        /// See [`super::serialize`]; `None` is `null`.
+        pub fn serialize<S: Serializer>(
+            v: &Option<f64>,
+            s: S,
+        ) -> std::result::Result<S::Ok, S::Error> {
+            match v {
+                Some(v) => super::serialize(v, s),
+                None => s.serialize_none(),
+            }
+        }
+
+        /// See [`super::deserialize`]; `null` is `None`.
+        pub fn deserialize<'de, D: Deserializer<'de>>(
+            d: D,
+        ) -> std::result::Result<Option<f64>, D::Error> {
+            match Option::<Either>::deserialize(d)? {
+                None => Ok(None),
+                Some(e) => from(e).map(Some).map_err(serde::de::Error::custom),
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn non_finite_floats_round_trip_through_json_as_strings() {
+        #[derive(serde::Serialize, serde::Deserialize, PartialEq, Debug)]
+        struct R {
+            #[serde(with = "json_float")]
+            a: f64,
+            #[serde(with = "json_float")]
+            b: f64,
+            #[serde(with = "json_float::option")]
+            c: Option<f64>,
+            #[serde(with = "json_float::option")]
+            d: Option<f64>,
+        }
+        let r = R {
+            a: f64::INFINITY,
+            b: -3.5,
+            c: Some(f64::NEG_INFINITY),
+            d: None,
+        };
+        let s = serde_json::to_string(&r).unwrap();
+        assert_eq!(s, r#"{"a":"inf","b":-3.5,"c":"-inf","d":null}"#);
+        assert_eq!(serde_json::from_str::<R>(&s).unwrap(), r);
+        let nan: R = serde_json::from_str(r#"{"a":"nan","b":null,"c":1,"d":"Infinity"}"#).unwrap();
+        assert!(nan.a.is_nan() && nan.b.is_nan());
+        assert_eq!((nan.c, nan.d), (Some(1.0), Some(f64::INFINITY)));
+        let e = serde_json::from_str::<R>(r#"{"a":"big","b":1,"c":null,"d":null}"#).unwrap_err();
+        assert!(e.to_string().contains("'big'"), "{e}");
+    }
 
     #[test]
     fn npy_round_trip_f64_and_f32() {

@@ -40,7 +40,7 @@
 //! | module | what |
 //! |---|---|
 //! | [`audio`] | reading audio (mono, excerpts, resampling), writing WAV |
-//! | [`transform`] | the transforms (plans), [`transform::Representation`]: audio → points, one way for every front end |
+//! | [`transform`] | the transforms: eight plans behind one [`transform::Transform`] trait, [`transform::Representation`]: audio → points, one way for every front end |
 //! | [`points`] | [`TfPoints`]: `(t, f, m)` with the unique-coordinate index |
 //! | [`model`], [`field`] | the model `Σ_k W_k(f)·H_k(t)`, implicit (networks) or explicit (tables) factors |
 //! | [`fit`], [`optim`], [`divergence`] | the one training loop (freezing is a [`FitConfig`] option), Rprop/Adam, β-divergences |
@@ -50,6 +50,7 @@
 //! | [`metrics`] | BSS Eval, SI-SDR, STOI, spectral metrics; [`metrics::evaluate`], the one scoring path |
 //! | [`experiment`], [`stats`] | the paper's studies as resumable units; medians and bootstrap intervals |
 //! | [`demo`], [`plot`], [`io`] | the demo, figures, `.npy`/`.npz`/CSV/JSON files |
+//! | [`bench`] | the benchmark workloads, defined once (`innmf bench`, `cargo bench`) |
 //!
 //! ## Names
 //! `*Params`: the validated parameters of a plan or algorithm (`StftParams`, `NsgtParams`,
@@ -73,6 +74,7 @@
 #![warn(missing_docs)]
 
 pub mod audio;
+pub mod bench;
 pub mod demo;
 pub mod divergence;
 pub mod error;

@@ -118,6 +118,7 @@ impl ModelSpec {
                 }
             },
         };
+        self.check_sizes(points)?;
         let (t_lo, t_hi) = points.time_range();
         let time_axis = match self.time_axis {
             Some(a) => a,
@@ -153,6 +154,90 @@ impl ModelSpec {
     }
 }
 
+/// Most trainable parameters a model may have: 2^28 (1 GiB of f32).
+pub const MAX_PARAMS: u128 = 1 << 28;
+/// Most network activations one training step may hold: 2^31 f32 values (8 GiB).
+pub const MAX_ACTIVATIONS: u128 = 1 << 31;
+/// Most values one evaluation of a model ([`Model::check_grid`]) may produce: 2^27 (512 MiB of
+/// f32) for W, H or the reconstruction.
+pub const MAX_GRID_VALUES: u128 = 1 << 27;
+/// How far outside its input domain an implicit factor is evaluated, in spans of the domain:
+/// beyond, the f32 Fourier features have no precision left and the output is noise or NaN.
+pub const MAX_EXTRAPOLATION: f64 = 1e4;
+
+impl ModelSpec {
+    /// Checks the sizes against [`crate::modelfile::MAX_RANK`], `MAX_WIDTH`, `MAX_DEPTH`,
+    /// [`MAX_PARAMS`] and [`MAX_ACTIVATIONS`] for `points`, before anything is allocated.
+    fn check_sizes(&self, points: &TfPoints) -> Result<()> {
+        use crate::modelfile::{MAX_DEPTH, MAX_RANK, MAX_WIDTH};
+        if self.rank > MAX_RANK {
+            return Err(Error::param(
+                "rank",
+                self.rank,
+                format!("at most {MAX_RANK} components"),
+            ));
+        }
+        let implicit = self.w == FactorKind::Implicit || self.h == FactorKind::Implicit;
+        if implicit {
+            if self.width == 0 || self.width > MAX_WIDTH {
+                return Err(Error::param(
+                    "width",
+                    self.width,
+                    format!("a hidden width from 1 to {MAX_WIDTH}"),
+                ));
+            }
+            if self.depth > MAX_DEPTH {
+                return Err(Error::param(
+                    "depth",
+                    self.depth,
+                    format!("at most {MAX_DEPTH} sine layers"),
+                ));
+            }
+            if self.n_features > 30 {
+                return Err(Error::param(
+                    "features",
+                    self.n_features,
+                    "at most 30 Fourier feature octaves (2^30 exceeds f32 precision)",
+                ));
+            }
+        }
+        let (k, w, d) = (self.rank as u128, self.width as u128, self.depth as u128);
+        let net = 2 * self.n_features as u128 * w + w + d * (w * w + w) + w + 1;
+        let per = |kind: FactorKind, n: usize| match kind {
+            FactorKind::Implicit => net,
+            FactorKind::Explicit => n as u128,
+        };
+        let (nf, nt) = (points.unique_freqs().len(), points.unique_times().len());
+        let params = k * (per(self.w, nf) + per(self.h, nt));
+        if params > MAX_PARAMS {
+            return Err(Error::param(
+                "rank",
+                self.rank,
+                format!(
+                    "a model of at most {MAX_PARAMS} parameters: rank {k} with width {w} and \
+                     depth {d} on {nf} frequencies × {nt} times has {params}"
+                ),
+            ));
+        }
+        let coords = |kind: FactorKind, n: usize| match kind {
+            FactorKind::Implicit => n as u128,
+            FactorKind::Explicit => 0,
+        };
+        let acts = (coords(self.w, nf) + coords(self.h, nt)) * k * w * (d + 2);
+        if acts > MAX_ACTIVATIONS {
+            return Err(Error::param(
+                "rank",
+                self.rank,
+                format!(
+                    "at most {MAX_ACTIVATIONS} network activations per step: rank {k} with width \
+                     {w} and depth {d} at {nf} frequencies and {nt} times needs {acts}"
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// An iN-NMF model: a frequency factor W and a time factor H of equal rank.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Model {
@@ -178,6 +263,66 @@ impl Model {
     /// Rank K.
     pub fn rank(&self) -> usize {
         self.w.components()
+    }
+
+    /// Checks an evaluation on `freqs` (Hz) × `times` (s) before it is computed: at most
+    /// [`MAX_GRID_VALUES`] values for W, H and the reconstruction, finite coordinates, and for
+    /// implicit factors coordinates within [`MAX_EXTRAPOLATION`] spans of the input domain.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] naming `freqs` or `times` and the offending value.
+    pub fn check_grid(&self, freqs: &[f64], times: &[f64]) -> Result<()> {
+        let (k, nf, nt) = (
+            self.rank() as u128,
+            freqs.len() as u128,
+            times.len() as u128,
+        );
+        for (what, n, values) in [
+            ("freqs", nf, k * nf),
+            ("times", nt, k * nt),
+            ("freqs", nf, nf * nt),
+        ] {
+            if values > MAX_GRID_VALUES {
+                return Err(Error::param(
+                    what,
+                    format!("{n} coordinates"),
+                    format!(
+                        "at most {MAX_GRID_VALUES} values per array ({k} components, {nf} \
+                         frequencies × {nt} times asked for {values})"
+                    ),
+                ));
+            }
+        }
+        fn coords(what: &'static str, unit: &str, f: &Factor, xs: &[f64]) -> Result<()> {
+            for &x in xs {
+                if !x.is_finite() {
+                    return Err(Error::param(what, x, "finite coordinates"));
+                }
+                if let Factor::Implicit(m) = f {
+                    let a = &m.config.axis;
+                    if a.map(x).abs() > MAX_EXTRAPOLATION {
+                        let shown = if x.abs() >= 1e9 {
+                            format!("{x:e}")
+                        } else {
+                            x.to_string()
+                        };
+                        return Err(Error::param(
+                            what,
+                            shown,
+                            format!(
+                                "coordinates within {MAX_EXTRAPOLATION} spans of the model's \
+                                 domain [{}, {}] {unit} (beyond, the network's features have no \
+                                 precision left)",
+                                a.lo, a.hi
+                            ),
+                        ));
+                    }
+                }
+            }
+            Ok(())
+        }
+        coords("freqs", "Hz", &self.w, freqs)?;
+        coords("times", "s", &self.h, times)
     }
 
     /// W at frequencies (Hz): `[K, F]`.

@@ -384,7 +384,7 @@ impl TfPoints {
                 ))
             }
         };
-        TfPoints::new(t, f, m)
+        TfPoints::new(t, f, m).map_err(|e| Error::format(path, e))
     }
 
     /// Writes the point set as `.npz` (arrays `t`, `f`, `m`, f64) or `.csv`, by extension.

@@ -366,6 +366,22 @@ pub struct Signal {
     pub sample_rate: f64,
 }
 
+/// Refuses a silent signal (every sample 0), naming `path`: nothing can be learned from it,
+/// and a separation would still hand it part of the mixture.
+///
+/// # Errors
+/// [`Error::Format`] for a silent signal.
+pub fn check_audible(samples: &[f64], path: &Path) -> Result<()> {
+    if samples.iter().all(|&v| v == 0.0) {
+        return Err(Error::format(
+            path,
+            "the signal is silent (every sample is 0): there is nothing to learn from or score \
+             against",
+        ));
+    }
+    Ok(())
+}
+
 /// What [`load`] takes from a file.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct LoadOptions {

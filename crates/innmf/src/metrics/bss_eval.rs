@@ -76,10 +76,13 @@ pub struct FramewiseBssEval {
     /// First sample of each window.
     pub starts: Vec<usize>,
     /// SDR (dB) `[source][window]`.
+    #[serde(with = "crate::io::json_float::matrix")]
     pub sdr: Vec<Vec<f64>>,
     /// SIR (dB) `[source][window]`.
+    #[serde(with = "crate::io::json_float::matrix")]
     pub sir: Vec<Vec<f64>>,
     /// SAR (dB) `[source][window]`.
+    #[serde(with = "crate::io::json_float::matrix")]
     pub sar: Vec<Vec<f64>>,
     /// Matched estimate `[source][window]`.
     pub perm: Vec<Vec<Option<usize>>>,

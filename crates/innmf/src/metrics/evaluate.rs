@@ -40,16 +40,22 @@ pub struct SourceScores {
     /// Index of the estimate matched to this reference.
     pub estimate: usize,
     /// Source-to-distortion ratio (dB).
+    #[serde(with = "crate::io::json_float")]
     pub sdr: f64,
     /// Source-to-interference ratio (dB).
+    #[serde(with = "crate::io::json_float")]
     pub sir: f64,
     /// Source-to-artifact ratio (dB).
+    #[serde(with = "crate::io::json_float")]
     pub sar: f64,
     /// Scale-invariant SDR (dB).
+    #[serde(with = "crate::io::json_float")]
     pub si_sdr: f64,
     /// STOI in [0, 1] (when computed).
+    #[serde(with = "crate::io::json_float::option")]
     pub stoi: Option<f64>,
     /// Extended STOI (when computed).
+    #[serde(with = "crate::io::json_float::option")]
     pub estoi: Option<f64>,
 }
 
@@ -57,16 +63,22 @@ pub struct SourceScores {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MeanScores {
     /// Mean SDR (dB).
+    #[serde(with = "crate::io::json_float")]
     pub sdr: f64,
     /// Mean SIR (dB).
+    #[serde(with = "crate::io::json_float")]
     pub sir: f64,
     /// Mean SAR (dB).
+    #[serde(with = "crate::io::json_float")]
     pub sar: f64,
     /// Mean SI-SDR (dB).
+    #[serde(with = "crate::io::json_float")]
     pub si_sdr: f64,
     /// Mean STOI.
+    #[serde(with = "crate::io::json_float::option")]
     pub stoi: Option<f64>,
     /// Mean extended STOI.
+    #[serde(with = "crate::io::json_float::option")]
     pub estoi: Option<f64>,
 }
 

@@ -18,7 +18,8 @@
 //! **Parallel layout.** The F rows are cut into blocks. For the `W` update each block computes
 //! its slice of Λ, A, B and then `A_b·Hᵀ` for its own rows of W: no communication. For the `H`
 //! update each block forms its partial `W_bᵀ·A_b` (K×T); a second pass sums the partials in a
-//! fixed order and applies the update, so results do not depend on the thread count's timing.
+//! fixed order and applies the update. The blocks do not depend on the pool size, so the results
+//! are identical bytes for any number of threads.
 
 use super::float::{Float, FlushSubnormals};
 use super::params::{NmfParams, UpdateOrder};
@@ -27,6 +28,10 @@ use crate::error::{Error, Result};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
+
+/// Rows of `X` per block of the engine (fixed, so that results do not depend on the number of
+/// threads).
+const ROWS_PER_BLOCK: usize = 128;
 
 /// scikit-learn's `EPSILON = np.finfo(np.float32).eps`, used for both precisions.
 pub const EPSILON: f64 = f32::EPSILON as f64;
@@ -141,10 +146,10 @@ impl<'a, T: Float> Engine<'a, T> {
         } else {
             Kind::General
         };
-        let threads = rayon::current_num_threads().max(1);
-        // Blocks small enough to keep a block of Λ in L2, enough of them to balance threads.
-        let nb = (4 * threads).clamp(1, f).max(f.div_ceil(256)).min(f);
-        let rows = f.div_ceil(nb);
+        // Fixed blocks of rows, whatever the pool size: the partial sums of the H update and of
+        // the loss are then the same sums in the same order for any thread count (identical
+        // bytes); 128 rows keep a block of Λ in L2 and give a 1001-bin spectrogram 8 blocks.
+        let rows = ROWS_PER_BLOCK.min(f).max(1);
         let nb = f.div_ceil(rows);
         let (l1w, l1h, l2w, l2h) = params.regularization(f, t);
         let c = T::from_f64;

@@ -173,6 +173,13 @@ pub fn learn_templates(
             what: "training signal",
         });
     }
+    if x.iter().all(|&v| v == 0.0) {
+        return Err(Error::param(
+            "training signal",
+            "silent (every sample 0)",
+            "a recording of the source: nothing can be learned from silence",
+        ));
+    }
     let analysis = Analysis::new(&cfg.representation, sample_rate, cfg.power, cfg.calibration)?;
     let points = analysis.points(x)?;
     let data = TrainingData::Audio(analysis);

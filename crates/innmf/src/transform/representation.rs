@@ -873,6 +873,9 @@ impl Representation {
             Representation::Stft(_) | Representation::Sines(_) => {}
             Representation::Cqt(c) => {
                 below_nyquist("f_min", c.f_min)?;
+                if let Some(f) = c.f_max {
+                    below_nyquist("f_max", f)?;
+                }
                 c.q = Some(c.q.unwrap_or(c.bins_per_octave as f64));
                 if c.n_bins.is_none() {
                     c.n_bins = Some(match c.f_max {
@@ -887,6 +890,9 @@ impl Representation {
             }
             Representation::Vqt(v) => {
                 below_nyquist("f_min", v.f_min)?;
+                if let Some(f) = v.f_max {
+                    below_nyquist("f_max", f)?;
+                }
                 if v.n_bins.is_none() {
                     v.n_bins = Some(match v.f_max {
                         Some(f) => bins_below(v.f_min, f, v.bins_per_octave)?,
@@ -901,12 +907,18 @@ impl Representation {
             }
             Representation::Nsgt(n) => {
                 below_nyquist("f_min", n.f_min)?;
+                if let Some(f) = n.f_max {
+                    below_nyquist("f_max", f)?;
+                }
                 n.f_max = Some(n.f_max.unwrap_or(default_f_max(n.f_min, 0.45 * sr)));
             }
             Representation::Cwt(c) => {
                 // the top scale's band (centre + 3 std) must end below Nyquist
                 let limit = 0.5 * sr / (1.0 + 3.0 / c.omega0);
                 below_nyquist("f_min", c.f_min)?;
+                if let Some(f) = c.f_max {
+                    below_nyquist("f_max", f)?;
+                }
                 c.f_max = Some(c.f_max.unwrap_or(default_f_max(c.f_min, 0.95 * limit)));
             }
             Representation::Multires(m) => {
@@ -947,6 +959,17 @@ impl Representation {
     /// The plan of this representation for `sample_rate` Hz (and, for the NSGT and the CWT,
     /// whose plans are fixed to one length, signals of `signal_len` samples): every front end
     /// analyzes, calibrates and synthesizes through it.
+    ///
+    /// ```
+    /// use innmf::transform::{Calibration, Representation, TransformKind};
+    /// let rep = Representation::default_for(TransformKind::Cqt);
+    /// let x: Vec<f64> = (0..22050).map(|i| (i as f64 * 0.1).sin()).collect();
+    /// let points = rep.points(&x, 22050.0, 0.5, Calibration::UnitTone)?; // |c|^0.5
+    /// let plan = rep.plan(22050.0, x.len())?; // Box<dyn Transform>
+    /// assert_eq!(plan.name(), "cqt");
+    /// assert!(points.len() > 0);
+    /// # Ok::<(), innmf::Error>(())
+    /// ```
     ///
     /// # Errors
     /// Those of [`resolve`](Self::resolve) and of the plan's constructor; a hybrid, which is

@@ -1,0 +1,211 @@
+//! The bad-input table: one call per class of bad input a user can type or load, each asserting
+//! exit code 2, a message naming the offending value (and its flag or file), and that no output
+//! file was created and no input changed. Absurd sizes must fail before anything is allocated,
+//! so each case also has to finish quickly (a case that allocates gigabytes would abort or time
+//! out here instead of failing cleanly).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+mod common;
+use common::innmf_code;
+
+struct Fixtures {
+    dir: tempfile::TempDir,
+}
+
+impl Fixtures {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path();
+        let sr = 8000.0;
+        let tone: Vec<f64> = (0..8000)
+            .map(|i| 0.3 * (2.0 * std::f64::consts::PI * 440.0 * i as f64 / sr).sin())
+            .collect();
+        innmf::audio::write_wav(&p.join("tone.wav"), &tone, 8000).unwrap();
+        let other: Vec<f64> = (0..8000)
+            .map(|i| 0.3 * (2.0 * std::f64::consts::PI * 1250.0 * i as f64 / sr).sin())
+            .collect();
+        innmf::audio::write_wav(&p.join("other.wav"), &other, 8000).unwrap();
+        let mix: Vec<f64> = tone.iter().zip(&other).map(|(a, b)| a + b).collect();
+        innmf::audio::write_wav(&p.join("mix.wav"), &mix, 8000).unwrap();
+        innmf::audio::write_wav(&p.join("silent.wav"), &[0.0; 8000], 8000).unwrap();
+        std::fs::write(
+            p.join("pts.csv"),
+            "t,f,m\n0,100,1\n0.1,100,2\n0.1,200,1\n0,200,0.5\n",
+        )
+        .unwrap();
+        // a stereo float WAV whose second channel holds a NaN
+        let mut wav = Vec::new();
+        let n = 100u32;
+        let data_len = n * 2 * 4;
+        wav.extend_from_slice(b"RIFF");
+        wav.extend_from_slice(&(36 + data_len).to_le_bytes());
+        wav.extend_from_slice(b"WAVEfmt ");
+        wav.extend_from_slice(&16u32.to_le_bytes());
+        wav.extend_from_slice(&3u16.to_le_bytes()); // IEEE float
+        wav.extend_from_slice(&2u16.to_le_bytes());
+        wav.extend_from_slice(&8000u32.to_le_bytes());
+        wav.extend_from_slice(&(8000u32 * 8).to_le_bytes());
+        wav.extend_from_slice(&8u16.to_le_bytes());
+        wav.extend_from_slice(&32u16.to_le_bytes());
+        wav.extend_from_slice(b"data");
+        wav.extend_from_slice(&data_len.to_le_bytes());
+        for i in 0..n {
+            wav.extend_from_slice(&0.1f32.to_le_bytes());
+            let v = if i == 50 { f32::NAN } else { 0.1 };
+            wav.extend_from_slice(&v.to_le_bytes());
+        }
+        std::fs::write(p.join("nan2.wav"), wav).unwrap();
+        let f = Fixtures { dir };
+        let (code, _, err) = innmf_code(&[
+            "fit",
+            &f.path("tone.wav"),
+            "--window",
+            "512",
+            "--hop",
+            "256",
+            "--rank",
+            "2",
+            "--width",
+            "8",
+            "--steps",
+            "3",
+            "--h",
+            "implicit",
+            "-o",
+            &f.path("m.safetensors"),
+        ]);
+        assert_eq!(code, 0, "{err}");
+        f
+    }
+
+    fn path(&self, name: &str) -> String {
+        self.dir.path().join(name).to_str().unwrap().to_string()
+    }
+
+    /// Every file of the folder with its bytes.
+    fn snapshot(&self) -> BTreeMap<PathBuf, Vec<u8>> {
+        fn walk(d: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
+            for e in std::fs::read_dir(d).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    walk(&p, out);
+                } else {
+                    out.insert(p.clone(), std::fs::read(&p).unwrap());
+                }
+            }
+        }
+        let mut out = BTreeMap::new();
+        walk(self.dir.path(), &mut out);
+        out
+    }
+}
+
+/// (arguments with `{name}` for fixture paths, substrings the message must hold)
+const CASES: &[(&str, &[&str])] = &[
+    // 1. absurd sizes fail before allocation
+    ("fit {pts.csv} --width 1000000000 -o {out.safetensors}", &["--width", "1000000000"]),
+    ("fit {pts.csv} --rank 1000000000 -o {out.safetensors}", &["--rank", "1000000000"]),
+    ("fit {pts.csv} --depth 1000000000 -o {out.safetensors}", &["--depth", "1000000000"]),
+    ("fit {pts.csv} --steps 1000000000000000000 -o {out.safetensors}", &["--steps"]),
+    ("analyze {tone.wav} --transform cqt --bins-per-octave 1000000000 -o {out.npz}", &["--bins-per-octave", "1000000000"]),
+    ("analyze {tone.wav} --transform cqt --q 1000000000 -o {out.npz}", &["--q", "1000000000"]),
+    ("analyze {tone.wav} --transform nsgt --bins-per-octave 1000000000 -o {out.npz}", &["--bins-per-octave", "1000000000"]),
+    ("analyze {tone.wav} --transform cwt --bins-per-octave 1000000000 -o {out.npz}", &["1000000000"]),
+    ("analyze {tone.wav} --resample 1000000000 -o {out.npz}", &["--resample", "1000000000"]),
+    ("analyze {tone.wav} --window 1000000000 --hop 500000000 -o {out.npz}", &["--window", "1000000000"]),
+    ("sample {m.safetensors} --freqs 0:8000:100000 --times 0:1:100000 --out {out.npy}", &["100000"]),
+    ("separate --source {tone.wav} --source {other.wav} --mix {mix.wav} --free 1000000000 -o {outdir}", &["--free", "1000000000"]),
+    // 4. outputs never over an input, extensions match their format
+    ("fit {pts.csv} -o {pts.csv}", &["pts.csv"]),
+    ("fit {pts.csv} -o {out.safetensors} --report {out.safetensors}", &["out.safetensors"]),
+    ("fit {pts.csv} -o {out.npz}", &["out.npz", "safetensors"]),
+    ("analyze {tone.wav} -o {out.npz} --plot {out.jpg}", &["out.jpg"]),
+    // 5. threads
+    ("fit {pts.csv} --threads 0 -o {out.safetensors}", &["--threads", "0"]),
+    ("fit {pts.csv} --threads 100000 -o {out.safetensors}", &["--threads", "100000"]),
+    // 6. NaN in a channel other than the first
+    ("analyze {nan2.wav} --channel 0 -o {out.npz}", &["nan2.wav", "channel 1"]),
+    // 9. meaningless input
+    ("analyze {tone.wav} --start -1 -o {out.npz}", &["--start", "-1"]),
+    ("analyze {tone.wav} --start NaN -o {out.npz}", &["--start", "NaN"]),
+    ("fit {silent.wav} --window 512 --hop 256 -o {out.safetensors}", &["silent.wav", "silent"]),
+    ("separate --source {silent.wav} --source {other.wav} --mix {mix.wav} -o {outdir}", &["silent.wav", "silent"]),
+    ("sample {m.safetensors} --freqs 100 --times=-1e308 --out {out.npy}", &["-1e308"]),
+    // (an explicit H, a table, is constant beyond its ends: only networks are refused there)
+    // 10. messages name the right value
+    ("analyze {tone.wav} --transform cqt --fmin NaN -o {out.npz}", &["--fmin", "NaN"]),
+    ("analyze {tone.wav} --transform cqt --fmax 12000 -o {out.npz}", &["--fmax", "12000"]),
+    ("sample {m.safetensors} --freqs 100 --times 0 --out {m.safetensors}", &["m.safetensors"]),
+    // classes that already worked: empty, truncated and text WAVs; bad point sets; models
+    ("analyze {empty.wav} -o {out.npz}", &["empty.wav"]),
+    ("analyze {text.wav} -o {out.npz}", &["text.wav"]),
+    ("fit {neg.csv} -o {out.safetensors}", &["-2.5"]),
+    ("fit {nan.csv} -o {out.safetensors}", &["nan.csv"]),
+    ("sample {garbage.safetensors} --freqs 1 --times 1 --out {out.npy}", &["garbage.safetensors"]),
+    ("analyze {tone.wav} --transform cqt --bins-per-octave 0 -o {out.npz}", &["--bins-per-octave", "0"]),
+    ("analyze {tone.wav} --transform stft --window 512 --hop 0 -o {out.npz}", &["--hop", "0"]),
+];
+
+fn expand(f: &Fixtures, args: &str) -> Vec<String> {
+    args.split_whitespace()
+        .map(|a| {
+            let mut s = a.to_string();
+            while let (Some(i), Some(j)) = (s.find('{'), s.find('}')) {
+                let name = &s[i + 1..j];
+                s = format!("{}{}{}", &s[..i], f.path(name), &s[j + 1..]);
+            }
+            s
+        })
+        .collect()
+}
+
+#[test]
+fn every_class_of_bad_input_exits_2_names_the_value_and_writes_nothing() {
+    let f = Fixtures::new();
+    std::fs::write(f.path("empty.wav"), b"").unwrap();
+    std::fs::write(f.path("text.wav"), b"this is not audio at all, only text\n").unwrap();
+    std::fs::write(f.path("neg.csv"), "t,f,m\n0,100,1\n0.1,100,-2.5\n").unwrap();
+    std::fs::write(f.path("nan.csv"), "t,f,m\n0,100,1\n0.1,NaN,2\n").unwrap();
+    std::fs::write(
+        f.path("garbage.safetensors"),
+        b"\x08\0\0\0\0\0\0\0{}garbage",
+    )
+    .unwrap();
+    let before = f.snapshot();
+    let mut failures = Vec::new();
+    for (args, needles) in CASES {
+        let argv = expand(&f, args);
+        let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+        let t0 = std::time::Instant::now();
+        let (code, _, err) = innmf_code(&argv);
+        let secs = t0.elapsed().as_secs_f64();
+        eprintln!("{secs:6.2} s  exit {code}  innmf {args}");
+        let missing: Vec<&&str> = needles.iter().filter(|n| !err.contains(**n)).collect();
+        let after = f.snapshot();
+        if code != 2 || !missing.is_empty() || after != before || secs > 20.0 {
+            let changed: Vec<_> = after
+                .iter()
+                .filter(|(p, b)| before.get(*p) != Some(b))
+                .map(|(p, _)| p.file_name().unwrap().to_string_lossy().into_owned())
+                .collect();
+            failures.push(format!(
+                "`innmf {args}`: exit {code}, {secs:.1} s, missing {missing:?}, files written \
+                 {changed:?}\n    {}",
+                err.trim().replace('\n', "\n    ")
+            ));
+            // leave the folder as it was for the next case
+            for p in after.keys().filter(|p| !before.contains_key(*p)) {
+                let _ = std::fs::remove_file(p);
+            }
+            let _ = std::fs::remove_dir_all(f.path("outdir"));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        CASES.len(),
+        failures.join("\n")
+    );
+}
