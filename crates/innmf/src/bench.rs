@@ -382,6 +382,7 @@ pub fn run_nmf_kl(v: &[f32], f: usize, t: usize, iterations: usize) -> Result<(f
 ///
 /// # Errors
 /// Sources of different lengths or not two of them.
+#[allow(clippy::type_complexity)]
 pub fn bss_eval_inputs(sources: Option<[Vec<f64>; 2]>) -> Result<(Vec<Vec<f64>>, Vec<Vec<f64>>)> {
     let spec = Workload::BssEval.input_spec();
     let n = (spec.seconds * spec.sample_rate as f64) as usize;
