@@ -3,7 +3,8 @@
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use innmf::experiment::{self, report, Event, ExperimentConfig, RunOptions, Study};
+use innmf_studies::{self as experiment, report, Event, ExperimentConfig, RunOptions, Study};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 /// What to run.
@@ -23,6 +24,12 @@ pub enum Which {
     Report,
     /// Write a small synthetic corpus (speech/ and music/) into --out, to try the studies.
     SynthCorpus,
+    /// Write OUT/plan.json for the study named after it (units, dependencies, settings hashes).
+    Plan,
+    /// Run the units named after it (ids of OUT/plan.json); finished ones are skipped.
+    RunUnit,
+    /// Collect the finished units of OUT/plan.json into results.json and REPORT.md.
+    Collect,
 }
 
 #[derive(Args, Debug)]
@@ -30,11 +37,14 @@ pub struct ExperimentArgs {
     /// The study (or `all`, `report`, `synth-corpus`).
     #[arg(value_enum)]
     pub which: Which,
+    /// `plan`: the study (reconstruction, separation, transfer, hybrid, all); `run-unit`: unit
+    /// ids of OUT/plan.json.
+    pub names: Vec<String>,
     /// Folder of recordings: DIR/speech/*.wav for the speech studies and DIR/music/*.wav for
     /// the hybrid one (or .wav files directly in DIR). Speakers are named by the file name up to
     /// its first '_' (slt_hts.wav is speaker slt).
     #[arg(long, required_if_eq_any([("which", "reconstruction"), ("which", "separation"),
-        ("which", "transfer"), ("which", "hybrid"), ("which", "all")]))]
+        ("which", "transfer"), ("which", "hybrid"), ("which", "all"), ("which", "plan")]))]
     pub data: Option<PathBuf>,
     /// Output folder: units/, models/, figures/, results.json, REPORT.md. Rerunning with the
     /// same folder and settings resumes (finished units are not recomputed).
@@ -75,7 +85,32 @@ pub fn run(args: &ExperimentArgs) -> Result<()> {
             eprintln!("wrote a synthetic corpus to {}", args.out.display());
             return Ok(());
         }
+        Which::RunUnit => {
+            if args.names.is_empty() {
+                anyhow::bail!("run-unit: name the unit ids to run (see OUT/plan.json)");
+            }
+            let progress = |e: Event| {
+                if let Event::Finished { id, elapsed_s } = e {
+                    eprintln!("{id} ({elapsed_s:.1} s)");
+                }
+            };
+            experiment::run_planned(&args.out, &args.names, args.jobs, &progress)?;
+            return Ok(());
+        }
+        Which::Collect => {
+            let r = experiment::collect_planned(&args.out)?;
+            eprintln!(
+                "wrote {} and {}",
+                args.out.join("results.json").display(),
+                args.out.join("REPORT.md").display()
+            );
+            println!("{}", serde_json::to_string_pretty(&r.seconds_by_kind)?);
+            return Ok(());
+        }
         _ => {}
+    }
+    if args.which != Which::Plan && !args.names.is_empty() {
+        anyhow::bail!("unexpected arguments: {}", args.names.join(" "));
     }
     let mut cfg = match (&args.config, args.quick) {
         (Some(p), _) => {
@@ -87,7 +122,31 @@ pub fn run(args: &ExperimentArgs) -> Result<()> {
         (None, false) => ExperimentConfig::default(),
     };
     cfg.seed = args.seed;
-    let studies = match args.which {
+    let which = if args.which == Which::Plan {
+        let [name] = args.names.as_slice() else {
+            anyhow::bail!(
+                "plan: name one study (reconstruction, separation, transfer, hybrid, all)"
+            );
+        };
+        Which::from_str(name, true)
+            .ok()
+            .filter(|w| {
+                matches!(
+                    w,
+                    Which::Reconstruction
+                        | Which::Separation
+                        | Which::Transfer
+                        | Which::Hybrid
+                        | Which::All
+                )
+            })
+            .with_context(|| {
+                format!("plan: {name} is not a study (reconstruction, separation, transfer, hybrid, all)")
+            })?
+    } else {
+        args.which
+    };
+    let studies = match which {
         Which::Reconstruction => vec![Study::Reconstruction],
         Which::Separation => vec![Study::Separation],
         Which::Transfer => vec![Study::Transfer],
@@ -101,6 +160,24 @@ pub fn run(args: &ExperimentArgs) -> Result<()> {
         pairs: args.pairs,
         jobs: args.jobs,
     };
+    if args.which == Which::Plan {
+        let file = experiment::write_plan(&cfg, &opts)?;
+        let mut kinds = std::collections::BTreeMap::<&str, usize>::new();
+        for u in &file.units {
+            *kinds.entry(u.kind.as_str()).or_default() += 1;
+        }
+        eprintln!(
+            "wrote {}: {} units ({})",
+            args.out.join("plan.json").display(),
+            file.units.len(),
+            kinds
+                .iter()
+                .map(|(k, n)| format!("{n} {k}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        return Ok(());
+    }
     let bar = ProgressBar::new(0);
     bar.set_style(
         ProgressStyle::with_template("experiment [{bar:30}] {pos}/{len} units {msg} ({elapsed})")
@@ -112,7 +189,13 @@ pub fn run(args: &ExperimentArgs) -> Result<()> {
             bar.set_length(total as u64);
             bar.set_position(cached as u64);
             if cached > 0 {
-                bar.println(format!("resuming: {cached} of {total} units already done"));
+                let note = format!("resuming: {cached} of {total} units already done");
+                // the bar (and what it prints) is hidden off a terminal: a batch log gets it too
+                if std::io::stderr().is_terminal() {
+                    bar.println(note);
+                } else {
+                    eprintln!("{note}");
+                }
             }
         }
         Event::Finished { id, elapsed_s } => {
@@ -133,7 +216,7 @@ pub fn run(args: &ExperimentArgs) -> Result<()> {
         serde_json::to_string_pretty(&serde_json::json!({
             "studies": results.studies, "wall_s": results.wall_s,
             "seconds_by_kind": results.seconds_by_kind,
-            "rows": results.rows.iter().map(|(k, v)| (k.clone(), v.len()))
+            "rows": results.studies.iter().map(|&s| (s.name(), results.rows.len(s)))
                 .collect::<std::collections::BTreeMap<_, _>>(),
         }))?
     );

@@ -113,7 +113,21 @@ fn fit_then_sample_a_recording() {
     assert_eq!(w.shape, vec![2, 11]);
     let v = innmf::io::read_npy(&out.join("V.npy")).unwrap();
     assert_eq!(v.shape, vec![11, 3]);
-    assert!(v.data.iter().all(|x| x.is_finite() && *x >= 0.0));
+    // V is the product Wᵀ·H of the sampled factors (f32 products: 1e-5 relative)
+    let h = innmf::io::read_npy(&out.join("H.npy")).unwrap();
+    assert_eq!(h.shape, vec![2, 3]);
+    for fi in 0..11 {
+        for ti in 0..3 {
+            let want: f64 = (0..2)
+                .map(|k| w.data[k * 11 + fi] * h.data[k * 3 + ti])
+                .sum();
+            let got = v.data[fi * 3 + ti];
+            assert!(
+                (got - want).abs() <= 1e-5 * want.abs() + 1e-12,
+                "V[{fi},{ti}] = {got}, W·H = {want}"
+            );
+        }
+    }
     assert!(out.join("W.png").exists());
 }
 

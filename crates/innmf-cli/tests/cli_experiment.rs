@@ -40,7 +40,12 @@ fn experiment_runs_resumes_and_redraws_its_report() {
     // a second run finds every unit done
     let (ok, _, err) = innmf(&args);
     assert!(ok, "{err}");
-    // (the progress bar is hidden off a terminal; the resume note is printed through it)
+    // off a terminal the resume note goes to stderr as a plain line (2 models, 2 × 2 NMF fits,
+    // 2 methods × 2 windows)
+    assert!(
+        err.contains("resuming: 10 of 10 units already done"),
+        "{err}"
+    );
     let md = std::fs::read_to_string(out.join("REPORT.md")).unwrap();
     let results: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("results.json")).unwrap()).unwrap();
@@ -75,4 +80,85 @@ fn experiment_errors_are_clear() {
     let (ok, _, err) = innmf(&["experiment", "report", "--out", o.to_str().unwrap()]);
     assert!(!ok);
     assert!(err.contains("results.json"), "{err}");
+}
+
+#[test]
+fn a_planned_study_run_unit_by_unit_equals_the_plain_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("corpus");
+    let (planned, plain) = (dir.path().join("planned"), dir.path().join("plain"));
+    let (d, p, q) = (
+        data.to_str().unwrap(),
+        planned.to_str().unwrap(),
+        plain.to_str().unwrap(),
+    );
+    assert!(innmf(&["experiment", "synth-corpus", "--out", d]).0);
+    let common = ["--quick", "--data", d, "--pairs", "1"];
+    let (ok, _, err) = innmf(
+        &[
+            &["experiment", "plan", "separation", "--out", p],
+            &common[..],
+        ]
+        .concat(),
+    );
+    assert!(ok, "{err}");
+    assert!(
+        err.contains("10 units (2 innmf-train, 4 nmf, 4 separate)"),
+        "{err}"
+    );
+    let plan: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(planned.join("plan.json")).unwrap()).unwrap();
+    let units = plan["units"].as_array().unwrap();
+    let ids: Vec<&str> = units.iter().map(|u| u["id"].as_str().unwrap()).collect();
+    let sep = units
+        .iter()
+        .find(|u| u["id"] == "separate.a+b.innmf.256")
+        .unwrap();
+    assert_eq!(
+        sep["deps"],
+        serde_json::json!(["innmf-train.a", "innmf-train.b"])
+    );
+
+    // a unit whose dependencies are not done is an error naming them; an unknown id too
+    let (ok, _, err) = innmf(&[
+        "experiment",
+        "run-unit",
+        "--out",
+        p,
+        "separate.a+b.innmf.256",
+    ]);
+    assert!(!ok && err.contains("innmf-train.a, innmf-train.b"), "{err}");
+    let (ok, _, err) = innmf(&["experiment", "run-unit", "--out", p, "nmf.z.256"]);
+    assert!(!ok && err.contains("nmf.z.256"), "{err}");
+    // collecting before every unit is done names the first missing one
+    let (ok, _, err) = innmf(&["experiment", "collect", "--out", p]);
+    assert!(!ok && err.contains("innmf-train.a"), "{err}");
+
+    // the models and one separation, then everything (finished units are skipped)
+    let first = ["innmf-train.a", "innmf-train.b", "separate.a+b.innmf.256"];
+    let (ok, _, err) = innmf(&[&["experiment", "run-unit", "--out", p][..], &first[..]].concat());
+    assert!(ok, "{err}");
+    let (ok, _, err) = innmf(
+        &[
+            &["experiment", "run-unit", "--out", p, "--jobs", "2"][..],
+            &ids[..],
+        ]
+        .concat(),
+    );
+    assert!(ok, "{err}");
+    assert!(
+        !err.contains("innmf-train.a ("),
+        "recomputed a finished unit: {err}"
+    );
+    let (ok, _, err) = innmf(&["experiment", "collect", "--out", p]);
+    assert!(ok, "{err}");
+
+    let (ok, _, err) = innmf(&[&["experiment", "separation", "--out", q], &common[..]].concat());
+    assert!(ok, "{err}");
+    let rows = |dir: &std::path::Path| -> serde_json::Value {
+        let r: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.join("results.json")).unwrap()).unwrap();
+        r["rows"].clone()
+    };
+    assert_eq!(rows(&planned), rows(&plain));
 }

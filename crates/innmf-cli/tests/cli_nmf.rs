@@ -196,12 +196,32 @@ fn nmf_factors_are_identical_bytes_for_one_and_three_threads() {
         for threads in ["1", "3"] {
             let out = dir.path().join(format!("out-{beta}-{threads}"));
             let st = bin()
-                .args(["nmf", input.to_str().unwrap(), "--rank", "3", "--iters", "60"])
-                .args(["--beta", beta, "--tol", "0", "--seed", "5", "--threads", threads])
+                .args([
+                    "nmf",
+                    input.to_str().unwrap(),
+                    "--rank",
+                    "3",
+                    "--iters",
+                    "60",
+                ])
+                .args([
+                    "--beta",
+                    beta,
+                    "--tol",
+                    "0",
+                    "--seed",
+                    "5",
+                    "--threads",
+                    threads,
+                ])
                 .args(["--out", out.to_str().unwrap()])
                 .output()
                 .unwrap();
-            assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
+            assert!(
+                st.status.success(),
+                "{}",
+                String::from_utf8_lossy(&st.stderr)
+            );
             outs.push((
                 std::fs::read(out.join("W.npy")).unwrap(),
                 std::fs::read(out.join("H.npy")).unwrap(),

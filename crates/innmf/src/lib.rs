@@ -48,7 +48,7 @@
 //! | [`nmf`] | classical multiplicative-update NMF (scikit-learn's semantics) |
 //! | [`separate`] | templates → activations → masks → phase: source separation |
 //! | [`metrics`] | BSS Eval, SI-SDR, STOI, spectral metrics; [`metrics::evaluate`], the one scoring path |
-//! | [`experiment`], [`stats`] | the paper's studies as resumable units; medians and bootstrap intervals |
+//! | [`stats`] | medians and bootstrap intervals (the paper's studies: the `innmf-studies` crate) |
 //! | [`demo`], [`plot`], [`io`] | the demo, figures, `.npy`/`.npz`/CSV/JSON files |
 //! | [`bench`] | the benchmark workloads, defined once (`innmf bench`, `cargo bench`) |
 //!
@@ -78,7 +78,6 @@ pub mod bench;
 pub mod demo;
 pub mod divergence;
 pub mod error;
-pub mod experiment;
 #[doc(hidden)]
 pub mod fastmath;
 pub mod field;

@@ -16,11 +16,14 @@ fn each_activation_follows_one_note() {
         ],
     );
     let ratio = demo::separation_ratio(&act);
-    // ratio r: each component is at least r times more active on its own note than on the other
-    assert!(ratio > 3.0, "activities {act:?}, ratio {ratio}");
-    // the fit itself converged to the paper's loss range (≈ 0.007 at 1000 steps)
+    // ratio r: each component is at least r times more active on its own note than on the
+    // other. Measured 7.98 with the default seed (seeds 1–3: 3.5, 4.5, 4.1, so the number is
+    // this seed's, not a property of every start); required: 5, a margin of 37 %.
+    assert!(ratio > 5.0, "activities {act:?}, ratio {ratio}");
+    // the fit's final loss: measured 0.00651 (seeds 1–3: 0.00660, 0.00648, 0.00654);
+    // required: below 0.0075, 15 % above the measured
     assert!(
-        outcome.report.final_loss < 0.02,
+        outcome.report.final_loss < 0.0075,
         "final loss {}",
         outcome.report.final_loss
     );

@@ -69,6 +69,7 @@ fn check(what: &str, got: &BssEvalSources, want: &Value, tol: f64) {
 #[test]
 fn bss_eval_sources_matches_mir_eval() {
     let exp = expected();
+    let mut n = 0;
     for (name, sc) in exp["scenarios"].as_object().unwrap() {
         let refs = wavs(&sc["references"]);
         let ests = wavs(&sc["estimates"]);
@@ -76,7 +77,9 @@ fn bss_eval_sources_matches_mir_eval() {
         check(&format!("{name} perm"), &r, &sc["bss_eval_perm"], 0.01);
         let r = bss_eval_sources(&refs, &ests, false).unwrap();
         check(&format!("{name} noperm"), &r, &sc["bss_eval_noperm"], 0.01);
+        n += 1;
     }
+    assert_eq!(n, 2, "scenarios read from expected.json");
 }
 
 #[test]
@@ -137,6 +140,11 @@ fn framewise_matches_mir_eval() {
 #[test]
 fn si_sdr_matches_fast_bss_eval() {
     let exp = expected();
+    assert_eq!(
+        exp["scenarios"].as_object().unwrap().len(),
+        2,
+        "scenarios read from expected.json"
+    );
     for (name, sc) in exp["scenarios"].as_object().unwrap() {
         let refs = wavs(&sc["references"]);
         let ests = wavs(&sc["estimates"]);

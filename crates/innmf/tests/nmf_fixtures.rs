@@ -121,19 +121,34 @@ fn nndsvd_inits_match_sklearn() {
 
 #[test]
 fn sklearn_loss_of_the_start_matches() {
-    // The initial custom factors: our port of _beta_divergence against the fixture's final
-    // losses is covered above; here a consistency check with Divergence for positive data.
+    // scikit-learn's _beta_divergence of the committed start factors (start_losses.json, made by
+    // make_start_losses.py) against our port of it, and, on strictly positive data, against the
+    // library's Divergence and a float64 sum of the definition done by NumPy.
     let (arrays, _) = load();
-    let x = &get(&arrays, "X_pos").data;
+    let json = std::fs::read_to_string(Path::new(DIR).join("start_losses.json")).unwrap();
+    let cases: serde_json::Value = serde_json::from_str(&json).unwrap();
     let w0 = &get(&arrays, "W0").data;
     let h0 = &get(&arrays, "H0").data;
-    for beta in [0.0, 0.5, 1.0, 1.5, 2.0, 3.0] {
-        let sk = sklearn_beta_divergence(x, w0, h0, 12, 10, 3, beta).unwrap();
-        let d = innmf::Divergence::new(beta, 1e-13).unwrap();
-        let ours = innmf::nmf::objective_sum(x, w0, h0, 12, 10, 3, &d).unwrap();
+    let mut n = 0;
+    for case in cases["cases"].as_array().unwrap() {
+        let beta = case["beta"].as_f64().unwrap();
+        let x = &get(&arrays, case["x"].as_str().unwrap()).data;
+        let sk = case["sklearn"].as_f64().unwrap();
+        let port = sklearn_beta_divergence(x, w0, h0, 12, 10, 3, beta).unwrap();
+        // sums of 120 terms of a few units: rounding differences of a few ulps
         assert!(
-            (sk - ours).abs() <= 1e-9 * sk.abs(),
-            "beta {beta}: {sk} vs {ours}"
+            (port - sk).abs() <= 1e-12 * sk.abs(),
+            "beta {beta}: {port} vs sklearn {sk}"
         );
+        if let Some(direct) = case["direct"].as_f64() {
+            let d = innmf::Divergence::new(beta, 1e-13).unwrap();
+            let ours = innmf::nmf::objective_sum(x, w0, h0, 12, 10, 3, &d).unwrap();
+            assert!(
+                (ours - direct).abs() <= 1e-11 * direct.abs(),
+                "beta {beta}: {ours} vs NumPy {direct}"
+            );
+        }
+        n += 1;
     }
+    assert_eq!(n, 11, "cases read from start_losses.json");
 }

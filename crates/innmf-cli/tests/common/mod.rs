@@ -3,6 +3,7 @@
 use std::process::Command;
 
 /// Runs the built `innmf` binary: (success, stdout, stderr).
+#[allow(dead_code)]
 pub fn innmf(args: &[&str]) -> (bool, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_innmf"))
         .args(args)

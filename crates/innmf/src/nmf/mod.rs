@@ -36,6 +36,7 @@ pub use params::{gamma, Init, NmfParams, UpdateOrder};
 
 use crate::divergence::Divergence;
 use crate::error::{Error, Result};
+use crate::fit::Progress;
 
 /// Checks an `rows×cols` row-major matrix: length, finite, non-negative.
 fn check_matrix<T: Float>(what: &'static str, m: &[T], rows: usize, cols: usize) -> Result<()> {
@@ -206,6 +207,24 @@ impl NmfParams {
         fixed_w_cols: &[usize],
         update_h: bool,
     ) -> Result<NmfReport> {
+        self.solve_observed(x, f, t, w, h, fixed_w_cols, update_h, None)
+    }
+
+    /// [`solve`](Self::solve) with a progress callback: `(iteration, max_iter, mean loss at the
+    /// last check)` after every iteration; returning [`std::ops::ControlFlow::Break`] stops the
+    /// fit with [`Error::Interrupted`] (a user's Ctrl-C), `w` and `h` as after that iteration.
+    #[allow(clippy::too_many_arguments)]
+    pub fn solve_observed<T: Float>(
+        &self,
+        x: &[T],
+        f: usize,
+        t: usize,
+        w: &mut [T],
+        h: &mut [T],
+        fixed_w_cols: &[usize],
+        update_h: bool,
+        progress: Option<Progress<'_>>,
+    ) -> Result<NmfReport> {
         self.check()?;
         check_matrix("data", x, f, t)?;
         check_matrix("W", w, f, self.rank)?;
@@ -232,7 +251,7 @@ impl NmfParams {
             }
             free[j] = false;
         }
-        mu::run(self, x, f, t, w, h, free, update_h)
+        mu::run(self, x, f, t, w, h, free, update_h, progress)
     }
 }
 

@@ -25,6 +25,7 @@ use super::float::{Float, FlushSubnormals};
 use super::params::{NmfParams, UpdateOrder};
 use crate::divergence::Divergence;
 use crate::error::{Error, Result};
+use crate::fit::Progress;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
@@ -450,6 +451,7 @@ pub(crate) fn run<T: Float>(
     h: &mut [T],
     free_w: Vec<bool>,
     update_h: bool,
+    mut progress: Option<Progress<'_>>,
 ) -> Result<NmfReport> {
     let start = Instant::now();
     let any_w = free_w.iter().any(|&b| b);
@@ -501,6 +503,11 @@ pub(crate) fn run<T: Float>(
                     break;
                 }
                 prev = err;
+            }
+        }
+        if let Some(p) = progress.as_mut() {
+            if p(it, params.max_iter, last_sum / n).is_break() {
+                return Err(Error::Interrupted { step: it });
             }
         }
     }

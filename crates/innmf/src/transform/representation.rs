@@ -963,7 +963,8 @@ impl Representation {
     /// ```
     /// use innmf::transform::{Calibration, Representation, TransformKind};
     /// let rep = Representation::default_for(TransformKind::Cqt);
-    /// let x: Vec<f64> = (0..22050).map(|i| (i as f64 * 0.1).sin()).collect();
+    /// // 3 s: the default constant-Q transform reaches down to 32.7 Hz (a 1.6 s window)
+    /// let x: Vec<f64> = (0..66150).map(|i| (i as f64 * 0.1).sin()).collect();
     /// let points = rep.points(&x, 22050.0, 0.5, Calibration::UnitTone)?; // |c|^0.5
     /// let plan = rep.plan(22050.0, x.len())?; // Box<dyn Transform>
     /// assert_eq!(plan.name(), "cqt");

@@ -431,7 +431,9 @@ mod librosa_tests {
         let fx = fixture();
         let sr = fx["sr"].as_f64().unwrap();
         let x = signal(sr, fx["n"].as_u64().unwrap() as usize);
-        for case in fx["cases"].as_array().unwrap() {
+        let cases = fx["cases"].as_array().unwrap();
+        assert_eq!(cases.len(), 3, "cases read from librosa_vqt.json");
+        for case in cases {
             let p = &case["params"];
             let params = VqtParams {
                 f_min: p["fmin"].as_f64().unwrap(),
@@ -443,6 +445,17 @@ mod librosa_tests {
             };
             let c = Vqt::new(params, sr).unwrap().analyze(&x).unwrap();
             let want: Vec<Vec<f64>> = serde_json::from_value(case["mag"].clone()).unwrap();
+            assert_eq!(
+                want.len(),
+                params.n_bins,
+                "{}: bins in the fixture",
+                case["name"]
+            );
+            assert!(
+                want.iter().all(|r| !r.is_empty()),
+                "{}: empty rows",
+                case["name"]
+            );
             let max = want.iter().flatten().fold(0.0f64, |a, &b| a.max(b));
             let n = x.len() as f64;
             // worst error (of full scale) over frames whose window lies inside the signal, in

@@ -1,11 +1,13 @@
 //! `results.json` → `REPORT.md` and figures. Everything here reads [`Results`] only, so the
 //! report can be redrawn (`innmf experiment report`) and checked against the stored numbers.
 
-use super::{Results, Study};
-use crate::error::{Error, Result};
-use crate::io;
-use crate::stats::{bootstrap_median, paired, Estimate};
-use serde_json::Value;
+use crate::config::{representation_name, Study};
+use crate::plan::unit_seed;
+use crate::results::{Results, Split};
+use innmf::error::{Error, Result};
+use innmf::io;
+use innmf::separate::TemplateMethod;
+use innmf::stats::{bootstrap_median, median, paired, Estimate};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -35,44 +37,14 @@ pub fn regenerate(out: &Path) -> Result<Results> {
     Ok(results)
 }
 
-fn get_f(r: &Value, k: &str) -> f64 {
-    r.get(k).and_then(Value::as_f64).unwrap_or(f64::NAN)
-}
-
-fn get_s<'a>(r: &'a Value, k: &str) -> &'a str {
-    r.get(k).and_then(Value::as_str).unwrap_or("")
-}
-
-fn get_u(r: &Value, k: &str) -> usize {
-    r.get(k).and_then(Value::as_u64).unwrap_or(0) as usize
-}
-
 /// A seed for a table cell, from the run's seed and the cell's name.
 fn cell_seed(results: &Results, name: &str) -> u64 {
-    super::unit_seed(results.config.seed, name)
+    unit_seed(results.config.seed, name)
 }
 
-fn rows(results: &Results, study: Study) -> &[Value] {
-    results
-        .rows
-        .get(study.name())
-        .map(|v| v.as_slice())
-        .unwrap_or(&[])
-}
-
-/// The values of `metric` for `method`, keyed by `key(row)`, sorted by key, with `filter`.
-fn keyed(
-    rows: &[Value],
-    method: &str,
-    metric: &str,
-    filter: &dyn Fn(&Value) -> bool,
-    key: &dyn Fn(&Value) -> String,
-) -> Vec<(String, f64)> {
-    let mut v: Vec<(String, f64)> = rows
-        .iter()
-        .filter(|r| get_s(r, "method") == method && filter(r))
-        .map(|r| (key(r), get_f(r, metric)))
-        .collect();
+/// `(key, value)` of the rows `pick` keeps, sorted by key.
+fn keyed<R>(rows: &[R], pick: impl Fn(&R) -> Option<(String, f64)>) -> Vec<(String, f64)> {
+    let mut v: Vec<(String, f64)> = rows.iter().filter_map(pick).collect();
     v.sort_by(|a, b| a.0.cmp(&b.0));
     v
 }
@@ -159,16 +131,16 @@ pub fn transfer_matrix(results: &Results) -> (Vec<String>, Vec<Vec<f64>>) {
         .transfer
         .representations
         .iter()
-        .map(super::representation_name)
+        .map(representation_name)
         .collect();
-    let rows = rows(results, Study::Transfer);
+    let rows = &results.rows.transfer;
     let kl = |rec: &str, a: &str, b: &str| {
         rows.iter()
-            .find(|r| get_s(r, "recording") == rec && get_s(r, "from") == a && get_s(r, "to") == b)
-            .map(|r| get_f(r, "kl"))
+            .find(|r| r.recording == rec && r.from == a && r.to == b)
+            .map(|r| r.kl)
             .unwrap_or(f64::NAN)
     };
-    let mut recs: Vec<&str> = rows.iter().map(|r| get_s(r, "recording")).collect();
+    let mut recs: Vec<&str> = rows.iter().map(|r| r.recording.as_str()).collect();
     recs.sort();
     recs.dedup();
     let m = names
@@ -181,7 +153,7 @@ pub fn transfer_matrix(results: &Results) -> (Vec<String>, Vec<Vec<f64>>) {
                         .iter()
                         .map(|rec| kl(rec, a, b) / kl(rec, b, b))
                         .collect();
-                    crate::stats::median(&ratios)
+                    median(&ratios)
                 })
                 .collect()
         })
@@ -294,31 +266,26 @@ pub fn markdown(results: &Results, figures: &[PathBuf]) -> String {
             "| recording | seconds | points | final loss | separation ratio | figures |"
         );
         let _ = writeln!(s, "|---|---|---|---|---|---|");
-        for r in rows(results, Study::Hybrid) {
+        for r in &results.rows.hybrid {
             let figs: Vec<String> = r
-                .get("figures")
-                .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(Value::as_str)
-                        .map(|p| {
-                            let name = Path::new(p)
-                                .file_stem()
-                                .map(|n| n.to_string_lossy().into_owned())
-                                .unwrap_or_default();
-                            format!("[{name}]({p})")
-                        })
-                        .collect()
+                .figures
+                .iter()
+                .map(|p| {
+                    let name = Path::new(p)
+                        .file_stem()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    format!("[{name}]({p})")
                 })
-                .unwrap_or_default();
+                .collect();
             let _ = writeln!(
                 s,
                 "| {} | {} | {} | {} | {} | {} |",
-                get_s(r, "recording"),
-                fmt_num(get_f(r, "seconds")),
-                get_u(r, "points"),
-                fmt_num(get_f(r, "final_loss")),
-                fmt_num(get_f(r, "separation_ratio")),
+                r.recording,
+                fmt_num(r.seconds),
+                r.points,
+                fmt_num(r.final_loss),
+                fmt_num(r.separation_ratio.unwrap_or(f64::NAN)),
                 figs.join(", ")
             );
         }
@@ -350,7 +317,7 @@ pub fn markdown(results: &Results, figures: &[PathBuf]) -> String {
 
 fn recon_section(s: &mut String, results: &Results) {
     let c = &results.config;
-    let rows = rows(results, Study::Reconstruction);
+    let rows = &results.rows.reconstruction;
     let _ = writeln!(s, "## Reconstruction across window sizes\n");
     let _ = writeln!(
         s,
@@ -362,8 +329,8 @@ fn recon_section(s: &mut String, results: &Results) {
          its median and interval over recordings.\n",
         c.train_window, c.train_seconds, c.test_seconds
     );
-    for split in ["train", "heldout"] {
-        let _ = writeln!(s, "### {split}\n");
+    for split in [Split::Train, Split::Heldout] {
+        let _ = writeln!(s, "### {}\n", split.name());
         let _ = writeln!(
             s,
             "| window | metric | iN-NMF median [CI] | NMF median [CI] | iN-NMF vs NMF [CI] | iN-NMF better |"
@@ -371,14 +338,22 @@ fn recon_section(s: &mut String, results: &Results) {
         let _ = writeln!(s, "|---|---|---|---|---|---|");
         for w in windows(results) {
             for (metric, label) in RECON_METRICS {
-                let filt = |r: &Value| get_u(r, "window") == w && get_s(r, "split") == split;
-                let key = |r: &Value| get_s(r, "recording").to_string();
-                let a = keyed(rows, "innmf", metric, &filt, &key);
-                let b = keyed(rows, "nmf", metric, &filt, &key);
+                let of = |method: TemplateMethod| {
+                    keyed(rows, |r| {
+                        (r.method == method && r.window == w && r.split == split).then(|| {
+                            (
+                                r.recording.clone(),
+                                r.scores.get(metric).unwrap_or(f64::NAN),
+                            )
+                        })
+                    })
+                };
+                let a = of(TemplateMethod::Innmf);
+                let b = of(TemplateMethod::Nmf);
                 if a.is_empty() && b.is_empty() {
                     continue;
                 }
-                let name = format!("recon.{split}.{w}.{metric}");
+                let name = format!("recon.{}.{w}.{metric}", split.name());
                 let (ea, eb, x, y) = both_methods(results, &name, &a, &b);
                 // errors: the ratio, lower is better; the spectral SDR: the difference in dB,
                 // higher is better
@@ -415,7 +390,7 @@ fn recon_section(s: &mut String, results: &Results) {
 
 fn sep_section(s: &mut String, results: &Results) {
     let c = &results.config;
-    let rows = rows(results, Study::Separation);
+    let rows = &results.rows.separation;
     let _ = writeln!(s, "## Separation across window sizes\n");
     let _ = writeln!(
         s,
@@ -442,10 +417,14 @@ fn sep_section(s: &mut String, results: &Results) {
         );
         let _ = writeln!(s, "|---|---|---|---|---|");
         for w in windows(results) {
-            let filt = |r: &Value| get_u(r, "window") == w;
-            let key = |r: &Value| get_s(r, "pair").to_string();
-            let a = keyed(rows, "innmf", metric, &filt, &key);
-            let b = keyed(rows, "nmf", metric, &filt, &key);
+            let of = |method: TemplateMethod| {
+                keyed(rows, |r| {
+                    (r.method == method && r.window == w)
+                        .then(|| (r.pair.clone(), r.get(metric).unwrap_or(f64::NAN)))
+                })
+            };
+            let a = of(TemplateMethod::Innmf);
+            let b = of(TemplateMethod::Nmf);
             let name = format!("sep.{w}.{metric}");
             let (ea, eb, x, y) = both_methods(results, &name, &a, &b);
             let d = paired(
@@ -476,37 +455,42 @@ fn sep_section(s: &mut String, results: &Results) {
 pub fn write_figures(out: &Path, results: &Results) -> Result<Vec<PathBuf>> {
     #[cfg(feature = "plot")]
     {
-        use crate::plot::{boxplots, heatmap, BoxGroup};
+        use innmf::plot::{boxplots, heatmap, BoxGroup};
         let mut paths = Vec::new();
         let cats: Vec<String> = windows(results).iter().map(|w| w.to_string()).collect();
         let label_in = format!("iN-NMF (trained at {})", results.config.train_window);
-        let group = |rows: &[Value], method: &str, metric: &str, extra: &dyn Fn(&Value) -> bool| {
-            windows(results)
+        // per window, the values `pick` gives
+        fn by_window<R>(
+            windows: &[usize],
+            rows: &[R],
+            pick: impl Fn(&R, usize) -> Option<f64>,
+        ) -> Vec<Vec<f64>> {
+            windows
                 .iter()
-                .map(|&w| {
-                    rows.iter()
-                        .filter(|r| {
-                            get_s(r, "method") == method && get_u(r, "window") == w && extra(r)
-                        })
-                        .map(|r| get_f(r, metric))
-                        .collect()
-                })
-                .collect::<Vec<Vec<f64>>>()
-        };
+                .map(|&w| rows.iter().filter_map(|r| pick(r, w)).collect())
+                .collect()
+        }
+        let ws = windows(results);
         if results.studies.contains(&Study::Reconstruction) {
-            let rows = rows(results, Study::Reconstruction);
-            for split in ["train", "heldout"] {
-                let f = |r: &Value| get_s(r, "split") == split;
+            let rows = &results.rows.reconstruction;
+            for split in [Split::Train, Split::Heldout] {
+                let kl = |method: TemplateMethod| {
+                    by_window(&ws, rows, |r, w| {
+                        (r.method == method && r.window == w && r.split == split)
+                            .then_some(r.scores.kl)
+                    })
+                };
                 let groups = vec![
                     BoxGroup {
                         name: label_in.clone(),
-                        values: group(rows, "innmf", "kl", &f),
+                        values: kl(TemplateMethod::Innmf),
                     },
                     BoxGroup {
                         name: "NMF (at each window)".into(),
-                        values: group(rows, "nmf", "kl", &f),
+                        values: kl(TemplateMethod::Nmf),
                     },
                 ];
+                let split = split.name();
                 let rel = PathBuf::from(format!("figures/reconstruction_kl_{split}.png"));
                 boxplots(
                     &out.join(&rel),
@@ -520,17 +504,22 @@ pub fn write_figures(out: &Path, results: &Results) -> Result<Vec<PathBuf>> {
             }
         }
         if results.studies.contains(&Study::Separation) {
-            let rows = rows(results, Study::Separation);
+            let rows = &results.rows.separation;
             for (metric, label) in SEP_METRICS {
-                let all = |_: &Value| true;
+                let of = |method: TemplateMethod| {
+                    by_window(&ws, rows, |r, w| {
+                        (r.method == method && r.window == w)
+                            .then(|| r.get(metric).unwrap_or(f64::NAN))
+                    })
+                };
                 let groups = vec![
                     BoxGroup {
                         name: label_in.clone(),
-                        values: group(rows, "innmf", metric, &all),
+                        values: of(TemplateMethod::Innmf),
                     },
                     BoxGroup {
                         name: "NMF (trained at each window)".into(),
-                        values: group(rows, "nmf", metric, &all),
+                        values: of(TemplateMethod::Nmf),
                     },
                 ];
                 let rel = PathBuf::from(format!("figures/separation_{metric}.png"));

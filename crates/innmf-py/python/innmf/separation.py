@@ -1,0 +1,154 @@
+"""Source separation with frequency templates (arXiv 2404.04439, the two-speaker experiment):
+``innmf separate`` for Python."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+
+from . import _checks, _innmf
+from .model import ImplicitNMF
+from .representations import Representation
+
+__all__ = ["separate", "learn_templates"]
+
+ProgressCallback = Callable[[int, int, float], Any]
+
+
+def _settings(d: Mapping[str, Any]) -> str:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, Representation):
+            v = v.to_dict()
+        elif isinstance(v, np.generic):
+            v = v.item()
+        out[k] = v
+    return json.dumps(out)
+
+
+def learn_templates(
+    x: Any,
+    sr: float,
+    *,
+    method: str = "innmf",
+    window: int = 2000,
+    hop: int = 1000,
+    lr: float = 1e-3,
+    progress: ProgressCallback | None = None,
+    **settings: Any,
+) -> ImplicitNMF:
+    """A source's templates learned from its solo signal, as ``innmf separate --train`` does.
+
+    Args:
+        x: the solo signal, shape ``(n_samples,)``; sr: its sample rate (Hz).
+        method: ``"innmf"`` (implicit W, explicit H; trained at the paper's STFT 2000/1000
+            whatever the mixture's window) or ``"nmf"`` (KL multiplicative updates at the
+            mixture's ``window``/``hop``).
+        window, hop: the mixture STFT's window and hop (samples).
+        lr: learning rate of the default optimizer.
+        settings: any field of the library's ``TemplateConfig``: ``rank`` (20), ``width`` (64),
+            ``depth`` (3), ``n_features`` (10), ``representation`` (a representation object),
+            ``calibration``, ``power`` (0.5), ``steps`` (1000), ``optimizer`` (``"rprop"``,
+            ``"adam"`` or a dict), ``beta`` (1), ``seed`` (0), ``training`` (dict:
+            ``match_scale``, ``output``, ``h_optimizer``, ``nmf_warm_start``, ``w_steps``).
+
+    Returns:
+        A fitted :class:`ImplicitNMF` (``save`` writes what ``--save-models`` writes).
+    """
+    a = _checks.array(x, "x", 1)
+    model, report = _innmf.learn_templates(
+        a,
+        _checks.real(sr, "sr"),
+        str(method),
+        _checks.positive_int(window, "window"),
+        _checks.positive_int(hop, "hop"),
+        _settings(settings),
+        _checks.real(lr, "lr"),
+        progress=progress,
+    )
+    est = ImplicitNMF._from_native(model)
+    rep = json.loads(report)
+    est.report_ = rep
+    est.n_iter_ = int(rep["steps"])
+    est.reconstruction_err_ = float(rep["final_loss"])
+    est.loss_history_ = np.asarray(rep["loss_history"], dtype=np.float64)
+    return est
+
+
+def separate(
+    mix: Any,
+    sr: float,
+    sources: Sequence[Any],
+    *,
+    window: int = 2000,
+    hop: int = 1000,
+    free: int = 0,
+    method: str = "innmf",
+    templates: Mapping[str, Any] | None = None,
+    other_rates: bool = False,
+    lr: float = 1e-3,
+    return_report: bool = False,
+    progress: ProgressCallback | None = None,
+    **settings: Any,
+) -> list[np.ndarray] | tuple[list[np.ndarray], dict[str, Any]]:
+    """Separates a mixture into one signal per source (then the ``free`` components' signal).
+
+    Args:
+        mix: the mixture, shape ``(n_samples,)``; sr: its sample rate (Hz).
+        sources: per source, a fitted :class:`ImplicitNMF` (its W holds the templates; e.g.
+            loaded from ``innmf fit``'s model file) or a solo signal ``(n,)`` at ``sr`` from
+            which templates are learned first (:func:`learn_templates` with ``method``,
+            ``window``, ``hop``, the separation's ``power``, ``beta`` and ``seed + 1000·j`` for
+            source j, as the CLI does, then the ``templates`` settings).
+        window, hop: the mixture STFT (samples; √Hann, centre padding).
+        free: extra components learned on the mixture alone (an unknown source, e.g. noise;
+            ``innmf separate --free``).
+        other_rates: allow models trained at another sample rate (their templates are zero above
+            their own Nyquist frequency).
+        return_report: also return the report (settings, sizes, the activation fit, energy
+            shares) and the learned models (``"models"``, when solo signals were given).
+        settings: any field of the library's ``SeparateConfig``: ``power`` (0.5), ``steps``
+            (200), ``optimizer``, ``solver`` (``"rprop"`` or ``"mu"``), ``beta`` (1), ``mask``
+            (``"wiener"``, ``"paper"``, ``"binary"``), ``phase_iters`` (0), ``phase``
+            (``"misi"``, ``"griffin-lim"``), ``seed`` (0), ``tol`` (0), ``fraction`` (1).
+
+    Returns:
+        A list of float64 signals, each as long as the mixture (with ``return_report``, a tuple
+        ``(signals, report)``).
+
+    Raises:
+        ValueError: no sources and no free components, a mixture shorter than the window, models
+            of another power, calibration or sample rate, bad settings.
+    """
+    x = _checks.array(mix, "mix", 1)
+    sr = _checks.real(sr, "sr")
+    window = _checks.positive_int(window, "window")
+    hop = _checks.positive_int(hop, "hop")
+    models: list[Any] = []
+    learned: list[ImplicitNMF] = []
+    for j, s in enumerate(sources):
+        if isinstance(s, ImplicitNMF):
+            models.append(s._model())
+        elif isinstance(s, _innmf.Model):
+            models.append(s)
+        else:
+            # as `innmf separate --source`: the mixture's power and β, source j seeded seed + 1000·j
+            tset = {k: settings[k] for k in ("power", "beta") if k in settings}
+            tset["seed"] = int(settings.get("seed", 0)) + 1000 * j
+            tset.update(templates or {})
+            est = learn_templates(s, sr, method=method, window=window, hop=hop, lr=lr,
+                                  progress=progress, **tset)
+            learned.append(est)
+            models.append(est.model_)
+    cfg = {"window": window, "hop": hop, "free": _checks.positive_int(free, "free", 0), **settings}
+    signals, report = _innmf.separate(
+        x, sr, models, _settings(cfg), _checks.real(lr, "lr"), bool(other_rates),
+        progress=progress,
+    )
+    if return_report:
+        rep = json.loads(report)
+        rep["models"] = learned
+        return signals, rep
+    return signals

@@ -1,0 +1,51 @@
+//! numpy in and out: read-only borrows of C-contiguous inputs (no copy), owned results handed to
+//! numpy without a copy.
+
+use numpy::ndarray::Array2;
+use numpy::{
+    Element, IntoPyArray, PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2,
+    PyUntypedArrayMethods,
+};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+
+/// The data of a 1-D array, which must be C-contiguous (the Python layer makes it so).
+pub fn slice1<'a, T: Element>(a: &'a PyReadonlyArray1<'_, T>, name: &str) -> PyResult<&'a [T]> {
+    a.as_slice().map_err(|_| {
+        PyValueError::new_err(format!(
+            "{name}: a C-contiguous array is needed (use numpy.ascontiguousarray)"
+        ))
+    })
+}
+
+/// The data and shape `(rows, cols)` of a 2-D C-contiguous array.
+pub fn slice2<'a, T: Element>(
+    a: &'a PyReadonlyArray2<'_, T>,
+    name: &str,
+) -> PyResult<(&'a [T], usize, usize)> {
+    let shape = a.shape();
+    let (r, c) = (shape[0], shape[1]);
+    let s = a.as_slice().map_err(|_| {
+        PyValueError::new_err(format!(
+            "{name}: a C-contiguous array is needed (use numpy.ascontiguousarray)"
+        ))
+    })?;
+    Ok((s, r, c))
+}
+
+/// A vector as a 1-D numpy array (the buffer is handed over, not copied).
+pub fn vec1<T: Element>(py: Python<'_>, v: Vec<T>) -> Bound<'_, PyArray1<T>> {
+    v.into_pyarray(py)
+}
+
+/// A row-major `rows × cols` vector as a 2-D numpy array (the buffer is handed over).
+pub fn vec2<T: Element>(
+    py: Python<'_>,
+    v: Vec<T>,
+    rows: usize,
+    cols: usize,
+) -> PyResult<Bound<'_, PyArray2<T>>> {
+    let a = Array2::from_shape_vec((rows, cols), v)
+        .map_err(|e| PyValueError::new_err(format!("internal shape error {rows}×{cols}: {e}")))?;
+    Ok(a.into_pyarray(py))
+}

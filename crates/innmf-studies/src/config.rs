@@ -1,0 +1,408 @@
+//! The settings of a run ([`ExperimentConfig`]), their checks and their hash.
+
+use innmf::error::{Error, Result};
+use innmf::nmf::Init;
+use innmf::separate::{HSolver, MaskKind, TrainingOptions};
+use innmf::transform::{CqtSpec, CwtSpec, NsgtSpec, Padding, Representation};
+use serde::{Deserialize, Serialize};
+
+/// A study of the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Study {
+    /// Reconstruction across window sizes.
+    Reconstruction,
+    /// Two-speaker separation across window sizes.
+    Separation,
+    /// Transfer of templates across representations.
+    Transfer,
+    /// The hybrid decomposition of music recordings.
+    Hybrid,
+}
+
+impl Study {
+    /// Every study, in report order.
+    pub const ALL: [Study; 4] = [
+        Study::Reconstruction,
+        Study::Separation,
+        Study::Transfer,
+        Study::Hybrid,
+    ];
+
+    /// The lowercase name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Study::Reconstruction => "reconstruction",
+            Study::Separation => "separation",
+            Study::Transfer => "transfer",
+            Study::Hybrid => "hybrid",
+        }
+    }
+}
+
+/// A short, file-safe name of a transfer representation: `stft-500` (hop = window/2),
+/// `stft-500-100`, `cqt`, `nsgt`, `cwt`.
+pub fn representation_name(r: &Representation) -> String {
+    match r {
+        Representation::Stft(p) if p.hop == p.window_len / 2 => format!("stft-{}", p.window_len),
+        Representation::Stft(p) => format!("stft-{}-{}", p.window_len, p.hop),
+        r => r.kind().name().to_string(),
+    }
+}
+
+/// The transfer study's STFT: hop = window/2 and centre padding (the separation STFT).
+pub fn transfer_stft(window: usize) -> Representation {
+    Representation::stft(window, (window / 2).max(1), Padding::Center)
+}
+
+/// The transfer study's constant-Q transform, up to 0.45·`sample_rate`.
+pub fn transfer_cqt(f_min: f64, bins_per_octave: usize, sample_rate: f64) -> Representation {
+    Representation::Cqt(CqtSpec {
+        f_min,
+        bins_per_octave,
+        f_max: Some(0.45 * sample_rate),
+        ..CqtSpec::default()
+    })
+}
+
+/// The transfer study's NSGT, up to 0.45·`sample_rate`.
+pub fn transfer_nsgt(f_min: f64, bins_per_octave: usize, sample_rate: f64) -> Representation {
+    Representation::Nsgt(NsgtSpec {
+        f_min,
+        bins_per_octave,
+        f_max: Some(0.45 * sample_rate),
+    })
+}
+
+/// The transfer study's Morlet CWT, up to 0.3·`sample_rate` (the Morlet's limit is sr/3).
+pub fn transfer_cwt(f_min: f64, voices_per_octave: usize, sample_rate: f64) -> Representation {
+    Representation::Cwt(CwtSpec {
+        f_min,
+        voices_per_octave,
+        f_max: Some(0.3 * sample_rate),
+        ..CwtSpec::default()
+    })
+}
+
+/// Settings of the transfer study.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TransferConfig {
+    /// Seconds from the start of each recording.
+    pub seconds: f64,
+    /// Training steps on representation A (Rprop, full batch).
+    pub steps: usize,
+    /// Steps of the `H` refit on representation B.
+    pub refit_steps: usize,
+    /// Hidden width of the W and H networks.
+    pub width: usize,
+    /// The representations compared.
+    pub representations: Vec<Representation>,
+    /// Recordings used (the first ones in name order); 0 = all.
+    pub recordings: usize,
+}
+
+/// Settings of the hybrid study.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HybridConfig {
+    /// Seconds from the start of each music recording.
+    pub seconds: f64,
+    /// Recordings are resampled to this rate (the paper's demo: 4410 Hz).
+    pub sample_rate: u32,
+    /// Components.
+    pub rank: usize,
+    /// Hidden width.
+    pub width: usize,
+    /// Steps (Rprop, random subsets of `fraction` of the points).
+    pub steps: usize,
+    /// Fraction of points per step.
+    pub fraction: f64,
+}
+
+/// Every setting of a run that changes its numbers. Each unit's file carries a hash of the
+/// settings that unit reads ([`crate::plan::unit_settings`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExperimentConfig {
+    /// Seed of every random choice (pairs, initializations, subsets, bootstrap).
+    pub seed: u64,
+    /// Speech recordings are resampled to this rate (Hz).
+    pub sample_rate: u32,
+    /// Components per model.
+    pub rank: usize,
+    /// Hidden width of iN-NMF's W networks.
+    pub width: usize,
+    /// Magnitude power p.
+    pub power: f64,
+    /// iN-NMF's training window (hop = window/2).
+    pub train_window: usize,
+    /// Windows of the studies (hop = window/2).
+    pub windows: Vec<usize>,
+    /// Training excerpt: the first seconds of each recording.
+    pub train_seconds: f64,
+    /// Held-out excerpt (reconstruction) and mixture length (separation): the seconds after the
+    /// training excerpt.
+    pub test_seconds: f64,
+    /// iN-NMF training steps (Rprop, full batch).
+    pub innmf_steps: usize,
+    /// Steps of iN-NMF's `H` refit for reconstruction.
+    pub refit_steps: usize,
+    /// Steps of iN-NMF's `H` fit on a mixture.
+    pub separation_steps: usize,
+    /// Multiplicative-update iterations of every NMF fit.
+    pub nmf_iter: usize,
+    /// NMF initialization.
+    pub nmf_init: Init,
+    /// Separation mask.
+    pub mask: MaskKind,
+    /// iN-NMF training options beyond the paper's (default: the paper's).
+    #[serde(default, skip_serializing_if = "TrainingOptions::is_paper")]
+    pub innmf_training: TrainingOptions,
+    /// Solver of iN-NMF's activations on a mixture (the paper's: Rprop, `separation_steps`).
+    #[serde(default, skip_serializing_if = "is_rprop")]
+    pub separation_solver: HSolver,
+    /// Bootstrap resamples of the confidence intervals.
+    pub bootstrap: usize,
+    /// Transfer study.
+    pub transfer: TransferConfig,
+    /// Hybrid study.
+    pub hybrid: HybridConfig,
+}
+
+fn is_rprop(s: &HSolver) -> bool {
+    *s == HSolver::Rprop
+}
+
+impl Default for ExperimentConfig {
+    /// The paper's TIMIT settings (arXiv 2404.04439, its reconstruction and separation
+    /// experiments): rank 20, width 64, p = 0.5, KL, Rprop lr 1e-3, iN-NMF trained at 2000 for
+    /// 1000 steps, `H` refit 1000 steps, 100 steps on mixtures, NMF 3000 MU iterations from the
+    /// authors' `10 + N(0,1)` start, windows 1000–2500, 20 s training, 5 s test, the paper's
+    /// ratio mask; its hybrid demo at 4410 Hz, rank 2.
+    fn default() -> Self {
+        ExperimentConfig {
+            seed: 0,
+            sample_rate: 16000,
+            rank: 20,
+            width: 64,
+            power: 0.5,
+            train_window: 2000,
+            windows: vec![1000, 1500, 2000, 2500],
+            train_seconds: 20.0,
+            test_seconds: 5.0,
+            innmf_steps: 1000,
+            refit_steps: 1000,
+            separation_steps: 100,
+            nmf_iter: 3000,
+            nmf_init: Init::Paper,
+            mask: MaskKind::Paper,
+            innmf_training: TrainingOptions::default(),
+            separation_solver: HSolver::Rprop,
+            bootstrap: 2000,
+            transfer: TransferConfig {
+                seconds: 2.0,
+                steps: 150,
+                refit_steps: 150,
+                width: 32,
+                representations: vec![
+                    transfer_stft(500),
+                    transfer_stft(2000),
+                    transfer_cqt(50.0, 12, 16000.0),
+                    transfer_nsgt(50.0, 24, 16000.0),
+                    transfer_cwt(50.0, 12, 16000.0),
+                ],
+                recordings: 2,
+            },
+            hybrid: HybridConfig {
+                seconds: 4.0,
+                sample_rate: 4410,
+                rank: 2,
+                width: 16,
+                steps: 1000,
+                fraction: 0.5,
+            },
+        }
+    }
+}
+
+impl ExperimentConfig {
+    /// A small, fast setting for tests and trials on short recordings (8 kHz, windows 256 and
+    /// 512, rank 4, a few hundred steps, 3 s training, 1 s test).
+    pub fn quick() -> Self {
+        ExperimentConfig {
+            seed: 0,
+            sample_rate: 8000,
+            rank: 4,
+            width: 16,
+            power: 0.5,
+            train_window: 512,
+            windows: vec![256, 512],
+            train_seconds: 3.0,
+            test_seconds: 1.0,
+            innmf_steps: 150,
+            refit_steps: 100,
+            separation_steps: 60,
+            nmf_iter: 200,
+            nmf_init: Init::Paper,
+            mask: MaskKind::Paper,
+            innmf_training: TrainingOptions::default(),
+            separation_solver: HSolver::Rprop,
+            bootstrap: 200,
+            transfer: TransferConfig {
+                seconds: 1.5,
+                steps: 60,
+                refit_steps: 40,
+                width: 16,
+                representations: vec![
+                    transfer_stft(256),
+                    transfer_stft(512),
+                    transfer_cqt(100.0, 12, 8000.0),
+                ],
+                recordings: 2,
+            },
+            hybrid: HybridConfig {
+                seconds: 2.0,
+                sample_rate: 4410,
+                rank: 2,
+                width: 16,
+                steps: 150,
+                fraction: 0.5,
+            },
+        }
+    }
+
+    /// Checks the settings.
+    ///
+    /// # Errors
+    /// The first impossible value, named.
+    pub fn validate(&self) -> Result<()> {
+        let pos = |name: &'static str, v: usize| {
+            if v == 0 {
+                Err(Error::param(name, 0, "at least 1"))
+            } else {
+                Ok(())
+            }
+        };
+        pos("rank", self.rank)?;
+        pos("width", self.width)?;
+        pos("innmf_steps", self.innmf_steps)?;
+        pos("refit_steps", self.refit_steps)?;
+        if let Some(o) = &self.innmf_training.h_optimizer {
+            o.validate()?;
+        }
+        pos("separation_steps", self.separation_steps)?;
+        pos("nmf_iter", self.nmf_iter)?;
+        pos("transfer.steps", self.transfer.steps)?;
+        pos("transfer.refit_steps", self.transfer.refit_steps)?;
+        pos("hybrid.steps", self.hybrid.steps)?;
+        if self.sample_rate < 1000 {
+            return Err(Error::param(
+                "sample_rate",
+                self.sample_rate,
+                "at least 1000 Hz",
+            ));
+        }
+        if !(self.power.is_finite() && self.power > 0.0) {
+            return Err(Error::param("power", self.power, "a finite value > 0"));
+        }
+        if self.windows.is_empty() {
+            return Err(Error::Empty { what: "windows" });
+        }
+        for &w in self.windows.iter().chain([&self.train_window]) {
+            if w < 4 {
+                return Err(Error::param("window", w, "at least 4 samples"));
+            }
+        }
+        for (name, s) in [
+            ("train_seconds", self.train_seconds),
+            ("test_seconds", self.test_seconds),
+            ("transfer.seconds", self.transfer.seconds),
+            ("hybrid.seconds", self.hybrid.seconds),
+        ] {
+            if !(s.is_finite() && s > 0.0) {
+                return Err(Error::param(name, s, "a positive duration in seconds"));
+            }
+        }
+        let sec = |s: f64| s * self.sample_rate as f64;
+        let longest = self
+            .windows
+            .iter()
+            .copied()
+            .chain([self.train_window])
+            .max()
+            .unwrap_or(0) as f64;
+        if sec(self.test_seconds) < longest {
+            return Err(Error::param(
+                "test_seconds",
+                self.test_seconds,
+                format!("at least the longest window ({longest} samples)"),
+            ));
+        }
+        if self.transfer.representations.is_empty() {
+            return Err(Error::Empty {
+                what: "transfer representations",
+            });
+        }
+        if !(self.hybrid.fraction > 0.0 && self.hybrid.fraction <= 1.0) {
+            return Err(Error::param(
+                "hybrid.fraction",
+                self.hybrid.fraction,
+                "in (0, 1]",
+            ));
+        }
+        Ok(())
+    }
+
+    /// FNV-1a hash of the whole configuration's JSON (the run's; each unit's file carries the
+    /// hash of the settings that unit reads).
+    pub fn hash(&self) -> String {
+        let s = serde_json::to_string(self).unwrap_or_default();
+        format!("{:016x}", crate::plan::fnv1a(s.as_bytes()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use innmf::transform::Calibration;
+
+    #[test]
+    fn every_representation_reads_a_unit_tone_as_one_near_its_frequency() {
+        let sr = 8000.0;
+        let f0 = 440.0;
+        let x: Vec<f64> = (0..16000)
+            .map(|i| (2.0 * std::f64::consts::PI * f0 * i as f64 / sr).cos())
+            .collect();
+        // each representation with the peak it reads (measured; 1 exactly only at a bin's
+        // centre, less off-centre: scalloping, which depends on where 440 Hz falls between the
+        // bins: 0.16 of a bin for the STFT, about a third of a bin for the 24-per-octave NSGT)
+        let reps = [
+            (transfer_stft(512), 0.976),
+            (transfer_cqt(100.0, 24, sr), 0.975),
+            (transfer_nsgt(100.0, 24, sr), 0.792),
+            (transfer_cwt(100.0, 12, sr), 0.993),
+        ];
+        for (r, expected) in reps {
+            let pts = r.points(&x, sr, 1.0, Calibration::UnitTone).unwrap();
+            // the loudest point away from the edges
+            let (i, m) = pts
+                .m()
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| pts.t()[*i] > 0.5 && pts.t()[*i] < 1.5)
+                .fold((0, 0.0), |b, (i, &m)| if m > b.1 { (i, m) } else { b });
+            let f = pts.f()[i];
+            // a bin (or scale) of these resolutions sits within 1/12 octave of the tone
+            assert!(
+                (f / f0).log2().abs() < 1.0 / 12.0,
+                "{}: peak at {f} Hz",
+                representation_name(&r)
+            );
+            // never above 1; the measured value to 0.01 (a change of the calibration or of the
+            // windows by more than 1 % fails here)
+            assert!(
+                m <= 1.0 + 1e-9 && (m - expected).abs() < 0.01,
+                "{}: peak magnitude {m}, expected {expected}",
+                representation_name(&r)
+            );
+        }
+    }
+}

@@ -1,0 +1,51 @@
+//! The studies of the iN-NMF paper (Subramani, Smaragdis, Higuchi, Souden, arXiv 2404.04439) as
+//! one resumable run on a folder of recordings (`innmf experiment`): reconstruction across
+//! window sizes, two-speaker separation across window sizes, transfer of templates across
+//! representations, and the hybrid decomposition.
+//!
+//! # Where things are
+//! | module | what it holds |
+//! |---|---|
+//! | [`config`] | [`ExperimentConfig`]: every setting that changes the numbers, its checks |
+//! | [`corpus`] | [`Corpus`]: the recordings, speakers and pairs; [`synthesize_corpus`] |
+//! | [`plan`] | [`Plan`]: units, ids, dependencies, seeds and settings hashes |
+//! | [`reconstruction`], [`separation`], [`transfer`], [`hybrid`] | one file per study: its units |
+//! | [`runner`] | [`plan()`], [`run_units`], [`collect`], [`run`]: computing units, resuming |
+//! | [`results`] | typed rows, unit files, `results.json` ([`Results`]) |
+//! | [`report`] | `REPORT.md` and the figures, drawn from [`Results`] alone |
+//!
+//! # How a run is organised
+//! A run is a list of **units** (train one model, refit one window, separate one pair at one
+//! window, ...). Each unit has a stable id, derives its seed from the run's seed and its id (so
+//! the results do not depend on the order or the number of parallel jobs), and writes its result
+//! atomically to `OUT/units/<id>.json` together with a hash of the settings it reads and of the
+//! units it depends on. A rerun skips every unit whose file exists with the same hash: an
+//! interrupted run resumes where it stopped, and changing a setting recomputes only the units
+//! that read it (and those that read their files). Units run after the units they depend on;
+//! models are stored under `OUT/models/` and always read back from there, so a resumed run and a
+//! fresh run compute the same numbers.
+//!
+//! `OUT/results.json` ([`Results`]) collects every unit's rows in plan order; `REPORT.md` and the
+//! figures are drawn from it alone ([`report`]), so `innmf experiment report` redraws them
+//! without recomputing anything.
+
+pub mod config;
+pub mod corpus;
+pub mod hybrid;
+pub mod plan;
+pub mod reconstruction;
+pub mod report;
+pub mod results;
+pub mod runner;
+pub mod separation;
+pub mod transfer;
+
+pub use config::{representation_name, ExperimentConfig, HybridConfig, Study, TransferConfig};
+pub use corpus::{synthesize_corpus, Corpus, Recording};
+pub use innmf::stats;
+pub use plan::{Plan, PlannedUnit, Unit};
+pub use results::{Results, Row, Rows};
+pub use runner::{
+    collect, collect_planned, plan, run, run_planned, run_units, write_plan, Event, PlanFile,
+    RunOptions,
+};

@@ -1,0 +1,63 @@
+//! The issue-15 training settings of the studies (`innmf_training`, `separation_solver`): what
+//! they recompute.
+
+#[test]
+fn changing_innmf_settings_keeps_the_nmf_units() {
+    use innmf_studies::{self as experiment, Event, ExperimentConfig, RunOptions, Study};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    experiment::synthesize_corpus(&data, 3).unwrap();
+    let out = dir.path().join("out");
+    let run = |cfg: &ExperimentConfig| {
+        let (total, cached) = (AtomicUsize::new(0), AtomicUsize::new(0));
+        let progress = |e: Event| {
+            if let Event::Planned {
+                total: t,
+                cached: c,
+            } = e
+            {
+                total.store(t, Ordering::Relaxed);
+                cached.store(c, Ordering::Relaxed);
+            }
+        };
+        let opts = RunOptions {
+            data: data.clone(),
+            out: out.clone(),
+            studies: vec![Study::Separation],
+            pairs: 1,
+            jobs: 2,
+        };
+        let r = experiment::run(cfg, &opts, &progress).unwrap();
+        (r, total.into_inner(), cached.into_inner())
+    };
+    let mut cfg = ExperimentConfig::quick();
+    cfg.innmf_steps = 40;
+    let (first, total, cached) = run(&cfg);
+    assert_eq!(cached, 0);
+    // 2 models and 2 × 2 NMF fits, then 2 methods × 2 windows
+    assert_eq!(total, 2 + 4 + 4);
+    // the paper's settings serialize as before: the new options are left out
+    let json = serde_json::to_value(&cfg).unwrap();
+    assert!(json.get("innmf_training").is_none() && json.get("separation_solver").is_none());
+
+    // an iN-NMF training setting: the NMF fits and NMF separations are kept
+    cfg.innmf_training.match_scale = true;
+    let (second, _, cached) = run(&cfg);
+    assert_eq!(cached, 4 + 2);
+    let nmf_rows = |r: &experiment::Results| -> Vec<innmf_studies::results::SeparationRow> {
+        r.rows
+            .separation
+            .iter()
+            .filter(|v| v.method == innmf::separate::TemplateMethod::Nmf)
+            .cloned()
+            .collect()
+    };
+    assert_eq!(nmf_rows(&first), nmf_rows(&second));
+    assert_ne!(first.rows.separation, second.rows.separation);
+
+    // a separation setting of iN-NMF: the models are kept too
+    cfg.separation_solver = innmf::separate::HSolver::Mu;
+    let (_, _, cached) = run(&cfg);
+    assert_eq!(cached, 2 + 4 + 2);
+}
