@@ -263,7 +263,7 @@ pub fn dispatch<K: Kernel>(level: Level, kernel: K) -> K::Output {
 
 /// Defines a function compiled once per [`Level`] and dispatched at run time.
 ///
-/// ```ignore
+/// ```text
 /// simd_fn! {
 ///     /// docs
 ///     pub(crate) fn scale(x: &mut [f32], a: f32) { for v in x { *v *= a; } }
