@@ -1023,15 +1023,20 @@ impl<'a> Cells<'a> {
                 if range.is_empty() {
                     return;
                 }
-                // sorted points: advance (row, column) by the gap, dividing only across rows
+                // ascending points (the usual subsets): advance (row, column) by the gap,
+                // dividing only across rows; a step back (any order is allowed) divides afresh
                 let first = point(range.start);
                 let (mut row, mut col, mut prev) = (first / nt, first % nt, first);
                 for (o, j) in range.enumerate() {
                     let i = point(j);
-                    col += i - prev;
-                    if col >= nt {
-                        row += col / nt;
-                        col %= nt;
+                    if i >= prev {
+                        col += i - prev;
+                        if col >= nt {
+                            row += col / nt;
+                            col %= nt;
+                        }
+                    } else {
+                        (row, col) = (i / nt, i % nt);
                     }
                     prev = i;
                     f(o, i, row, col);
