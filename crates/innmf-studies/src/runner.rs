@@ -396,12 +396,10 @@ fn execute(
         }
     }
     let poll = claims.settings().poll;
-    let sleep = |total: Duration, until_idle: bool| {
+    // sleeps `total`, or less once `wake` says so
+    let sleep = |total: Duration, wake: &dyn Fn() -> bool| {
         let t = Instant::now();
-        while t.elapsed() < total
-            && !stop.load(Ordering::Relaxed)
-            && !(until_idle && active.load(Ordering::SeqCst) == 0)
-        {
+        while t.elapsed() < total && !wake() {
             std::thread::sleep(Duration::from_millis(20).min(total));
         }
     };
@@ -419,7 +417,7 @@ fn execute(
                         Err(e) => return fail(e),
                         Ok(Next::Finished) => return,
                         Ok(Next::Wait) => {
-                            sleep(poll, false);
+                            sleep(poll, &|| stop.load(Ordering::Relaxed));
                             continue;
                         }
                         Ok(Next::Run(i)) => i,
@@ -436,10 +434,13 @@ fn execute(
                 }
             });
         }
-        // the heartbeat: refreshes this process's claims while a worker runs
+        // the heartbeat: refreshes this process's claims while a worker runs (also after a
+        // failure, until the units still running end)
         scope.spawn(|| {
             while active.load(Ordering::SeqCst) > 0 {
-                sleep(claims.settings().heartbeat(), true);
+                sleep(claims.settings().heartbeat(), &|| {
+                    active.load(Ordering::SeqCst) == 0
+                });
                 claims.refresh();
             }
         });
