@@ -558,8 +558,22 @@ impl<'p> Trainer<'p> {
 
     /// Loss on the selected points (all when `subset` is `None`) and, when `grads` is set, the
     /// gradients in [`grad_w`](Self::grad_w) (unless W is frozen) and [`grad_h`](Self::grad_h).
-    /// `subset` holds sorted point indices.
+    /// `subset` holds point indices, in any order (a repeated index counts once per
+    /// occurrence), at most as many as there are points.
+    ///
+    /// # Panics
+    ///
+    /// If `subset` has more entries than there are points, or an index is out of range.
+    #[track_caller]
     pub fn loss_and_grad(&mut self, model: &Model, subset: Option<&[u32]>, grads: bool) -> f64 {
+        if let Some(s) = subset {
+            assert!(
+                s.len() <= self.points.len(),
+                "subset of {} indices for {} points: at most one entry per point",
+                s.len(),
+                self.points.len()
+            );
+        }
         if !self.w_frozen_values {
             self.w_ws.forward(&model.w, &mut self.wv);
         }
