@@ -3,6 +3,11 @@
 //! with the report. Each unit writes its result atomically to `OUT/units/<id>.json` with its
 //! hash ([`crate::plan`]); models go to `OUT/models/` and are always read back from there, so a
 //! resumed run and a fresh run compute the same numbers.
+//!
+//! Several processes may share `OUT` (on one machine or over a network file system): each unit
+//! is computed under its claim ([`crate::claims`]), [`run_planned`] runs given ids or one shard
+//! of the plan ([`shard_units`], [`Selection`]), and every run starts by removing what crashed
+//! writers left behind.
 
 use crate::claims::{self, Claim, ClaimSettings, Claims};
 use crate::config::{ExperimentConfig, Study};
