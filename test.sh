@@ -29,9 +29,10 @@ if [ ! -x "$VENV/bin/python" ]; then
     echo "== creating $VENV"
     "$PY" -m venv "$VENV"
 fi
-echo "== pip install ./crates/innmf-py numpy pytest (into $VENV)"
-# maturin in the venv and --no-build-isolation: a reused venv builds without the package index
-"$VENV/bin/python" -m pip install --quiet numpy pytest "maturin>=1.5,<2"
+echo "== pip install ./crates/innmf-py numpy pytest dask[distributed] (into $VENV)"
+# maturin in the venv and --no-build-isolation: a reused venv builds without the package index;
+# dask.distributed for the experiment module's cluster test (tests/test_experiment.py)
+"$VENV/bin/python" -m pip install --quiet numpy pytest "maturin>=1.5,<2" "dask[distributed]"
 # --force-reinstall --no-deps: rebuild from this checkout's sources even if the version is unchanged
 PATH="$VENV/bin:$PATH" "$VENV/bin/python" -m pip install --quiet --no-build-isolation --force-reinstall --no-deps \
     ./crates/innmf-py

@@ -26,7 +26,9 @@ pub enum Which {
     SynthCorpus,
     /// Write OUT/plan.json for the study named after it (units, dependencies, settings hashes).
     Plan,
-    /// Run the units named after it (ids of OUT/plan.json); finished ones are skipped.
+    /// Run the units named after it (ids of OUT/plan.json), or with --shard I/N the I-th of N
+    /// slices of the plan; finished ones are skipped. Processes sharing OUT never compute one
+    /// unit twice (each unit is claimed in OUT/claims/).
     RunUnit,
     /// Collect the finished units of OUT/plan.json into results.json and REPORT.md.
     Collect,
@@ -66,6 +68,34 @@ pub struct ExperimentArgs {
     /// Small, fast settings (8 kHz, windows 256/512, rank 4, few steps) for trials.
     #[arg(long, conflicts_with = "config")]
     pub quick: bool,
+    /// `run-unit`: run the I-th of N balanced slices of the plan (0 <= I < N), e.g.
+    /// `--shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT`. A unit whose dependencies another
+    /// process is computing is revisited until they finish; dependencies nobody holds are
+    /// computed here. Ends when every unit of the slice is finished.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<experiment::Shard>,
+    /// `run-unit --shard`: slice only the units other units read (`models`: iN-NMF and
+    /// transfer models, NMF templates), only the others (`rest`), or all of them.
+    #[arg(long, default_value = "all", value_name = "STAGE", requires = "shard")]
+    pub stage: experiment::Stage,
+    /// Seconds after which another process's claim on a unit, not refreshed by its heartbeat,
+    /// is taken over (a claim of a process that is gone from this machine is taken over at
+    /// once).
+    #[arg(long, default_value_t = 300.0, value_name = "SECONDS")]
+    pub stale_after: f64,
+}
+
+fn claim_settings(stale_after: f64) -> Result<experiment::ClaimSettings> {
+    if !(stale_after.is_finite() && stale_after > 0.0 && stale_after <= 1e9) {
+        anyhow::bail!(
+            "--stale-after {stale_after}: expected seconds in (0, 1e9] (the age after which \
+             another process's claim on a unit is taken over)"
+        );
+    }
+    Ok(experiment::ClaimSettings {
+        stale_after: std::time::Duration::from_secs_f64(stale_after),
+        ..Default::default()
+    })
 }
 
 pub fn run(args: &ExperimentArgs) -> Result<()> {
@@ -86,15 +116,34 @@ pub fn run(args: &ExperimentArgs) -> Result<()> {
             return Ok(());
         }
         Which::RunUnit => {
-            if args.names.is_empty() {
-                anyhow::bail!("run-unit: name the unit ids to run (see OUT/plan.json)");
-            }
-            let progress = |e: Event| {
-                if let Event::Finished { id, elapsed_s } = e {
-                    eprintln!("{id} ({elapsed_s:.1} s)");
+            let selection = match (&args.shard, args.names.is_empty()) {
+                (Some(shard), true) => experiment::Selection::Shard {
+                    shard: *shard,
+                    stage: args.stage,
+                },
+                (None, false) => experiment::Selection::Ids(args.names.clone()),
+                (Some(_), false) => {
+                    anyhow::bail!("run-unit: give unit ids or --shard I/N, not both")
+                }
+                (None, true) => anyhow::bail!(
+                    "run-unit: name the unit ids to run (see OUT/plan.json), or --shard I/N"
+                ),
+            };
+            // one line per unit (a batch log): which units this process computed
+            let progress = |e: Event| match e {
+                Event::Started { id } => eprintln!("started {id}"),
+                Event::Finished { id, elapsed_s } => eprintln!("finished {id} ({elapsed_s:.1} s)"),
+                Event::Planned { total, cached } => {
+                    eprintln!("{total} units, {cached} already done")
                 }
             };
-            experiment::run_planned(&args.out, &args.names, args.jobs, &progress)?;
+            experiment::run_planned(
+                &args.out,
+                &selection,
+                args.jobs,
+                &claim_settings(args.stale_after)?,
+                &progress,
+            )?;
             return Ok(());
         }
         Which::Collect => {
@@ -198,6 +247,7 @@ pub fn run(args: &ExperimentArgs) -> Result<()> {
                 }
             }
         }
+        Event::Started { .. } => {}
         Event::Finished { id, elapsed_s } => {
             bar.inc(1);
             bar.set_message(format!("{id} ({elapsed_s:.1} s)"));

@@ -7,6 +7,7 @@ mod analysis;
 mod arrays;
 mod audio;
 mod errors;
+mod experiment;
 mod metrics;
 mod model;
 mod nmf;
@@ -37,5 +38,8 @@ fn _innmf(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(metrics::evaluate, m)?)?;
     m.add_function(wrap_pyfunction!(separate::learn_templates, m)?)?;
     m.add_function(wrap_pyfunction!(separate::separate, m)?)?;
+    m.add_function(wrap_pyfunction!(experiment::experiment_plan, m)?)?;
+    m.add_function(wrap_pyfunction!(experiment::experiment_run_unit, m)?)?;
+    m.add_function(wrap_pyfunction!(experiment::experiment_collect, m)?)?;
     Ok(())
 }

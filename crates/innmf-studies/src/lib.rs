@@ -10,7 +10,8 @@
 //! | [`corpus`] | [`Corpus`]: the recordings, speakers and pairs; [`synthesize_corpus`] |
 //! | [`plan`] | [`Plan`]: units, ids, dependencies, seeds and settings hashes |
 //! | [`reconstruction`], [`separation`], [`transfer`], [`hybrid`] | one file per study: its units |
-//! | [`runner`] | [`plan()`], [`run_units`], [`collect`], [`run`]: computing units, resuming |
+//! | [`runner`] | [`plan()`], [`run_units`], [`collect`], [`run`]: computing units, resuming; shards |
+//! | [`claims`] | one process per unit on a shared output folder; stale claims, leftover temp files |
 //! | [`results`] | typed rows, unit files, `results.json` ([`Results`]) |
 //! | [`report`] | `REPORT.md` and the figures, drawn from [`Results`] alone |
 //!
@@ -29,6 +30,7 @@
 //! figures are drawn from it alone ([`report`]), so `innmf experiment report` redraws them
 //! without recomputing anything.
 
+pub mod claims;
 pub mod config;
 pub mod corpus;
 pub mod hybrid;
@@ -40,12 +42,13 @@ pub mod runner;
 pub mod separation;
 pub mod transfer;
 
+pub use claims::ClaimSettings;
 pub use config::{representation_name, ExperimentConfig, HybridConfig, Study, TransferConfig};
 pub use corpus::{synthesize_corpus, Corpus, Recording};
 pub use innmf::stats;
 pub use plan::{Plan, PlannedUnit, Unit};
 pub use results::{Results, Row, Rows};
 pub use runner::{
-    collect, collect_planned, plan, run, run_planned, run_units, write_plan, Event, PlanFile,
-    RunOptions,
+    collect, collect_planned, plan, run, run_planned, run_units, shard_units, stage_units,
+    write_plan, Event, PlanFile, RunOptions, Selection, Shard, Stage,
 };

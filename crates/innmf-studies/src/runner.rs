@@ -3,10 +3,16 @@
 //! with the report. Each unit writes its result atomically to `OUT/units/<id>.json` with its
 //! hash ([`crate::plan`]); models go to `OUT/models/` and are always read back from there, so a
 //! resumed run and a fresh run compute the same numbers.
+//!
+//! Several processes may share `OUT` (on one machine or over a network file system): each unit
+//! is computed under its claim ([`crate::claims`]), [`run_planned`] runs given ids or one shard
+//! of the plan ([`shard_units`], [`Selection`]), and every run starts by removing what crashed
+//! writers left behind.
 
+use crate::claims::{self, Claim, ClaimSettings, Claims};
 use crate::config::{ExperimentConfig, Study};
 use crate::corpus::{load_speech, Corpus};
-use crate::plan::{Plan, Unit};
+use crate::plan::{Plan, PlannedUnit, Unit, KINDS};
 use crate::report;
 use crate::results::{Results, Row, Rows, UnitRecord};
 use crate::{hybrid, reconstruction, separation, transfer};
@@ -14,9 +20,9 @@ use innmf::error::{Error, Result};
 use innmf::io;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// What to run and where.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,6 +48,11 @@ pub enum Event {
         total: usize,
         /// Units found finished on disk.
         cached: usize,
+    },
+    /// A unit started (this process holds its claim).
+    Started {
+        /// Its id.
+        id: String,
     },
     /// A unit finished.
     Finished {
@@ -159,7 +170,9 @@ pub fn finished(plan: &Plan, out: &Path, i: usize) -> Option<UnitRecord> {
 }
 
 /// Runs the units `which` of `plan` (indices) that are not finished in `out`, `jobs` at a time,
-/// each after the units it depends on (which must be finished or among `which`).
+/// each after the units it depends on (which must be finished or among `which`). Each unit is
+/// computed under its claim ([`crate::claims`]), so processes sharing `out` never compute one
+/// unit together; a unit another process holds is waited for.
 ///
 /// # Errors
 /// An unreadable recording, one too short for the settings, a dependency neither finished nor
@@ -171,13 +184,31 @@ pub fn run_units(
     out: &Path,
     which: &[usize],
     jobs: usize,
+    claims: &ClaimSettings,
+    progress: &(dyn Fn(Event) + Sync),
+) -> Result<()> {
+    run_selected(cfg, corpus, plan, out, which, true, jobs, claims, progress)
+}
+
+/// [`run_units`]; with `strict` false, a dependency outside `which` is waited for while
+/// another process holds it and computed here otherwise (what a shard does).
+fn run_selected(
+    cfg: &ExperimentConfig,
+    corpus: &Corpus,
+    plan: &Plan,
+    out: &Path,
+    which: &[usize],
+    strict: bool,
+    jobs: usize,
+    claim_settings: &ClaimSettings,
     progress: &(dyn Fn(Event) + Sync),
 ) -> Result<()> {
     if jobs == 0 {
         return Err(Error::param("jobs", 0, "at least 1"));
     }
+    claim_settings.validate()?;
     let n = plan.units.len();
-    let mut done: Vec<bool> = (0..n).map(|i| finished(plan, out, i).is_some()).collect();
+    let done: Vec<bool> = (0..n).map(|i| finished(plan, out, i).is_some()).collect();
     let mut wanted = vec![false; n];
     for &i in which {
         wanted[i] = true;
@@ -186,7 +217,7 @@ pub fn run_units(
         total: which.len(),
         cached: which.iter().filter(|&&i| done[i]).count(),
     });
-    for &i in which {
+    for &i in which.iter().filter(|_| strict) {
         let missing: Vec<&str> = plan.units[i]
             .deps
             .iter()
@@ -201,13 +232,27 @@ pub fn run_units(
             ));
         }
     }
+    // what this process may compute: the unfinished units of `which` and their unfinished
+    // dependencies (earlier in plan order)
+    let mut may = vec![false; n];
+    for i in (0..n).rev() {
+        if !done[i] && (wanted[i] || may[i]) {
+            may[i] = true;
+            for &d in &plan.units[i].deps {
+                may[d] = !done[d];
+            }
+        }
+    }
+    let todo: Vec<usize> = which.iter().copied().filter(|&i| !done[i]).collect();
 
     // load the speech recordings the units to run read
-    let todo: Vec<usize> = which.iter().copied().filter(|&i| !done[i]).collect();
     let sub = Plan {
         studies: plan.studies.clone(),
         pairs: plan.pairs.clone(),
-        units: todo.iter().map(|&i| plan.units[i].clone()).collect(),
+        units: (0..n)
+            .filter(|&i| may[i])
+            .map(|i| plan.units[i].clone())
+            .collect(),
     };
     let used = sub.speech_used(corpus.speech.len());
     let mut speech = Vec::with_capacity(used.len());
@@ -244,92 +289,195 @@ pub fn run_units(
         let p = out.join(d);
         std::fs::create_dir_all(&p).map_err(|e| Error::io(&p, e))?;
     }
+    let claims = Claims::open(out, *claim_settings)?;
+    execute(&ctx, plan, &todo, jobs, &claims, progress)
+}
 
-    let mut pending = todo;
-    while !pending.is_empty() {
-        // the units whose dependencies are done, in plan order
-        let (ready, rest): (Vec<usize>, Vec<usize>) = pending
-            .iter()
-            .partition(|&&i| plan.units[i].deps.iter().all(|&d| done[d]));
-        if ready.is_empty() {
-            return Err(Error::param(
-                "plan",
-                &plan.units[rest[0]].id,
-                "a unit whose dependencies can finish (internal)",
-            ));
-        }
-        for i in run_batch(&ctx, plan, &ready, jobs, progress)? {
-            done[i] = true;
-        }
-        pending = rest;
+/// Removes what crashed writers left in `out` ([`crate::claims`]): temporary files in `units/`
+/// and `models/`, stale claims.
+fn clean_up(out: &Path, claims: &Claims) -> Result<()> {
+    let stale = claims.settings().stale_after;
+    for d in ["units", "models"] {
+        claims::remove_orphan_temps(&out.join(d), stale)?;
     }
+    claims.sweep()?;
     Ok(())
 }
 
-/// Runs the units `ready` (whose dependencies are done), `jobs` at a time; returns those finished.
-fn run_batch(
+/// What a worker does next.
+enum Next {
+    Run(usize),
+    Wait,
+    Finished,
+}
+
+struct SchedState {
+    done: Vec<bool>,
+    running: Vec<bool>,
+}
+
+/// Computes the units `own` of `plan` (and, when no unit of `own` can start, the unfinished
+/// dependencies of `own` that no live process holds), `jobs` at a time, each under its claim.
+/// Waits (polling) for dependencies another process is computing; returns when every unit of
+/// `own` is finished.
+fn execute(
     ctx: &Ctx<'_>,
     plan: &Plan,
-    ready: &[usize],
+    own: &[usize],
     jobs: usize,
+    claims: &Claims,
     progress: &(dyn Fn(Event) + Sync),
-) -> Result<Vec<usize>> {
-    let next = Mutex::new(ready.iter().copied());
-    let finished: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+) -> Result<()> {
+    clean_up(ctx.out, claims)?;
+    let n = plan.units.len();
+    let mut is_own = vec![false; n];
+    for &i in own {
+        is_own[i] = true;
+    }
+    let done: Vec<bool> = (0..n)
+        .map(|i| finished(plan, ctx.out, i).is_some())
+        .collect();
+    let state = Mutex::new(SchedState {
+        done,
+        running: vec![false; n],
+    });
+    let lock = || state.lock().unwrap_or_else(|p| p.into_inner());
+    let next = || -> Result<Next> {
+        let mut st = lock();
+        // the unfinished units of `own` and, through the dependencies (earlier in plan order),
+        // every unit they need
+        let mut need = vec![false; n];
+        for i in (0..n).rev() {
+            if !st.done[i] && (is_own[i] || need[i]) {
+                need[i] = true;
+                for &d in &plan.units[i].deps {
+                    need[d] = true;
+                }
+            }
+        }
+        for i in 0..n {
+            if need[i] && !st.done[i] && !st.running[i] && finished(plan, ctx.out, i).is_some() {
+                st.done[i] = true;
+            }
+        }
+        if own.iter().all(|&i| st.done[i] || st.running[i]) {
+            return Ok(Next::Finished);
+        }
+        let stolen = (0..n).filter(|&i| need[i] && !is_own[i]);
+        for i in own.iter().copied().chain(stolen) {
+            let u = &plan.units[i];
+            if st.done[i] || st.running[i] || !u.deps.iter().all(|&d| st.done[d]) {
+                continue;
+            }
+            if claims.try_claim(&u.id)? == Claim::Held {
+                continue;
+            }
+            // finished by another process between our look and the claim
+            if finished(plan, ctx.out, i).is_some() {
+                claims.release(&u.id);
+                st.done[i] = true;
+                continue;
+            }
+            st.running[i] = true;
+            return Ok(Next::Run(i));
+        }
+        Ok(Next::Wait)
+    };
+
     let failure: Mutex<Option<Error>> = Mutex::new(None);
     let stop = AtomicBool::new(false);
+    let active = AtomicUsize::new(0);
     let fail = |e: Error| {
         stop.store(true, Ordering::Relaxed);
         if let Ok(mut f) = failure.lock() {
             f.get_or_insert(e);
         }
     };
+    /// Counts a live worker down however it ends (a panic included).
+    struct Active<'a>(&'a AtomicUsize);
+    impl Drop for Active<'_> {
+        fn drop(&mut self) {
+            self.0.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+    let poll = claims.settings().poll;
+    // sleeps `total`, or less once `wake` says so
+    let sleep = |total: Duration, wake: &dyn Fn() -> bool| {
+        let t = Instant::now();
+        while t.elapsed() < total && !wake() {
+            std::thread::sleep(Duration::from_millis(20).min(total));
+        }
+    };
+    let workers = jobs.min(own.len()).max(1);
+    active.store(workers, Ordering::SeqCst);
     std::thread::scope(|scope| {
-        for _ in 0..jobs.min(ready.len()) {
-            scope.spawn(|| loop {
-                if stop.load(Ordering::Relaxed) {
-                    return;
-                }
-                let Some(i) = next.lock().map(|mut q| q.next()).unwrap_or(None) else {
-                    return;
-                };
-                let u = &plan.units[i];
-                let start = Instant::now();
-                let rows = match run_unit(ctx, &u.unit, u.seed) {
-                    Ok(rows) => rows,
-                    Err(e) => {
-                        return fail(Error::format(
-                            Path::new(&u.id),
-                            format!("experiment unit failed: {e}"),
-                        ))
+        for _ in 0..workers {
+            scope.spawn(|| {
+                let _active = Active(&active);
+                loop {
+                    if stop.load(Ordering::Relaxed) {
+                        return;
                     }
-                };
-                let elapsed_s = start.elapsed().as_secs_f64();
-                let record = UnitRecord {
-                    id: u.id.clone(),
-                    kind: u.unit.kind().to_string(),
-                    config_hash: u.hash.clone(),
-                    elapsed_s,
-                    rows,
-                };
-                let path = unit_path(ctx.out, &u.id);
-                if let Err(e) = io::write_json(&path, &record) {
-                    return fail(e);
-                }
-                progress(Event::Finished {
-                    id: u.id.clone(),
-                    elapsed_s,
-                });
-                if let Ok(mut f) = finished.lock() {
-                    f.push(i);
+                    let i = match next() {
+                        Err(e) => return fail(e),
+                        Ok(Next::Finished) => return,
+                        Ok(Next::Wait) => {
+                            sleep(poll, &|| stop.load(Ordering::Relaxed));
+                            continue;
+                        }
+                        Ok(Next::Run(i)) => i,
+                    };
+                    let u = &plan.units[i];
+                    let result = compute(ctx, u, progress);
+                    claims.release(&u.id);
+                    let mut st = lock();
+                    st.running[i] = false;
+                    match result {
+                        Ok(()) => st.done[i] = true,
+                        Err(e) => return fail(e),
+                    }
                 }
             });
         }
+        // the heartbeat: refreshes this process's claims while a worker runs (also after a
+        // failure, until the units still running end)
+        scope.spawn(|| {
+            while active.load(Ordering::SeqCst) > 0 {
+                sleep(claims.settings().heartbeat(), &|| {
+                    active.load(Ordering::SeqCst) == 0
+                });
+                claims.refresh();
+            }
+        });
     });
     if let Some(e) = failure.into_inner().ok().flatten() {
         return Err(e);
     }
-    Ok(finished.into_inner().unwrap_or_default())
+    // claims left by processes that died after writing their unit
+    claims.sweep()?;
+    Ok(())
+}
+
+/// Computes one unit and writes its file.
+fn compute(ctx: &Ctx<'_>, u: &PlannedUnit, progress: &(dyn Fn(Event) + Sync)) -> Result<()> {
+    progress(Event::Started { id: u.id.clone() });
+    let start = Instant::now();
+    let rows = run_unit(ctx, &u.unit, u.seed)
+        .map_err(|e| Error::format(Path::new(&u.id), format!("experiment unit failed: {e}")))?;
+    let elapsed_s = start.elapsed().as_secs_f64();
+    let record = UnitRecord {
+        id: u.id.clone(),
+        kind: u.unit.kind().to_string(),
+        config_hash: u.hash.clone(),
+        elapsed_s,
+        rows,
+    };
+    io::write_json(&unit_path(ctx.out, &u.id), &record)?;
+    progress(Event::Finished {
+        id: u.id.clone(),
+        elapsed_s,
+    });
+    Ok(())
 }
 
 /// The results of `plan` from the unit files in `out` (rows in plan order; compute seconds per
@@ -396,7 +544,16 @@ pub fn run(
     }
     let (corpus, plan) = plan(cfg, opts)?;
     let all: Vec<usize> = (0..plan.units.len()).collect();
-    run_units(cfg, &corpus, &plan, &opts.out, &all, opts.jobs, progress)?;
+    run_units(
+        cfg,
+        &corpus,
+        &plan,
+        &opts.out,
+        &all,
+        opts.jobs,
+        &ClaimSettings::default(),
+        progress,
+    )?;
     let mut results = collect(cfg, &corpus, &plan, &opts.out)?;
     results.wall_s = t0.elapsed().as_secs_f64();
     results.jobs = opts.jobs;
@@ -464,29 +621,179 @@ pub fn write_plan(cfg: &ExperimentConfig, opts: &RunOptions) -> Result<PlanFile>
     Ok(file)
 }
 
-/// Runs the units `ids` of `OUT/plan.json` (finished ones are skipped; a unit whose
-/// dependencies are neither finished nor among `ids` is an error naming them), `jobs` at a time.
+/// Which units of `OUT/plan.json` a process runs ([`run_planned`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Selection {
+    /// These ids (their dependencies must be finished or among them).
+    Ids(Vec<String>),
+    /// Shard `shard` of the units of `stage` ([`shard_units`]).
+    Shard {
+        /// Which slice.
+        shard: Shard,
+        /// Which units are sliced.
+        stage: Stage,
+    },
+}
+
+/// One of `count` slices of a plan: `--shard INDEX/COUNT`, `0 <= INDEX < COUNT`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// Which slice, from 0.
+    pub index: usize,
+    /// How many slices.
+    pub count: usize,
+}
+
+impl std::str::FromStr for Shard {
+    type Err = Error;
+
+    /// Reads `I/N` (`0/4` ... `3/4`), as Slurm's `$SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT`
+    /// gives it for `--array=0-(N-1)`.
+    fn from_str(s: &str) -> Result<Shard> {
+        let bad = || Error::param("--shard", s, "I/N with 0 <= I < N (e.g. 0/4 ... 3/4)");
+        let (i, n) = s.split_once('/').ok_or_else(bad)?;
+        let index: usize = i.trim().parse().map_err(|_| bad())?;
+        let count: usize = n.trim().parse().map_err(|_| bad())?;
+        if count == 0 || index >= count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+/// Which units of a plan a step of a two-step run (models first, then the rest) holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Stage {
+    /// Every unit.
+    #[default]
+    All,
+    /// The units other units read: the iN-NMF and transfer models, and the NMF fits whose
+    /// templates a separation reads.
+    Models,
+    /// Every other unit.
+    Rest,
+}
+
+impl std::str::FromStr for Stage {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Stage> {
+        match s {
+            "all" => Ok(Stage::All),
+            "models" => Ok(Stage::Models),
+            "rest" => Ok(Stage::Rest),
+            _ => Err(Error::param("--stage", s, "all, models or rest")),
+        }
+    }
+}
+
+/// The units of `plan` in `stage` (indices, plan order).
+pub fn stage_units(plan: &Plan, stage: Stage) -> Vec<usize> {
+    let mut read = vec![false; plan.units.len()];
+    for u in &plan.units {
+        for &d in &u.deps {
+            read[d] = true;
+        }
+    }
+    (0..plan.units.len())
+        .filter(|&i| match stage {
+            Stage::All => true,
+            Stage::Models => read[i],
+            Stage::Rest => !read[i],
+        })
+        .collect()
+}
+
+/// Shard `shard` of `units` (indices into `plan`), in plan order.
+///
+/// The rule: the units are grouped by depth in the dependency graph (0 for a unit that reads
+/// no other unit, 1 + the deepest dependency otherwise), then by kind; groups in that order,
+/// units in plan order within a group, are dealt out in turn, the `k`-th unit dealt to slice
+/// `k mod N`. Every slice gets the same number of units of each depth and kind, give or take
+/// one, so the slices cost about the same and a slice's models are ready about when the other
+/// slices need them. The slices depend on the plan alone.
+pub fn shard_units(plan: &Plan, units: &[usize], shard: Shard) -> Vec<usize> {
+    let mut depth = vec![0usize; plan.units.len()];
+    for (i, u) in plan.units.iter().enumerate() {
+        depth[i] = u.deps.iter().map(|&d| depth[d] + 1).max().unwrap_or(0);
+    }
+    let kind = |i: usize| {
+        KINDS
+            .iter()
+            .position(|&k| k == plan.units[i].unit.kind())
+            .unwrap_or(KINDS.len())
+    };
+    let mut order = units.to_vec();
+    // stable: plan order within a group
+    order.sort_by_key(|&i| (depth[i], kind(i)));
+    let mut mine: Vec<usize> = order
+        .into_iter()
+        .enumerate()
+        .filter(|&(k, _)| k % shard.count == shard.index)
+        .map(|(_, i)| i)
+        .collect();
+    mine.sort_unstable();
+    mine
+}
+
+/// Runs the units `selection` picks from `OUT/plan.json`, `jobs` at a time, each under its claim
+/// ([`crate::claims`]); finished ones are skipped.
+///
+/// With [`Selection::Ids`], a unit whose dependencies are neither finished nor among the ids is
+/// an error naming them. With [`Selection::Shard`], the shard computes its slice
+/// ([`shard_units`]) in plan order; a unit whose dependencies another process is computing is
+/// skipped and revisited (every [`ClaimSettings::poll`]); when none of its own units can start,
+/// the shard computes the unfinished dependencies they need that no live process holds (those of
+/// a shard that died, or was never started). It returns when every unit of its slice is
+/// finished, by it or by others.
 ///
 /// # Errors
 /// A missing or malformed `plan.json`, a data folder that no longer gives the same plan, an
 /// unknown id, and those of [`run_units`].
 pub fn run_planned(
     out: &Path,
-    ids: &[String],
+    selection: &Selection,
     jobs: usize,
+    claims: &ClaimSettings,
     progress: &(dyn Fn(Event) + Sync),
 ) -> Result<()> {
     let (file, corpus, plan) = read_plan(out, jobs)?;
     let path = out.join("plan.json");
-    let mut which = Vec::with_capacity(ids.len());
-    for id in ids {
-        let i =
-            plan.units.iter().position(|u| &u.id == id).ok_or_else(|| {
-                Error::param("unit id", id, format!("an id of {}", path.display()))
-            })?;
-        which.push(i);
+    match selection {
+        Selection::Ids(ids) => {
+            let mut which = Vec::with_capacity(ids.len());
+            for id in ids {
+                let i = plan.units.iter().position(|u| &u.id == id).ok_or_else(|| {
+                    Error::param("unit id", id, format!("an id of {}", path.display()))
+                })?;
+                which.push(i);
+            }
+            run_units(
+                &file.config,
+                &corpus,
+                &plan,
+                out,
+                &which,
+                jobs,
+                claims,
+                progress,
+            )
+        }
+        Selection::Shard { shard, stage } => {
+            let which = shard_units(&plan, &stage_units(&plan, *stage), *shard);
+            run_selected(
+                &file.config,
+                &corpus,
+                &plan,
+                out,
+                &which,
+                false,
+                jobs,
+                claims,
+                progress,
+            )
+        }
     }
-    run_units(&file.config, &corpus, &plan, out, &which, jobs, progress)
 }
 
 /// Collects the units of `OUT/plan.json` (all finished) into `results.json`, `REPORT.md` and

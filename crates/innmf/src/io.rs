@@ -43,7 +43,43 @@ impl NdArray {
     }
 }
 
+/// This machine's name as it appears in temporary file names ([`write_atomic`]): the kernel's
+/// host name (`/proc/sys/kernel/hostname`, else `/etc/hostname`, else `$HOSTNAME`) with every
+/// character other than ASCII letters, digits and `-` replaced by `-`, at most 64 characters;
+/// `unknown` when none is found. Processes sharing one output folder over a network file system
+/// tell their own leftovers from other machines' by it.
+pub fn host_name() -> &'static str {
+    static HOST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HOST.get_or_init(|| {
+        let raw = ["/proc/sys/kernel/hostname", "/etc/hostname"]
+            .iter()
+            .filter_map(|p| std::fs::read_to_string(p).ok())
+            .chain(std::env::var("HOSTNAME").ok())
+            .map(|s| s.trim().to_string())
+            .find(|s| !s.is_empty())
+            .unwrap_or_default();
+        let name: String = raw
+            .chars()
+            .take(64)
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' {
+                    c
+                } else {
+                    '-'
+                }
+            })
+            .collect();
+        if name.is_empty() {
+            "unknown".into()
+        } else {
+            name
+        }
+    })
+}
+
 /// Writes `bytes` to `path` atomically: a temporary file in the same folder, then a rename.
+/// The temporary file is `.<name>.<host>.<pid>.tmp` ([`host_name`], the process id), so a run
+/// that starts after a crash can tell whether its writer is gone.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
@@ -55,7 +91,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .ok_or_else(|| Error::format(path, "not a file name"))?
         .to_string_lossy()
         .into_owned();
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let tmp = dir.join(format!(
+        ".{name}.{}.{}.tmp",
+        host_name(),
+        std::process::id()
+    ));
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;

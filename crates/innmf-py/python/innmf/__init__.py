@@ -20,7 +20,7 @@ Everything runs in the Rust library (the ``innmf`` crate) without the GIL; error
 
 from __future__ import annotations
 
-from . import metrics
+from . import experiment, metrics
 from ._innmf import __version__
 from .analysis import Points, analyze, load_audio, write_wav
 from .model import ImplicitNMF
@@ -60,4 +60,5 @@ __all__ = [
     "separate",
     "learn_templates",
     "metrics",
+    "experiment",
 ]

@@ -162,3 +162,21 @@ def separate(
     progress: Callable[[int, int, float], Any] | None = None,
 ) -> tuple[list[F64], str]:
     """One signal per model (then the free components'), each as long as the mixture."""
+
+def experiment_plan(
+    study: str,
+    data: str | PathLike[str],
+    out: str | PathLike[str],
+    config: str | None = None,
+    pairs: int = 10,
+    seed: int | None = None,
+) -> str:
+    """Writes OUT/plan.json and returns its JSON text."""
+
+def experiment_run_unit(
+    out: str | PathLike[str], ids: list[str], jobs: int = 1, stale_after: float = 300.0
+) -> None:
+    """Runs the units ``ids`` of OUT/plan.json (finished ones are skipped)."""
+
+def experiment_collect(out: str | PathLike[str]) -> str:
+    """Writes results.json, REPORT.md and the figures; returns results.json's text."""

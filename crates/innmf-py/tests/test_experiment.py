@@ -1,0 +1,87 @@
+"""``innmf.experiment``: a small study run by Dask (a ``LocalCluster`` of two worker processes on
+the loopback interface) gives the same ``results.json`` as the CLI (same units, same values; the
+timings aside), and the plan / run_unit / collect steps behave like the CLI's."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import subprocess
+
+import pytest
+from dask.distributed import Client, LocalCluster
+
+import innmf
+from innmf import experiment
+
+
+def _results(out: pathlib.Path) -> dict:
+    r = json.loads((out / "results.json").read_text())
+    for k in ("wall_s", "jobs", "seconds_by_kind"):
+        del r[k]
+    return r
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory, cli: pathlib.Path) -> pathlib.Path:
+    d = tmp_path_factory.mktemp("corpus")
+    subprocess.run([str(cli), "experiment", "synth-corpus", "--out", str(d)], check=True)
+    return d
+
+
+def test_dask_run_gives_the_cli_results(
+    tmp_path: pathlib.Path, cli: pathlib.Path, corpus: pathlib.Path
+) -> None:
+    plain = tmp_path / "cli"
+    subprocess.run(
+        [str(cli), "experiment", "separation", "--quick", "--pairs", "1"]
+        + ["--data", str(corpus), "--out", str(plain)],
+        check=True,
+        capture_output=True,
+    )
+    out = tmp_path / "dask"
+    with LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+    ) as cluster, Client(cluster) as client:
+        r = innmf.experiment.run("separation", corpus, out, client=client, config="quick", pairs=1)
+        # the tasks ran on the workers, not here
+        assert len(client.scheduler_info()["workers"]) == 2
+    assert _results(out) == _results(plain)
+    assert r["rows"]["separation"] == _results(plain)["rows"]["separation"]
+    assert (out / "REPORT.md").read_text() != ""
+    assert (out / "figures" / "separation_sdr.png").is_file()
+    # no claim or temporary file is left
+    left = [p for p in out.rglob("*") if p.name.endswith((".tmp", ".claim", ".recover"))]
+    assert left == []
+
+
+def test_plan_run_unit_collect(tmp_path: pathlib.Path, corpus: pathlib.Path) -> None:
+    out = tmp_path / "o"
+    p = experiment.plan("hybrid", corpus, out, {**_quick_config(corpus, tmp_path)}, seed=0)
+    assert [u["id"] for u in p["units"]] == ["hybrid.two_notes"]
+    assert (out / "plan.json").is_file()
+    with pytest.raises(ValueError, match="hybrid.two_notes"):
+        experiment.collect(out)  # not finished yet
+    with pytest.raises(ValueError, match="no.such.unit"):
+        experiment.run_unit(out, ["no.such.unit"])
+    experiment.run_unit(out, "hybrid.two_notes")
+    r = experiment.collect(out)
+    assert len(r["rows"]["hybrid"]) == 1
+    # run() without a client runs in this process and finds the unit done
+    again = experiment.run("hybrid", corpus, out, config=r["config"])
+    assert again["rows"] == r["rows"]
+    with pytest.raises(ValueError, match="nonsense"):
+        experiment.plan("nonsense", corpus, out)
+    with pytest.raises(ValueError, match="config"):
+        experiment.plan("hybrid", corpus, out, {"seed": 0})
+    with pytest.raises(TypeError, match="config"):
+        experiment.plan("hybrid", corpus, out, 3)
+
+
+def _quick_config(corpus: pathlib.Path, tmp: pathlib.Path) -> dict:
+    """The quick settings as a dict (from a plan written with config="quick")."""
+    return experiment.plan("hybrid", corpus, tmp / "q", "quick")["config"]
