@@ -288,7 +288,7 @@ fn dedupe(recs: Vec<Recording>, skipped: &mut Vec<Skipped>) -> Vec<Recording> {
 
 /// The audio files directly in `dir` (flat layout): name = file stem, speaker = the stem up to
 /// its first `_`; music files named `<track>_<instrument>` where at least two share the track
-/// get `track` and `stem`.
+/// and all of them decode to the same rate and length get `track` and `stem`.
 fn list_flat(dir: &Path, music: bool, skipped: &mut Vec<Skipped>) -> Result<Vec<Recording>> {
     let rd = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
     let mut recs = Vec::new();
@@ -322,16 +322,30 @@ fn list_flat(dir: &Path, music: bool, skipped: &mut Vec<Skipped>) -> Result<Vec<
     }
     let mut recs = dedupe(recs, skipped);
     if music {
-        let mut per_track = BTreeMap::<String, usize>::new();
-        for r in recs.iter().filter(|r| r.name.contains('_')) {
-            *per_track.entry(r.speaker.clone()).or_default() += 1;
+        // candidates: names `<track>_<instrument>` sharing the track; aligned when every one
+        // decodes to the same rate and length
+        let mut per_track = BTreeMap::<String, Vec<usize>>::new();
+        for (i, r) in recs.iter().enumerate() {
+            if let Some((track, _)) = r.name.split_once('_') {
+                per_track.entry(track.to_string()).or_default().push(i);
+            }
         }
-        for r in &mut recs {
-            if let Some((track, stem)) = r.name.split_once('_') {
-                if per_track.get(track).is_some_and(|&n| n >= 2) {
-                    r.track = Some(track.to_string());
-                    r.stem = Some(stem.to_string());
-                }
+        for (track, members) in per_track.into_iter().filter(|(_, m)| m.len() >= 2) {
+            let shapes: BTreeSet<Option<(u32, usize)>> = members
+                .iter()
+                .map(|&i| {
+                    audio::read(&recs[i].path)
+                        .ok()
+                        .map(|a| (a.sample_rate, a.len()))
+                })
+                .collect();
+            if shapes.len() != 1 || shapes.contains(&None) {
+                continue;
+            }
+            for i in members {
+                let stem = recs[i].name[track.len() + 1..].to_string();
+                recs[i].track = Some(track.clone());
+                recs[i].stem = Some(stem);
             }
         }
     }
@@ -473,8 +487,9 @@ impl Corpus {
     ///    audio files directly in them (speech from `DIR/speech`, or `DIR` without one; music
     ///    from `DIR/music`, or `DIR`; note lists from `DIR/music/midi`). Also when every audio
     ///    file under `DIR` lies directly in it. Name = file stem, speaker = the stem up to its
-    ///    first `_`; music files `<track>_<instrument>` with at least two per track (aligned stems
-    ///    such as `ode_bass.wav`, `ode_flute.wav`) also get `track` and `stem`.
+    ///    first `_`; music files `<track>_<instrument>`, at least two per track, all of the same
+    ///    rate and length (aligned stems such as `ode_bass.wav`, `ode_flute.wav`), also get
+    ///    `track` and `stem`.
     /// 3. **TIMIT**: every audio file lies at `.../[TRAIN|TEST]/DR<n>/<SPEAKER>/<SENTENCE>.<ext>`
     ///    (any case, under any prefix), or at `DR<n>/<SPEAKER>/<SENTENCE>.<ext>` (`DIR` is
     ///    a `TRAIN` or `TEST` folder: its name is the split). Speaker = the speaker folder (`FCJF0`), sex = its first
@@ -997,29 +1012,46 @@ impl Corpus {
     /// skipped and why, and the recordings that do not decode or are silent (every recording
     /// is decoded once here; a run would stop on those).
     pub fn summary(&self) -> CorpusSummary {
+        // every file once, decoded on all cores (results in path order whatever the count)
+        let paths: Vec<&PathBuf> = self
+            .speech
+            .iter()
+            .chain(&self.music)
+            .map(|r| &r.path)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let probe = |path: &PathBuf| -> std::result::Result<f64, String> {
+            let a = audio::read(path).map_err(|e| format!("unreadable: {e}"))?;
+            if a.channels.iter().all(|c| c.iter().all(|&v| v == 0.0)) {
+                return Err("silent (every sample is 0)".into());
+            }
+            Ok(a.duration())
+        };
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .clamp(1, paths.len().max(1));
+        let chunk = paths.len().div_ceil(threads).max(1);
+        let probed: Vec<std::result::Result<f64, String>> = std::thread::scope(|sc| {
+            let handles: Vec<_> = paths
+                .chunks(chunk)
+                .map(|part| sc.spawn(move || part.iter().map(|p| probe(p)).collect::<Vec<_>>()))
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect()
+        });
         let mut durations = BTreeMap::<PathBuf, f64>::new();
         let mut unusable = Vec::new();
-        for r in self.speech.iter().chain(&self.music) {
-            if durations.contains_key(&r.path)
-                || unusable.iter().any(|u: &Skipped| u.path == r.path)
-            {
-                continue;
-            }
-            match audio::read(&r.path) {
-                Ok(a) => {
-                    let silent = a.channels.iter().all(|c| c.iter().all(|&v| v == 0.0));
-                    if silent {
-                        unusable.push(Skipped {
-                            path: r.path.clone(),
-                            reason: "silent (every sample is 0)".into(),
-                        });
-                    } else {
-                        durations.insert(r.path.clone(), a.duration());
-                    }
+        for (path, res) in paths.into_iter().zip(probed) {
+            match res {
+                Ok(d) => {
+                    durations.insert(path.clone(), d);
                 }
-                Err(e) => unusable.push(Skipped {
-                    path: r.path.clone(),
-                    reason: format!("unreadable: {e}"),
+                Err(reason) => unusable.push(Skipped {
+                    path: path.clone(),
+                    reason,
                 }),
             }
         }

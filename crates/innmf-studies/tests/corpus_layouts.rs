@@ -351,21 +351,21 @@ fn flat_layout_unchanged_and_aligned_stems() {
         assert!(!json.contains(&format!("\"{k}\"")), "{k} in {json}");
     }
 
-    // aligned instrument files: ode_bass, ode_flute, ode_piano; a FLAC among them; a transcript
+    // aligned instrument files: ode_bass, ode_flute, ode_piano; a FLAC; a transcript
     let music = dir.path().join("music");
-    for inst in ["bass", "flute"] {
+    for inst in ["bass", "flute", "piano"] {
         write_wav(
             &music.join(format!("ode_{inst}.wav")),
             &voice(200.0, 0.5, 4410),
             4410,
         );
     }
-    copy_flac(&music.join("ode_piano.flac"));
+    copy_flac(&music.join("tone.flac"));
     write_text(&music.join("ode.txt"), "Ode to Joy\n");
     let c = Corpus::open(dir.path()).unwrap();
     assert_eq!(
         names(&c.music),
-        ["ode_bass", "ode_flute", "ode_piano", "two_notes"]
+        ["ode_bass", "ode_flute", "ode_piano", "tone", "two_notes"]
     );
     let r = find(&c.music, "ode_piano");
     assert_eq!(
@@ -373,6 +373,20 @@ fn flat_layout_unchanged_and_aligned_stems() {
         (Some("ode"), Some("piano"))
     );
     assert_eq!(r.speaker, "ode");
+    // two files of one prefix but different lengths are no stems
+    write_wav(
+        &music.join("solo_take1.wav"),
+        &voice(200.0, 0.5, 4410),
+        4410,
+    );
+    write_wav(
+        &music.join("solo_take2.wav"),
+        &voice(200.0, 0.7, 4410),
+        4410,
+    );
+    let c = Corpus::open(dir.path()).unwrap();
+    assert_eq!(find(&c.music, "ode_bass").stem.as_deref(), Some("bass"));
+    assert_eq!(find(&c.music, "solo_take1").track, None);
     assert_eq!(c.skipped.len(), 1);
     assert!(c.skipped[0].reason.contains("not audio"));
 
