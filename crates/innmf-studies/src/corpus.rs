@@ -207,6 +207,13 @@ fn base_name(file: &str) -> &str {
     file.split('.').next().unwrap_or(file)
 }
 
+/// The file name without its last extension.
+fn file_stem(path: &Path) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
 /// A `train*`, `test*`, `dev*`, `valid*` or `eval*` folder name (any case).
 fn is_split_folder(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
@@ -251,18 +258,22 @@ fn examples(paths: &[&[String]]) -> String {
     }
 }
 
-/// Makes recording names unique: a name shared by several recordings gets `<speaker>_` in
-/// front (unless it already starts with it); recordings still sharing a name after that are
-/// skipped (the first in path order stays).
+/// Makes recording names unique: a name shared by recordings of different speakers (or
+/// tracks) gets `<speaker>_` in front (unless it already starts with it); recordings still
+/// sharing a name after that (`a.wav` and `a.flac` of one speaker) are skipped, the first in
+/// path order staying.
 fn dedupe(recs: Vec<Recording>, skipped: &mut Vec<Skipped>) -> Vec<Recording> {
-    let mut count = BTreeMap::<String, usize>::new();
+    let mut speakers = BTreeMap::<String, BTreeSet<String>>::new();
     for r in &recs {
-        *count.entry(r.name.clone()).or_default() += 1;
+        speakers
+            .entry(r.name.clone())
+            .or_default()
+            .insert(r.speaker.clone());
     }
     let mut recs: Vec<Recording> = recs
         .into_iter()
         .map(|mut r| {
-            if count[&r.name] > 1 && !r.name.starts_with(&format!("{}_", r.speaker)) {
+            if speakers[&r.name].len() > 1 && !r.name.starts_with(&format!("{}_", r.speaker)) {
                 r.name = format!("{}_{}", r.speaker, r.name);
             }
             r
@@ -308,10 +319,7 @@ fn list_flat(dir: &Path, music: bool, skipped: &mut Vec<Skipped>) -> Result<Vec<
             skipped.push(Skipped { path, reason });
             continue;
         }
-        let name = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let name = file_stem(&path);
         let speaker = name.split('_').next().unwrap_or(&name).to_string();
         recs.push(Recording {
             name,
@@ -812,7 +820,7 @@ impl Corpus {
             .map(|(f, split, rel)| {
                 let speaker = rel[0].clone();
                 Recording {
-                    name: base_name(&rel[rel.len() - 1]).to_string(),
+                    name: file_stem(&f.path),
                     sex: sexes.get(&speaker).copied(),
                     speaker,
                     path: f.path,
@@ -922,10 +930,7 @@ impl Corpus {
                 });
                 continue;
             }
-            let stem_name = Path::new(&file)
-                .file_name()
-                .map(|n| base_name(&n.to_string_lossy()).to_string())
-                .unwrap_or_default();
+            let stem_name = file_stem(&file_path);
             if role == "speech" {
                 let speaker = speaker.ok_or_else(|| bad("a speech row needs a speaker".into()))?;
                 speech.push(Recording {

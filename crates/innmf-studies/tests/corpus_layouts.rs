@@ -229,7 +229,14 @@ fn speaker_folders_librispeech_and_vctk() {
         Some("dev-clean")
     );
     assert_eq!(c.skipped.len(), 4, "{:?}", c.skipped); // 3 transcripts, SPEAKERS.TXT
-                                                       // one split folder as the root: speakers are its subfolders, sexes from the parent
+                                                       // a file stem shared by two speakers gets the speaker in front; dots stay in the name
+    let other = dir.path().join("other");
+    copy_flac(&other.join("ann/take.1.flac"));
+    copy_flac(&other.join("ann/take.2.flac"));
+    copy_flac(&other.join("bob/take.1.flac"));
+    let o = Corpus::open(&other).unwrap();
+    assert_eq!(names(&o.speech), ["ann_take.1", "bob_take.1", "take.2"]);
+    // one split folder as the root: speakers are its subfolders, sexes from the parent
     let c = Corpus::open(&libri.join("train-clean-100")).unwrap();
     assert_eq!(c.speech.len(), 4);
     assert_eq!(find(&c.speech, "19-198-0000").sex, Some(Sex::Female));
@@ -395,10 +402,16 @@ fn flat_layout_unchanged_and_aligned_stems() {
     write_wav(&flat.path().join("x_1.wav"), &voice(100.0, 0.2, 8000), 8000);
     copy_flac(&flat.path().join("y.FLAC"));
     write_text(&flat.path().join("notes/readme.md"), "hi\n");
+    // the same recording in two formats: the second (in path order) is a duplicate
+    write_wav(&flat.path().join("y.wav"), &voice(100.0, 0.2, 8000), 8000);
     let c = Corpus::open(flat.path()).unwrap();
     assert_eq!(c.layout, Layout::Flat);
     assert_eq!(names(&c.speech), ["x_1", "y"]);
     assert_eq!(names(&c.music), ["x_1", "y"]);
+    assert!(c.speech[1].path.ends_with("y.FLAC"));
+    assert_eq!(c.skipped.len(), 1, "{:?}", c.skipped);
+    assert!(c.skipped[0].path.ends_with("y.wav"));
+    assert!(c.skipped[0].reason.contains("duplicate"));
 }
 
 #[test]
