@@ -42,12 +42,22 @@ pub struct ExperimentArgs {
     /// `plan`: the study (reconstruction, separation, transfer, hybrid, all); `run-unit`: unit
     /// ids of OUT/plan.json.
     pub names: Vec<String>,
-    /// Folder of recordings: DIR/speech/*.wav for the speech studies and DIR/music/*.wav for
-    /// the hybrid one (or .wav files directly in DIR). Speakers are named by the file name up to
-    /// its first '_' (slt_hts.wav is speaker slt).
-    #[arg(long, required_if_eq_any([("which", "reconstruction"), ("which", "separation"),
-        ("which", "transfer"), ("which", "hybrid"), ("which", "all"), ("which", "plan")]))]
+    /// Folder of recordings (any supported audio format, recognized by content), in one of the
+    /// layouts: flat (DIR/speech/* and DIR/music/*, or files directly in DIR; speaker = the file
+    /// name up to its first '_'), a TIMIT tree ([TRAIN|TEST]/DR*/<SPEAKER>/<SENTENCE>.WAV),
+    /// speaker folders (LibriSpeech, VCTK) or stem folders per track (MUSDB). See the README.
+    /// Required (or --manifest) by the studies and `plan`.
+    #[arg(long, conflicts_with = "manifest")]
     pub data: Option<PathBuf>,
+    /// A CSV manifest listing the recordings instead of --data: columns path (relative to the
+    /// manifest), speaker and/or track, role (speech, music, mixture, vocals, bass, drums,
+    /// other, accompaniment), split, sex.
+    #[arg(long)]
+    pub manifest: Option<PathBuf>,
+    /// Print what the data folder holds (layout, speakers, recordings, durations, per split,
+    /// what was skipped and why) and the units of the plan, and stop.
+    #[arg(long)]
+    pub dry_run: bool,
     /// Output folder: units/, models/, figures/, results.json, REPORT.md. Rerunning with the
     /// same folder and settings resumes (finished units are not recomputed).
     #[arg(long)]
@@ -158,6 +168,9 @@ pub fn run(args: &ExperimentArgs) -> Result<()> {
         }
         _ => {}
     }
+    if args.data.is_none() && args.manifest.is_none() {
+        anyhow::bail!("--data DIR (or --manifest FILE.csv) is required: the recordings to study");
+    }
     if args.which != Which::Plan && !args.names.is_empty() {
         anyhow::bail!("unexpected arguments: {}", args.names.join(" "));
     }
@@ -203,12 +216,29 @@ pub fn run(args: &ExperimentArgs) -> Result<()> {
         _ => Study::ALL.to_vec(),
     };
     let opts = RunOptions {
-        data: args.data.clone().unwrap_or_default(),
+        data: args
+            .manifest
+            .clone()
+            .or(args.data.clone())
+            .unwrap_or_default(),
         out: args.out.clone(),
         studies,
         pairs: args.pairs,
         jobs: args.jobs,
     };
+    if args.which == Which::Plan || args.dry_run {
+        eprint!("{}", experiment::Corpus::open(&opts.data)?.summary());
+    }
+    if args.dry_run {
+        let (_, plan) = experiment::plan(&cfg, &opts)?;
+        let mut kinds = std::collections::BTreeMap::<&str, usize>::new();
+        for u in &plan.units {
+            *kinds.entry(u.unit.kind()).or_default() += 1;
+        }
+        let kinds: Vec<String> = kinds.iter().map(|(k, n)| format!("{n} {k}")).collect();
+        eprintln!("dry run: {} units ({})", plan.units.len(), kinds.join(", "));
+        return Ok(());
+    }
     if args.which == Which::Plan {
         let file = experiment::write_plan(&cfg, &opts)?;
         let mut kinds = std::collections::BTreeMap::<&str, usize>::new();

@@ -1,5 +1,7 @@
-//! The recordings a run reads ([`Corpus`]), its speaker pairs, and a synthetic corpus for trials
-//! and tests ([`synthesize_corpus`]).
+//! The recordings a run reads ([`Corpus`]): the corpus layouts it recognizes (flat folders, a
+//! TIMIT tree, speaker folders, stem folders per track, a manifest), its speaker pairs, what it
+//! found ([`Corpus::summary`]), and a synthetic corpus for trials and tests
+//! ([`synthesize_corpus`]).
 
 use crate::plan::unit_seed;
 use innmf::audio::{self, ChannelSelect};
@@ -8,22 +10,115 @@ use innmf::error::{Error, Result};
 use innmf::io;
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
-/// A recording of the corpus.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A speaker's sex, where the corpus states it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Sex {
+    /// Female (`F`).
+    Female,
+    /// Male (`M`).
+    Male,
+}
+
+impl Sex {
+    /// `m`/`male` or `f`/`female`, any case; `None` otherwise.
+    pub fn parse(s: &str) -> Option<Sex> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "f" | "female" => Some(Sex::Female),
+            "m" | "male" => Some(Sex::Male),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Sex {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Sex::Female => "F",
+            Sex::Male => "M",
+        })
+    }
+}
+
+/// A recording of the corpus. The optional fields are what the corpus layout states; none of
+/// them is read by a study today, so they enter no unit hash ([`crate::plan`]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Recording {
-    /// File stem.
+    /// Unique name in the corpus: the file stem (TIMIT: `<SPEAKER>_<SENTENCE>`; stems:
+    /// `<track>_<stem>`; a stem shared by two recordings gets its speaker or track in front).
     pub name: String,
-    /// Speaker (or instrument) key: the stem up to its first `_`.
+    /// Speaker (or track) key: flat layout, the stem up to its first `_`; TIMIT and speaker
+    /// folders, the speaker folder; stems, the track folder; manifest, its `speaker`/`track`.
     pub speaker: String,
     /// The file.
     pub path: PathBuf,
+    /// The speaker's sex (TIMIT: the speaker folder's first letter; LibriSpeech `SPEAKERS.TXT`,
+    /// VCTK `speaker-info.txt`; manifest `sex`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sex: Option<Sex>,
+    /// The split (TIMIT `TRAIN`/`TEST`; a `train*`/`test*`/`dev*`/`valid*` folder above the
+    /// speakers or tracks; manifest `split`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub split: Option<String>,
+    /// The track of a music stem (stem folders, aligned `<track>_<instrument>` files, manifest).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub track: Option<String>,
+    /// The stem or role in its track (`mixture`, `vocals`, `bass`, ...; flat layout: the
+    /// instrument after the track's `_`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stem: Option<String>,
 }
 
-/// The recordings of a data folder: speech from `DIR/speech` (or `DIR` itself when it has no
-/// `speech` folder), music from `DIR/music` (or `DIR`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// How a corpus folder is laid out (see [`Corpus::open`] for the detection rules).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Layout {
+    /// Audio files directly in `DIR/speech`, `DIR/music` or `DIR`.
+    #[default]
+    Flat,
+    /// `[TRAIN|TEST]/DR*/<SPEAKER>/<SENTENCE>.WAV` (TIMIT).
+    Timit,
+    /// `<speaker>/.../<file>` (LibriSpeech, VCTK).
+    SpeakerFolders,
+    /// `<track>/{mixture,vocals,bass,drums,other}.<ext>` (MUSDB-style).
+    Stems,
+    /// A CSV manifest listing every recording.
+    Manifest,
+}
+
+impl Layout {
+    fn is_flat(&self) -> bool {
+        *self == Layout::Flat
+    }
+
+    /// The kebab-case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Layout::Flat => "flat",
+            Layout::Timit => "timit",
+            Layout::SpeakerFolders => "speaker-folders",
+            Layout::Stems => "stems",
+            Layout::Manifest => "manifest",
+        }
+    }
+}
+
+/// A file of the corpus folder that is not a recording of the run, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Skipped {
+    /// The file.
+    pub path: PathBuf,
+    /// Why it was left out.
+    pub reason: String,
+}
+
+/// The recordings of a data folder or manifest.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Corpus {
     /// Speech recordings (reconstruction, separation, transfer), sorted by name.
     pub speech: Vec<Recording>,
@@ -31,49 +126,497 @@ pub struct Corpus {
     pub music: Vec<Recording>,
     /// Where note lists (`<name>.notes.csv`) are looked for.
     pub notes_dir: Option<PathBuf>,
+    /// The layout found.
+    #[serde(default, skip_serializing_if = "Layout::is_flat")]
+    pub layout: Layout,
+    /// Files left out, with the reason (sorted by path).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<Skipped>,
 }
 
-fn list_wavs(dir: &Path) -> Result<Vec<Recording>> {
-    let rd = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
-    let mut out = Vec::new();
-    for e in rd {
-        let path = e.map_err(|e| Error::io(dir, e))?.path();
-        let is_wav = path
-            .extension()
-            .map(|x| x.to_string_lossy().to_lowercase() == "wav")
-            .unwrap_or(false);
-        if !is_wav || !path.is_file() {
-            continue;
-        }
-        let name = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let speaker = name.split('_').next().unwrap_or(&name).to_string();
-        out.push(Recording {
-            name,
-            speaker,
-            path,
-        });
+/// The stems of a track folder (MUSDB18 and its HQ version, plus `accompaniment`).
+pub const STEMS: [&str; 6] = [
+    "mixture",
+    "vocals",
+    "bass",
+    "drums",
+    "other",
+    "accompaniment",
+];
+
+/// The roles a manifest row may have: `speech`, `music` (a music recording outside any stem
+/// set), or one of [`STEMS`].
+fn known_role(role: &str) -> bool {
+    role == "speech" || role == "music" || STEMS.contains(&role)
+}
+
+/// Folders this deep under the data folder are not searched (guards against link loops).
+const MAX_DEPTH: usize = 8;
+
+/// The audio format of a file from its first bytes, or why it is not audio.
+fn sniff(path: &Path) -> std::result::Result<audio::Format, String> {
+    let mut head = Vec::with_capacity(4096);
+    let f = std::fs::File::open(path).map_err(|e| format!("unreadable: {e}"))?;
+    f.take(4096)
+        .read_to_end(&mut head)
+        .map_err(|e| format!("unreadable: {e}"))?;
+    if head.is_empty() {
+        return Err("not audio: the file is empty".into());
     }
-    out.sort_by(|a, b| a.name.cmp(&b.name));
+    audio::detect(&head).ok_or_else(|| "not audio (content not recognized)".to_string())
+}
+
+/// A file found under the data folder: its path relative to the folder, as components.
+struct Found {
+    path: PathBuf,
+    rel: Vec<String>,
+}
+
+/// The regular files under `root` (hidden names skipped), at most [`MAX_DEPTH`] folders deep,
+/// sorted by path.
+fn walk(root: &Path) -> Result<Vec<Found>> {
+    fn go(dir: &Path, rel: &[String], out: &mut Vec<Found>) -> Result<()> {
+        let rd = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+        for e in rd {
+            let e = e.map_err(|e| Error::io(dir, e))?;
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') {
+                continue;
+            }
+            let path = e.path();
+            let mut r = rel.to_vec();
+            r.push(name);
+            if path.is_dir() {
+                if r.len() < MAX_DEPTH {
+                    go(&path, &r, out)?;
+                }
+            } else if path.is_file() {
+                out.push(Found { path, rel: r });
+            }
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    go(root, &[], &mut out)?;
+    out.sort_by(|a, b| a.rel.cmp(&b.rel));
     Ok(out)
 }
 
+/// The file name up to its first `.` (`SX127.WAV.wav` → `SX127`).
+fn base_name(file: &str) -> &str {
+    file.split('.').next().unwrap_or(file)
+}
+
+/// The file name without its last extension.
+fn file_stem(path: &Path) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// A `train*`, `test*`, `dev*`, `valid*` or `eval*` folder name (any case).
+fn is_split_folder(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    ["train", "test", "dev", "valid", "eval"]
+        .iter()
+        .any(|p| n == *p || (n.starts_with(p) && !n[p.len()..].starts_with(char::is_alphabetic)))
+}
+
+/// VCTK's `wav48`, `wav48_silence_trimmed`, `wav16` folders.
+fn is_wav_container(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n.strip_prefix("wav")
+        .is_some_and(|r| r.starts_with(|c: char| c.is_ascii_digit()))
+}
+
+/// `dr1`..`dr8` (any case, any digits).
+fn is_dialect_region(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n.strip_prefix("dr")
+        .is_some_and(|r| !r.is_empty() && r.chars().all(|c| c.is_ascii_digit()))
+}
+
+/// Whether `rel` ends in `[TRAIN|TEST]/DR*/<SPEAKER>/<file>`, or is `DR*/<SPEAKER>/<file>`
+/// (the data folder is a `TRAIN` or `TEST` folder).
+fn is_timit_path(rel: &[String]) -> bool {
+    let n = rel.len();
+    let split_at = |i: usize| {
+        let split = rel[i].to_ascii_lowercase();
+        split == "train" || split == "test"
+    };
+    (n >= 4 && split_at(n - 4) && is_dialect_region(&rel[n - 3]))
+        || (n == 3 && is_dialect_region(&rel[0]))
+}
+
+/// Examples for an error message: the first three paths, and how many there are.
+fn examples(paths: &[&[String]]) -> String {
+    let shown: Vec<String> = paths.iter().take(3).map(|r| r.join("/")).collect();
+    if paths.len() > 3 {
+        format!("{} (and {} more)", shown.join(", "), paths.len() - 3)
+    } else {
+        shown.join(", ")
+    }
+}
+
+/// Makes recording names unique: a name shared by recordings of different speakers (or
+/// tracks) gets `<speaker>_` in front (unless it already starts with it); recordings still
+/// sharing a name after that (`a.wav` and `a.flac` of one speaker) are skipped, the first in
+/// path order staying.
+fn dedupe(recs: Vec<Recording>, skipped: &mut Vec<Skipped>) -> Vec<Recording> {
+    let mut speakers = BTreeMap::<String, BTreeSet<String>>::new();
+    for r in &recs {
+        speakers
+            .entry(r.name.clone())
+            .or_default()
+            .insert(r.speaker.clone());
+    }
+    let mut recs: Vec<Recording> = recs
+        .into_iter()
+        .map(|mut r| {
+            if speakers[&r.name].len() > 1 && !r.name.starts_with(&format!("{}_", r.speaker)) {
+                r.name = format!("{}_{}", r.speaker, r.name);
+            }
+            r
+        })
+        .collect();
+    recs.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.path.cmp(&b.path)));
+    let mut out: Vec<Recording> = Vec::with_capacity(recs.len());
+    for r in recs {
+        match out.last() {
+            Some(prev) if prev.name == r.name => skipped.push(Skipped {
+                reason: format!(
+                    "duplicate: the recording {} is already {}",
+                    r.name,
+                    prev.path.display()
+                ),
+                path: r.path,
+            }),
+            _ => out.push(r),
+        }
+    }
+    out
+}
+
+/// The audio files directly in `dir` (flat layout): name = file stem, speaker = the stem up to
+/// its first `_`; music files named `<track>_<instrument>` where at least two share the track
+/// and all of them decode to the same rate and length get `track` and `stem`.
+fn list_flat(dir: &Path, music: bool, skipped: &mut Vec<Skipped>) -> Result<Vec<Recording>> {
+    let rd = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+    let mut recs = Vec::new();
+    let mut paths = Vec::new();
+    for e in rd {
+        let path = e.map_err(|e| Error::io(dir, e))?.path();
+        let hidden = path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with('.'));
+        if path.is_file() && !hidden {
+            paths.push(path);
+        }
+    }
+    paths.sort();
+    for path in paths {
+        if let Err(reason) = sniff(&path) {
+            skipped.push(Skipped { path, reason });
+            continue;
+        }
+        let name = file_stem(&path);
+        let speaker = name.split('_').next().unwrap_or(&name).to_string();
+        recs.push(Recording {
+            name,
+            speaker,
+            path,
+            ..Recording::default()
+        });
+    }
+    let mut recs = dedupe(recs, skipped);
+    if music {
+        // candidates: names `<track>_<instrument>` sharing the track; aligned when every one
+        // decodes to the same rate and length
+        let mut per_track = BTreeMap::<String, Vec<usize>>::new();
+        for (i, r) in recs.iter().enumerate() {
+            if let Some((track, _)) = r.name.split_once('_') {
+                per_track.entry(track.to_string()).or_default().push(i);
+            }
+        }
+        for (track, members) in per_track.into_iter().filter(|(_, m)| m.len() >= 2) {
+            let shapes: BTreeSet<Option<(u32, usize)>> = members
+                .iter()
+                .map(|&i| {
+                    audio::read(&recs[i].path)
+                        .ok()
+                        .map(|a| (a.sample_rate, a.len()))
+                })
+                .collect();
+            if shapes.len() != 1 || shapes.contains(&None) {
+                continue;
+            }
+            for i in members {
+                let stem = recs[i].name[track.len() + 1..].to_string();
+                recs[i].track = Some(track.clone());
+                recs[i].stem = Some(stem);
+            }
+        }
+    }
+    Ok(recs)
+}
+
+/// Sex per speaker from LibriSpeech's `SPEAKERS.TXT` (`ID | SEX | ...`, `;` comments) or VCTK's
+/// `speaker-info.txt` (a header naming a `GENDER` column; ids with or without the `p`), looked
+/// for in `root` and its parent.
+fn speaker_sexes(root: &Path) -> BTreeMap<String, Sex> {
+    let mut out = BTreeMap::new();
+    for dir in [Some(root), root.parent()].into_iter().flatten() {
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let file = e.file_name().to_string_lossy().to_ascii_lowercase();
+            let Ok(text) = std::fs::read_to_string(e.path()) else {
+                continue;
+            };
+            if file == "speakers.txt" {
+                for line in text.lines().filter(|l| !l.trim_start().starts_with(';')) {
+                    let cols: Vec<&str> = line.split('|').map(str::trim).collect();
+                    if let (Some(id), Some(sex)) =
+                        (cols.first(), cols.get(1).and_then(|s| Sex::parse(s)))
+                    {
+                        out.entry(id.to_string()).or_insert(sex);
+                    }
+                }
+            } else if file == "speaker-info.txt" {
+                let mut lines = text.lines();
+                let header: Vec<String> = lines
+                    .next()
+                    .unwrap_or("")
+                    .split_whitespace()
+                    .map(str::to_ascii_uppercase)
+                    .collect();
+                let Some(g) = header.iter().position(|h| h == "GENDER" || h == "SEX") else {
+                    continue;
+                };
+                for line in lines {
+                    let cols: Vec<&str> = line.split_whitespace().collect();
+                    if let (Some(id), Some(sex)) =
+                        (cols.first(), cols.get(g).and_then(|s| Sex::parse(s)))
+                    {
+                        let id = id.trim_start_matches('p');
+                        out.entry(format!("p{id}")).or_insert(sex);
+                        out.entry(id.to_string()).or_insert(sex);
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// One CSV record per line (RFC 4180 quoting: `"a, b"`, `""` for a quote); empty lines skipped.
+fn parse_csv(text: &str, path: &Path) -> Result<Vec<(usize, Vec<String>)>> {
+    let mut rows = Vec::new();
+    let mut row = Vec::new();
+    let mut field = String::new();
+    let mut quoted = false;
+    let mut line = 1usize;
+    let mut start_line = 1usize;
+    let mut chars = text.trim_start_matches('\u{feff}').chars().peekable();
+    let mut field_started = false;
+    while let Some(c) = chars.next() {
+        if quoted {
+            match c {
+                '"' if chars.peek() == Some(&'"') => {
+                    chars.next();
+                    field.push('"');
+                }
+                '"' => quoted = false,
+                '\n' => {
+                    line += 1;
+                    field.push(c);
+                }
+                _ => field.push(c),
+            }
+            continue;
+        }
+        match c {
+            '"' if !field_started => {
+                quoted = true;
+                field_started = true;
+            }
+            ',' => {
+                row.push(std::mem::take(&mut field));
+                field_started = false;
+            }
+            '\r' => {}
+            '\n' => {
+                row.push(std::mem::take(&mut field));
+                field_started = false;
+                if row.iter().any(|f| !f.trim().is_empty()) {
+                    rows.push((start_line, std::mem::take(&mut row)));
+                } else {
+                    row.clear();
+                }
+                line += 1;
+                start_line = line;
+            }
+            _ => {
+                field.push(c);
+                field_started = true;
+            }
+        }
+    }
+    if quoted {
+        return Err(Error::format(
+            path,
+            format!("line {start_line}: a quoted field is not closed"),
+        ));
+    }
+    row.push(field);
+    if row.iter().any(|f| !f.trim().is_empty()) {
+        rows.push((start_line, row));
+    }
+    Ok(rows)
+}
+
 impl Corpus {
-    /// Lists the recordings of a folder of `.wav` files (`DIR/speech`, `DIR/music`,
-    /// `DIR/music/midi/<name>.notes.csv`, or the files directly in `DIR`).
+    /// The recordings of `path`: a data folder, or a CSV manifest when `path` is a file.
+    ///
+    /// Any file [`audio::read`] decodes counts, recognized by its first bytes (not its
+    /// extension); other files are [`Corpus::skipped`] as "not audio", as are names starting with
+    /// `.`. The layout is decided from what the folder holds, in this order:
+    ///
+    /// 1. **Manifest**: `path` is a file: a CSV with a header naming the columns `path`
+    ///    (required; relative to the manifest's folder, or absolute), `speaker` and/or `track`
+    ///    (one of them required on every row), `role` (or `stem`: `speech`, `music`, or one of
+    ///    [`STEMS`]; default `speech` when the row has a speaker, else `mixture`), `split`, `sex`
+    ///    (`M`/`F`). Rows with role `speech` are speech (their `speaker` is required); the others
+    ///    are music, keyed by `track` (else `speaker`). A row with another role is skipped
+    ///    ("unknown role"); a row without a path, a missing file, a file that is not audio or a
+    ///    bad `sex` is an error naming the line.
+    /// 2. **Flat** (today's layout, unchanged): `DIR` has a `speech/` or `music/` folder: the
+    ///    audio files directly in them (speech from `DIR/speech`, or `DIR` without one; music
+    ///    from `DIR/music`, or `DIR`; note lists from `DIR/music/midi`). Also when every audio
+    ///    file under `DIR` lies directly in it. Name = file stem, speaker = the stem up to its
+    ///    first `_`; music files `<track>_<instrument>`, at least two per track, all of the same
+    ///    rate and length (aligned stems such as `ode_bass.wav`, `ode_flute.wav`), also get
+    ///    `track` and `stem`.
+    /// 3. **TIMIT**: every audio file lies at `.../[TRAIN|TEST]/DR<n>/<SPEAKER>/<SENTENCE>.<ext>`
+    ///    (any case, under any prefix), or at `DR<n>/<SPEAKER>/<SENTENCE>.<ext>` (`DIR` is
+    ///    a `TRAIN` or `TEST` folder: its name is the split). Speaker = the speaker folder (`FCJF0`), sex = its first
+    ///    letter (`F`/`M`), split = `TRAIN`/`TEST`, name = `<SPEAKER>_<SENTENCE>`. The sentences
+    ///    are the SX (phonetically compact) and SI (phonetically diverse) ones, 8 per speaker; the
+    ///    two SA dialect sentences, read by every speaker, are skipped so that no two speakers
+    ///    share a text (the paper, arXiv 2404.04439, Sec. 4, trains and tests on a speaker's
+    ///    own speech). A second file of the same sentence (`SX127.WAV.wav` beside `SX127.WAV`)
+    ///    is skipped as a duplicate.
+    /// 4. After dropping, per file, a leading split folder (`train*`, `test*`, `dev*`, `valid*`,
+    ///    `eval*`: it becomes the file's `split`) and then a VCTK `wav<digits>*` folder, every
+    ///    audio file lies in a subfolder:
+    ///    - **Stems**: every folder of audio files directly under the root holds at least two
+    ///      files named after [`STEMS`] (`mixture.wav`, `vocals.flac`, ...). Track = the folder,
+    ///      stem = the file name, name = `<track>_<stem>`; the track's other files are skipped
+    ///      ("unknown role"). These are music recordings.
+    ///    - **Speaker folders**: no folder looks like a track. Speaker = the top folder
+    ///      (`<speaker>/<chapter>/<id>.flac`, `p225/p225_001.flac`), name = the file stem; sex
+    ///      from a `SPEAKERS.TXT` (LibriSpeech) or `speaker-info.txt` (VCTK) in `DIR` or its
+    ///      parent. These are speech recordings.
     ///
     /// # Errors
-    /// An unreadable folder, or one without any `.wav` file.
-    pub fn open(dir: &Path) -> Result<Corpus> {
-        if !dir.is_dir() {
+    /// An unreadable folder or manifest; no audio file; an ambiguous folder (some audio files in
+    /// a TIMIT tree and others not, audio files both directly in `DIR` and in subfolders, some
+    /// folders of stems and others not), named with examples of each kind.
+    pub fn open(path: &Path) -> Result<Corpus> {
+        if path.is_file() {
+            return Corpus::from_manifest(path);
+        }
+        if !path.is_dir() {
+            return Err(Error::param(
+                "--data",
+                path.display(),
+                "a folder of recordings (or a CSV manifest, see --manifest)",
+            ));
+        }
+        let dir = path;
+        if dir.join("speech").is_dir() || dir.join("music").is_dir() {
+            return Corpus::open_flat(dir);
+        }
+        let files = walk(dir)?;
+        let mut skipped = Vec::new();
+        let mut found = Vec::new();
+        for f in files {
+            match sniff(&f.path) {
+                Ok(_) => found.push(f),
+                Err(reason) => skipped.push(Skipped {
+                    path: f.path,
+                    reason,
+                }),
+            }
+        }
+        if found.is_empty() {
             return Err(Error::param(
                 "--data",
                 dir.display(),
-                "a folder of .wav recordings (or one with speech/ and music/ folders)",
+                format!(
+                    "a folder holding audio recordings ({}); found none among {} files",
+                    audio::SUPPORTED,
+                    skipped.len()
+                ),
             ));
         }
+        let top: Vec<&[String]> = found
+            .iter()
+            .filter(|f| f.rel.len() == 1)
+            .map(|f| f.rel.as_slice())
+            .collect();
+        if top.len() == found.len() {
+            return Corpus::open_flat(dir);
+        }
+        let timit: Vec<&[String]> = found
+            .iter()
+            .filter(|f| is_timit_path(&f.rel))
+            .map(|f| f.rel.as_slice())
+            .collect();
+        if !timit.is_empty() {
+            if timit.len() != found.len() {
+                let other: Vec<&[String]> = found
+                    .iter()
+                    .filter(|f| !is_timit_path(&f.rel))
+                    .map(|f| f.rel.as_slice())
+                    .collect();
+                return Err(ambiguous(
+                    dir,
+                    format!(
+                        "{} audio files in a TIMIT tree (e.g. {}) and {} outside one (e.g. {})",
+                        timit.len(),
+                        examples(&timit),
+                        other.len(),
+                        examples(&other)
+                    ),
+                ));
+            }
+            return Ok(Corpus::from_timit(dir, found, skipped));
+        }
+        if !top.is_empty() {
+            let deeper: Vec<&[String]> = found
+                .iter()
+                .filter(|f| f.rel.len() > 1)
+                .map(|f| f.rel.as_slice())
+                .collect();
+            return Err(ambiguous(
+                dir,
+                format!(
+                    "{} audio files directly in it (e.g. {}) and {} in subfolders (e.g. {}); \
+                     move them into speech/ or music/, or list them in a manifest",
+                    top.len(),
+                    examples(&top),
+                    deeper.len(),
+                    examples(&deeper)
+                ),
+            ));
+        }
+        Corpus::from_folders(dir, found, skipped)
+    }
+
+    /// The flat layout: `DIR/speech` (or `DIR`) and `DIR/music` (or `DIR`).
+    fn open_flat(dir: &Path) -> Result<Corpus> {
         let sub = |n: &str| {
             let d = dir.join(n);
             if d.is_dir() {
@@ -82,20 +625,358 @@ impl Corpus {
                 dir.to_path_buf()
             }
         };
-        let music_dir = sub("music");
+        let (speech_dir, music_dir) = (sub("speech"), sub("music"));
+        let mut skipped = Vec::new();
+        let speech = list_flat(&speech_dir, false, &mut skipped)?;
+        let mut music_skipped = Vec::new();
+        let music = list_flat(&music_dir, true, &mut music_skipped)?;
+        if music_dir != speech_dir {
+            skipped.extend(music_skipped);
+        }
+        skipped.sort_by(|a, b| a.path.cmp(&b.path));
         let corpus = Corpus {
-            speech: list_wavs(&sub("speech"))?,
-            music: list_wavs(&music_dir)?,
+            speech,
+            music,
             notes_dir: Some(music_dir.join("midi")).filter(|d| d.is_dir()),
+            layout: Layout::Flat,
+            skipped,
         };
         if corpus.speech.is_empty() && corpus.music.is_empty() {
             return Err(Error::param(
                 "--data",
                 dir.display(),
-                "a folder holding .wav recordings",
+                format!(
+                    "a folder holding audio recordings ({}), directly or in speech/ and music/",
+                    audio::SUPPORTED
+                ),
             ));
         }
         Ok(corpus)
+    }
+
+    fn from_timit(dir: &Path, found: Vec<Found>, mut skipped: Vec<Skipped>) -> Corpus {
+        // `--data TIMIT/TRAIN`: the split is the data folder's name
+        let root_split = dir
+            .canonicalize()
+            .ok()
+            .and_then(|d| {
+                d.file_name()
+                    .map(|n| n.to_string_lossy().to_ascii_uppercase())
+            })
+            .filter(|n| n == "TRAIN" || n == "TEST");
+        let mut recs = Vec::new();
+        for f in found {
+            let n = f.rel.len();
+            let speaker = f.rel[n - 2].clone();
+            let sentence = base_name(&f.rel[n - 1]).to_string();
+            if sentence.to_ascii_uppercase().starts_with("SA") {
+                skipped.push(Skipped {
+                    path: f.path,
+                    reason: "TIMIT SA sentence (dialect sentence read by every speaker)".into(),
+                });
+                continue;
+            }
+            recs.push(Recording {
+                name: format!("{speaker}_{sentence}"),
+                sex: speaker
+                    .chars()
+                    .next()
+                    .and_then(|c| Sex::parse(&c.to_string())),
+                split: if n >= 4 {
+                    Some(f.rel[n - 4].to_ascii_uppercase())
+                } else {
+                    root_split.clone()
+                },
+                speaker,
+                path: f.path,
+                ..Recording::default()
+            });
+        }
+        let speech = dedupe(recs, &mut skipped);
+        skipped.sort_by(|a, b| a.path.cmp(&b.path));
+        Corpus {
+            speech,
+            music: Vec::new(),
+            notes_dir: None,
+            layout: Layout::Timit,
+            skipped,
+        }
+    }
+
+    /// Speaker folders or stem folders (rule 4 of [`Corpus::open`]).
+    fn from_folders(dir: &Path, found: Vec<Found>, mut skipped: Vec<Skipped>) -> Result<Corpus> {
+        // (file, split, path below the split and container folders)
+        let mut items = Vec::new();
+        let mut shallow = Vec::new();
+        for f in found {
+            let mut rel = f.rel.as_slice();
+            let mut split = None;
+            if rel.len() > 1 && is_split_folder(&rel[0]) {
+                split = Some(rel[0].clone());
+                rel = &rel[1..];
+            }
+            if rel.len() > 1 && is_wav_container(&rel[0]) {
+                rel = &rel[1..];
+            }
+            if rel.len() < 2 {
+                shallow.push(f.rel.clone());
+                continue;
+            }
+            let rel = rel.to_vec();
+            items.push((f, split, rel));
+        }
+        if !shallow.is_empty() {
+            let refs: Vec<&[String]> = shallow.iter().map(|r| r.as_slice()).collect();
+            let deeper: Vec<&[String]> = items.iter().map(|(f, _, _)| f.rel.as_slice()).collect();
+            return Err(ambiguous(
+                dir,
+                format!(
+                    "{} audio files directly in a split folder (e.g. {}) and {} in speaker or \
+                     track folders (e.g. {})",
+                    refs.len(),
+                    examples(&refs),
+                    deeper.len(),
+                    examples(&deeper)
+                ),
+            ));
+        }
+        // the folders holding audio files directly under the root (after split/container)
+        let mut stems_in = BTreeMap::<(Option<String>, String), usize>::new();
+        for (_, split, rel) in &items {
+            if rel.len() == 2 {
+                let stem = base_name(&rel[1]).to_ascii_lowercase();
+                let n = stems_in.entry((split.clone(), rel[0].clone())).or_default();
+                if STEMS.contains(&stem.as_str()) {
+                    *n += 1;
+                }
+            }
+        }
+        let tracks: BTreeSet<&(Option<String>, String)> = stems_in
+            .iter()
+            .filter(|(_, &n)| n >= 2)
+            .map(|(k, _)| k)
+            .collect();
+        if !tracks.is_empty() {
+            let not_tracks: Vec<Vec<String>> = items
+                .iter()
+                .filter(|(_, split, rel)| {
+                    rel.len() != 2 || !tracks.contains(&(split.clone(), rel[0].clone()))
+                })
+                .map(|(f, _, _)| f.rel.clone())
+                .collect();
+            if !not_tracks.is_empty() {
+                let refs: Vec<&[String]> = not_tracks.iter().map(|r| r.as_slice()).collect();
+                let t: Vec<String> = tracks.iter().take(3).map(|(_, t)| t.clone()).collect();
+                return Err(ambiguous(
+                    dir,
+                    format!(
+                        "{} track folders holding stems ({}; e.g. {}) and {} audio files outside \
+                         any (e.g. {})",
+                        tracks.len(),
+                        STEMS.join(", "),
+                        t.join(", "),
+                        refs.len(),
+                        examples(&refs)
+                    ),
+                ));
+            }
+            let mut recs = Vec::new();
+            for (f, split, rel) in items {
+                let track = rel[0].clone();
+                let stem = base_name(&rel[1]).to_ascii_lowercase();
+                if !STEMS.contains(&stem.as_str()) {
+                    skipped.push(Skipped {
+                        path: f.path,
+                        reason: format!(
+                            "unknown role {stem} in track {track} (expected {})",
+                            STEMS.join(", ")
+                        ),
+                    });
+                    continue;
+                }
+                recs.push(Recording {
+                    name: format!("{track}_{stem}"),
+                    speaker: track.clone(),
+                    path: f.path,
+                    split,
+                    track: Some(track),
+                    stem: Some(stem),
+                    ..Recording::default()
+                });
+            }
+            let music = dedupe(recs, &mut skipped);
+            skipped.sort_by(|a, b| a.path.cmp(&b.path));
+            return Ok(Corpus {
+                speech: Vec::new(),
+                music,
+                notes_dir: None,
+                layout: Layout::Stems,
+                skipped,
+            });
+        }
+        let sexes = speaker_sexes(dir);
+        let recs = items
+            .into_iter()
+            .map(|(f, split, rel)| {
+                let speaker = rel[0].clone();
+                Recording {
+                    name: file_stem(&f.path),
+                    sex: sexes.get(&speaker).copied(),
+                    speaker,
+                    path: f.path,
+                    split,
+                    ..Recording::default()
+                }
+            })
+            .collect();
+        let speech = dedupe(recs, &mut skipped);
+        skipped.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(Corpus {
+            speech,
+            music: Vec::new(),
+            notes_dir: None,
+            layout: Layout::SpeakerFolders,
+            skipped,
+        })
+    }
+
+    /// A CSV manifest (rule 1 of [`Corpus::open`]).
+    ///
+    /// # Errors
+    /// See [`Corpus::open`].
+    pub fn from_manifest(path: &Path) -> Result<Corpus> {
+        let bytes = io::read_bytes(path)?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| Error::format(path, "the manifest is not UTF-8 text"))?;
+        let rows = parse_csv(&text, path)?;
+        let Some(((_, header), rows)) = rows.split_first() else {
+            return Err(Error::format(
+                path,
+                "the manifest is empty (expected a header: path,speaker,track,role,split,sex)",
+            ));
+        };
+        let header: Vec<String> = header
+            .iter()
+            .map(|h| h.trim().to_ascii_lowercase())
+            .collect();
+        for h in &header {
+            if !["path", "speaker", "track", "role", "stem", "split", "sex"].contains(&h.as_str()) {
+                return Err(Error::format(
+                    path,
+                    format!(
+                        "line 1: unknown column {h:?} (expected path, speaker, track, role or \
+                         stem, split, sex)"
+                    ),
+                ));
+            }
+        }
+        let col = |n: &str| header.iter().position(|h| h == n);
+        let Some(c_path) = col("path") else {
+            return Err(Error::format(
+                path,
+                "line 1: the manifest has no path column",
+            ));
+        };
+        let (c_speaker, c_track) = (col("speaker"), col("track"));
+        if c_speaker.is_none() && c_track.is_none() {
+            return Err(Error::format(
+                path,
+                "line 1: the manifest needs a speaker or a track column",
+            ));
+        }
+        let c_role = col("role").or(col("stem"));
+        let (c_split, c_sex) = (col("split"), col("sex"));
+        let base = path.parent().unwrap_or(Path::new("."));
+        let mut skipped = Vec::new();
+        let (mut speech, mut music) = (Vec::new(), Vec::new());
+        for (line, row) in rows {
+            let get = |c: Option<usize>| {
+                c.and_then(|c| row.get(c))
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+            };
+            let bad = |msg: String| Error::format(path, format!("line {line}: {msg}"));
+            let file = get(Some(c_path)).ok_or_else(|| bad("the path is empty".into()))?;
+            let file_path = base.join(&file);
+            if !file_path.is_file() {
+                return Err(bad(format!("{} is not a file", file_path.display())));
+            }
+            sniff(&file_path).map_err(|r| bad(format!("{}: {r}", file_path.display())))?;
+            let (speaker, track) = (get(c_speaker), get(c_track));
+            let role = get(c_role)
+                .map(|r| r.to_ascii_lowercase())
+                .unwrap_or_else(|| {
+                    if speaker.is_some() {
+                        "speech"
+                    } else {
+                        "mixture"
+                    }
+                    .into()
+                });
+            let sex = match get(c_sex) {
+                None => None,
+                Some(s) => Some(
+                    Sex::parse(&s)
+                        .ok_or_else(|| bad(format!("sex {s:?} is not M or F (male, female)")))?,
+                ),
+            };
+            if !known_role(&role) {
+                skipped.push(Skipped {
+                    path: file_path,
+                    reason: format!(
+                        "unknown role {role} (line {line}; expected speech, music, {})",
+                        STEMS.join(", ")
+                    ),
+                });
+                continue;
+            }
+            let stem_name = file_stem(&file_path);
+            if role == "speech" {
+                let speaker = speaker.ok_or_else(|| bad("a speech row needs a speaker".into()))?;
+                speech.push(Recording {
+                    name: stem_name,
+                    speaker,
+                    path: file_path,
+                    sex,
+                    split: get(c_split),
+                    ..Recording::default()
+                });
+            } else {
+                let key = track
+                    .clone()
+                    .or(speaker)
+                    .ok_or_else(|| bad("a music row needs a track".into()))?;
+                let stem = (role != "music").then(|| role.clone());
+                music.push(Recording {
+                    name: match &stem {
+                        Some(s) if track.is_some() => format!("{key}_{s}"),
+                        _ => stem_name,
+                    },
+                    speaker: key,
+                    path: file_path,
+                    sex,
+                    split: get(c_split),
+                    track,
+                    stem,
+                });
+            }
+        }
+        let speech = dedupe(speech, &mut skipped);
+        let music = dedupe(music, &mut skipped);
+        if speech.is_empty() && music.is_empty() {
+            return Err(Error::format(
+                path,
+                "the manifest lists no usable recording",
+            ));
+        }
+        skipped.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(Corpus {
+            speech,
+            music,
+            notes_dir: None,
+            layout: Layout::Manifest,
+            skipped,
+        })
     }
 
     /// Pairs of speech recordings of distinct speakers (indices into `speech`): all such pairs
@@ -129,6 +1010,256 @@ impl Corpus {
                 .map(|i| (on[i], off[i], pitch[i].round() as i64))
                 .collect(),
         )
+    }
+
+    /// What the corpus holds, for `innmf experiment plan` and `--dry-run`: the layout, speakers
+    /// (with sex where known), recordings and their total duration, per split, the files
+    /// skipped and why, and the recordings that do not decode or are silent (every recording
+    /// is decoded once here; a run would stop on those).
+    pub fn summary(&self) -> CorpusSummary {
+        // every file once, decoded on all cores (results in path order whatever the count)
+        let paths: Vec<&PathBuf> = self
+            .speech
+            .iter()
+            .chain(&self.music)
+            .map(|r| &r.path)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let probe = |path: &PathBuf| -> std::result::Result<f64, String> {
+            let a = audio::read(path).map_err(|e| format!("unreadable: {e}"))?;
+            if a.channels.iter().all(|c| c.iter().all(|&v| v == 0.0)) {
+                return Err("silent (every sample is 0)".into());
+            }
+            Ok(a.duration())
+        };
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .clamp(1, paths.len().max(1));
+        let chunk = paths.len().div_ceil(threads).max(1);
+        let probed: Vec<std::result::Result<f64, String>> = std::thread::scope(|sc| {
+            let handles: Vec<_> = paths
+                .chunks(chunk)
+                .map(|part| sc.spawn(move || part.iter().map(|p| probe(p)).collect::<Vec<_>>()))
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect()
+        });
+        let mut durations = BTreeMap::<PathBuf, f64>::new();
+        let mut unusable = Vec::new();
+        for (path, res) in paths.into_iter().zip(probed) {
+            match res {
+                Ok(d) => {
+                    durations.insert(path.clone(), d);
+                }
+                Err(reason) => unusable.push(Skipped {
+                    path: path.clone(),
+                    reason,
+                }),
+            }
+        }
+        let group = |recs: &[Recording]| -> Group {
+            let mut g = Group::default();
+            let mut speakers = BTreeMap::<String, SpeakerSummary>::new();
+            for r in recs {
+                let s = speakers
+                    .entry(r.speaker.clone())
+                    .or_insert_with(|| SpeakerSummary {
+                        speaker: r.speaker.clone(),
+                        sex: r.sex,
+                        recordings: 0,
+                        seconds: 0.0,
+                    });
+                s.recordings += 1;
+                let d = durations.get(&r.path).copied().unwrap_or(0.0);
+                s.seconds += d;
+                g.recordings += 1;
+                g.seconds += d;
+                let split = g
+                    .splits
+                    .entry(r.split.clone().unwrap_or_else(|| "-".into()))
+                    .or_default();
+                split.recordings += 1;
+                split.seconds += d;
+                split.speakers.insert(r.speaker.clone());
+                if let Some(stem) = &r.stem {
+                    *g.stems.entry(stem.clone()).or_default() += 1;
+                }
+            }
+            g.speakers = speakers.into_values().collect();
+            g
+        };
+        CorpusSummary {
+            layout: self.layout,
+            speech: group(&self.speech),
+            music: group(&self.music),
+            skipped: self.skipped.clone(),
+            unusable,
+        }
+    }
+}
+
+fn ambiguous(dir: &Path, saw: String) -> Error {
+    Error::param(
+        "--data",
+        dir.display(),
+        format!(
+            "one corpus layout (flat, TIMIT, speaker folders, stem folders; or a --manifest), \
+             but it holds {saw}"
+        ),
+    )
+}
+
+/// A speaker (or track) of a [`CorpusSummary`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SpeakerSummary {
+    /// The key.
+    pub speaker: String,
+    /// Sex, where known.
+    pub sex: Option<Sex>,
+    /// Recordings.
+    pub recordings: usize,
+    /// Their total duration (s), of those that decode.
+    pub seconds: f64,
+}
+
+/// The recordings of one split in a [`Group`].
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SplitSummary {
+    /// Recordings.
+    pub recordings: usize,
+    /// Total duration (s).
+    pub seconds: f64,
+    /// Speakers (or tracks).
+    pub speakers: BTreeSet<String>,
+}
+
+/// The speech or the music recordings of a [`CorpusSummary`].
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Group {
+    /// Recordings.
+    pub recordings: usize,
+    /// Total duration (s), of those that decode.
+    pub seconds: f64,
+    /// Speakers (music: tracks), sorted.
+    pub speakers: Vec<SpeakerSummary>,
+    /// Per split (`-`: none stated).
+    pub splits: BTreeMap<String, SplitSummary>,
+    /// Recordings per stem (music).
+    pub stems: BTreeMap<String, usize>,
+}
+
+/// What [`Corpus::summary`] found; `Display` prints it for people.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CorpusSummary {
+    /// The layout.
+    pub layout: Layout,
+    /// Speech recordings.
+    pub speech: Group,
+    /// Music recordings.
+    pub music: Group,
+    /// Files left out when listing the corpus, and why.
+    pub skipped: Vec<Skipped>,
+    /// Recordings that do not decode or are silent.
+    pub unusable: Vec<Skipped>,
+}
+
+/// Reasons with their counts and up to three example files.
+fn write_reasons(f: &mut fmt::Formatter<'_>, title: &str, items: &[Skipped]) -> fmt::Result {
+    if items.is_empty() {
+        return Ok(());
+    }
+    // group by the reason's kind (the text before the first ':' or '(')
+    let mut by = BTreeMap::<String, Vec<&Skipped>>::new();
+    for s in items {
+        let kind = s.reason.split([':', '(']).next().unwrap_or("").trim();
+        by.entry(kind.to_string()).or_default().push(s);
+    }
+    writeln!(f, "{title}: {} files", items.len())?;
+    for (kind, list) in by {
+        writeln!(f, "  {kind}: {}", list.len())?;
+        for s in list.iter().take(3) {
+            writeln!(f, "    {} ({})", s.path.display(), s.reason)?;
+        }
+        if list.len() > 3 {
+            writeln!(f, "    ...")?;
+        }
+    }
+    Ok(())
+}
+
+impl fmt::Display for CorpusSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "layout: {}", self.layout.name())?;
+        for (what, who, g) in [
+            ("speech", "speakers", &self.speech),
+            ("music", "tracks", &self.music),
+        ] {
+            if g.recordings == 0 {
+                continue;
+            }
+            writeln!(
+                f,
+                "{what}: {} recordings, {:.1} s, {} {who}",
+                g.recordings,
+                g.seconds,
+                g.speakers.len()
+            )?;
+            let (nf, nm) = (
+                g.speakers
+                    .iter()
+                    .filter(|s| s.sex == Some(Sex::Female))
+                    .count(),
+                g.speakers
+                    .iter()
+                    .filter(|s| s.sex == Some(Sex::Male))
+                    .count(),
+            );
+            if nf + nm > 0 {
+                writeln!(
+                    f,
+                    "  sex: {nf} F, {nm} M, {} unknown",
+                    g.speakers.len() - nf - nm
+                )?;
+            }
+            if g.splits.len() > 1 || !g.splits.contains_key("-") {
+                for (split, s) in &g.splits {
+                    writeln!(
+                        f,
+                        "  split {split}: {} recordings, {:.1} s, {} {who}",
+                        s.recordings,
+                        s.seconds,
+                        s.speakers.len()
+                    )?;
+                }
+            }
+            if !g.stems.is_empty() {
+                let stems: Vec<String> = g.stems.iter().map(|(s, n)| format!("{n} {s}")).collect();
+                writeln!(f, "  stems: {}", stems.join(", "))?;
+            }
+            let shown: Vec<String> = g
+                .speakers
+                .iter()
+                .map(|s| match s.sex {
+                    Some(x) => format!("{} ({x}, {}, {:.1} s)", s.speaker, s.recordings, s.seconds),
+                    None => format!("{} ({}, {:.1} s)", s.speaker, s.recordings, s.seconds),
+                })
+                .collect();
+            if shown.len() > 12 {
+                writeln!(
+                    f,
+                    "  {who}: {}, ... ({} more)",
+                    shown[..12].join(", "),
+                    shown.len() - 12
+                )?;
+            } else {
+                writeln!(f, "  {who}: {}", shown.join(", "))?;
+            }
+        }
+        write_reasons(f, "skipped", &self.skipped)?;
+        write_reasons(f, "unusable (a run reading them stops)", &self.unusable)
     }
 }
 

@@ -44,7 +44,7 @@ pub mod transfer;
 
 pub use claims::ClaimSettings;
 pub use config::{representation_name, ExperimentConfig, HybridConfig, Study, TransferConfig};
-pub use corpus::{synthesize_corpus, Corpus, Recording};
+pub use corpus::{synthesize_corpus, Corpus, CorpusSummary, Layout, Recording, Sex, Skipped};
 pub use innmf::stats;
 pub use plan::{Plan, PlannedUnit, Unit};
 pub use results::{Results, Row, Rows};

@@ -422,11 +422,13 @@ mod tests {
             name: name.into(),
             speaker: name.split('_').next().unwrap_or(name).into(),
             path: format!("{name}.wav").into(),
+            ..Recording::default()
         };
         Corpus {
             speech: vec![rec("a"), rec("a_2"), rec("b"), rec("c")],
             music: vec![rec("two_notes")],
             notes_dir: None,
+            ..Corpus::default()
         }
     }
 

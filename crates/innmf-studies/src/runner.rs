@@ -137,8 +137,8 @@ pub fn plan(cfg: &ExperimentConfig, opts: &RunOptions) -> Result<(Corpus, Plan)>
             return Err(Error::param(
                 "--data",
                 opts.data.display(),
-                "at least two speakers (file names differing before the first '_') for the \
-                 separation study",
+                "at least two speakers (flat layout: file names differing before the first \
+                 '_') for the separation study",
             ));
         }
         p
@@ -149,7 +149,8 @@ pub fn plan(cfg: &ExperimentConfig, opts: &RunOptions) -> Result<(Corpus, Plan)>
         return Err(Error::param(
             "--data",
             opts.data.display(),
-            "speech recordings (.wav in DIR/speech or DIR)",
+            "speech recordings (flat: DIR/speech or DIR; a TIMIT tree; speaker folders; a \
+             manifest)",
         ));
     }
     let plan = Plan::new(cfg, &corpus, &opts.studies, &pairs);
