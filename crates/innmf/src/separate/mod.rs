@@ -48,8 +48,7 @@ use crate::error::{Error, Result};
 use crate::fit::{FitReport, Progress};
 use crate::optim::OptimizerConfig;
 use crate::transform::{
-    Analysis, Calibration, Padding, Representation, Spectrogram, Stft, StftParams, TransformKind,
-    WindowKind,
+    Analysis, Calibration, Padding, Representation, Spectrogram, Stft, StftParams, WindowKind,
 };
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
@@ -222,16 +221,17 @@ impl SeparateConfig {
         if let Some(r) = &self.representation {
             r.validate()?;
             general::check_invertible(r)?;
-            if self.phase_iters > 0 && r.kind() != TransformKind::Stft {
-                return Err(Error::param(
-                    "phase_iters",
-                    self.phase_iters,
-                    format!(
-                        "0 with transform {}: phase refinement re-analyzes STFTs only",
-                        r.kind()
-                    ),
-                ));
-            }
+        }
+        if let (Some(r), true) = (self.general_representation(), self.phase_iters > 0) {
+            return Err(Error::param(
+                "phase_iters",
+                self.phase_iters,
+                format!(
+                    "0 with transform {} (or a calibration): phase refinement runs on the \
+                     mixture STFT of window/hop with native magnitudes only",
+                    r.kind()
+                ),
+            ));
         }
         self.optimizer.validate()
     }
@@ -249,7 +249,8 @@ impl SeparateConfig {
         }
     }
 
-    /// How the mixture becomes points (the mixture STFT, native magnitudes, `|X|^power`).
+    /// How the mixture becomes points (the mixture STFT, native magnitudes, `|X|^power`; or
+    /// [`representation`](Self::representation) at [`calibration`](Self::calibration)).
     ///
     /// # Errors
     /// A bad sample rate or settings.
