@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# Side-by-side speed of two innmf builds on the README's workloads: runs BEFORE and AFTER
-# alternately (before, after, before, after, ...) ROUNDS times per workload and prints the median
-# of each side's reported median and their ratio. Run on a quiet machine (uptime < 0.5).
-#   bash bench/before_after.sh /path/to/innmf-before target/release/innmf [ROUNDS]
+# Side-by-side speed of two or more innmf builds on the README's workloads: runs the builds in
+# turn (first, second, ..., first, second, ...) ROUNDS times per workload and prints the median
+# of each build's reported medians and each build's speed relative to the first (>1: faster).
+# Run on a quiet machine (uptime < 0.5).
+#   ROUNDS=3 bash bench/before_after.sh /path/to/innmf-before target/release/innmf [more builds]
 set -euo pipefail
-before=$1; after=$2; rounds=${3:-3}
+rounds=${ROUNDS:-3}
+bins=("$@")
 data=../shared/bench/data
 uptime
-printf '%-14s %12s %12s %8s\n' workload before after ratio
+date -u
+echo "builds: ${bins[*]}; rounds: $rounds"
 run() { # binary workload args... -> the median it reports (ms or s)
   local bin=$1; shift
   "$bin" bench "$@" 2>/dev/null | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d.get("median_ms", d.get("median_s")))'
@@ -16,15 +19,19 @@ for spec in "stft-fit --input $data/speech_slt_20s.wav --steps 60" \
             "hybrid-fit --input $data/piano_4410.wav --steps 100" \
             "nmf-kl --input $data/speech_slt_20s.wav" \
             "bss-eval" \
-            "analyze-vqt --steps 5" "analyze-nsgt --steps 5" "analyze-cqt --steps 3"; do
-  b=(); a=()
+            "analyze-vqt --steps 5" "analyze-nsgt --steps 5" "analyze-cqt --steps 3" \
+            "analyze-vqt --steps 5 --threads 1" "analyze-nsgt --steps 5 --threads 1"; do
+  results=()
+  for i in "${!bins[@]}"; do results[i]=""; done
   for _ in $(seq "$rounds"); do
-    b+=("$(run "$before" $spec)"); a+=("$(run "$after" $spec)")
+    for i in "${!bins[@]}"; do results[i]="${results[i]} $(run "${bins[i]}" $spec)"; done
   done
-  python3 - "${spec%% *}" "${b[*]}" "${a[*]}" <<'PY'
+  python3 - "$spec" "${results[@]}" <<'PY'
 import statistics as s, sys
-w, b, a = sys.argv[1], [float(x) for x in sys.argv[2].split()], [float(x) for x in sys.argv[3].split()]
-mb, ma = s.median(b), s.median(a)
-print(f"{w:<14} {mb:12.4g} {ma:12.4g} {mb/ma:7.2f}x   before {b} after {a}")
+spec, runs = sys.argv[1], [[float(x) for x in r.split()] for r in sys.argv[2:]]
+meds = [s.median(r) for r in runs]
+name = spec.split()[0] + (" (1 thread)" if "--threads 1" in spec else "")
+cols = "  ".join(f"{m:10.4g} ({meds[0]/m:4.2f}x)" for m in meds)
+print(f"{name:<24} {cols}   runs {runs}")
 PY
 done

@@ -15,6 +15,11 @@ mod separate;
 
 use pyo3::prelude::*;
 
+/// mimalloc, as in the CLI: glibc trims its heaps on free and re-faults the pages on the next
+/// large allocation, which repeated analyses pay on every call.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[pymodule]
 fn _innmf(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

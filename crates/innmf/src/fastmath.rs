@@ -1,23 +1,27 @@
-//! Branch-free f32 sine/cosine that the compiler vectorizes.
+//! Branch-free f32 sine/cosine and logarithm that the compiler vectorizes.
 //!
 //! The sine layers of the coordinate networks evaluate millions of sines per training step; the
 //! standard library's scalar `sin` costs about 4 ns each, as much as all the matrix products.
-//! Here the argument is reduced to `r = x − q·π/2` (Cody–Waite, π/2 split in three parts so the
-//! reduction is exact for |q| < 2¹²) and minimax polynomials of the Cephes `sinf`/`cosf` kind are
-//! evaluated on |r| ≤ π/4, with the quadrant chosen by selects. Maximum absolute error against
-//! f64 is below 1.5e-7 for |x| ≤ 1e3 (tested). Beyond [`FAST_RANGE`] [`sin_cos_slice`] falls
-//! back to the standard library, and the in-place layer operation marks its output NaN (such
-//! pre-activations mean training diverged; the fit loop reports it), so accuracy never silently
-//! degrades.
+//! Here the argument is reduced to `r = x − q·π/2` with two fused multiply-adds (π/2 split into
+//! the f32 nearest to it and the rest; the first step is exact, see [`sin_cos_checked`]) and
+//! minimax polynomials of the Cephes `sinf`/`cosf` kind are evaluated on |r| ≤ π/4, with the
+//! quadrant chosen by selects and sign-bit flips. Maximum absolute error against f64 is below
+//! 1.5e-7 on |x| ≤ [`FAST_RANGE`] (tested). Beyond it [`sin_cos_slice`] falls back to the
+//! standard library, and the layer operations mark their output NaN (such pre-activations mean
+//! training diverged; the fit loop reports it), so accuracy never silently degrades.
+//!
+//! Every function here is `#[inline(always)]` arithmetic on `f32` with fused multiply-adds
+//! written out, so a kernel that calls it computes the same bits at every SIMD level
+//! ([`crate::simd`]).
 
-/// Largest |x| handled by the polynomial path; beyond it the slice functions use `std`.
-pub const FAST_RANGE: f32 = 8192.0;
+/// Largest |x| handled by the polynomial path (the quadrant index stays below 2¹²); beyond it
+/// the slice functions use `std`.
+pub const FAST_RANGE: f32 = 6400.0;
 
 const FRAC_2_PI: f32 = std::f32::consts::FRAC_2_PI;
-// π/2 = PIO2_1 + PIO2_2 + PIO2_3, PIO2_1 and PIO2_2 with short mantissas so q·PIO2_x is exact.
-const PIO2_1: f32 = 1.570_312_5;
-const PIO2_2: f32 = 4.837_513e-4;
-const PIO2_3: f32 = 7.549_79e-8;
+// π/2 = PIO2_HI + PIO2_LO + 1.8e-15: the f32 nearest to π/2 and the f32 nearest to the rest.
+const PIO2_HI: f32 = f32::from_bits(0x3fc9_0fdb);
+const PIO2_LO: f32 = f32::from_bits(0xb33b_bd2e);
 const S1: f32 = -1.666_665_5e-1;
 const S2: f32 = 8.332_161e-3;
 const S3: f32 = -1.951_529_6e-4;
@@ -26,30 +30,47 @@ const C2: f32 = -1.388_731_6e-3;
 const C3: f32 = 2.443_315_7e-5;
 // Adding and subtracting 1.5·2^23 rounds to the nearest integer for |v| < 2^22.
 const ROUND_MAGIC: f32 = 12_582_912.0;
+// |q| < 4096 (|x| < 6433) is the range the callers accept.
+const Q_LIMIT: i32 = 4096;
 
-/// Sine and cosine of `x` (valid for |x| ≤ [`FAST_RANGE`]). Branch-free: the quadrant is applied
-/// with a blend and sign-bit flips so loops over slices vectorize.
+/// Sine and cosine of `x`, and a nonzero flag when |x| is beyond the accepted range (about
+/// 6433 ≥ [`FAST_RANGE`]; the values are then inaccurate). Branch-free, so loops vectorize.
+///
+/// Reduction: `q = round(x·2/π)`, `r₁ = x − q·PIO2_HI` in one fused multiply-add, exact: `PIO2_HI`
+/// is a multiple of 2⁻²³ in [1, 2), so `q·PIO2_HI` and (for |x| ≥ 1) `x` are multiples of 2⁻²³
+/// and their difference, below 1 in magnitude, has at most 23 significant bits; for |x| < 1 either
+/// q = 0 or x ≥ 0.78 and the same holds with 2⁻²⁴. Then `r = r₁ − q·PIO2_LO`, whose only error is
+/// its final rounding plus |q|·1.8e-15.
 #[inline(always)]
-pub fn sin_cos(x: f32) -> (f32, f32) {
-    let shifted = x * FRAC_2_PI + ROUND_MAGIC;
+pub fn sin_cos_checked(x: f32) -> (f32, f32, u32) {
+    let shifted = x.mul_add(FRAC_2_PI, ROUND_MAGIC);
     let q = shifted - ROUND_MAGIC;
     // the rounded integer sits in the low mantissa bits of `shifted` (no float→int conversion,
     // whose NaN/range checks would stop vectorization)
     let qi = (shifted.to_bits() as i32).wrapping_sub(ROUND_MAGIC.to_bits() as i32);
-    let r = ((x - q * PIO2_1) - q * PIO2_2) - q * PIO2_3;
+    let r = (-q).mul_add(PIO2_HI, x);
+    let r = (-q).mul_add(PIO2_LO, r);
     let z = r * r;
-    // Horner with fused multiply-adds (one rounding each; compiled to FMA with target-cpu=native)
     let s = (r * z).mul_add(z.mul_add(z.mul_add(S3, S2), S1), r);
     let c = (z * z).mul_add(z.mul_add(z.mul_add(C3, C2), C1), (-0.5f32).mul_add(z, 1.0));
-    let swap = (qi & 1) as f32;
-    let sv = s + swap * (c - s);
-    let cv = c + swap * (s - c);
-    let sin_flip = ((qi & 2) as u32) << 30;
-    let cos_flip = (((qi + 1) & 2) as u32) << 30;
+    let swap = (qi & 1) != 0;
+    let sv = if swap { c } else { s };
+    let cv = if swap { s } else { c };
+    let sin_flip = ((qi as u32) << 30) & 0x8000_0000;
+    let cos_flip = ((qi.wrapping_add(1) as u32) << 30) & 0x8000_0000;
+    let out = (qi.wrapping_add(Q_LIMIT) as u32) >> 13;
     (
         f32::from_bits(sv.to_bits() ^ sin_flip),
         f32::from_bits(cv.to_bits() ^ cos_flip),
+        out,
     )
+}
+
+/// Sine and cosine of `x` (accurate for |x| ≤ [`FAST_RANGE`]; see [`sin_cos_checked`]).
+#[inline(always)]
+pub fn sin_cos(x: f32) -> (f32, f32) {
+    let (s, c, _) = sin_cos_checked(x);
+    (s, c)
 }
 
 /// `s[i] = sin(x[i])`, `c[i] = cos(x[i])`.
@@ -58,8 +79,8 @@ pub fn sin_cos_slice(x: &[f32], s: &mut [f32], c: &mut [f32]) {
     assert!(s.len() == x.len() && c.len() == x.len());
     let mut out_of_range = 0u32;
     for ((xi, si), ci) in x.iter().zip(s.iter_mut()).zip(c.iter_mut()) {
-        out_of_range |= (xi.abs() > FAST_RANGE) as u32;
-        let (a, b) = sin_cos(*xi);
+        let (a, b, o) = sin_cos_checked(*xi);
+        out_of_range |= o;
         *si = a;
         *ci = b;
     }
@@ -71,40 +92,17 @@ pub fn sin_cos_slice(x: &[f32], s: &mut [f32], c: &mut [f32]) {
     }
 }
 
-/// In place: `x[i] ← sin(ω·x[i])` and `c[i] = cos(ω·x[i])`.
+/// In place: `x[i] ← sin(ω·x[i])` and `c[i] = cos(ω·x[i])`; NaN everywhere when some `ω·x[i]`
+/// is beyond the accepted range.
 #[track_caller]
 pub fn sin_cos_inplace_scaled(x: &mut [f32], c: &mut [f32], omega: f32) {
     assert!(c.len() == x.len());
     let mut out_of_range = 0u32;
     for (xi, ci) in x.iter_mut().zip(c.iter_mut()) {
-        let v = *xi * omega;
-        out_of_range |= (v.abs() > FAST_RANGE) as u32;
-        let (a, b) = sin_cos(v);
+        let (a, b, o) = sin_cos_checked(*xi * omega);
+        out_of_range |= o;
         *xi = a;
         *ci = b;
-    }
-    if out_of_range != 0 {
-        mark_diverged(x, c);
-    }
-}
-
-/// In place over rows of `bias.len()` values: `x ← sin(ω·(x + bias))`, `c = cos(ω·(x + bias))`
-/// (the bias add of a sine layer fused into the activation: one pass over the buffer).
-#[track_caller]
-pub fn sin_cos_bias_inplace(x: &mut [f32], c: &mut [f32], bias: &[f32], omega: f32) {
-    assert!(c.len() == x.len() && x.len() % bias.len().max(1) == 0);
-    let mut out_of_range = 0u32;
-    for (xr, cr) in x
-        .chunks_exact_mut(bias.len())
-        .zip(c.chunks_exact_mut(bias.len()))
-    {
-        for ((xi, ci), b) in xr.iter_mut().zip(cr.iter_mut()).zip(bias) {
-            let v = (*xi + b) * omega;
-            out_of_range |= (v.abs() > FAST_RANGE) as u32;
-            let (s, co) = sin_cos(v);
-            *xi = s;
-            *ci = co;
-        }
     }
     if out_of_range != 0 {
         mark_diverged(x, c);
@@ -114,7 +112,7 @@ pub fn sin_cos_bias_inplace(x: &mut [f32], c: &mut [f32], bias: &[f32], omega: f
 #[cold]
 fn mark_diverged(x: &mut [f32], c: &mut [f32]) {
     // Mark the values as NaN so the fit reports divergence instead of
-    // continuing with inaccurate sines. Pre-activations beyond 8192 mean training has blown up.
+    // continuing with inaccurate sines. Such pre-activations mean training has blown up.
     x.iter_mut().for_each(|v| *v = f32::NAN);
     c.iter_mut().for_each(|v| *v = f32::NAN);
 }
@@ -189,9 +187,9 @@ mod tests {
     #[test]
     fn sin_cos_matches_f64_reference() {
         let mut worst = 0.0f64;
-        let n = 200_001;
+        let n = 400_001;
         for i in 0..n {
-            let x = -1000.0 + 2000.0 * (i as f64) / (n - 1) as f64;
+            let x = -6400.0 + 12800.0 * (i as f64) / (n - 1) as f64;
             let xf = x as f32;
             let (s, c) = sin_cos(xf);
             let xd = xf as f64;

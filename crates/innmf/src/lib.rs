@@ -94,11 +94,13 @@ pub mod optim;
 pub mod plot;
 pub mod points;
 pub mod separate;
+pub mod simd;
 pub mod stats;
 pub mod transform;
 
 pub use divergence::Divergence;
 pub use error::{Error, Result};
 pub use fit::{fit, FitConfig, FitReport, Freeze};
-pub use model::{FactorKind, Model, ModelSpec, Trainer};
+pub use model::{FactorKind, Model, ModelSpec, Sampling, Trainer};
 pub use points::TfPoints;
+pub use simd::build_info;

@@ -1,4 +1,9 @@
 //! Thin wrappers over faer's matrix product for row-major f32 slices.
+//!
+//! faer picks its AVX2/AVX-512 kernels at run time; its assembly leaves the upper halves of the
+//! vector registers dirty, and in a build for the baseline x86-64 the SSE-encoded code that runs
+//! next would pay a state-transition penalty on every vector instruction (DESIGN.md measured
+//! 3.5× on such code), so every product ends with a `vzeroupper` ([`crate::simd::zero_upper`]).
 
 use faer::linalg::matmul::matmul;
 use faer::{Accum, MatMut, MatRef, Par};
@@ -38,6 +43,7 @@ pub fn gemm(
         Accum::Replace
     };
     matmul(c, accum, a, b, 1.0f32, Par::Seq);
+    crate::simd::zero_upper();
 }
 
 /// f64 version of [`gemm`] (used by references and classical NMF).
@@ -72,6 +78,7 @@ pub fn gemm64(
         Accum::Replace
     };
     matmul(c, accum, a, b, 1.0f64, Par::Seq);
+    crate::simd::zero_upper();
 }
 
 #[cfg(test)]

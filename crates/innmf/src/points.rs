@@ -1,11 +1,18 @@
 //! [`TfPoints`]: a time-frequency representation as a set of points `(t_i, f_i, m_i)`.
 //!
 //! Every representation (STFT grids, constant-Q frames with per-bin hops, sinusoidal peaks,
-//! hybrids) is one `TfPoints`. Alongside the parallel arrays it keeps the *unique-coordinate
-//! index*: the sorted distinct frequencies and times, and for each point the index of its
-//! frequency and of its time. The model evaluates `W_k` once per distinct frequency and `H_k`
-//! once per distinct time and gathers per point. When every (frequency, time) pair occurs exactly
-//! once the set is a full grid ([`TfPoints::grid`]) and dense matrix products are used instead.
+//! hybrids) is one `TfPoints`. Alongside the magnitudes it keeps the *unique-coordinate index*:
+//! the sorted distinct frequencies and times, and for each point the index of its frequency and
+//! of its time. The model evaluates `W_k` once per distinct frequency and `H_k` once per distinct
+//! time and gathers per point. When every (frequency, time) pair occurs exactly once the set is a
+//! full grid ([`TfPoints::grid`]) and dense matrix products are used instead.
+//!
+//! **Storage.** A grid built by [`TfPoints::from_grid`] (an STFT, say) is stored as its
+//! magnitudes in row-major (frequency, time) order plus the two coordinate axes: 8 bytes per
+//! point. The per-point views [`t`](TfPoints::t), [`f`](TfPoints::f),
+//! [`freq_index`](TfPoints::freq_index), [`time_index`](TfPoints::time_index) and the
+//! [`grid`](TfPoints::grid) map are built on first use and kept (the training engine uses none of
+//! them on such a grid). A scattered point set stores its coordinates and indices.
 //!
 //! Coordinates are compared exactly (bitwise after sorting): transforms in this crate compute
 //! times from integer sample positions, so equal instants give equal floats.
@@ -13,6 +20,7 @@
 use crate::error::{check_finite, Error, Result};
 use crate::io::{self, NdArray};
 use std::path::Path;
+use std::sync::OnceLock;
 
 /// A dense grid layout: point `i` sits at row `fi[i]`, column `ti[i]`, and `cell_to_point`
 /// maps the row-major cell `f * n_times + t` back to the point index.
@@ -22,17 +30,51 @@ pub struct Grid {
     pub cell_to_point: Vec<u32>,
 }
 
-/// A point set with its unique-coordinate index. Build with [`TfPoints::new`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
+enum Layout {
+    /// Point `i` is cell `(i / n_times, i % n_times)` of the full grid.
+    RowMajor,
+    /// Scattered points: coordinates and unique-coordinate indices per point, and the grid map
+    /// when the points happen to fill a grid in another order.
+    Cloud {
+        t: Vec<f64>,
+        f: Vec<f64>,
+        fi: Vec<u32>,
+        ti: Vec<u32>,
+        grid: Option<Grid>,
+    },
+}
+
+/// Per-point views of a row-major grid, built on first use.
+#[derive(Debug, Clone, Default)]
+struct Lazy {
+    t: OnceLock<Vec<f64>>,
+    f: OnceLock<Vec<f64>>,
+    fi: OnceLock<Vec<u32>>,
+    ti: OnceLock<Vec<u32>>,
+    grid: OnceLock<Grid>,
+}
+
+/// A point set with its unique-coordinate index. Build with [`TfPoints::new`] or
+/// [`TfPoints::from_grid`].
+#[derive(Debug, Clone)]
 pub struct TfPoints {
-    t: Vec<f64>,
-    f: Vec<f64>,
     m: Vec<f64>,
     freqs: Vec<f64>,
     times: Vec<f64>,
-    fi: Vec<u32>,
-    ti: Vec<u32>,
-    grid: Option<Grid>,
+    layout: Layout,
+    lazy: Lazy,
+}
+
+impl PartialEq for TfPoints {
+    /// The same points in the same order (whatever the storage).
+    fn eq(&self, other: &Self) -> bool {
+        self.m == other.m
+            && self.freqs == other.freqs
+            && self.times == other.times
+            && self.t() == other.t()
+            && self.f() == other.f()
+    }
 }
 
 fn unique_index(values: &[f64]) -> (Vec<f64>, Vec<u32>) {
@@ -51,6 +93,21 @@ fn unique_index(values: &[f64]) -> (Vec<f64>, Vec<u32>) {
         idx[o as usize] = (uniq.len() - 1) as u32;
     }
     (uniq, idx)
+}
+
+fn check_magnitudes(m: &[f64]) -> Result<()> {
+    check_finite("m (magnitudes)", m)?;
+    if let Some(index) = m.iter().position(|&v| v < 0.0) {
+        return Err(Error::NegativeMagnitude {
+            index,
+            value: m[index],
+        });
+    }
+    Ok(())
+}
+
+fn strictly_increasing(v: &[f64]) -> bool {
+    v.windows(2).all(|w| w[0] < w[1])
 }
 
 impl TfPoints {
@@ -80,67 +137,111 @@ impl TfPoints {
         }
         check_finite("t (times)", &t)?;
         check_finite("f (frequencies)", &f)?;
-        check_finite("m (magnitudes)", &m)?;
-        if let Some(index) = m.iter().position(|&v| v < 0.0) {
-            return Err(Error::NegativeMagnitude {
-                index,
-                value: m[index],
-            });
-        }
+        check_magnitudes(&m)?;
         let (freqs, fi) = unique_index(&f);
         let (times, ti) = unique_index(&t);
         let grid = detect_grid(&fi, &ti, freqs.len(), times.len());
         Ok(TfPoints {
-            t,
-            f,
             m,
             freqs,
             times,
-            fi,
-            ti,
-            grid,
+            layout: Layout::Cloud { t, f, fi, ti, grid },
+            lazy: Lazy::default(),
         })
     }
 
     /// Builds the full grid `freqs × times` from a row-major `freqs.len() × times.len()` matrix.
     pub fn from_grid(freqs: &[f64], times: &[f64], mag: &[f64]) -> Result<Self> {
+        Self::from_grid_owned(freqs.to_vec(), times.to_vec(), mag.to_vec())
+    }
+
+    /// [`from_grid`](Self::from_grid) taking ownership of the matrix (no copy). With strictly
+    /// increasing axes the set is stored as the matrix and the two axes (see the module docs).
+    pub fn from_grid_owned(freqs: Vec<f64>, times: Vec<f64>, mag: Vec<f64>) -> Result<Self> {
         let (nf, nt) = (freqs.len(), times.len());
-        if mag.len() != nf * nt {
+        if nf.checked_mul(nt) != Some(mag.len()) {
             return Err(Error::LengthMismatch {
                 what: "magnitude matrix vs freqs × times".into(),
-                expected: nf * nt,
+                expected: nf.saturating_mul(nt),
                 got: mag.len(),
             });
         }
-        let mut t = Vec::with_capacity(nf * nt);
-        let mut f = Vec::with_capacity(nf * nt);
-        for &fv in freqs {
-            for &tv in times {
-                f.push(fv);
-                t.push(tv);
-            }
+        if mag.is_empty() {
+            return Err(Error::Empty { what: "point set" });
         }
-        TfPoints::new(t, f, mag.to_vec())
+        if mag.len() > u32::MAX as usize {
+            return Err(Error::param(
+                "number of points",
+                mag.len(),
+                "at most 2^32 - 1",
+            ));
+        }
+        check_finite("f (frequencies)", &freqs)?;
+        check_finite("t (times)", &times)?;
+        if !(strictly_increasing(&freqs) && strictly_increasing(&times)) {
+            // repeated or unordered axes: the general path sorts out what the points are
+            let mut t = Vec::with_capacity(nf * nt);
+            let mut f = Vec::with_capacity(nf * nt);
+            for &fv in &freqs {
+                for &tv in &times {
+                    f.push(fv);
+                    t.push(tv);
+                }
+            }
+            return TfPoints::new(t, f, mag);
+        }
+        check_magnitudes(&mag)?;
+        Ok(TfPoints {
+            m: mag,
+            freqs,
+            times,
+            layout: Layout::RowMajor,
+            lazy: Lazy::default(),
+        })
     }
 
     /// Number of points.
     pub fn len(&self) -> usize {
-        self.t.len()
+        self.m.len()
     }
 
     /// Always false: a `TfPoints` holds at least one point.
     pub fn is_empty(&self) -> bool {
-        self.t.is_empty()
+        self.m.is_empty()
+    }
+
+    /// True when point `i` is cell `(i / n_times, i % n_times)` of the full grid (so no per-point
+    /// coordinates are stored; see [`grid`](Self::grid) for the general grid map).
+    pub fn is_row_major_grid(&self) -> bool {
+        matches!(self.layout, Layout::RowMajor)
     }
 
     /// Times in seconds, one per point.
     pub fn t(&self) -> &[f64] {
-        &self.t
+        match &self.layout {
+            Layout::Cloud { t, .. } => t,
+            Layout::RowMajor => self.lazy.t.get_or_init(|| {
+                let mut v = Vec::with_capacity(self.len());
+                for _ in 0..self.freqs.len() {
+                    v.extend_from_slice(&self.times);
+                }
+                v
+            }),
+        }
     }
 
     /// Frequencies in Hz, one per point.
     pub fn f(&self) -> &[f64] {
-        &self.f
+        match &self.layout {
+            Layout::Cloud { f, .. } => f,
+            Layout::RowMajor => self.lazy.f.get_or_init(|| {
+                let nt = self.times.len();
+                self.freqs
+                    .iter()
+                    .flat_map(|&v| std::iter::repeat_n(v, nt))
+                    .collect()
+            }),
+        }
     }
 
     /// Magnitudes, one per point.
@@ -160,29 +261,61 @@ impl TfPoints {
 
     /// Per point, the index of its frequency in [`unique_freqs`](Self::unique_freqs).
     pub fn freq_index(&self) -> &[u32] {
-        &self.fi
+        match &self.layout {
+            Layout::Cloud { fi, .. } => fi,
+            Layout::RowMajor => self.lazy.fi.get_or_init(|| {
+                let nt = self.times.len();
+                (0..self.freqs.len() as u32)
+                    .flat_map(|v| std::iter::repeat_n(v, nt))
+                    .collect()
+            }),
+        }
     }
 
     /// Per point, the index of its time in [`unique_times`](Self::unique_times).
     pub fn time_index(&self) -> &[u32] {
-        &self.ti
+        match &self.layout {
+            Layout::Cloud { ti, .. } => ti,
+            Layout::RowMajor => self.lazy.ti.get_or_init(|| {
+                let nt = self.times.len() as u32;
+                (0..self.freqs.len()).flat_map(|_| 0..nt).collect()
+            }),
+        }
+    }
+
+    /// Frequency and time index of point `i`.
+    #[inline]
+    pub fn cell_of(&self, i: usize) -> (usize, usize) {
+        match &self.layout {
+            Layout::Cloud { fi, ti, .. } => (fi[i] as usize, ti[i] as usize),
+            Layout::RowMajor => (i / self.times.len(), i % self.times.len()),
+        }
     }
 
     /// The dense layout when every (frequency, time) pair occurs exactly once.
     pub fn grid(&self) -> Option<&Grid> {
-        self.grid.as_ref()
+        match &self.layout {
+            Layout::Cloud { grid, .. } => grid.as_ref(),
+            Layout::RowMajor => Some(self.lazy.grid.get_or_init(|| Grid {
+                cell_to_point: (0..self.len() as u32).collect(),
+            })),
+        }
     }
 
     /// Returns a copy with every magnitude raised to `p` (the paper compresses with p = 0.5).
     pub fn powered(&self, p: f64) -> Result<Self> {
+        self.clone().into_powered(p)
+    }
+
+    /// [`powered`](Self::powered) in place, without a copy.
+    pub fn into_powered(mut self, p: f64) -> Result<Self> {
         if !(p.is_finite() && p > 0.0) {
             return Err(Error::param("p (magnitude power)", p, "a finite value > 0"));
         }
-        let mut out = self.clone();
         if p != 1.0 {
-            out.m.iter_mut().for_each(|v| *v = v.powf(p));
+            self.m.iter_mut().for_each(|v| *v = v.powf(p));
         }
-        Ok(out)
+        Ok(self)
     }
 
     /// Concatenates point sets, shifting the times of set `j` by `shifts[j]` seconds.
@@ -196,8 +329,8 @@ impl TfPoints {
         }
         let (mut t, mut f, mut m) = (Vec::new(), Vec::new(), Vec::new());
         for (p, &s) in parts.iter().zip(shifts) {
-            t.extend(p.t.iter().map(|&v| v + s));
-            f.extend_from_slice(&p.f);
+            t.extend(p.t().iter().map(|&v| v + s));
+            f.extend_from_slice(p.f());
             m.extend_from_slice(&p.m);
         }
         TfPoints::new(t, f, m)
@@ -264,13 +397,13 @@ impl TfPoints {
             "npz" => io::write_npz(
                 path,
                 &[
-                    ("t", &NdArray::vector(self.t.clone())),
-                    ("f", &NdArray::vector(self.f.clone())),
+                    ("t", &NdArray::vector(self.t().to_vec())),
+                    ("f", &NdArray::vector(self.f().to_vec())),
                     ("m", &NdArray::vector(self.m.clone())),
                 ],
                 false,
             ),
-            "csv" => io::write_csv(path, &["t", "f", "m"], &[&self.t, &self.f, &self.m]),
+            "csv" => io::write_csv(path, &["t", "f", "m"], &[self.t(), self.f(), &self.m]),
             _ => Err(Error::format(path, "write point sets as .npz or .csv")),
         }
     }
@@ -336,6 +469,42 @@ mod tests {
         assert!(cloud.grid().is_none());
         let dup = TfPoints::new(vec![0.0, 0.0], vec![5.0, 5.0], vec![1.0; 2]).unwrap();
         assert!(dup.grid().is_none());
+    }
+
+    #[test]
+    fn row_major_grids_store_only_magnitudes_and_agree_with_the_general_path() {
+        let (freqs, times) = ([10.0, 20.0, 30.0], [0.1, 0.5]);
+        let mag = [1., 2., 3., 4., 5., 6.];
+        let p = TfPoints::from_grid(&freqs, &times, &mag).unwrap();
+        assert!(p.is_row_major_grid());
+        let mut t = vec![];
+        let mut f = vec![];
+        for &fv in &freqs {
+            for &tv in &times {
+                f.push(fv);
+                t.push(tv);
+            }
+        }
+        let general = TfPoints::new(t.clone(), f.clone(), mag.to_vec()).unwrap();
+        assert!(!general.is_row_major_grid());
+        assert_eq!(p, general);
+        assert_eq!(p.t(), &t[..]);
+        assert_eq!(p.f(), &f[..]);
+        assert_eq!(p.freq_index(), general.freq_index());
+        assert_eq!(p.time_index(), general.time_index());
+        assert_eq!(p.grid(), general.grid());
+        for i in 0..p.len() {
+            assert_eq!(p.cell_of(i), general.cell_of(i));
+        }
+        // unsorted or repeated axes take the general path; errors name the value
+        let q = TfPoints::from_grid(&[20.0, 10.0], &[0.0], &[1.0, 2.0]).unwrap();
+        assert!(!q.is_row_major_grid() && q.grid().is_some());
+        assert_eq!(q.unique_freqs(), &[10.0, 20.0]);
+        let e = TfPoints::from_grid(&[1.0], &[0.0, 1.0], &[1.0, -2.0]).unwrap_err();
+        assert!(matches!(e, Error::NegativeMagnitude { index: 1, .. }));
+        assert!(TfPoints::from_grid(&[1.0], &[0.0], &[]).is_err());
+        let pw = p.powered(0.5).unwrap();
+        assert!(pw.is_row_major_grid() && (pw.m()[3] - 2.0).abs() < 1e-15);
     }
 
     #[test]

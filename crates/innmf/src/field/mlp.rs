@@ -18,9 +18,10 @@
 
 use super::axis::Axis;
 use super::fourier;
+use super::kernels::{self, ROWS};
 use crate::error::{Error, Result};
-use crate::fastmath::{sin_cos_bias_inplace, softplus, softplus_grad};
-use crate::linalg::gemm;
+use crate::fastmath::{softplus, softplus_grad};
+use crate::simd::{self, Level};
 use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
@@ -277,104 +278,154 @@ impl Mlp {
     }
 
     /// Evaluates all components at physical coordinates: `[K, N]` values, row-major.
+    ///
+    /// Streams over blocks of coordinates: memory beyond the output is a few blocks per
+    /// component, whatever `coords.len()`.
     pub fn evaluate(&self, coords: &[f64]) -> Vec<f32> {
-        let mut ws = MlpWorkspace::new(self, coords);
-        ws.forward(&self.params);
-        ws.values()
+        let cfg = &self.config;
+        let (n, j) = (coords.len(), cfg.n_features);
+        let mut out = vec![0.0f32; cfg.components * n];
+        if n == 0 {
+            return out;
+        }
+        let u = cfg.axis.map_all(coords);
+        let specs = layer_specs(cfg);
+        let level = simd::level();
+        let (h, depth, per) = (cfg.width, cfg.depth, cfg.params_per_component());
+        out.par_chunks_mut(n)
+            .zip(self.params.par_chunks(per))
+            .enumerate()
+            .for_each(|(c, (vals, p))| {
+                let fb = &self.fourier_bias[c * j..(c + 1) * j];
+                let mut feats = vec![0.0f32; ROWS * 2 * j];
+                let mut acts = vec![vec![0.0f32; ROWS * h]; depth.max(1)];
+                let mut cos = vec![vec![0.0f32; ROWS * h]; depth];
+                let mut g = vec![0.0f32; ROWS];
+                let prep = Collapsed::new(level, p, &specs);
+                let mut bad = false;
+                for r0 in (0..n).step_by(ROWS) {
+                    let nb = ROWS.min(n - r0);
+                    let f = &mut feats[..nb * 2 * j];
+                    fourier::encode(&u[r0..r0 + nb], fb, j, f);
+                    bad |= forward_block(
+                        level,
+                        p,
+                        &specs,
+                        &prep,
+                        cfg.omega,
+                        f,
+                        &mut acts,
+                        &mut cos,
+                        0,
+                        nb,
+                        &mut g[..nb],
+                    );
+                    map_values(cfg.output, &g[..nb], &mut vals[r0..r0 + nb]);
+                }
+                if bad {
+                    vals.fill(f32::NAN);
+                }
+            });
+        out
     }
 }
 
 /// Per-component buffers of a workspace.
 #[derive(Debug, Clone)]
 struct ComponentBuffers {
+    /// Fourier features `[N, 2J]`.
     feats: Vec<f32>,
+    /// Outputs of the sine layers 1..=D, each `[N, h]` (with D = 0: the linear layer's output).
     acts: Vec<Vec<f32>>,
+    /// cos of the sine layers' arguments, each `[N, h]`.
     cos: Vec<Vec<f32>>,
+    /// Output before softplus `[N]` (its gradient after a backward pass).
     g: Vec<f32>,
     values: Vec<f32>,
-    /// W0·W1 `[2J, h]` and b0·W1 + b1 `[h]` (layers 0 and 1 collapsed; see `forward_component`).
-    collapsed: Vec<f32>,
-    collapsed_bias: Vec<f32>,
+    /// Gradient scratch: two blocks of ∂z, the transposed weights of layers 1..=D, `Fᵀ·∂z₁`.
+    dz: Vec<f32>,
+    dz2: Vec<f32>,
+    wt: Vec<Vec<f32>>,
+    pf: Vec<f32>,
 }
 
-/// Gradient scratch of one worker thread: shared by the components that thread processes, so
-/// the backward pass keeps a smaller working set in cache.
-#[derive(Debug)]
-struct Scratch {
-    da: Vec<f32>,
-    db: Vec<f32>,
-    /// Fᵀ·dZ1, `[2J, h]`.
-    pf: Vec<f32>,
+/// Layers 0 and 1 collapsed (no activation between them): `M = W0·W1` `[2J, h]` and
+/// `c = b0·W1 + b1` `[h]`, so `z1 = F·M + c` replaces an N×h×h product by a 2J×h×h one.
+struct Collapsed {
+    m: Vec<f32>,
+    c: Vec<f32>,
+}
+
+impl Collapsed {
+    fn new(level: Level, p: &[f32], specs: &[LayerSpec]) -> Self {
+        if specs.len() < 3 {
+            return Collapsed {
+                m: Vec::new(),
+                c: Vec::new(),
+            };
+        }
+        let (s0, s1) = (specs[0], specs[1]);
+        let (w0, w1) = (&p[s0.w..s0.b], &p[s1.w..s1.b]);
+        let mut m = vec![0.0f32; s0.fan_in * s1.fan_out];
+        kernels::gemm(
+            level, &mut m, w0, w1, s0.fan_in, s0.fan_out, s1.fan_out, false, false,
+        );
+        let mut c = p[s1.b..s1.b + s1.fan_out].to_vec();
+        kernels::gemm(
+            level,
+            &mut c,
+            &p[s0.b..s0.b + s0.fan_out],
+            w1,
+            1,
+            s0.fan_out,
+            s1.fan_out,
+            false,
+            true,
+        );
+        Collapsed { m, c }
+    }
 }
 
 /// Preallocated buffers for evaluating and differentiating an [`Mlp`] at a fixed set of
 /// coordinates (typically the unique frequencies or times of a point set).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct MlpWorkspace {
     n: usize,
     specs: Vec<LayerSpec>,
     per: usize,
     omega: f32,
     output: OutputMap,
+    level: Level,
     comps: Vec<ComponentBuffers>,
-    scratch: Vec<std::sync::Mutex<Scratch>>,
-}
-
-impl Clone for MlpWorkspace {
-    fn clone(&self) -> Self {
-        MlpWorkspace {
-            n: self.n,
-            specs: self.specs.clone(),
-            per: self.per,
-            omega: self.omega,
-            output: self.output,
-            comps: self.comps.clone(),
-            scratch: self
-                .scratch
-                .iter()
-                .map(|m| {
-                    let g = m.lock().unwrap_or_else(|e| e.into_inner());
-                    std::sync::Mutex::new(Scratch {
-                        da: vec![0.0; g.da.len()],
-                        db: vec![0.0; g.db.len()],
-                        pf: vec![0.0; g.pf.len()],
-                    })
-                })
-                .collect(),
-        }
-    }
 }
 
 impl MlpWorkspace {
     /// Buffers for `coords` (physical units); the Fourier features are computed here, once.
     pub fn new(mlp: &Mlp, coords: &[f64]) -> Self {
+        Self::from_inputs(mlp, &mlp.config.axis.map_all(coords))
+    }
+
+    /// Buffers for network inputs `u` (coordinates already mapped by the factor's axis).
+    pub fn from_inputs(mlp: &Mlp, u: &[f64]) -> Self {
         let cfg = &mlp.config;
-        let n = coords.len();
-        let u = cfg.axis.map_all(coords);
+        let n = u.len();
         let j = cfg.n_features;
         let specs = layer_specs(cfg);
-        let h = cfg.width;
+        let (h, depth) = (cfg.width, cfg.depth);
         let comps = (0..cfg.components)
             .map(|c| {
                 let mut feats = vec![0.0f32; n * 2 * j];
-                fourier::encode(&u, &mlp.fourier_bias[c * j..(c + 1) * j], j, &mut feats);
+                fourier::encode(u, &mlp.fourier_bias[c * j..(c + 1) * j], j, &mut feats);
                 ComponentBuffers {
                     feats,
-                    // acts[l] holds a_{l+1}; with depth ≥ 1, a_1 is never formed
-                    acts: (0..=cfg.depth)
-                        .map(|l| {
-                            if l == 0 && cfg.depth > 0 {
-                                Vec::new()
-                            } else {
-                                vec![0.0; n * h]
-                            }
-                        })
-                        .collect(),
-                    cos: (0..cfg.depth).map(|_| vec![0.0; n * h]).collect(),
+                    acts: (0..depth.max(1)).map(|_| vec![0.0; n * h]).collect(),
+                    cos: (0..depth).map(|_| vec![0.0; n * h]).collect(),
                     g: vec![0.0; n],
                     values: vec![0.0; n],
-                    collapsed: vec![0.0; 2 * j * h],
-                    collapsed_bias: vec![0.0; h],
+                    dz: vec![0.0; ROWS * h],
+                    dz2: vec![0.0; ROWS * h],
+                    wt: (0..depth).map(|_| vec![0.0; h * h]).collect(),
+                    pf: vec![0.0; 2 * j * h],
                 }
             })
             .collect();
@@ -384,16 +435,8 @@ impl MlpWorkspace {
             per: cfg.params_per_component(),
             omega: cfg.omega,
             output: cfg.output,
+            level: simd::level(),
             comps,
-            scratch: (0..rayon::current_num_threads().max(1))
-                .map(|_| {
-                    std::sync::Mutex::new(Scratch {
-                        da: vec![0.0; n * h],
-                        db: vec![0.0; n * h],
-                        pf: vec![0.0; 2 * j * h],
-                    })
-                })
-                .collect(),
         }
     }
 
@@ -405,6 +448,17 @@ impl MlpWorkspace {
     /// True when bound to no coordinates.
     pub fn is_empty(&self) -> bool {
         self.n == 0
+    }
+
+    /// The SIMD level the kernels run at (default [`simd::level`]).
+    pub fn level(&self) -> Level {
+        self.level
+    }
+
+    /// Runs the kernels at `level` (clamped to what the CPU supports). Every level gives the same
+    /// bits; this exists to test that.
+    pub fn set_level(&mut self, level: Level) {
+        self.level = simd::clamp(level);
     }
 
     /// Values of component `k` after the last [`forward`](Self::forward).
@@ -432,11 +486,12 @@ impl MlpWorkspace {
     #[track_caller]
     pub fn forward(&mut self, params: &[f32]) {
         assert_eq!(params.len(), self.per * self.comps.len());
-        let (n, specs, omega, output) = (self.n, &self.specs, self.omega, self.output);
+        let (n, specs, omega, level) = (self.n, &self.specs, self.omega, self.level);
+        let output = self.output;
         self.comps
             .par_iter_mut()
             .zip(params.par_chunks(self.per))
-            .for_each(|(buf, p)| forward_component(buf, p, specs, n, omega, output));
+            .for_each(|(buf, p)| forward_component(level, buf, p, specs, n, omega, output));
     }
 
     /// Backward pass: given `dvalues` (`[K, N]`, ∂loss/∂value), writes ∂loss/∂params into
@@ -446,31 +501,79 @@ impl MlpWorkspace {
         assert_eq!(params.len(), self.per * self.comps.len());
         assert_eq!(grad.len(), params.len());
         assert_eq!(dvalues.len(), self.n * self.comps.len());
-        let (n, specs, omega, output) = (self.n, &self.specs, self.omega, self.output);
+        let (n, specs, omega, level) = (self.n, &self.specs, self.omega, self.level);
+        let output = self.output;
         self.comps
             .par_iter_mut()
             .zip(params.par_chunks(self.per))
             .zip(grad.par_chunks_mut(self.per))
             .zip(dvalues.par_chunks(n))
             .for_each(|(((buf, p), gr), dv)| {
-                // one scratch per worker thread; the lock is never contended (a thread runs one
-                // component at a time and nothing inside spawns rayon work)
-                let idx = rayon::current_thread_index().unwrap_or(0) % self.scratch.len();
-                let mut guard = self.scratch[idx].lock().unwrap_or_else(|e| e.into_inner());
-                backward_component(buf, &mut guard, p, gr, dv, specs, n, omega, output)
+                backward_component(level, buf, p, gr, dv, specs, n, omega, output)
             });
     }
 }
 
-fn add_bias_rows(out: &mut [f32], bias: &[f32]) {
-    for row in out.chunks_exact_mut(bias.len()) {
-        for (o, b) in row.iter_mut().zip(bias) {
-            *o += b;
+/// Forward pass over rows `r0..r0 + nb` of `acts`/`cos` (`feats` and `g` hold just those rows).
+/// Returns true when a pre-activation left the sine's range.
+fn forward_block(
+    level: Level,
+    p: &[f32],
+    specs: &[LayerSpec],
+    prep: &Collapsed,
+    omega: f32,
+    feats: &[f32],
+    acts: &mut [Vec<f32>],
+    cos: &mut [Vec<f32>],
+    r0: usize,
+    nb: usize,
+    g: &mut [f32],
+) -> bool {
+    let depth = specs.len() - 2;
+    let (s0, so) = (specs[0], specs[depth + 1]);
+    let (j2, h) = (s0.fan_in, so.fan_in);
+    let rows = r0 * h..(r0 + nb) * h;
+    let mut bad = false;
+    if depth == 0 {
+        let z = &mut acts[0][rows.clone()];
+        kernels::gemm_bias(
+            level,
+            z,
+            feats,
+            &p[s0.w..s0.b],
+            &p[s0.b..s0.b + h],
+            nb,
+            j2,
+            h,
+        );
+    } else {
+        let z = &mut acts[0][rows.clone()];
+        kernels::gemm_bias(level, z, feats, &prep.m, &prep.c, nb, j2, h);
+        bad |= kernels::sine(level, z, &mut cos[0][rows.clone()], omega);
+        for l in 2..=depth {
+            let s = specs[l];
+            let (prev, next) = acts.split_at_mut(l - 1);
+            let z = &mut next[0][rows.clone()];
+            kernels::gemm_bias(
+                level,
+                z,
+                &prev[l - 2][rows.clone()],
+                &p[s.w..s.b],
+                &p[s.b..s.b + h],
+                nb,
+                h,
+                h,
+            );
+            bad |= kernels::sine(level, z, &mut cos[l - 1][rows.clone()], omega);
         }
     }
+    let last = &acts[depth.max(1) - 1][rows];
+    kernels::output_rows(level, last, &p[so.w..so.b], p[so.b], g);
+    bad
 }
 
 fn forward_component(
+    level: Level,
     buf: &mut ComponentBuffers,
     p: &[f32],
     specs: &[LayerSpec],
@@ -478,96 +581,81 @@ fn forward_component(
     omega: f32,
     output: OutputMap,
 ) {
-    let depth = specs.len() - 2;
-    let s0 = specs[0];
-    if depth == 0 {
-        // layer 0 feeds the output layer directly
-        let a1 = &mut buf.acts[0];
-        gemm(
-            a1,
-            &buf.feats,
-            &p[s0.w..s0.b],
-            n,
-            s0.fan_in,
-            s0.fan_out,
-            false,
-            false,
-            false,
+    let j2 = specs[0].fan_in;
+    let prep = Collapsed::new(level, p, specs);
+    let mut bad = false;
+    for r0 in (0..n).step_by(ROWS) {
+        let nb = ROWS.min(n - r0);
+        bad |= forward_block(
+            level,
+            p,
+            specs,
+            &prep,
+            omega,
+            &buf.feats[r0 * j2..(r0 + nb) * j2],
+            &mut buf.acts,
+            &mut buf.cos,
+            r0,
+            nb,
+            &mut buf.g[r0..r0 + nb],
         );
-        add_bias_rows(a1, &p[s0.b..s0.b + s0.fan_out]);
-    } else {
-        // layers 0 and 1 have no activation between them: z1 = F·(W0·W1) + (b0·W1 + b1), so
-        // the N×h×h product of layer 1 is replaced by a 2J×h×h one (see `backward_component`
-        // for the matching gradients). a1 itself is never formed.
-        let s1 = specs[1];
-        let (w0, w1) = (&p[s0.w..s0.b], &p[s1.w..s1.b]);
-        let m = &mut buf.collapsed;
-        gemm(
-            m, w0, w1, s0.fan_in, s0.fan_out, s1.fan_out, false, false, false,
-        );
-        let c = &mut buf.collapsed_bias;
-        for (o, cv) in c.iter_mut().enumerate() {
-            let mut acc = p[s1.b + o];
-            for i in 0..s0.fan_out {
-                acc += p[s0.b + i] * w1[i * s1.fan_out + o];
-            }
-            *cv = acc;
-        }
-        let z = &mut buf.acts[1];
-        gemm(
-            z, &buf.feats, m, n, s0.fan_in, s1.fan_out, false, false, false,
-        );
-        sin_cos_bias_inplace(z, &mut buf.cos[0], c, omega);
     }
-    // the remaining sine layers
-    for l in 2..=depth {
-        let s = specs[l];
-        let (prev, next) = buf.acts.split_at_mut(l);
-        let a_in = &prev[l - 1];
-        let z = &mut next[0];
-        gemm(
-            z,
-            a_in,
-            &p[s.w..s.b],
-            n,
-            s.fan_in,
-            s.fan_out,
-            false,
-            false,
-            false,
-        );
-        sin_cos_bias_inplace(z, &mut buf.cos[l - 1], &p[s.b..s.b + s.fan_out], omega);
+    map_values(output, &buf.g, &mut buf.values);
+    if bad {
+        // pre-activations beyond the sine's range: training has diverged (the fit reports it)
+        buf.values.fill(f32::NAN);
     }
-    // output layer and output map
-    let so = specs[depth + 1];
-    buf.g.fill(p[so.b]);
-    gemm(
-        &mut buf.g,
-        &buf.acts[depth],
-        &p[so.w..so.b],
-        n,
-        so.fan_in,
-        1,
-        false,
-        false,
-        true,
-    );
+}
+
+/// `values = map(g)` (the output map, one branch per slice so the loops vectorize).
+fn map_values(output: OutputMap, g: &[f32], values: &mut [f32]) {
     match output {
         OutputMap::Softplus => {
-            for (v, &g) in buf.values.iter_mut().zip(&buf.g) {
+            for (v, &g) in values.iter_mut().zip(g) {
                 *v = softplus(g);
             }
         }
         OutputMap::Exp => {
-            for (v, &g) in buf.values.iter_mut().zip(&buf.g) {
+            for (v, &g) in values.iter_mut().zip(g) {
                 *v = OutputMap::Exp.value(g);
             }
         }
     }
 }
 
+/// `g ← dvalues · map'(g)`.
+fn map_grads(output: OutputMap, g: &mut [f32], dvalues: &[f32]) {
+    match output {
+        OutputMap::Softplus => {
+            for (g, &dv) in g.iter_mut().zip(dvalues) {
+                *g = dv * softplus_grad(*g);
+            }
+        }
+        OutputMap::Exp => {
+            for (g, &dv) in g.iter_mut().zip(dvalues) {
+                *g = dv * OutputMap::Exp.grad(*g);
+            }
+        }
+    }
+}
+
+/// Two disjoint mutable sub-slices `a` and `b` of `v` (ranges must not overlap).
+fn two_mut(
+    v: &mut [f32],
+    a: std::ops::Range<usize>,
+    b: std::ops::Range<usize>,
+) -> (&mut [f32], &mut [f32]) {
+    if a.start < b.start {
+        let (x, y) = v.split_at_mut(b.start);
+        (&mut x[a], &mut y[..b.end - b.start])
+    } else {
+        let (x, y) = v.split_at_mut(a.start);
+        (&mut y[..a.end - a.start], &mut x[b])
+    }
+}
+
 /// Gradients of layers 0 and 1, which the forward pass collapsed (`z1 = F·W0·W1 + b0·W1 + b1`).
-/// With `dZ1` in `scratch.da`, `s1 = Σ_rows dZ1` already in `grad[b1]` and `P = Fᵀ·dZ1`:
+/// With `s1 = Σ_rows dZ1` already in `grad[b1]` and `P = Fᵀ·dZ1` in `buf.pf`:
 ///
 /// ```text
 /// ∂W1 = a1ᵀ·dZ1 = W0ᵀ·P + b0·s1ᵀ      ∂W0 = Fᵀ·(dZ1·W1ᵀ) = P·W1ᵀ      ∂b0 = W1·s1
@@ -575,67 +663,59 @@ fn forward_component(
 ///
 /// so no N×h×h product is needed (exact algebra; only the rounding differs).
 fn collapsed_backward(
+    level: Level,
     buf: &ComponentBuffers,
-    scratch: &mut Scratch,
     p: &[f32],
     grad: &mut [f32],
     specs: &[LayerSpec],
-    n: usize,
 ) {
     let (s0, s1) = (specs[0], specs[1]);
     let (j2, h0, h1) = (s0.fan_in, s0.fan_out, s1.fan_out);
-    let pf = &mut scratch.pf;
-    gemm(pf, &buf.feats, &scratch.da, j2, n, h1, true, false, false);
     let (w0, w1) = (&p[s0.w..s0.b], &p[s1.w..s1.b]);
     let sums: Vec<f32> = grad[s1.b..s1.b + h1].to_vec();
     // ∂W1 = W0ᵀ·P + b0·s1ᵀ
-    gemm(
-        &mut grad[s1.w..s1.b],
-        w0,
-        pf,
+    let gw1 = &mut grad[s1.w..s1.b];
+    kernels::gemm(level, gw1, w0, &buf.pf, h0, j2, h1, true, false);
+    kernels::gemm(
+        level,
+        gw1,
+        &p[s0.b..s0.b + h0],
+        &sums,
         h0,
-        j2,
+        1,
         h1,
+        false,
         true,
-        false,
-        false,
     );
-    for i in 0..h0 {
-        let b0 = p[s0.b + i];
-        for o in 0..h1 {
-            grad[s1.w + i * h1 + o] += b0 * sums[o];
-        }
-    }
     // ∂W0 = P·W1ᵀ
-    gemm(
+    kernels::gemm(
+        level,
         &mut grad[s0.w..s0.b],
-        pf,
-        w1,
+        &buf.pf,
+        &buf.wt[0],
         j2,
         h1,
         h0,
         false,
-        true,
         false,
     );
     // ∂b0 = W1·s1
-    for i in 0..h0 {
-        grad[s0.b + i] = (0..h1).map(|o| w1[i * h1 + o] * sums[o]).sum();
-    }
-}
-
-fn column_sums(m: &[f32], cols: usize, out: &mut [f32]) {
-    out.fill(0.0);
-    for row in m.chunks_exact(cols) {
-        for (o, &v) in out.iter_mut().zip(row) {
-            *o += v;
-        }
-    }
+    kernels::gemm(
+        level,
+        &mut grad[s0.b..s0.b + h0],
+        w1,
+        &sums,
+        h0,
+        h1,
+        1,
+        false,
+        false,
+    );
 }
 
 fn backward_component(
+    level: Level,
     buf: &mut ComponentBuffers,
-    scratch: &mut Scratch,
     p: &[f32],
     grad: &mut [f32],
     dvalues: &[f32],
@@ -645,96 +725,92 @@ fn backward_component(
     output: OutputMap,
 ) {
     let depth = specs.len() - 2;
-    let so = specs[depth + 1];
-    let h = so.fan_in;
-    // dg = dvalue · map'(g); reuse buf.g as dg
-    match output {
-        OutputMap::Softplus => {
-            for (g, &dv) in buf.g.iter_mut().zip(dvalues) {
-                *g = dv * softplus_grad(*g);
-            }
-        }
-        OutputMap::Exp => {
-            for (g, &dv) in buf.g.iter_mut().zip(dvalues) {
-                *g = dv * OutputMap::Exp.grad(*g);
-            }
-        }
-    }
-    let dg = &buf.g;
-    gemm(
-        &mut grad[so.w..so.b],
-        &buf.acts[depth],
-        dg,
-        h,
-        n,
-        1,
-        true,
-        false,
-        false,
-    );
-    grad[so.b] = dg.iter().map(|&v| v as f64).sum::<f64>() as f32;
-    // da = dg ⊗ w_out
-    let w_out = &p[so.w..so.b];
-    for (row, &d) in scratch.da.chunks_exact_mut(h).zip(dg) {
-        for (r, &w) in row.iter_mut().zip(w_out) {
-            *r = d * w;
-        }
-    }
-    for l in (1..=depth).rev() {
+    let (s0, so) = (specs[0], specs[depth + 1]);
+    let (j2, h) = (s0.fan_in, so.fan_in);
+    grad.fill(0.0);
+    // dg = dvalue · map'(g), in place of g
+    map_grads(output, &mut buf.g, dvalues);
+    grad[so.b] = buf.g.iter().map(|&v| v as f64).sum::<f64>() as f32;
+    // Wᵀ of the sine layers, for ∂a = ∂z·Wᵀ
+    for l in 1..=depth {
         let s = specs[l];
-        // dz = da ⊙ ω·cos(z), and the bias gradient Σ_rows dz in the same pass
-        let gb = &mut grad[s.b..s.b + s.fan_out];
-        gb.fill(0.0);
-        for (dr, cr) in scratch
-            .da
-            .chunks_exact_mut(s.fan_out)
-            .zip(buf.cos[l - 1].chunks_exact(s.fan_out))
-        {
-            for ((d, &c), g) in dr.iter_mut().zip(cr).zip(gb.iter_mut()) {
-                *d *= omega * c;
-                *g += *d;
+        let (w, wt) = (&p[s.w..s.b], &mut buf.wt[l - 1]);
+        for i in 0..s.fan_in {
+            for o in 0..s.fan_out {
+                wt[o * s.fan_in + i] = w[i * s.fan_out + o];
             }
         }
-        if l == 1 {
-            collapsed_backward(buf, scratch, p, grad, specs, n);
-            return;
-        }
-        gemm(
-            &mut grad[s.w..s.b],
-            &buf.acts[l - 1],
-            &scratch.da,
-            s.fan_in,
-            n,
-            s.fan_out,
-            true,
-            false,
-            false,
-        );
-        // da_prev = dz · Wᵀ
-        gemm(
-            &mut scratch.db,
-            &scratch.da,
-            &p[s.w..s.b],
-            n,
-            s.fan_out,
-            s.fan_in,
-            false,
-            true,
-            false,
-        );
-        std::mem::swap(&mut scratch.da, &mut scratch.db);
     }
-    let s0 = specs[0];
-    gemm(
-        &mut grad[s0.w..s0.b],
-        &buf.feats,
-        &scratch.da,
-        s0.fan_in,
-        n,
-        s0.fan_out,
-        true,
-        false,
-        false,
-    );
-    column_sums(&scratch.da, s0.fan_out, &mut grad[s0.b..s0.b + s0.fan_out]);
+    buf.pf.fill(0.0);
+    // the bias gradient fed by the output layer's backward: the last sine layer's, or layer 0's
+    let last_b = specs[depth].b..specs[depth].b + h;
+    for r0 in (0..n).step_by(ROWS) {
+        let nb = ROWS.min(n - r0);
+        let rows = r0 * h..(r0 + nb) * h;
+        let cos_last: &[f32] = if depth > 0 {
+            &buf.cos[depth - 1][rows.clone()]
+        } else {
+            &[]
+        };
+        {
+            let (gw, gb) = two_mut(grad, so.w..so.b, last_b.clone());
+            kernels::output_backward_rows(
+                level,
+                &buf.acts[depth.max(1) - 1][rows.clone()],
+                cos_last,
+                &buf.g[r0..r0 + nb],
+                &p[so.w..so.b],
+                omega,
+                gw,
+                gb,
+                &mut buf.dz[..nb * h],
+            );
+        }
+        for l in (2..=depth).rev() {
+            let s = specs[l];
+            // ∂W_l += a_lᵀ·∂z_l (a_l: the previous sine layer's output)
+            kernels::gemm(
+                level,
+                &mut grad[s.w..s.b],
+                &buf.acts[l - 2][rows.clone()],
+                &buf.dz[..nb * h],
+                h,
+                nb,
+                h,
+                true,
+                true,
+            );
+            // ∂z_{l−1} = (∂z_l·W_lᵀ) ⊙ ω·cos(z_{l−1}), and its bias gradient
+            kernels::gemm(
+                level,
+                &mut buf.dz2[..nb * h],
+                &buf.dz[..nb * h],
+                &buf.wt[l - 1],
+                nb,
+                h,
+                h,
+                false,
+                false,
+            );
+            let sp = specs[l - 1];
+            kernels::cos_scale_rows(
+                level,
+                &mut buf.dz2[..nb * h],
+                &buf.cos[l - 2][rows.clone()],
+                omega,
+                &mut grad[sp.b..sp.b + h],
+            );
+            std::mem::swap(&mut buf.dz, &mut buf.dz2);
+        }
+        let f = &buf.feats[r0 * j2..(r0 + nb) * j2];
+        let target: &mut [f32] = if depth > 0 {
+            &mut buf.pf
+        } else {
+            &mut grad[s0.w..s0.b]
+        };
+        kernels::gemm(level, target, f, &buf.dz[..nb * h], j2, nb, h, true, true);
+    }
+    if depth > 0 {
+        collapsed_backward(level, buf, p, grad, specs);
+    }
 }

@@ -8,8 +8,10 @@
 
 pub mod axis;
 pub mod fourier;
+pub(crate) mod kernels;
 pub mod mlp;
 pub mod reference;
+pub mod resample;
 pub mod table;
 
 pub use axis::{Axis, AxisScale};
@@ -106,6 +108,13 @@ pub enum FactorWorkspace {
 }
 
 impl FactorWorkspace {
+    /// Runs the network kernels at `level` (clamped to the CPU; every level gives the same bits).
+    pub fn set_level(&mut self, level: crate::simd::Level) {
+        if let FactorWorkspace::Implicit(ws) = self {
+            ws.set_level(level);
+        }
+    }
+
     /// Computes the values `[K, N]` into `out`.
     #[track_caller]
     pub fn forward(&mut self, factor: &Factor, out: &mut [f32]) {

@@ -133,8 +133,9 @@ impl FilterBank {
     /// When `x` is longer than L.
     pub(crate) fn spectrum(&self, x: &[f64]) -> Vec<Complex64> {
         assert!(x.len() <= self.len, "signal longer than the filter bank");
-        let mut buf = vec![0.0; self.len];
-        buf[..x.len()].copy_from_slice(x);
+        let mut buf = Vec::with_capacity(self.len);
+        buf.extend_from_slice(x);
+        buf.resize(self.len, 0.0);
         let mut spec = self.rfwd.make_output_vec();
         self.rfwd
             .process(&mut buf, &mut spec)
@@ -145,13 +146,16 @@ impl FilterBank {
     /// Every band's coefficients from the spectrum `X̂[0..=L/2]`, in band order.
     pub(crate) fn analyze_spectrum(&self, spec: &[Complex64]) -> Vec<Vec<Complex64>> {
         debug_assert_eq!(spec.len(), self.len / 2 + 1);
+        // one FFT scratch buffer per rayon job rather than one per band: a fresh allocation per
+        // band made the allocator return and re-fault its pages on every analysis
         self.bands
             .par_iter()
-            .map(|b| {
+            .map_init(Vec::new, |scratch, b| {
                 let s = &b.spec;
                 let mut c = vec![Complex64::new(0.0, 0.0); s.m];
                 fold_band(spec, self.len, s, &mut c);
-                b.inv.process(&mut c);
+                b.inv
+                    .process_with_scratch(&mut c, fft_scratch(scratch, &*b.inv));
                 c
             })
             .collect()
@@ -166,12 +170,13 @@ impl FilterBank {
             .bands
             .par_iter()
             .zip(coeffs)
-            .map(|(b, c)| {
+            .map_init(Vec::new, |scratch, (b, c)| {
                 debug_assert_eq!(c.len(), b.spec.m);
                 let mut buf = c.to_vec();
-                b.fwd
-                    .get_or_init(|| FftPlanner::<f64>::new().plan_fft_forward(b.spec.m))
-                    .process(&mut buf);
+                let fwd = b
+                    .fwd
+                    .get_or_init(|| FftPlanner::<f64>::new().plan_fft_forward(b.spec.m));
+                fwd.process_with_scratch(&mut buf, fft_scratch(scratch, &**fwd));
                 buf
             })
             .collect();
@@ -206,6 +211,15 @@ impl FilterBank {
         out.iter_mut().for_each(|v| *v *= inv_l);
         out
     }
+}
+
+/// `scratch` grown to what `fft` needs in place, as a slice of exactly that length.
+fn fft_scratch<'a>(scratch: &'a mut Vec<Complex64>, fft: &dyn Fft<f64>) -> &'a mut [Complex64] {
+    let need = fft.get_inplace_scratch_len();
+    if scratch.len() < need {
+        scratch.resize(need, Complex64::new(0.0, 0.0));
+    }
+    &mut scratch[..need]
 }
 
 /// `c[m mod M] += a·g[m]·X̂[m]` over the band's support, reading bins below 0 and above L/2 by

@@ -148,7 +148,8 @@ impl Spectrogram {
 
     /// The point set of `|X|^p` (p = 1 for plain magnitudes; the paper uses 0.5).
     pub fn to_points(&self, p: f64) -> Result<TfPoints> {
-        TfPoints::from_grid(&self.freqs, &self.times, &self.magnitude())?.powered(p)
+        TfPoints::from_grid_owned(self.freqs.clone(), self.times.clone(), self.magnitude())?
+            .into_powered(p)
     }
 }
 
