@@ -1,7 +1,9 @@
 //! `innmf separate`: supervised (and semi-supervised) separation of a mixture with templates
 //! learned from solo recordings (`--source`) or loaded from model files (`--model`); one WAV per
-//! source, a JSON report, and metrics when references are given.
+//! source, a JSON report, and metrics when references are given. The mixture is separated in its
+//! STFT (default) or in any invertible representation (`--transform nsgt|cwt|multires|sines`).
 
+use crate::input::TransformArgs;
 use crate::progress;
 use anyhow::{bail, Context, Result};
 use innmf::audio::{self, ChannelSelect};
@@ -13,7 +15,7 @@ use innmf::separate::{
     learn_templates, separate, HSolver, MaskKind, PhaseMethod, SeparateConfig, TemplateConfig,
     TemplateMethod, TemplateSet,
 };
-use innmf::transform::{Representation, StftParams};
+use innmf::transform::{Representation, StftParams, TransformKind};
 use innmf::Model;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -53,7 +55,9 @@ pub struct SeparateArgs {
     /// Fourier feature octaves of W's networks (iN-NMF).
     #[arg(long, default_value_t = 10)]
     pub features: usize,
-    /// Training STFT window (default: 2000 for iN-NMF, the mixture's --window for NMF).
+    /// Training STFT window (default: 2000 for iN-NMF, the mixture's --window for NMF; with
+    /// another --transform, templates are learned in that representation unless this or
+    /// --train-hop is given).
     #[arg(long)]
     pub train_window: Option<usize>,
     /// Training STFT hop (default: 1000 for iN-NMF, the mixture's --hop for NMF).
@@ -62,12 +66,24 @@ pub struct SeparateArgs {
     /// Training steps per source (Rprop, full batch).
     #[arg(long, default_value_t = 1000)]
     pub train_steps: usize,
-    /// Mixture STFT window (any size: iN-NMF templates are sampled at its bins).
-    #[arg(long, default_value_t = 2000)]
-    pub window: usize,
-    /// Mixture STFT hop.
-    #[arg(long, default_value_t = 1000)]
-    pub hop: usize,
+    /// Mixture STFT window (any size: iN-NMF templates are sampled at its bins); with
+    /// --transform sines, the sinusoidal model's window (default 2048).
+    #[arg(long)]
+    pub window: Option<usize>,
+    /// Mixture STFT hop (with --transform sines: the sinusoidal model's, default 512; cwt: its
+    /// largest per-scale hop).
+    #[arg(long)]
+    pub hop: Option<usize>,
+    /// The mixture's representation: stft (default: the mixture STFT of --window/--hop) or any
+    /// invertible one, nsgt | cwt | multires | sines (with --track), with its options; the
+    /// templates of --source files are learned in it too (--calibrate: on the unit-tone scale,
+    /// needed to apply models trained in another representation).
+    #[command(flatten)]
+    pub transform: TransformArgs,
+    /// Spacing (s) of the activations over time for nsgt/cwt/multires, whose bins have their
+    /// own time grids (default: the finest bin's time step, at least 5 ms).
+    #[arg(long)]
+    pub h_step: Option<f64>,
     /// Magnitude power p (templates and mixture).
     #[arg(long, default_value_t = 0.5)]
     pub power: f64,
@@ -214,9 +230,24 @@ pub fn run(args: &SeparateArgs) -> Result<()> {
             args.reference.len()
         );
     }
+    let stft = args.transform.transform == TransformKind::Stft;
+    let window = args.window.unwrap_or(2000);
+    let hop = args.hop.unwrap_or(1000);
+    // stft: the mixture STFT of --window/--hop (√Hann, centre padding); others: the
+    // representation the flags describe, which must have an inverse
+    let representation = if stft {
+        args.transform.representation(Some(window), Some(hop))?;
+        None
+    } else {
+        Some(args.transform.representation(args.window, args.hop)?)
+    };
+    let calibration = args.transform.calibration();
     let cfg = SeparateConfig {
-        window: args.window,
-        hop: args.hop,
+        window,
+        hop,
+        representation: representation.clone(),
+        calibration,
+        h_step: args.h_step,
         power: args.power,
         steps: args.steps,
         optimizer: OptimizerConfig::rprop(args.lr),
@@ -242,9 +273,13 @@ pub fn run(args: &SeparateArgs) -> Result<()> {
         optimizer: OptimizerConfig::rprop(args.lr),
         beta: args.beta,
         seed: args.seed,
-        ..TemplateConfig::for_mixture(args.method, args.window, args.hop)
+        calibration,
+        ..TemplateConfig::for_mixture(args.method, window, hop)
     };
-    if let Representation::Stft(p) = &tcfg.representation {
+    let train_stft = args.train_window.is_some() || args.train_hop.is_some();
+    if let (Some(r), false) = (&representation, train_stft) {
+        tcfg.representation = r.clone();
+    } else if let Representation::Stft(p) = &tcfg.representation {
         tcfg.representation = Representation::Stft(StftParams {
             window_len: args.train_window.unwrap_or(p.window_len),
             hop: args.train_hop.unwrap_or(p.hop),
@@ -299,14 +334,14 @@ pub fn run(args: &SeparateArgs) -> Result<()> {
         to_rate(inp, rate, args.resample, what)?;
     }
     let mix = &inputs[0];
-    if mix.signal.len() < args.window {
+    if stft && mix.signal.len() < window {
         bail!(
             "the mixture {} has {} samples ({:.3} s), shorter than the window of {} samples; \
              pass a smaller --window",
             mix.path.display(),
             mix.signal.len(),
             mix.signal.len() as f64 / sr,
-            args.window
+            window
         );
     }
     let (sources_in, refs_in) = inputs[1..].split_at(args.source.len());
@@ -376,12 +411,13 @@ pub fn run(args: &SeparateArgs) -> Result<()> {
         .chain(model_sets)
         .collect();
     eprintln!(
-        "fitting the activations of {} component(s) on {} ({:.2} s, STFT {}/{})",
+        "fitting the activations of {} component(s) on {} ({:.2} s, {})",
         sets.iter().map(|s| s.model.rank()).sum::<usize>() + args.free,
         mix.path.display(),
         mix.signal.len() as f64 / sr,
-        args.window,
-        args.hop
+        representation
+            .as_ref()
+            .map_or(format!("STFT {window}/{hop}"), Representation::name)
     );
     let bar = progress::training_bar(cfg.steps, "mixture");
     let mut cb = progress::callback(&bar);

@@ -110,13 +110,17 @@ pub fn separate<'py>(
         optimizer: innmf::optim::OptimizerConfig::rprop(lr),
         ..SeparateConfig::default()
     };
-    let cfg: SeparateConfig = serde_json::from_value(merge(
-        to_value(&base)?,
-        settings,
-        "separation settings",
-        lr,
-    )?)
-    .map_err(|e| value_error(format!("separation settings {settings}: {e}")))?;
+    // the optional fields (left out of the JSON form at their defaults) are settings too
+    let mut base = to_value(&base)?;
+    if let Some(o) = base.as_object_mut() {
+        for k in ["representation", "h_step"] {
+            o.entry(k).or_insert(Value::Null);
+        }
+        o.entry("calibration").or_insert(Value::from("native"));
+    }
+    let cfg: SeparateConfig =
+        serde_json::from_value(merge(base, settings, "separation settings", lr)?)
+            .map_err(|e| value_error(format!("separation settings {settings}: {e}")))?;
     let refs: Vec<&PyModel> = models.iter().map(|m| m.get()).collect();
     let mut watch = Watch::new(progress);
     let out = py.detach(|| {

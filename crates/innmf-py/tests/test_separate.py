@@ -97,3 +97,20 @@ def test_bad_inputs(models) -> None:
         innmf.separate(bad, SR, sources=models, **SEP)
     with pytest.raises(ValueError, match="method"):
         innmf.learn_templates(A, SR, method="pca")
+
+
+def test_separate_in_an_invertible_representation(models) -> None:
+    # templates learned in the NSGT itself from solo signals; the outputs sum to the mixture
+    nsgt = innmf.NSGT(f_min=50, f_max=3000, bins_per_octave=24)
+    est, report = innmf.separate(MIX, SR, sources=[harmonic(220, seed=3), harmonic(370, seed=4)],
+                                 representation=nsgt, templates=FAST, return_report=True, **SEP)
+    assert report["config"]["representation"]["transform"] == "nsgt"
+    np.testing.assert_allclose(est[0] + est[1], MIX, atol=1e-9)
+    sdr, _, _, perm = innmf.metrics.bss_eval(np.stack([A, B]), np.stack(est))
+    assert perm.tolist() == [0, 1] and (sdr > 5).all(), sdr
+    # models trained on native magnitudes are refused on the unit-tone scale, named
+    with pytest.raises(ValueError, match="(?i)calibration"):
+        innmf.separate(MIX, SR, models, representation="cwt", calibration="unit-tone", **SEP)
+    # no inverse: refused, naming the transform and the alternatives
+    with pytest.raises(ValueError, match="cqt.*nsgt|nsgt.*cqt"):
+        innmf.separate(MIX, SR, models, representation=innmf.CQT(), **SEP)

@@ -10,7 +10,7 @@ import numpy as np
 
 from . import _checks, _innmf
 from .model import ImplicitNMF
-from .representations import Representation
+from .representations import Representation, as_representation
 
 __all__ = ["separate", "learn_templates"]
 
@@ -84,6 +84,7 @@ def separate(
     *,
     window: int = 2000,
     hop: int = 1000,
+    representation: Representation | Mapping[str, Any] | str | None = None,
     free: int = 0,
     method: str = "innmf",
     templates: Mapping[str, Any] | None = None,
@@ -103,6 +104,13 @@ def separate(
             ``window``, ``hop``, the separation's ``power``, ``beta`` and ``seed + 1000·j`` for
             source j, as the CLI does, then the ``templates`` settings).
         window, hop: the mixture STFT (samples; √Hann, centre padding).
+        representation: separate in another invertible representation instead of the mixture
+            STFT: :class:`NSGT`, :class:`CWT`, :class:`Multires`, :class:`Sines` with tracking
+            (or an :class:`STFT` of one's own). Masks are applied to its complex coefficients (to
+            the partials' amplitudes for ``Sines``) and each source is resynthesized with its
+            inverse; templates learned from solo signals are learned in it too (unless the
+            ``templates`` settings name another ``representation``). ``CQT``/``VQT`` have no
+            inverse and are refused.
         free: extra components learned on the mixture alone (an unknown source, e.g. noise;
             ``innmf separate --free``).
         other_rates: allow models trained at another sample rate (their templates are zero above
@@ -112,7 +120,12 @@ def separate(
         settings: any field of the library's ``SeparateConfig``: ``power`` (0.5), ``steps``
             (200), ``optimizer``, ``solver`` (``"rprop"`` or ``"mu"``), ``beta`` (1), ``mask``
             (``"wiener"``, ``"paper"``, ``"binary"``), ``phase_iters`` (0), ``phase``
-            (``"misi"``, ``"griffin-lim"``), ``seed`` (0), ``tol`` (0), ``fraction`` (1).
+            (``"misi"``, ``"griffin-lim"``; STFT only), ``seed`` (0), ``tol`` (0), ``fraction``
+            (1), ``calibration`` (``"native"`` or ``"unit-tone"``: the scale of the mixture's
+            points, also used for templates learned here; ``"unit-tone"`` lets models trained in
+            one representation separate in another), ``h_step`` (spacing in seconds of the
+            activations over time in NSGT/CWT/Multires, whose bins have their own time grids;
+            default the finest bin's time step, at least 5 ms).
 
     Returns:
         A list of float64 signals, each as long as the mixture (with ``return_report``, a tuple
@@ -126,6 +139,7 @@ def separate(
     sr = _checks.real(sr, "sr")
     window = _checks.positive_int(window, "window")
     hop = _checks.positive_int(hop, "hop")
+    rep = None if representation is None else as_representation(representation)
     models: list[Any] = []
     learned: list[ImplicitNMF] = []
     for j, s in enumerate(sources):
@@ -135,14 +149,18 @@ def separate(
             models.append(s)
         else:
             # as `innmf separate --source`: the mixture's power and β, source j seeded seed + 1000·j
-            tset = {k: settings[k] for k in ("power", "beta") if k in settings}
+            tset = {k: settings[k] for k in ("power", "beta", "calibration") if k in settings}
             tset["seed"] = int(settings.get("seed", 0)) + 1000 * j
+            if rep is not None:
+                tset["representation"] = rep
             tset.update(templates or {})
             est = learn_templates(s, sr, method=method, window=window, hop=hop, lr=lr,
                                   progress=progress, **tset)
             learned.append(est)
             models.append(est.model_)
     cfg = {"window": window, "hop": hop, "free": _checks.positive_int(free, "free", 0), **settings}
+    if rep is not None:
+        cfg["representation"] = rep
     signals, report = _innmf.separate(
         x, sr, models, _settings(cfg), _checks.real(lr, "lr"), bool(other_rates),
         progress=progress,

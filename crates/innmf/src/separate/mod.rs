@@ -21,13 +21,22 @@
 //!
 //! The mixture STFT uses centre padding, so every sample is reconstructed and every output has
 //! the mixture's length.
+//!
+//! **Any invertible representation** ([`SeparateConfig::representation`]: NSGT, CWT,
+//! multi-resolution STFT, sinusoidal model with tracking, or an STFT of one's own): the same
+//! steps on the representation's point set, with masks per point applied to its complex
+//! coefficients (partial amplitudes for the sinusoidal model) and the transform's own inverse
+//! ([`general`] explains how the activations are placed in time when every bin has its own time
+//! grid). Representations without an inverse (cqt, vqt, hybrids) are refused by name.
 
 mod activations;
+pub mod general;
 mod masks;
 mod phase;
 mod templates;
 
 pub use activations::{fit_activations, HSolver};
+pub use general::{activation_points, resynthesize_masked};
 pub use masks::{masks, MaskKind};
 pub use phase::PhaseMethod;
 pub use templates::{
@@ -79,6 +88,24 @@ pub struct SeparateConfig {
     /// Fraction of the mixture's points drawn at random per step (1: all; Rprop solver).
     #[serde(default = "one")]
     pub fraction: f64,
+    /// The mixture's representation; `None`: the STFT of [`window`](Self::window) and
+    /// [`hop`](Self::hop) (√Hann, centre padding). It must be invertible (stft, nsgt, cwt,
+    /// multires, sines with tracking): the separated coefficients are resynthesized.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub representation: Option<Representation>,
+    /// Magnitude calibration of the mixture's points: the templates' (unit-tone calibration
+    /// puts templates learned in one transform on the scale of another).
+    #[serde(default, skip_serializing_if = "is_native")]
+    pub calibration: Calibration,
+    /// Spacing (s) of the activation knots of a representation whose bins have their own time
+    /// grids (nsgt, cwt, multires; see [`general`]); `None`: the finest bin's time step, at
+    /// least [`general::MIN_H_STEP`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub h_step: Option<f64>,
+}
+
+fn is_native(c: &Calibration) -> bool {
+    *c == Calibration::Native
 }
 
 fn one() -> f64 {
@@ -102,6 +129,9 @@ impl Default for SeparateConfig {
             seed: 0,
             tol: 0.0,
             fraction: 1.0,
+            representation: None,
+            calibration: Calibration::Native,
+            h_step: None,
         }
     }
 }
@@ -114,7 +144,9 @@ pub struct Separation {
     pub sources: Vec<Vec<f64>>,
     /// True when the last entry of `sources` is the free components' (noise) estimate.
     pub has_noise: bool,
-    /// `V̂_j` on the mixture grid, `[bins, frames]` row-major, same order as `sources`.
+    /// `V̂_j`, same order as `sources`: on the mixture STFT grid, `[bins, frames]` row-major; in
+    /// another representation ([`SeparateConfig::representation`]), one value per point in the
+    /// order of [`Coefficients`](crate::transform::Coefficients).
     pub models: Vec<Vec<f64>>,
     /// What happened.
     pub report: SeparationReport,
@@ -129,9 +161,9 @@ pub struct SeparationReport {
     pub samples: usize,
     /// Sample rate (Hz).
     pub sample_rate: f64,
-    /// Mixture STFT bins.
+    /// Mixture STFT bins (in another representation: distinct frequencies).
     pub bins: usize,
-    /// Mixture STFT frames.
+    /// Mixture STFT frames (in another representation: distinct activation times).
     pub frames: usize,
     /// Components per output (template sets, then the free components).
     pub ranks: Vec<usize>,
@@ -181,14 +213,51 @@ impl SeparateConfig {
         if !(self.tol.is_finite() && self.tol >= 0.0) {
             return Err(Error::param("tol", self.tol, "a finite value >= 0"));
         }
+        if let Some(s) = self.h_step {
+            if !(s.is_finite() && s > 0.0) {
+                return Err(Error::param("h_step", s, "a positive time step in seconds"));
+            }
+        }
+        if let Some(r) = &self.representation {
+            r.validate()?;
+            general::check_invertible(r)?;
+        }
+        if let (Some(r), true) = (self.general_representation(), self.phase_iters > 0) {
+            return Err(Error::param(
+                "phase_iters",
+                self.phase_iters,
+                format!(
+                    "0 with transform {} (or a calibration): phase refinement runs on the \
+                     mixture STFT of window/hop with native magnitudes only",
+                    r.kind()
+                ),
+            ));
+        }
         self.optimizer.validate()
     }
 
-    /// How the mixture becomes points (the mixture STFT, native magnitudes, `|X|^power`).
+    /// The representation of the general path ([`general`]), or `None` for the mixture STFT of
+    /// `window`/`hop` with native magnitudes (the original path, unchanged).
+    fn general_representation(&self) -> Option<Representation> {
+        match (&self.representation, self.calibration) {
+            (Some(r), _) => Some(r.clone()),
+            (None, Calibration::Native) => None,
+            (None, _) => Some(Representation::Stft(mixture_stft_params(
+                self.window,
+                self.hop,
+            ))),
+        }
+    }
+
+    /// How the mixture becomes points (the mixture STFT, native magnitudes, `|X|^power`; or
+    /// [`representation`](Self::representation) at [`calibration`](Self::calibration)).
     ///
     /// # Errors
     /// A bad sample rate or settings.
     pub fn mixture_analysis(&self, sample_rate: f64) -> Result<Analysis> {
+        if let Some(r) = self.general_representation() {
+            return Analysis::new(&r, sample_rate, self.power, self.calibration);
+        }
         let stft = mixture_stft(self.window, self.hop, sample_rate)?;
         Analysis::new(
             &Representation::Stft(*stft.params()),
@@ -223,17 +292,22 @@ pub fn check_templates(
 
 /// The mixture STFT of [`separate`]: √Hann, orthonormal, centre padding.
 pub fn mixture_stft(window: usize, hop: usize, sample_rate: f64) -> Result<Stft> {
+    Stft::new(mixture_stft_params(window, hop), sample_rate)
+}
+
+fn mixture_stft_params(window: usize, hop: usize) -> StftParams {
     let mut params = StftParams::new(window, hop);
     params.window = WindowKind::SqrtHann;
     params.padding = Padding::Center;
-    Stft::new(params, sample_rate)
+    params
 }
 
 /// Separates `mixture` (sample rate `sample_rate` Hz) into one signal per template set (plus a
-/// noise signal when `cfg.free > 0`).
+/// noise signal when `cfg.free > 0`), in the mixture STFT or in `cfg.representation`.
 ///
 /// # Errors
-/// No template sets, an empty mixture or one shorter than the window, invalid settings, a
+/// No template sets, an empty mixture or one shorter than the window, invalid settings (a
+/// representation without an inverse, named), templates of another power or calibration, a
 /// diverging fit.
 pub fn separate(
     mixture: &[f64],
@@ -250,6 +324,11 @@ pub fn separate(
     }
     if mixture.is_empty() {
         return Err(Error::Empty { what: "mixture" });
+    }
+    if let Some(rep) = cfg.general_representation() {
+        cfg.validate()?;
+        check_templates(templates, cfg, sample_rate)?;
+        return general::separate_in(mixture, sample_rate, templates, cfg, &rep, progress, start);
     }
     if mixture.len() < cfg.window {
         return Err(Error::param(

@@ -186,6 +186,9 @@ pub fn learn_templates(
     if cfg.method == TemplateMethod::Nmf {
         return learn_nmf_templates(&points, cfg, data);
     }
+    // bins with their own time grids (nsgt, cwt, multires): H over knots, fitted to the grid
+    // view of the points, as on a mixture
+    let points = super::general::activation_points(&points, cfg.representation.kind(), None)?;
     let mut spec = ModelSpec::new(cfg.rank);
     spec.w = FactorKind::Implicit;
     spec.h = FactorKind::Explicit;
