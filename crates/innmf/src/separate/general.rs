@@ -23,7 +23,7 @@
 use super::activations::fit_activations;
 use super::masks::masks;
 use super::templates::TemplateSet;
-use super::{SeparateConfig, Separation, SeparationReport};
+use super::{energy_shares, SeparateConfig, Separation, SeparationReport};
 use crate::error::{Error, Result};
 use crate::fit::Progress;
 use crate::points::TfPoints;
@@ -199,17 +199,7 @@ pub(super) fn separate_in(
 
     let gains = masks(&models, cfg.power, cfg.mask)?;
     let sources = resynthesize_masked(&rep, plan.as_ref(), &coeffs, &gains, mixture)?;
-    let total: f64 = mixture.iter().map(|v| v * v).sum();
-    let energy_share = sources
-        .iter()
-        .map(|s| {
-            if total > 0.0 {
-                s.iter().map(|v| v * v).sum::<f64>() / total
-            } else {
-                0.0
-            }
-        })
-        .collect();
+    let energy_share = energy_shares(&sources, mixture);
     Ok(Separation {
         has_noise: cfg.free > 0,
         sources,

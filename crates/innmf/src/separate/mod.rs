@@ -406,17 +406,7 @@ pub fn separate(
             sources.push(stft.synthesize(s)?);
         }
     }
-    let total: f64 = mixture.iter().map(|v| v * v).sum();
-    let energy_share = sources
-        .iter()
-        .map(|s| {
-            if total > 0.0 {
-                s.iter().map(|v| v * v).sum::<f64>() / total
-            } else {
-                0.0
-            }
-        })
-        .collect();
+    let energy_share = energy_shares(&sources, mixture);
     Ok(Separation {
         has_noise: cfg.free > 0,
         sources,
@@ -433,4 +423,19 @@ pub fn separate(
             elapsed_s: start.elapsed().as_secs_f64(),
         },
     })
+}
+
+/// Each source's energy as a fraction of the mixture's (0 for a silent mixture).
+pub(crate) fn energy_shares(sources: &[Vec<f64>], mixture: &[f64]) -> Vec<f64> {
+    let total: f64 = mixture.iter().map(|v| v * v).sum();
+    sources
+        .iter()
+        .map(|s| {
+            if total > 0.0 {
+                s.iter().map(|v| v * v).sum::<f64>() / total
+            } else {
+                0.0
+            }
+        })
+        .collect()
 }
