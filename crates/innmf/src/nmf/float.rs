@@ -41,6 +41,10 @@ pub trait Float:
     fn powf(self, e: Self) -> Self;
     /// Is neither NaN nor infinite.
     fn is_finite(self) -> bool;
+    /// The slice as `f32` when `Self` is `f32` (the fused KL path), else `None`.
+    fn as_f32(s: &[Self]) -> Option<&[f32]>;
+    /// The slice as mutable `f32` when `Self` is `f32`, else `None`.
+    fn as_f32_mut(s: &mut [Self]) -> Option<&mut [f32]>;
     /// `C (m×n) ← [C +] op(A)·op(B)`, row-major, as [`crate::linalg::gemm`].
     #[allow(clippy::too_many_arguments)]
     fn gemm(
@@ -57,7 +61,7 @@ pub trait Float:
 }
 
 macro_rules! impl_float {
-    ($t:ty, $name:literal, $gemm:path, $ftz:literal) => {
+    ($t:ty, $name:literal, $gemm:path, $ftz:literal, $as32:expr, $as32mut:expr) => {
         impl Float for $t {
             const FLUSH_SUBNORMALS: bool = $ftz;
             const ZERO: Self = 0.0;
@@ -79,6 +83,14 @@ macro_rules! impl_float {
             fn is_finite(self) -> bool {
                 <$t>::is_finite(self)
             }
+            #[inline(always)]
+            fn as_f32(s: &[Self]) -> Option<&[f32]> {
+                $as32(s)
+            }
+            #[inline(always)]
+            fn as_f32_mut(s: &mut [Self]) -> Option<&mut [f32]> {
+                $as32mut(s)
+            }
             #[inline]
             fn gemm(
                 c: &mut [Self],
@@ -97,8 +109,8 @@ macro_rules! impl_float {
     };
 }
 
-impl_float!(f32, "float32", gemm, true);
-impl_float!(f64, "float64", gemm64, false);
+impl_float!(f32, "float32", gemm, true, Some, Some);
+impl_float!(f64, "float64", gemm64, false, |_| None, |_| None);
 
 /// Sets flush-to-zero and denormals-are-zero on the current thread while alive (x86-64 only;
 /// a no-op elsewhere or when `on` is false), restoring the previous mode on drop.

@@ -26,13 +26,14 @@
 
 pub mod float;
 pub mod init;
+mod kl;
 pub mod mu;
 pub mod params;
 
 pub use float::Float;
 pub use init::initialize;
 pub use mu::{LossPoint, NmfReport, EPSILON};
-pub use params::{gamma, Init, NmfParams, UpdateOrder};
+pub use params::{gamma, Init, NmfEngine, NmfParams, UpdateOrder};
 
 use crate::divergence::Divergence;
 use crate::error::{Error, Result};

@@ -20,9 +20,14 @@
 //! update each block forms its partial `W_bᵀ·A_b` (K×T); a second pass sums the partials in a
 //! fixed order and applies the update. The blocks do not depend on the pool size, so the results
 //! are identical bytes for any number of threads.
+//!
+//! **Two engines.** KL (β = 1) in f32 runs on the fused engine of [`super::kl`] (`W·H` never
+//! formed) unless [`NmfEngine::Reference`] is asked for; everything else, and every f64 fit,
+//! runs on the general [`Engine`] here, which stays the reference the fused one is tested
+//! against.
 
 use super::float::{Float, FlushSubnormals};
-use super::params::{NmfParams, UpdateOrder};
+use super::params::{NmfEngine, NmfParams, UpdateOrder};
 use crate::divergence::Divergence;
 use crate::error::{Error, Result};
 use crate::fit::Progress;
@@ -103,7 +108,6 @@ enum Kind {
 /// Everything one solve needs, allocated once.
 pub(crate) struct Engine<'a, T: Float> {
     x: &'a [T],
-    f: usize,
     t: usize,
     k: usize,
     kind: Kind,
@@ -156,7 +160,6 @@ impl<'a, T: Float> Engine<'a, T> {
         let c = T::from_f64;
         Ok(Engine {
             x,
-            f,
             t,
             k,
             kind,
@@ -433,14 +436,41 @@ impl<'a, T: Float> Engine<'a, T> {
             });
         self.part.iter().sum()
     }
+}
 
-    pub(crate) fn n(&self) -> usize {
-        self.f * self.t
+/// One half-update each and the loss: what the iteration driver [`drive`] needs of an engine.
+pub(crate) trait Solver {
+    /// One multiplicative update of the free columns of `W`.
+    fn update_w(&mut self);
+    /// One multiplicative update of `H`.
+    fn update_h(&mut self);
+    /// `Σ d(X‖W·H)` in f64, in a fixed summation order.
+    fn loss_sum(&mut self) -> f64;
+}
+
+/// The general [`Engine`] bound to the factors it updates.
+struct Bound<'e, 'a, T: Float> {
+    eng: &'e mut Engine<'a, T>,
+    w: &'e mut [T],
+    h: &'e mut [T],
+}
+
+impl<T: Float> Solver for Bound<'_, '_, T> {
+    fn update_w(&mut self) {
+        self.eng.update_w(self.w, self.h);
+    }
+    fn update_h(&mut self) {
+        self.eng.update_h(self.w, self.h);
+    }
+    fn loss_sum(&mut self) -> f64 {
+        self.eng.loss_sum(self.w, self.h)
     }
 }
 
 /// Runs the iterations in place. `free_w[j]` says whether column j of W is updated; `update_h`
-/// whether H is. Inputs are validated by the caller.
+/// whether H is. Inputs are validated by the caller. KL in f32 takes the fused engine
+/// ([`super::kl`]) unless `params.engine` is [`NmfEngine::Reference`]; everything else the
+/// general [`Engine`].
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn run<T: Float>(
     params: &NmfParams,
@@ -451,13 +481,77 @@ pub(crate) fn run<T: Float>(
     h: &mut [T],
     free_w: Vec<bool>,
     update_h: bool,
-    mut progress: Option<Progress<'_>>,
+    progress: Option<Progress<'_>>,
 ) -> Result<NmfReport> {
     let start = Instant::now();
     let any_w = free_w.iter().any(|&b| b);
+    if params.beta == 1.0 && params.engine == NmfEngine::Auto {
+        if let (Some(x), Some(w), Some(h)) = (T::as_f32(x), T::as_f32_mut(w), T::as_f32_mut(h)) {
+            let level = crate::simd::level();
+            let mut eng = super::kl::KlEngine::new(params, x, f, t, w, h, free_w, level)?;
+            let div = eng.divergence();
+            let r = drive(params, f * t, any_w, update_h, progress, &mut eng);
+            // the factors as the last iteration left them, also on an error (interrupted)
+            eng.write_back(w, h);
+            return r.map(|d| d.report(params, div, T::NAME, start));
+        }
+    }
     let mut eng = Engine::new(params, x, f, t, free_w)?;
-    let n = eng.n() as f64;
-    let sum0 = eng.loss_sum(w, h);
+    let div = eng.div;
+    let r = drive(
+        params,
+        f * t,
+        any_w,
+        update_h,
+        progress,
+        &mut Bound {
+            eng: &mut eng,
+            w,
+            h,
+        },
+    )?;
+    Ok(r.report(params, div, T::NAME, start))
+}
+
+/// What [`drive`] measured.
+pub(crate) struct Driven {
+    n_iter: usize,
+    converged: bool,
+    initial_loss: f64,
+    final_loss: f64,
+    history: Vec<LossPoint>,
+}
+
+impl Driven {
+    fn report(self, params: &NmfParams, div: Divergence, dtype: &str, start: Instant) -> NmfReport {
+        NmfReport {
+            beta: params.beta,
+            divergence: div,
+            dtype: dtype.to_string(),
+            n_iter: self.n_iter,
+            max_iter: params.max_iter,
+            tol: params.tol,
+            converged: self.converged,
+            initial_loss: self.initial_loss,
+            final_loss: self.final_loss,
+            loss_history: self.history,
+            elapsed_s: start.elapsed().as_secs_f64(),
+        }
+    }
+}
+
+/// The iterations, the loss checks, the progress callback and scikit-learn's stopping rule, on
+/// any [`Solver`].
+pub(crate) fn drive(
+    params: &NmfParams,
+    n_entries: usize,
+    any_w: bool,
+    update_h: bool,
+    mut progress: Option<Progress<'_>>,
+    eng: &mut impl Solver,
+) -> Result<Driven> {
+    let n = n_entries as f64;
+    let sum0 = eng.loss_sum();
     check_loss(0, sum0 / n)?;
     let err0 = (2.0 * sum0.max(0.0)).sqrt();
     let mut prev = err0;
@@ -472,24 +566,24 @@ pub(crate) fn run<T: Float>(
         match params.order {
             UpdateOrder::WThenH => {
                 if any_w {
-                    eng.update_w(w, h);
+                    eng.update_w();
                 }
                 if update_h {
-                    eng.update_h(w, h);
+                    eng.update_h();
                 }
             }
             UpdateOrder::HThenW => {
                 if update_h {
-                    eng.update_h(w, h);
+                    eng.update_h();
                 }
                 if any_w {
-                    eng.update_w(w, h);
+                    eng.update_w();
                 }
             }
         }
         n_iter = it;
         if it % params.check_every == 0 {
-            let s = eng.loss_sum(w, h);
+            let s = eng.loss_sum();
             check_loss(it, s / n)?;
             history.push(LossPoint {
                 iter: it,
@@ -512,25 +606,19 @@ pub(crate) fn run<T: Float>(
         }
     }
     if history.last().map(|p| p.iter) != Some(n_iter) {
-        last_sum = eng.loss_sum(w, h);
+        last_sum = eng.loss_sum();
         check_loss(n_iter, last_sum / n)?;
         history.push(LossPoint {
             iter: n_iter,
             loss: last_sum / n,
         });
     }
-    Ok(NmfReport {
-        beta: params.beta,
-        divergence: eng.div,
-        dtype: T::NAME.to_string(),
+    Ok(Driven {
         n_iter,
-        max_iter: params.max_iter,
-        tol: params.tol,
         converged,
         initial_loss: sum0 / n,
         final_loss: last_sum / n,
-        loss_history: history,
-        elapsed_s: start.elapsed().as_secs_f64(),
+        history,
     })
 }
 

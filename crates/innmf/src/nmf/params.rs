@@ -70,6 +70,20 @@ pub enum UpdateOrder {
     HThenW,
 }
 
+/// Which implementation of the multiplicative updates a fit runs on. Both compute the same
+/// updates; they differ only in the order of the f32 sums (results agree to f32 rounding).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NmfEngine {
+    /// The fastest engine that applies: the fused KL engine for β = 1 in f32 (`W·H` never
+    /// formed, panels of 16 columns), the general engine otherwise.
+    #[default]
+    Auto,
+    /// Always the general engine (`W·H` formed by blocks of rows): the reference the fused
+    /// engine is tested against.
+    Reference,
+}
+
 /// Hyper-parameters of multiplicative-update NMF `X ≈ W·H` (`X`: F×T, `W`: F×K, `H`: K×T).
 ///
 /// ```
@@ -114,6 +128,9 @@ pub struct NmfParams {
     pub order: UpdateOrder,
     /// ε of the [`crate::Divergence`] used for the reported losses.
     pub loss_eps: f64,
+    /// Which implementation runs the updates (default [`NmfEngine::Auto`]).
+    #[serde(default)]
+    pub engine: NmfEngine,
 }
 
 impl NmfParams {
@@ -132,6 +149,7 @@ impl NmfParams {
             l1_ratio: 0.0,
             order: UpdateOrder::WThenH,
             loss_eps: 1e-8,
+            engine: NmfEngine::Auto,
         }
     }
 
@@ -188,6 +206,11 @@ impl NmfParams {
     /// Sets the ε of the reported divergence.
     pub fn loss_eps(mut self, eps: f64) -> Self {
         self.loss_eps = eps;
+        self
+    }
+    /// Sets the engine ([`NmfEngine::Reference`] forces the general one).
+    pub fn engine(mut self, engine: NmfEngine) -> Self {
+        self.engine = engine;
         self
     }
 

@@ -1,0 +1,725 @@
+//! The fast path of the multiplicative updates: Kullback–Leibler (β = 1) in f32, fused and
+//! panel-blocked, with identical bytes for any thread count.
+//!
+//! One KL update of `H` with `W` fixed (scikit-learn's `_multiplicative_update_h`, the
+//! baseline of arXiv 2404.04439, §4) is
+//!
+//! ```text
+//! H ← H ⊙ ( Wᵀ·(X ⊘ max(W·H, ε)) ) ⊘ ( Wᵀ·1 + l1_H + l2_H·H )
+//! ```
+//!
+//! and the update of `W` is the same on the transposed problem `Xᵀ ≈ Hᵀ·Wᵀ`.
+//!
+//! **Fusion.** `W·H` is never formed. The columns of `H` and `X` are cut into panels of
+//! [`PANEL`] = 16 (stored panel-major, zero-padded); one rayon task owns one panel. It walks
+//! the rows of `W` six at a time: the 6×16 tile of `W·H` is accumulated in registers, divided
+//! into the tile of `X` (the ratio stays in registers), and multiplied at once by the same six
+//! rows of `W` into the panel's K×16 numerator; then the task applies the update to its own
+//! panel of `H`. The denominators `Wᵀ·1` (column sums of `W`) and `H·1` (row sums of `H`) are
+//! kept as K-vectors. Two products per half-update, each read of `X` streamed once, nothing
+//! larger than a panel written.
+//!
+//! **Determinism.** Every numerator entry is one sum over rows in ascending order, and panels
+//! do not depend on the pool size, so the factors are the same bytes for 1 or 64 threads. The
+//! AVX2+FMA kernel and the portable kernel ([`ratio_panel_portable`], also the fallback on
+//! other CPUs) perform the same fused multiply-adds in the same order, so they agree bit for
+//! bit (tested).
+//!
+//! Subnormals are flushed (FTZ/DAZ) inside each task, restored after it.
+
+use super::float::FlushSubnormals;
+use super::mu::{Solver, EPSILON};
+use super::params::NmfParams;
+use crate::divergence::Divergence;
+use crate::error::Result;
+use crate::simd::Level;
+use rayon::prelude::*;
+
+/// Columns per panel: two AVX2 vectors of f32.
+pub(crate) const PANEL: usize = 16;
+
+/// Rows per register tile of the AVX2 kernel (12 accumulators + 3 temporaries of 16 registers).
+const MR: usize = 6;
+
+/// Whether the AVX2+FMA kernel runs at `level` (clamped to what this CPU supports, so `true`
+/// only where the CPU has AVX2 and FMA; AVX-512 runs the AVX2 kernel).
+pub(crate) fn uses_avx2(level: Level) -> bool {
+    cfg!(target_arch = "x86_64") && crate::simd::clamp(level) >= Level::Avx2
+}
+
+/// Whether the AVX2+FMA kernel can run on this CPU.
+#[cfg(test)]
+fn simd_available() -> bool {
+    uses_avx2(Level::Avx512)
+}
+
+/// `num[k][j] += Σ_r a[r,k] · x[r][j] / max(Σ_κ a[r,κ]·b[κ][j], eps)` for `r < rows`, in
+/// ascending `r`: the fused core of one half-update. `a` is `rows×k` row-major, `b` is a
+/// `k×PANEL` panel, `x` a `rows×PANEL` panel, `num` a `k×PANEL` panel.
+///
+/// The portable twin of the AVX2 kernel: same operations, same order, same bytes.
+pub(crate) fn ratio_panel_portable(
+    a: &[f32],
+    k: usize,
+    b: &[f32],
+    x: &[f32],
+    rows: usize,
+    eps: f32,
+    num: &mut [f32],
+) {
+    for r in 0..rows {
+        let ar = &a[r * k..(r + 1) * k];
+        let mut acc = [0.0f32; PANEL];
+        for (kk, &av) in ar.iter().enumerate() {
+            let br = &b[kk * PANEL..(kk + 1) * PANEL];
+            for j in 0..PANEL {
+                acc[j] = av.mul_add(br[j], acc[j]);
+            }
+        }
+        let xr = &x[r * PANEL..(r + 1) * PANEL];
+        for j in 0..PANEL {
+            let d = if acc[j] > eps { acc[j] } else { eps };
+            acc[j] = xr[j] / d;
+        }
+        for (kk, &av) in ar.iter().enumerate() {
+            let nr = &mut num[kk * PANEL..(kk + 1) * PANEL];
+            for j in 0..PANEL {
+                nr[j] = av.mul_add(acc[j], nr[j]);
+            }
+        }
+    }
+}
+
+/// [`ratio_panel_portable`] through the AVX2 kernel when `simd` (which the caller sets only
+/// when [`uses_avx2`]).
+///
+/// # Panics
+/// When a slice is shorter than its stated shape.
+#[track_caller]
+pub(crate) fn ratio_panel(
+    simd: bool,
+    a: &[f32],
+    k: usize,
+    b: &[f32],
+    x: &[f32],
+    rows: usize,
+    eps: f32,
+    num: &mut [f32],
+) {
+    assert!(
+        a.len() >= rows * k
+            && b.len() >= k * PANEL
+            && x.len() >= rows * PANEL
+            && num.len() >= k * PANEL,
+        "ratio_panel: slices shorter than rows = {rows}, k = {k}"
+    );
+    #[cfg(target_arch = "x86_64")]
+    if simd {
+        debug_assert!(uses_avx2(Level::Avx512));
+        let full = rows / MR;
+        let done = full * MR;
+        // SAFETY: the lengths are checked above, and `simd` is only set when the CPU has
+        // AVX2 and FMA (`uses_avx2`).
+        unsafe {
+            let (ap, bp, xp, np) = (a.as_ptr(), b.as_ptr(), x.as_ptr(), num.as_mut_ptr());
+            avx2::tiles::<MR>(ap, k, bp, xp, full, eps, np);
+            let (ap, xp) = (ap.add(done * k), xp.add(done * PANEL));
+            match rows - done {
+                1 => avx2::tiles::<1>(ap, k, bp, xp, 1, eps, np),
+                2 => avx2::tiles::<2>(ap, k, bp, xp, 1, eps, np),
+                3 => avx2::tiles::<3>(ap, k, bp, xp, 1, eps, np),
+                4 => avx2::tiles::<4>(ap, k, bp, xp, 1, eps, np),
+                5 => avx2::tiles::<5>(ap, k, bp, xp, 1, eps, np),
+                _ => {}
+            }
+        }
+        return;
+    }
+    let _ = simd;
+    ratio_panel_portable(a, k, b, x, rows, eps, num);
+}
+
+/// `out[r][j] = Σ_κ a[r,κ]·b[κ][j]` for `r < rows ≤ MR`: rows of `W·H` for the loss, with
+/// the same fused multiply-adds in the same order as [`ratio_panel`].
+///
+/// # Panics
+/// When `rows > MR` or a slice is shorter than its stated shape.
+#[track_caller]
+fn wh_rows(simd: bool, a: &[f32], k: usize, b: &[f32], rows: usize, out: &mut [f32; MR * PANEL]) {
+    assert!(rows <= MR && a.len() >= rows * k && b.len() >= k * PANEL);
+    #[cfg(target_arch = "x86_64")]
+    if simd {
+        // SAFETY: lengths checked above; `simd` only when AVX2 and FMA are present.
+        unsafe {
+            let (ap, bp, op) = (a.as_ptr(), b.as_ptr(), out.as_mut_ptr());
+            match rows {
+                1 => avx2::wh::<1>(ap, k, bp, op),
+                2 => avx2::wh::<2>(ap, k, bp, op),
+                3 => avx2::wh::<3>(ap, k, bp, op),
+                4 => avx2::wh::<4>(ap, k, bp, op),
+                5 => avx2::wh::<5>(ap, k, bp, op),
+                6 => avx2::wh::<6>(ap, k, bp, op),
+                _ => {}
+            }
+        }
+        return;
+    }
+    let _ = simd;
+    for r in 0..rows {
+        let o = &mut out[r * PANEL..(r + 1) * PANEL];
+        o.fill(0.0);
+        for (kk, &av) in a[r * k..(r + 1) * k].iter().enumerate() {
+            for j in 0..PANEL {
+                o[j] = av.mul_add(b[kk * PANEL + j], o[j]);
+            }
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use super::PANEL;
+    use std::arch::x86_64::*;
+
+    /// One tile of `M` rows of `W·H` (see [`super::wh_rows`]).
+    ///
+    /// # Safety
+    /// The CPU supports AVX2 and FMA; `a` holds `M·k` values, `b` `k·PANEL`, `out` `M·PANEL`.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn wh<const M: usize>(a: *const f32, k: usize, b: *const f32, out: *mut f32) {
+        let mut acc = [[_mm256_setzero_ps(); 2]; M];
+        for kk in 0..k {
+            let b0 = _mm256_loadu_ps(b.add(kk * PANEL));
+            let b1 = _mm256_loadu_ps(b.add(kk * PANEL + 8));
+            for i in 0..M {
+                let av = _mm256_broadcast_ss(&*a.add(i * k + kk));
+                acc[i][0] = _mm256_fmadd_ps(av, b0, acc[i][0]);
+                acc[i][1] = _mm256_fmadd_ps(av, b1, acc[i][1]);
+            }
+        }
+        for i in 0..M {
+            _mm256_storeu_ps(out.add(i * PANEL), acc[i][0]);
+            _mm256_storeu_ps(out.add(i * PANEL + 8), acc[i][1]);
+        }
+    }
+
+    /// `tiles` consecutive tiles of `M` rows of [`super::ratio_panel_portable`].
+    ///
+    /// # Safety
+    /// The CPU supports AVX2 and FMA; `a` holds `tiles·M·k` values, `x` `tiles·M·PANEL`,
+    /// `b` and `num` `k·PANEL`.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn tiles<const M: usize>(
+        a: *const f32,
+        k: usize,
+        b: *const f32,
+        x: *const f32,
+        tiles: usize,
+        eps: f32,
+        num: *mut f32,
+    ) {
+        let epsv = _mm256_set1_ps(eps);
+        for tile in 0..tiles {
+            let at = a.add(tile * M * k);
+            let xt = x.add(tile * M * PANEL);
+            let mut acc = [[_mm256_setzero_ps(); 2]; M];
+            for kk in 0..k {
+                let b0 = _mm256_loadu_ps(b.add(kk * PANEL));
+                let b1 = _mm256_loadu_ps(b.add(kk * PANEL + 8));
+                for i in 0..M {
+                    let av = _mm256_broadcast_ss(&*at.add(i * k + kk));
+                    acc[i][0] = _mm256_fmadd_ps(av, b0, acc[i][0]);
+                    acc[i][1] = _mm256_fmadd_ps(av, b1, acc[i][1]);
+                }
+            }
+            for i in 0..M {
+                for v in 0..2 {
+                    let d = _mm256_max_ps(acc[i][v], epsv);
+                    acc[i][v] = _mm256_div_ps(_mm256_loadu_ps(xt.add(i * PANEL + 8 * v)), d);
+                }
+            }
+            // One pass over the numerator: every load and store of it is shared by M rows
+            // (two or three passes, to start before the last divisions, measured slower).
+            for kk in 0..k {
+                let np = num.add(kk * PANEL);
+                let mut n0 = _mm256_loadu_ps(np);
+                let mut n1 = _mm256_loadu_ps(np.add(8));
+                for i in 0..M {
+                    let av = _mm256_broadcast_ss(&*at.add(i * k + kk));
+                    n0 = _mm256_fmadd_ps(av, acc[i][0], n0);
+                    n1 = _mm256_fmadd_ps(av, acc[i][1], n1);
+                }
+                _mm256_storeu_ps(np, n0);
+                _mm256_storeu_ps(np.add(8), n1);
+            }
+        }
+    }
+}
+
+/// `m` (`rows×cols`, row-major) as panels `[cols/PANEL][rows][PANEL]`, zero-padded.
+fn to_panels(m: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    let np = cols.div_ceil(PANEL);
+    let mut out = vec![0.0f32; np * rows * PANEL];
+    for r in 0..rows {
+        for c in 0..cols {
+            out[(c / PANEL) * rows * PANEL + r * PANEL + c % PANEL] = m[r * cols + c];
+        }
+    }
+    out
+}
+
+/// `mᵀ` (`cols×rows` row-major) as panels `[rows/PANEL][cols][PANEL]`, zero-padded.
+fn transposed_panels(m: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    let np = rows.div_ceil(PANEL);
+    let mut out = vec![0.0f32; np * cols * PANEL];
+    for r in 0..rows {
+        for c in 0..cols {
+            out[(r / PANEL) * cols * PANEL + c * PANEL + r % PANEL] = m[r * cols + c];
+        }
+    }
+    out
+}
+
+/// Panels `[n/PANEL][k][PANEL]` back to a row-major `k×n` matrix (`transpose == false`) or
+/// its transpose `n×k` (`transpose == true`).
+fn from_panels(p: &[f32], k: usize, n: usize, out: &mut [f32], transpose: bool) {
+    for c in 0..n {
+        let base = (c / PANEL) * k * PANEL + c % PANEL;
+        for r in 0..k {
+            let v = p[base + r * PANEL];
+            if transpose {
+                out[c * k + r] = v;
+            } else {
+                out[r * n + c] = v;
+            }
+        }
+    }
+}
+
+/// A panel `p` (`k×PANEL`, its first `valid` columns real) written out transposed as `valid`
+/// rows of `k` (`rows`, row-major), and the sum of each of its `k` rows over the valid
+/// columns, in ascending column order (`sums`).
+fn panel_out(p: &[f32], k: usize, valid: usize, rows: &mut [f32], sums: &mut [f32]) {
+    for (r, s) in sums.iter_mut().enumerate().take(k) {
+        let mut acc = 0.0f32;
+        for (j, &v) in p[r * PANEL..r * PANEL + valid].iter().enumerate() {
+            rows[j * k + r] = v;
+            acc += v;
+        }
+        *s = acc;
+    }
+}
+
+/// `out[r] = Σ_b parts[b][r]` over the panels `b` in ascending order: the row sums of a factor
+/// from its per-panel partial sums (one fixed order whatever the thread count).
+fn combine(parts: &[f32], k: usize, out: &mut [f32]) {
+    out.fill(0.0);
+    for p in parts.chunks_exact(k) {
+        for (o, &v) in out.iter_mut().zip(p) {
+            *o += v;
+        }
+    }
+}
+
+/// Per-panel partial row sums of a `k×n` matrix held as panels (as [`panel_out`] gives them).
+fn panel_sums(p: &[f32], k: usize, n: usize) -> Vec<f32> {
+    let np = n.div_ceil(PANEL);
+    let mut parts = vec![0.0f32; np * k];
+    let mut scratch = vec![0.0f32; PANEL * k];
+    for (b, (pp, sums)) in p.chunks_exact(k * PANEL).zip(parts.chunks_exact_mut(k)).enumerate() {
+        let valid = (n - b * PANEL).min(PANEL);
+        panel_out(pp, k, valid, &mut scratch, sums);
+    }
+    parts
+}
+
+/// The multiplicative step on one panel `p` (`k×PANEL`, its first `valid` columns real):
+/// `v ← v·(num/(den_k + l1 + l2·v))` (a zero denominator becomes `eps`), then entries below
+/// `tiny` set to 0 when `floor`; rows with `free[k] == false` are left alone. The same
+/// arithmetic as the general engine's update for γ = 1.
+#[allow(clippy::too_many_arguments)]
+fn apply_panel(
+    p: &mut [f32],
+    num: &[f32],
+    den: &[f32],
+    free: &[bool],
+    valid: usize,
+    (l1, l2): (f32, f32),
+    eps: f32,
+    tiny: f32,
+    floor: bool,
+) {
+    for (r, &d0) in den.iter().enumerate() {
+        if !free[r] {
+            continue;
+        }
+        let row = &mut p[r * PANEL..r * PANEL + valid];
+        for (v, &n) in row.iter_mut().zip(&num[r * PANEL..r * PANEL + valid]) {
+            let d = d0 + l1 + l2 * *v;
+            let d = if d == 0.0 { eps } else { d };
+            let nv = *v * (n / d);
+            *v = if floor && nv < tiny { 0.0 } else { nv };
+        }
+    }
+}
+
+/// The KL f32 engine: factors held as panels, one task per panel.
+pub(crate) struct KlEngine {
+    f: usize,
+    t: usize,
+    k: usize,
+    /// `H` as panels `[T/16][K][16]`.
+    hp: Vec<f32>,
+    /// `X` as panels `[T/16][F][16]`.
+    xp: Vec<f32>,
+    /// `Wᵀ` as panels `[F/16][K][16]`.
+    wtp: Vec<f32>,
+    /// `Xᵀ` as panels `[F/16][T][16]`.
+    xtp: Vec<f32>,
+    /// `W`, F×K row-major: the broadcast operand of the H update.
+    w: Vec<f32>,
+    /// `Hᵀ`, T×K row-major: the broadcast operand of the W update.
+    ht: Vec<f32>,
+    num_h: Vec<f32>,
+    num_w: Vec<f32>,
+    /// Row sums of `H` (`H·1`, the W update's denominator) and column sums of `W` (`Wᵀ·1`),
+    /// and their per-panel parts as the last update left them.
+    hsum: Vec<f32>,
+    wsum: Vec<f32>,
+    hpart: Vec<f32>,
+    wpart: Vec<f32>,
+    free_w: Vec<bool>,
+    all_rows: Vec<bool>,
+    reg: (f32, f32, f32, f32),
+    eps: f32,
+    tiny: f32,
+    simd: bool,
+    div: Divergence,
+    part: Vec<f64>,
+}
+
+impl KlEngine {
+    /// Copies `x` (F×T), `w` (F×K) and `h` (K×T) into panels. The kernel is the AVX2 one when
+    /// `level` (clamped to this CPU; [`crate::simd::level`] in a fit) is AVX2 or above, else the
+    /// portable twin: the same bytes either way.
+    pub(crate) fn new(
+        params: &NmfParams,
+        x: &[f32],
+        f: usize,
+        t: usize,
+        w: &[f32],
+        h: &[f32],
+        free_w: Vec<bool>,
+        level: Level,
+    ) -> Result<Self> {
+        let k = params.rank;
+        debug_assert_eq!(params.beta, 1.0);
+        let (l1w, l1h, l2w, l2h) = params.regularization(f, t);
+        let mut ht = vec![0.0f32; t * k];
+        for r in 0..k {
+            for c in 0..t {
+                ht[c * k + r] = h[r * t + c];
+            }
+        }
+        let (npt, npf) = (t.div_ceil(PANEL), f.div_ceil(PANEL));
+        let (hp, wtp) = (to_panels(h, k, t), transposed_panels(w, f, k));
+        Ok(KlEngine {
+            f,
+            t,
+            k,
+            hpart: panel_sums(&hp, k, t),
+            wpart: panel_sums(&wtp, k, f),
+            hp,
+            xp: to_panels(x, f, t),
+            wtp,
+            xtp: transposed_panels(x, f, t),
+            w: w.to_vec(),
+            ht,
+            num_h: vec![0.0; npt * k * PANEL],
+            num_w: vec![0.0; npf * k * PANEL],
+            hsum: vec![0.0; k],
+            wsum: vec![0.0; k],
+            free_w,
+            all_rows: vec![true; k],
+            reg: (l1w as f32, l1h as f32, l2w as f32, l2h as f32),
+            eps: EPSILON as f32,
+            tiny: f64::EPSILON as f32,
+            simd: uses_avx2(level),
+            div: Divergence::new(1.0, params.loss_eps)?,
+            part: vec![0.0; npt],
+        })
+    }
+
+    /// The factors, written back as `W` (F×K) and `H` (K×T).
+    pub(crate) fn write_back(&self, w: &mut [f32], h: &mut [f32]) {
+        w.copy_from_slice(&self.w);
+        from_panels(&self.hp, self.k, self.t, h, false);
+    }
+
+    /// The divergence the losses are measured in.
+    pub(crate) fn divergence(&self) -> Divergence {
+        self.div
+    }
+}
+
+impl Solver for KlEngine {
+    fn update_w(&mut self) {
+        let (f, t, k) = (self.f, self.t, self.k);
+        combine(&self.hpart, k, &mut self.hsum);
+        let (simd, eps, tiny) = (self.simd, self.eps, self.tiny);
+        let reg = (self.reg.0, self.reg.2);
+        let (ht, hsum, free) = (&self.ht, &self.hsum, &self.free_w);
+        self.wtp
+            .par_chunks_mut(k * PANEL)
+            .zip(self.xtp.par_chunks(t * PANEL))
+            .zip(self.num_w.par_chunks_mut(k * PANEL))
+            .zip(self.w.par_chunks_mut(PANEL * k))
+            .zip(self.wpart.par_chunks_mut(k))
+            .for_each(|((((wp, xp), np), w_rows), sums)| {
+                let _ftz = FlushSubnormals::new(true);
+                np.fill(0.0);
+                ratio_panel(simd, ht, k, wp, xp, t, eps, np);
+                let valid = w_rows.len() / k;
+                apply_panel(wp, np, hsum, free, valid, reg, eps, tiny, false);
+                panel_out(wp, k, valid, w_rows, sums);
+            });
+        debug_assert_eq!(self.w.len(), f * k);
+    }
+
+    fn update_h(&mut self) {
+        let (f, t, k) = (self.f, self.t, self.k);
+        combine(&self.wpart, k, &mut self.wsum);
+        for s in self.wsum.iter_mut() {
+            if *s == 0.0 {
+                *s = 1.0;
+            }
+        }
+        let (simd, eps, tiny) = (self.simd, self.eps, self.tiny);
+        let reg = (self.reg.1, self.reg.3);
+        let (w, wsum, all) = (&self.w, &self.wsum, &self.all_rows);
+        self.hp
+            .par_chunks_mut(k * PANEL)
+            .zip(self.xp.par_chunks(f * PANEL))
+            .zip(self.num_h.par_chunks_mut(k * PANEL))
+            .zip(self.ht.par_chunks_mut(PANEL * k))
+            .zip(self.hpart.par_chunks_mut(k))
+            .for_each(|((((hp, xp), np), ht_rows), sums)| {
+                let _ftz = FlushSubnormals::new(true);
+                np.fill(0.0);
+                ratio_panel(simd, w, k, hp, xp, f, eps, np);
+                let valid = ht_rows.len() / k;
+                apply_panel(hp, np, wsum, all, valid, reg, eps, tiny, true);
+                panel_out(hp, k, valid, ht_rows, sums);
+            });
+        debug_assert_eq!(self.ht.len(), t * k);
+    }
+
+    fn loss_sum(&mut self) -> f64 {
+        let (f, t, k, simd) = (self.f, self.t, self.k, self.simd);
+        let (w, div) = (&self.w, self.div);
+        self.hp
+            .par_chunks(k * PANEL)
+            .zip(self.xp.par_chunks(f * PANEL))
+            .zip(self.part.par_iter_mut())
+            .enumerate()
+            .for_each(|(blk, ((hp, xp), part))| {
+                // W·H in f32 as the updates see it (subnormal products flushed, as there)
+                let _ftz = FlushSubnormals::new(true);
+                let valid = (t - blk * PANEL).min(PANEL);
+                let mut s = 0.0f64;
+                let mut wh = [0.0f32; MR * PANEL];
+                for r0 in (0..f).step_by(MR) {
+                    let rows = MR.min(f - r0);
+                    wh_rows(simd, &w[r0 * k..], k, hp, rows, &mut wh);
+                    for r in 0..rows {
+                        for j in 0..valid {
+                            let x = xp[(r0 + r) * PANEL + j] as f64;
+                            s += div.value(x, wh[r * PANEL + j] as f64);
+                        }
+                    }
+                }
+                *part = s;
+            });
+        self.part.iter().sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    fn rand_vec(n: usize, seed: u64) -> Vec<f32> {
+        let mut r = ChaCha8Rng::seed_from_u64(seed);
+        (0..n).map(|_| r.random_range(0.0..1.0)).collect()
+    }
+
+    #[test]
+    fn simd_kernel_is_bit_identical_to_the_portable_twin() {
+        if !simd_available() {
+            eprintln!("no AVX2+FMA on this CPU: only the portable kernel runs");
+            return;
+        }
+        for &(rows, k) in &[(1, 1), (5, 3), (6, 20), (7, 2), (13, 5), (101, 20), (319, 7)] {
+            let a = rand_vec(rows * k, 1);
+            let b = rand_vec(k * PANEL, 2);
+            let mut x = rand_vec(rows * PANEL, 3);
+            x[3] = 0.0;
+            let start = rand_vec(k * PANEL, 4);
+            let (mut n1, mut n2) = (start.clone(), start.clone());
+            ratio_panel(true, &a, k, &b, &x, rows, 1e-7, &mut n1);
+            ratio_panel_portable(&a, k, &b, &x, rows, 1e-7, &mut n2);
+            assert_eq!(n1, n2, "rows {rows} k {k}");
+            assert_ne!(n1, start);
+        }
+    }
+
+    #[test]
+    fn kernel_matches_an_f64_sum() {
+        let (rows, k) = (23, 4);
+        let a = rand_vec(rows * k, 5);
+        let b = rand_vec(k * PANEL, 6);
+        let x = rand_vec(rows * PANEL, 7);
+        let mut num = vec![0.0f32; k * PANEL];
+        ratio_panel(simd_available(), &a, k, &b, &x, rows, 1e-7, &mut num);
+        for kk in 0..k {
+            for j in 0..PANEL {
+                let want: f64 = (0..rows)
+                    .map(|r| {
+                        let wh: f64 = (0..k)
+                            .map(|q| a[r * k + q] as f64 * b[q * PANEL + j] as f64)
+                            .sum();
+                        a[r * k + kk] as f64 * x[r * PANEL + j] as f64 / wh
+                    })
+                    .sum();
+                let got = num[kk * PANEL + j] as f64;
+                // f32 products and sums of 23 positive terms: a few ulps each
+                assert!((got - want).abs() <= 1e-5 * want, "{got} vs {want}");
+            }
+        }
+    }
+
+    /// Whole iterations (both half-updates, a fixed column of `W`, the loss) give the same
+    /// bytes with the portable and the AVX2 kernel, on 1, 2 or 3 threads.
+    #[test]
+    fn engine_gives_the_same_bytes_at_every_level_and_thread_count() {
+        // ragged: T = 37 is two panels and 5 columns, F = 45 seven tiles and 3 rows
+        let (f, t, k) = (45, 37, 5);
+        let x = rand_vec(f * t, 11);
+        let w: Vec<f32> = rand_vec(f * k, 12).iter().map(|v| v + 0.1).collect();
+        let h: Vec<f32> = rand_vec(k * t, 13).iter().map(|v| v + 0.1).collect();
+        let p = NmfParams::new(k).alpha_w(0.01).alpha_h(0.02).l1_ratio(0.5);
+        let mut free = vec![true; k];
+        free[1] = false;
+        let run = |level: Level, threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| {
+                let mut e = KlEngine::new(&p, &x, f, t, &w, &h, free.clone(), level).unwrap();
+                let mut losses = vec![e.loss_sum().to_bits()];
+                for _ in 0..8 {
+                    e.update_w();
+                    e.update_h();
+                    losses.push(e.loss_sum().to_bits());
+                }
+                let (mut wo, mut ho) = (vec![0.0f32; f * k], vec![0.0f32; k * t]);
+                e.write_back(&mut wo, &mut ho);
+                let b = |v: &[f32]| v.iter().map(|a| a.to_bits()).collect::<Vec<_>>();
+                (b(&wo), b(&ho), losses)
+            })
+        };
+        let want = run(Level::Scalar, 1);
+        for i in 0..f {
+            assert_eq!(want.0[i * k + 1], w[i * k + 1].to_bits(), "fixed column of W");
+        }
+        assert_ne!(want.1, h.iter().map(|a| a.to_bits()).collect::<Vec<_>>());
+        for level in Level::available() {
+            for threads in [1, 2, 3] {
+                assert!(run(level, threads) == want, "{level}, {threads} threads");
+            }
+        }
+    }
+
+    #[test]
+    fn panels_round_trip() {
+        let (r, c) = (5, 37);
+        let m = rand_vec(r * c, 8);
+        let p = to_panels(&m, r, c);
+        let mut back = vec![0.0; r * c];
+        from_panels(&p, r, c, &mut back, false);
+        assert_eq!(back, m);
+        let pt = transposed_panels(&m, r, c);
+        let mut mt = vec![0.0; r * c];
+        from_panels(&pt, c, r, &mut mt, true);
+        assert_eq!(mt, m);
+    }
+}
+
+#[cfg(test)]
+mod timing {
+    use super::*;
+
+    /// Min time of one panel of the bench's H update (F = 1001, K = 20) and its FLOP rate.
+    #[test]
+    #[ignore = "timing: cargo test --release --lib nmf::kl::timing -- --ignored --nocapture"]
+    fn panel_flop_rate() {
+        let (rows, k) = (1001usize, 20usize);
+        let a: Vec<f32> = (0..rows * k).map(|i| 0.1 + (i % 7) as f32 * 0.01).collect();
+        let b: Vec<f32> = (0..k * PANEL).map(|i| 0.2 + (i % 5) as f32 * 0.01).collect();
+        let x: Vec<f32> = (0..rows * PANEL).map(|i| 0.3 + (i % 3) as f32 * 0.01).collect();
+        let mut num = vec![0.0f32; k * PANEL];
+        for simd in [true, false] {
+            let mut best = f64::INFINITY;
+            for _ in 0..3000 {
+                let t0 = std::time::Instant::now();
+                num.fill(0.0);
+                ratio_panel(simd && simd_available(), &a, k, &b, &x, rows, 1e-7, &mut num);
+                best = best.min(t0.elapsed().as_secs_f64());
+            }
+            let flop = 4.0 * (rows * k * PANEL) as f64;
+            println!(
+                "simd {simd}: {:.2} us per panel, {:.1} GFLOP/s",
+                best * 1e6,
+                flop / best / 1e9
+            );
+        }
+    }
+
+    /// Whole 20-iteration fits of the bench's shape (1001×319, rank 20) on 1 and 2 threads:
+    /// best time per iteration and the rate over the four fused products.
+    #[test]
+    #[ignore = "timing: cargo test --release --lib nmf::kl::timing -- --ignored --nocapture"]
+    fn fit_flop_rate() {
+        let (f, t, k, iters) = (1001usize, 319usize, 20usize, 20usize);
+        let x: Vec<f32> = (0..f * t).map(|i| 0.01 + ((i * 7919) % 997) as f32 * 1e-3).collect();
+        let w: Vec<f32> = (0..f * k).map(|i| 0.1 + (i % 13) as f32 * 0.01).collect();
+        let h: Vec<f32> = (0..k * t).map(|i| 0.1 + (i % 11) as f32 * 0.01).collect();
+        // the difference of 20- and 60-iteration fits: setup and the two loss checks cancel
+        for threads in [1, 2] {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            let mut best = [f64::INFINITY; 2];
+            for _ in 0..10 {
+                for (b, n) in best.iter_mut().zip([iters, 3 * iters]) {
+                    let p = NmfParams::new(k).max_iter(n).tol(0.0).check_every(n);
+                    let (w0, h0) = (w.clone(), h.clone());
+                    let t0 = std::time::Instant::now();
+                    pool.install(|| p.fit_from(&x, f, t, w0, h0).unwrap());
+                    *b = b.min(t0.elapsed().as_secs_f64());
+                }
+            }
+            let per_iter = (best[1] - best[0]) / (2 * iters) as f64;
+            let flop = 4.0 * 2.0 * (f * t * k) as f64;
+            println!(
+                "{threads} thread(s): {:.3} ms per iteration, {:.1} GFLOP/s (3000 it: {:.2} s; \
+                 setup + 2 losses {:.1} ms)",
+                per_iter * 1e3,
+                flop / per_iter / 1e9,
+                per_iter * 3000.0,
+                (best[0] - per_iter * iters as f64) * 1e3
+            );
+        }
+    }
+}
