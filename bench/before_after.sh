@@ -4,6 +4,7 @@
 # of each build's reported medians and each build's speed relative to the first (>1: faster).
 # Run on a quiet machine (uptime < 0.5).
 #   ROUNDS=3 bash bench/before_after.sh /path/to/innmf-before target/release/innmf [more builds]
+# ONLY=nmf-kl (a workload name, or several separated by spaces) runs only those workloads.
 set -euo pipefail
 rounds=${ROUNDS:-3}
 bins=("$@")
@@ -21,6 +22,7 @@ for spec in "stft-fit --input $data/speech_slt_20s.wav --steps 60" \
             "bss-eval" \
             "analyze-vqt --steps 5" "analyze-nsgt --steps 5" "analyze-cqt --steps 3" \
             "analyze-vqt --steps 5 --threads 1" "analyze-nsgt --steps 5 --threads 1"; do
+  if [[ -n "${ONLY:-}" && " $ONLY " != *" ${spec%% *} "* ]]; then continue; fi
   results=()
   for i in "${!bins[@]}"; do results[i]=""; done
   for _ in $(seq "$rounds"); do
