@@ -70,7 +70,10 @@ fn fused_f32_matches_the_f64_reference_per_element() {
     for (i, &(f, t, k)) in SHAPES.iter().enumerate() {
         let seed = 100 + i as u64;
         let x = rand_mat(f * t, seed, 0.01);
-        let (w0, h0) = (rand_mat(f * k, seed + 1, 0.1), rand_mat(k * t, seed + 2, 0.1));
+        let (w0, h0) = (
+            rand_mat(f * k, seed + 1, 0.1),
+            rand_mat(k * t, seed + 2, 0.1),
+        );
         for order in [UpdateOrder::WThenH, UpdateOrder::HThenW] {
             let p = NmfParams::new(k)
                 .init(Init::Custom)
@@ -94,7 +97,10 @@ fn fused_f32_matches_the_f64_reference_per_element() {
             );
             let what = format!("{f}x{t} rank {k} {order:?}");
             assert!(ew <= R && eh <= R, "{what}: fused W {ew:e}, H {eh:e}");
-            assert!(erw <= R && erh <= R, "{what}: reference W {erw:e}, H {erh:e}");
+            assert!(
+                erw <= R && erh <= R,
+                "{what}: reference W {erw:e}, H {erh:e}"
+            );
             for r in [&rf, &rr] {
                 assert_eq!(r.dtype, "float32");
                 assert_eq!(r.n_iter, 30);
@@ -106,7 +112,10 @@ fn fused_f32_matches_the_f64_reference_per_element() {
                     r64.final_loss
                 );
             }
-            assert!(rf.final_loss < rf.initial_loss, "{what}: the fit decreases the loss");
+            assert!(
+                rf.final_loss < rf.initial_loss,
+                "{what}: the fit decreases the loss"
+            );
         }
     }
 }
@@ -170,7 +179,10 @@ fn fused_f32_matches_sklearn_fixtures() {
         }
         let want_w = &get(&arrays, &format!("{name}_W")).data;
         let mut worst = [0.0f64; 2];
-        for (e, engine) in [NmfEngine::Auto, NmfEngine::Reference].into_iter().enumerate() {
+        for (e, engine) in [NmfEngine::Auto, NmfEngine::Reference]
+            .into_iter()
+            .enumerate()
+        {
             let p = p.clone().engine(engine);
             let (w, h) = if kind == "mu" {
                 let (w, h, _) = p.fit_from(&x, f, t, w0.clone(), h0.clone()).unwrap();
@@ -192,7 +204,10 @@ fn fused_f32_matches_sklearn_fixtures() {
                 "{name} {engine:?}: loss {ours} vs sklearn {loss}"
             );
         }
-        eprintln!("{name}: fused {:.1e}, reference f32 {:.1e}", worst[0], worst[1]);
+        eprintln!(
+            "{name}: fused {:.1e}, reference f32 {:.1e}",
+            worst[0], worst[1]
+        );
         // the same precision: a few f32 roundings apart, never an order of magnitude
         assert!(worst[0] <= 4.0 * worst[1] + 1e-6, "{name}: {worst:?}");
         n += 1;
@@ -278,5 +293,8 @@ fn zeros_are_safe_on_the_fused_engine() {
         .unwrap();
     assert!(w.iter().chain(&h).all(|v| v.is_finite() && *v >= 0.0));
     assert!(r.final_loss.is_finite() && r.final_loss < r.initial_loss);
-    assert!(h[t..2 * t].iter().all(|&v| v == 0.0), "a zero row of H stays 0");
+    assert!(
+        h[t..2 * t].iter().all(|&v| v == 0.0),
+        "a zero row of H stays 0"
+    );
 }

@@ -326,7 +326,11 @@ fn panel_sums(p: &[f32], k: usize, n: usize) -> Vec<f32> {
     let np = n.div_ceil(PANEL);
     let mut parts = vec![0.0f32; np * k];
     let mut scratch = vec![0.0f32; PANEL * k];
-    for (b, (pp, sums)) in p.chunks_exact(k * PANEL).zip(parts.chunks_exact_mut(k)).enumerate() {
+    for (b, (pp, sums)) in p
+        .chunks_exact(k * PANEL)
+        .zip(parts.chunks_exact_mut(k))
+        .enumerate()
+    {
         let valid = (n - b * PANEL).min(PANEL);
         panel_out(pp, k, valid, &mut scratch, sums);
     }
@@ -561,7 +565,15 @@ mod tests {
             eprintln!("no AVX2+FMA on this CPU: only the portable kernel runs");
             return;
         }
-        for &(rows, k) in &[(1, 1), (5, 3), (6, 20), (7, 2), (13, 5), (101, 20), (319, 7)] {
+        for &(rows, k) in &[
+            (1, 1),
+            (5, 3),
+            (6, 20),
+            (7, 2),
+            (13, 5),
+            (101, 20),
+            (319, 7),
+        ] {
             let a = rand_vec(rows * k, 1);
             let b = rand_vec(k * PANEL, 2);
             let mut x = rand_vec(rows * PANEL, 3);
@@ -633,7 +645,11 @@ mod tests {
         };
         let want = run(Level::Scalar, 1);
         for i in 0..f {
-            assert_eq!(want.0[i * k + 1], w[i * k + 1].to_bits(), "fixed column of W");
+            assert_eq!(
+                want.0[i * k + 1],
+                w[i * k + 1].to_bits(),
+                "fixed column of W"
+            );
         }
         assert_ne!(want.1, h.iter().map(|a| a.to_bits()).collect::<Vec<_>>());
         for level in Level::available() {
@@ -668,15 +684,28 @@ mod timing {
     fn panel_flop_rate() {
         let (rows, k) = (1001usize, 20usize);
         let a: Vec<f32> = (0..rows * k).map(|i| 0.1 + (i % 7) as f32 * 0.01).collect();
-        let b: Vec<f32> = (0..k * PANEL).map(|i| 0.2 + (i % 5) as f32 * 0.01).collect();
-        let x: Vec<f32> = (0..rows * PANEL).map(|i| 0.3 + (i % 3) as f32 * 0.01).collect();
+        let b: Vec<f32> = (0..k * PANEL)
+            .map(|i| 0.2 + (i % 5) as f32 * 0.01)
+            .collect();
+        let x: Vec<f32> = (0..rows * PANEL)
+            .map(|i| 0.3 + (i % 3) as f32 * 0.01)
+            .collect();
         let mut num = vec![0.0f32; k * PANEL];
         for simd in [true, false] {
             let mut best = f64::INFINITY;
             for _ in 0..3000 {
                 let t0 = std::time::Instant::now();
                 num.fill(0.0);
-                ratio_panel(simd && simd_available(), &a, k, &b, &x, rows, 1e-7, &mut num);
+                ratio_panel(
+                    simd && simd_available(),
+                    &a,
+                    k,
+                    &b,
+                    &x,
+                    rows,
+                    1e-7,
+                    &mut num,
+                );
                 best = best.min(t0.elapsed().as_secs_f64());
             }
             let flop = 4.0 * (rows * k * PANEL) as f64;
@@ -694,12 +723,17 @@ mod timing {
     #[ignore = "timing: cargo test --release --lib nmf::kl::timing -- --ignored --nocapture"]
     fn fit_flop_rate() {
         let (f, t, k, iters) = (1001usize, 319usize, 20usize, 20usize);
-        let x: Vec<f32> = (0..f * t).map(|i| 0.01 + ((i * 7919) % 997) as f32 * 1e-3).collect();
+        let x: Vec<f32> = (0..f * t)
+            .map(|i| 0.01 + ((i * 7919) % 997) as f32 * 1e-3)
+            .collect();
         let w: Vec<f32> = (0..f * k).map(|i| 0.1 + (i % 13) as f32 * 0.01).collect();
         let h: Vec<f32> = (0..k * t).map(|i| 0.1 + (i % 11) as f32 * 0.01).collect();
         // the difference of 20- and 60-iteration fits: setup and the two loss checks cancel
         for threads in [1, 2] {
-            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
             let mut best = [f64::INFINITY; 2];
             for _ in 0..10 {
                 for (b, n) in best.iter_mut().zip([iters, 3 * iters]) {
