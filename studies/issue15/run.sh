@@ -29,7 +29,9 @@ for name in "$@"; do
   /usr/bin/time -f "%e s wall" nice -n 10 "$INNMF" --threads 1 experiment "$STUDY" --data "$data" \
     --out "$out" --config "$here/configs/$part-$name.json" --pairs $pairs --jobs ${JOBS:-2} \
     > "$out.log" 2>&1 || { echo "$name failed, see $out.log"; exit 1; }
-  cp "$out/results.json" "$here/runs/$part-$name.results.json"
-  python3 "$here/units.py" "$out" "$here/runs/$part-$name.units.json"
+  if [ "$STUDY" = separation ]; then res=$part-$name; else res=$part-$name.$STUDY; fi
+  cp "$out/results.json" "$here/runs/$res.results.json"
+  cp "$out/REPORT.md" "$here/runs/$res.REPORT.md"
+  [ "$STUDY" = separation ] && python3 "$here/units.py" "$out" "$here/runs/$part-$name.units.json"
   echo "$part-$name done: $(tail -1 "$out.log")"
 done
