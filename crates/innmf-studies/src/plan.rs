@@ -127,6 +127,19 @@ impl Unit {
         }
     }
 
+    /// The speech recordings this unit reads (indices into the corpus' `speech`).
+    pub fn speech_recordings(&self) -> Vec<usize> {
+        match *self {
+            Unit::TrainInnmf { rec }
+            | Unit::Nmf { rec, .. }
+            | Unit::ReconInnmf { rec, .. }
+            | Unit::TransferTrain { rec, .. }
+            | Unit::Transfer { rec, .. } => vec![rec],
+            Unit::Separate { a, b, .. } => vec![a, b],
+            Unit::Hybrid { .. } => Vec::new(),
+        }
+    }
+
     /// The units whose files this one reads.
     pub fn dependencies(&self) -> Vec<Unit> {
         match *self {
@@ -315,6 +328,12 @@ impl Plan {
                 .map(|d| index[d]) // every dependency is planned before its users
                 .collect();
             let mut key = serde_json::to_string(&unit_settings(cfg, &unit)).unwrap_or_default();
+            // a speaker's joined recordings ([`crate::material`]): which files, for what
+            for rec in unit.speech_recordings() {
+                for p in &corpus.speech[rec].parts {
+                    key.push_str(&format!("|{}:{:?}", p.name, p.role));
+                }
+            }
             for &d in &deps {
                 key.push('|');
                 key.push_str(&planned[d].hash);
@@ -340,17 +359,8 @@ impl Plan {
     pub fn speech_used(&self, n_speech: usize) -> Vec<bool> {
         let mut used = vec![false; n_speech];
         for u in &self.units {
-            match u.unit {
-                Unit::TrainInnmf { rec }
-                | Unit::Nmf { rec, .. }
-                | Unit::ReconInnmf { rec, .. }
-                | Unit::TransferTrain { rec, .. }
-                | Unit::Transfer { rec, .. } => used[rec] = true,
-                Unit::Separate { a, b, .. } => {
-                    used[a] = true;
-                    used[b] = true;
-                }
-                Unit::Hybrid { .. } => {}
+            for rec in u.unit.speech_recordings() {
+                used[rec] = true;
             }
         }
         used
