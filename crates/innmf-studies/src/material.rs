@@ -171,14 +171,28 @@ pub fn arrange(mut corpus: Corpus, cfg: &ExperimentConfig, speech: bool, music: 
             let files: Vec<&Path> = recs.iter().map(|(r, _)| r.path.as_path()).collect();
             if got_train < n_train || got_test < n_test {
                 let total: usize = recs.iter().map(|(_, n)| n).sum();
+                let mut shown: Vec<String> = files
+                    .iter()
+                    .take(3)
+                    .map(|p| {
+                        p.file_name()
+                            .unwrap_or_default()
+                            .to_string_lossy()
+                            .into_owned()
+                    })
+                    .collect();
+                if files.len() > 3 {
+                    shown.push("...".into());
+                }
                 left_out.push(Skipped {
                     path: folder_of(&files),
                     reason: format!(
                         "speaker {speaker}: not enough audio: {} recording(s) shorter than \
-                         train_seconds + test_seconds hold {:.2} s at {rate} Hz in all; joined, \
-                         they must give {} s of training audio and then {} s of held-out audio \
-                         from other recordings",
+                         train_seconds + test_seconds ({}) hold {:.2} s at {rate} Hz in all; \
+                         joined, they must give {} s of training audio and then {} s of held-out \
+                         audio from other recordings",
                         recs.len(),
+                        shown.join(", "),
                         total as f64 / rate as f64,
                         cfg.train_seconds,
                         cfg.test_seconds

@@ -140,9 +140,22 @@ pub fn plan(cfg: &ExperimentConfig, opts: &RunOptions) -> Result<(Corpus, Plan)>
     let left_out = if corpus.left_out.is_empty() {
         String::new()
     } else {
+        let shown: Vec<String> = corpus
+            .left_out
+            .iter()
+            .take(3)
+            .map(|l| format!("{}: {}", l.path.display(), l.reason))
+            .collect();
         format!(
-            " ({} recordings or speakers were left out: `innmf experiment --dry-run` says why)",
-            corpus.left_out.len()
+            "; {} recordings or speakers were left out ({}{}; `innmf experiment --dry-run` \
+             lists them)",
+            corpus.left_out.len(),
+            shown.join("; "),
+            if corpus.left_out.len() > 3 {
+                "; ..."
+            } else {
+                ""
+            }
         )
     };
     let pairs = if needs(Study::Separation) {
