@@ -234,6 +234,7 @@ pub fn run(args: &ExperimentArgs) -> Result<()> {
             corpus,
             train_seconds: cfg.train_seconds,
             test_seconds: cfg.test_seconds,
+            speech: opts.studies.iter().any(|s| *s != Study::Hybrid),
         }
         .to_string()
     };

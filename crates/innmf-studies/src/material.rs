@@ -296,13 +296,15 @@ pub struct MaterialSummary<'a> {
     pub train_seconds: f64,
     /// Held-out seconds.
     pub test_seconds: f64,
+    /// Whether a speech study was planned (the speech recordings were arranged).
+    pub speech: bool,
 }
 
 impl fmt::Display for MaterialSummary<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let speech = &self.corpus.speech;
         let joined: Vec<&Recording> = speech.iter().filter(|r| !r.parts.is_empty()).collect();
-        if !speech.is_empty() {
+        if self.speech && !speech.is_empty() {
             writeln!(
                 f,
                 "study material: {} speech recordings ({} s training + {} s held-out each): {} \
