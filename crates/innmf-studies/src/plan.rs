@@ -328,9 +328,18 @@ impl Plan {
                 .map(|d| index[d]) // every dependency is planned before its users
                 .collect();
             let mut key = serde_json::to_string(&unit_settings(cfg, &unit)).unwrap_or_default();
-            // a speaker's joined recordings ([`crate::material`]): which files, for what
+            // a speaker's joined recordings ([`crate::material`]): which files, for what, and
+            // the excerpt lengths they are cut to and normalized over (which a transfer unit's
+            // settings do not name)
             for rec in unit.speech_recordings() {
-                for p in &corpus.speech[rec].parts {
+                let parts = &corpus.speech[rec].parts;
+                if !parts.is_empty() {
+                    key.push_str(&format!(
+                        "|joined:{}:{}",
+                        cfg.train_seconds, cfg.test_seconds
+                    ));
+                }
+                for p in parts {
                     key.push_str(&format!("|{}:{:?}", p.name, p.role));
                 }
             }
@@ -654,6 +663,44 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn joined_material_enters_the_hashes_of_the_units_that_read_it() {
+        use crate::corpus::{Part, PartRole};
+        let mut corpus = corpus();
+        let part = |name: &str, role| Part {
+            name: name.into(),
+            path: format!("{name}.wav").into(),
+            role,
+        };
+        corpus.speech[3].parts = vec![part("c_1", PartRole::Train), part("c_2", PartRole::Heldout)];
+        let mut cfg = ExperimentConfig::quick();
+        cfg.transfer.recordings = 0; // every recording
+        let plan = |c: &ExperimentConfig, corpus: &Corpus| {
+            let p = Plan::new(c, corpus, &Study::ALL, &[(0, 3)]);
+            p.units
+                .into_iter()
+                .map(|u| (u.id, u.hash))
+                .collect::<HashMap<String, String>>()
+        };
+        let base = plan(&cfg, &corpus);
+        // the transfer units of the joined recording read its excerpt lengths; the others' do not
+        let mut c = cfg.clone();
+        c.test_seconds += 0.5;
+        let after = plan(&c, &corpus);
+        assert_ne!(base["transfer-train.c.cqt"], after["transfer-train.c.cqt"]);
+        assert_eq!(base["transfer-train.a.cqt"], after["transfer-train.a.cqt"]);
+        // another file, or another role, recomputes the units of that recording only
+        let mut other = corpus.clone();
+        other.speech[3].parts[1].role = PartRole::Train;
+        let after = plan(&cfg, &other);
+        assert_ne!(base["innmf-train.c"], after["innmf-train.c"]);
+        assert_ne!(
+            base["separate.a+c.innmf.256"],
+            after["separate.a+c.innmf.256"]
+        );
+        assert_eq!(base["innmf-train.a"], after["innmf-train.a"]);
     }
 
     #[test]
