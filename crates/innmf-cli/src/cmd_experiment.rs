@@ -78,6 +78,12 @@ pub struct ExperimentArgs {
     /// Small, fast settings (8 kHz, windows 256/512, rank 4, few steps) for trials.
     #[arg(long, conflicts_with = "config")]
     pub quick: bool,
+    /// iN-NMF protocol: paper (the authors': random start, 100 Rprop steps on a mixture) |
+    /// innmf (ours: NMF warm start, activations by multiplicative updates; see the README).
+    /// Sets innmf_training, separation_solver and separation_steps (also with --quick); a
+    /// --config file's `"preset"` field does the same where the file leaves them at the paper's.
+    #[arg(long)]
+    pub preset: Option<innmf::separate::Preset>,
     /// `run-unit`: run the I-th of N balanced slices of the plan (0 <= I < N), e.g.
     /// `--shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT`. A unit whose dependencies another
     /// process is computing is revisited until they finish; dependencies nobody holds are
@@ -183,6 +189,16 @@ pub fn run(args: &ExperimentArgs) -> Result<()> {
         (None, true) => ExperimentConfig::quick(),
         (None, false) => ExperimentConfig::default(),
     };
+    if let Some(p) = args.preset {
+        if cfg.preset.is_some_and(|q| q != p) {
+            anyhow::bail!(
+                "--preset {p} but the configuration names preset {}: give one of them",
+                cfg.preset.unwrap_or_default()
+            );
+        }
+        cfg.set_preset(p);
+    }
+    cfg.apply_preset()?;
     cfg.seed = args.seed;
     let which = if args.which == Which::Plan {
         let [name] = args.names.as_slice() else {

@@ -12,8 +12,8 @@ use innmf::metrics::{evaluate, EvalOptions, SeparationScores};
 use innmf::modelfile::ModelConfig;
 use innmf::optim::OptimizerConfig;
 use innmf::separate::{
-    learn_templates, separate, HSolver, MaskKind, PhaseMethod, SeparateConfig, TemplateConfig,
-    TemplateMethod, TemplateSet,
+    learn_templates, separate, HSolver, MaskKind, PhaseMethod, Preset, SeparateConfig,
+    TemplateConfig, TemplateMethod, TemplateSet,
 };
 use innmf::transform::{Representation, StftParams, TransformKind};
 use innmf::Model;
@@ -87,10 +87,10 @@ pub struct SeparateArgs {
     /// Magnitude power p (templates and mixture).
     #[arg(long, default_value_t = 0.5)]
     pub power: f64,
-    /// Steps of the activation fit on the mixture (the paper: 100; H starts at the mixture's
-    /// scale, so 100 usually converge).
-    #[arg(long, default_value_t = 200)]
-    pub steps: usize,
+    /// Steps of the activation fit on the mixture (default 200; H starts at the mixture's
+    /// scale, so 100 usually converge; --preset paper: 100, --preset innmf: 3000 MU iterations).
+    #[arg(long)]
+    pub steps: Option<usize>,
     /// Learning rate (Rprop initial step) of every fit.
     #[arg(long, default_value_t = 1e-3)]
     pub lr: f32,
@@ -100,10 +100,17 @@ pub struct SeparateArgs {
     /// Extra components learned on the mixture alone (an unknown source): written as noise.wav.
     #[arg(long, default_value_t = 0)]
     pub free: usize,
-    /// Activation solver on the mixture: `rprop` (gradient steps, the authors' iN-NMF) or `mu`
-    /// (β multiplicative updates with W fixed, the authors' NMF; --steps iterations).
-    #[arg(long, default_value = "rprop")]
-    pub solver: HSolver,
+    /// Activation solver on the mixture: `rprop` (gradient steps, the authors' iN-NMF; the
+    /// default) or `mu` (β multiplicative updates with W fixed, the authors' NMF; --steps
+    /// iterations; the default of --preset innmf).
+    #[arg(long)]
+    pub solver: Option<HSolver>,
+    /// iN-NMF protocol: paper (the authors': templates from a random start, 100 Rprop steps on
+    /// the mixture) | innmf (ours: templates from an NMF warm start, 3000 MU iterations on the
+    /// mixture). Without it: the paper's training, 200 Rprop steps. --steps and --solver, when
+    /// given, override the preset's; the mask is not part of a preset.
+    #[arg(long)]
+    pub preset: Option<Preset>,
     /// Mask: wiener (|X̂_j|²/Σ|X̂|², the outputs sum to the mixture) | paper (the authors' ratio
     /// mask on |X|^p, expanded) | binary.
     #[arg(long, default_value = "wiener")]
@@ -242,6 +249,10 @@ pub fn run(args: &SeparateArgs) -> Result<()> {
         Some(args.transform.representation(args.window, args.hop)?)
     };
     let calibration = args.transform.calibration();
+    let (solver, steps) = match args.preset {
+        Some(p) => p.activations(),
+        None => (HSolver::Rprop, 200),
+    };
     let cfg = SeparateConfig {
         window,
         hop,
@@ -249,10 +260,10 @@ pub fn run(args: &SeparateArgs) -> Result<()> {
         calibration,
         h_step: args.h_step,
         power: args.power,
-        steps: args.steps,
+        steps: args.steps.unwrap_or(steps),
         optimizer: OptimizerConfig::rprop(args.lr),
         beta: args.beta,
-        solver: args.solver,
+        solver: args.solver.unwrap_or(solver),
         free: args.free,
         mask: args.mask,
         phase_iters: args.phase_iters,
@@ -274,6 +285,7 @@ pub fn run(args: &SeparateArgs) -> Result<()> {
         beta: args.beta,
         seed: args.seed,
         calibration,
+        training: args.preset.unwrap_or_default().training(),
         ..TemplateConfig::for_mixture(args.method, window, hop)
     };
     let train_stft = args.train_window.is_some() || args.train_hop.is_some();

@@ -241,3 +241,78 @@ fn bad_input_gives_clear_errors() {
     ]);
     assert!(!ok && stderr.contains("none.safetensors"), "{stderr}");
 }
+
+#[test]
+fn fit_with_the_innmf_preset_warm_starts_from_nmf() {
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("tone.wav");
+    tone_wav(&wav);
+    let fit = |preset: &str, name: &str| {
+        let model = dir.path().join(name);
+        let (ok, _, stderr) = innmf(&[
+            "fit",
+            wav.to_str().unwrap(),
+            "--out",
+            model.to_str().unwrap(),
+            "--window",
+            "256",
+            "--hop",
+            "128",
+            "--rank",
+            "2",
+            "--width",
+            "16",
+            "--steps",
+            "30",
+            "--preset",
+            preset,
+        ]);
+        assert!(ok, "{preset}: {stderr}");
+        let r: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(model.with_extension("report.json")).unwrap(),
+        )
+        .unwrap();
+        r
+    };
+    let paper = fit("paper", "p.safetensors");
+    let ours = fit("innmf", "i.safetensors");
+    assert_eq!(paper["preset"], "paper");
+    assert!(paper["warm_start"].is_null());
+    assert_eq!(ours["preset"], "innmf");
+    assert!(
+        ours["warm_start"]["nmf_iters"].as_u64().unwrap() > 0,
+        "{ours}"
+    );
+    // from NMF's solution, 30 steps end far lower than from a random start
+    let loss = |r: &serde_json::Value| r["report"]["final_loss"].as_f64().unwrap();
+    assert!(
+        loss(&ours) < 0.8 * loss(&paper),
+        "{} vs {}",
+        loss(&ours),
+        loss(&paper)
+    );
+    // a bad name, and the warm start on an implicit H, fail with the reason
+    let (ok, _, stderr) = innmf(&["fit", wav.to_str().unwrap(), "--preset", "fast"]);
+    assert!(
+        !ok && stderr.contains("fast") && stderr.contains("paper, innmf"),
+        "{stderr}"
+    );
+    let out = dir.path().join("h.safetensors");
+    let (ok, _, stderr) = innmf(&[
+        "fit",
+        wav.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--window",
+        "256",
+        "--hop",
+        "128",
+        "--h",
+        "implicit",
+        "--steps",
+        "5",
+        "--preset",
+        "innmf",
+    ]);
+    assert!(!ok && stderr.contains("explicit H"), "{stderr}");
+}

@@ -44,6 +44,23 @@ fn merge(mut base: Value, user: &str, what: &str, lr: f32) -> PyResult<Value> {
     Ok(base)
 }
 
+/// The settings JSON `user` without its `"preset"` field, and that preset (`"paper"`,
+/// `"innmf"`; `None` when absent or null).
+fn take_preset(user: &str, what: &str) -> PyResult<(Option<sep::Preset>, String)> {
+    let mut v: Value =
+        serde_json::from_str(user).map_err(|e| value_error(format!("{what} {user}: {e}")))?;
+    let p = match v.as_object_mut().and_then(|o| o.remove("preset")) {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.parse::<sep::Preset>().map_err(py_err)?),
+        Some(other) => {
+            return Err(value_error(format!(
+                "{what}: preset {other}: expected \"paper\" or \"innmf\""
+            )))
+        }
+    };
+    Ok((p, v.to_string()))
+}
+
 fn to_value<T: serde::Serialize>(v: &T) -> PyResult<Value> {
     serde_json::to_value(v).map_err(|e| value_error(e.to_string()))
 }
@@ -69,6 +86,10 @@ pub fn learn_templates(
     let method: TemplateMethod = crate::model::parse_name("method", method, "\"innmf\", \"nmf\"")?;
     let mut base = TemplateConfig::for_mixture(method, window, hop);
     base.optimizer = innmf::optim::OptimizerConfig::rprop(lr);
+    // a preset sets the training options; a `training` setting given as well replaces them
+    let (preset, settings) = take_preset(settings, "template settings")?;
+    let settings = settings.as_str();
+    base.training = preset.unwrap_or_default().training();
     let cfg: TemplateConfig =
         serde_json::from_value(merge(to_value(&base)?, settings, "template settings", lr)?)
             .map_err(|e| value_error(format!("template settings {settings}: {e}")))?;
@@ -106,10 +127,16 @@ pub fn separate<'py>(
     progress: Option<Py<PyAny>>,
 ) -> PyResult<(Vec<Bound<'py, PyArray1<f64>>>, String)> {
     let x = slice1(&mixture, "mixture")?;
-    let base = SeparateConfig {
+    // a preset sets the activation solver and its steps; `solver`/`steps` given as well win
+    let (preset, settings) = take_preset(settings, "separation settings")?;
+    let settings = settings.as_str();
+    let mut base = SeparateConfig {
         optimizer: innmf::optim::OptimizerConfig::rprop(lr),
         ..SeparateConfig::default()
     };
+    if let Some(p) = preset {
+        (base.solver, base.steps) = p.activations();
+    }
     // the optional fields (left out of the JSON form at their defaults) are settings too
     let mut base = to_value(&base)?;
     if let Some(o) = base.as_object_mut() {

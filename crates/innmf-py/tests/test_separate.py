@@ -114,3 +114,19 @@ def test_separate_in_an_invertible_representation(models) -> None:
     # no inverse: refused, naming the transform and the alternatives
     with pytest.raises(ValueError, match="cqt.*nsgt|nsgt.*cqt"):
         innmf.separate(MIX, SR, models, representation=innmf.CQT(), **SEP)
+
+
+def test_presets() -> None:
+    # the innmf preset starts from NMF's solution: a few steps end far lower than from a random one
+    x = harmonic(220, seed=3)
+    fast = {k: v for k, v in FAST.items() if k != "steps"}
+    paper = innmf.learn_templates(x, SR, window=256, hop=128, steps=20, **fast)
+    ours = innmf.learn_templates(x, SR, window=256, hop=128, steps=20, preset="innmf", **fast)
+    assert ours.reconstruction_err_ < 0.8 * paper.reconstruction_err_
+    # on a mixture it sets the activation solver and steps (MU), unless they are given
+    _, rep = innmf.separate(MIX, SR, [paper, ours], preset="innmf", return_report=True)
+    assert rep["config"]["solver"] == "mu" and rep["config"]["steps"] == 3000
+    _, rep = innmf.separate(MIX, SR, [paper, ours], preset="innmf", steps=50, return_report=True)
+    assert rep["config"]["solver"] == "mu" and rep["config"]["steps"] == 50
+    with pytest.raises(ValueError, match="fast"):
+        innmf.learn_templates(x, SR, window=256, hop=128, preset="fast")

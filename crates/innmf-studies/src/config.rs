@@ -2,7 +2,7 @@
 
 use innmf::error::{Error, Result};
 use innmf::nmf::Init;
-use innmf::separate::{HSolver, MaskKind, TrainingOptions};
+use innmf::separate::{HSolver, MaskKind, Preset, TrainingOptions};
 use innmf::transform::{CqtSpec, CwtSpec, NsgtSpec, Padding, Representation};
 use serde::{Deserialize, Serialize};
 
@@ -161,6 +161,11 @@ pub struct ExperimentConfig {
     pub separation_solver: HSolver,
     /// Bootstrap resamples of the confidence intervals.
     pub bootstrap: usize,
+    /// The named protocol of iN-NMF's training and activation fit (`"paper"`, `"innmf"`);
+    /// [`apply_preset`](Self::apply_preset) sets `innmf_training`, `separation_solver` and
+    /// `separation_steps` from it. Left out of the JSON when absent (the paper's settings).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preset: Option<Preset>,
     /// Transfer study.
     pub transfer: TransferConfig,
     /// Hybrid study.
@@ -197,6 +202,7 @@ impl Default for ExperimentConfig {
             innmf_training: TrainingOptions::default(),
             separation_solver: HSolver::Rprop,
             bootstrap: 2000,
+            preset: None,
             transfer: TransferConfig {
                 seconds: 2.0,
                 steps: 150,
@@ -224,6 +230,70 @@ impl Default for ExperimentConfig {
 }
 
 impl ExperimentConfig {
+    /// The paper's settings ([`Default`]) with `preset`'s training and activation fit.
+    pub fn with_preset(preset: Preset) -> Self {
+        let mut c = ExperimentConfig::default();
+        c.set_preset(preset);
+        c
+    }
+
+    /// Records `preset` and sets the fields it controls (`innmf_training`, `separation_solver`,
+    /// `separation_steps`) to its values, whatever they were.
+    pub fn set_preset(&mut self, preset: Preset) {
+        self.preset = Some(preset);
+        self.innmf_training = preset.training();
+        (self.separation_solver, self.separation_steps) = preset.activations();
+    }
+
+    /// Sets the fields [`preset`](Self::preset) controls (`innmf_training`, `separation_solver`,
+    /// `separation_steps`) to the preset's values. A field may hold the paper's value (it was
+    /// left as it is) or the preset's already (a `results.json` of a preset run read back).
+    ///
+    /// # Errors
+    /// A field that holds a third value: the preset and the field disagree, and which one was
+    /// meant is not clear.
+    pub fn apply_preset(&mut self) -> Result<()> {
+        let Some(p) = self.preset else {
+            return Ok(());
+        };
+        let paper = Preset::Paper;
+        let (solver, steps) = p.activations();
+        let (paper_solver, paper_steps) = paper.activations();
+        let conflict = |field: &'static str, have: String, preset_value: String| {
+            Error::param(
+                field,
+                have,
+                format!(
+                    "the paper's value or preset {p}'s ({preset_value}); remove the field or \
+                     the preset"
+                ),
+            )
+        };
+        if self.innmf_training != paper.training() && self.innmf_training != p.training() {
+            return Err(conflict(
+                "innmf_training",
+                serde_json::to_string(&self.innmf_training).unwrap_or_default(),
+                serde_json::to_string(&p.training()).unwrap_or_default(),
+            ));
+        }
+        if self.separation_solver != paper_solver && self.separation_solver != solver {
+            return Err(conflict(
+                "separation_solver",
+                format!("{:?}", self.separation_solver),
+                format!("{solver:?}"),
+            ));
+        }
+        if self.separation_steps != paper_steps && self.separation_steps != steps {
+            return Err(conflict(
+                "separation_steps",
+                self.separation_steps.to_string(),
+                steps.to_string(),
+            ));
+        }
+        self.set_preset(p);
+        Ok(())
+    }
+
     /// A small, fast setting for tests and trials on short recordings (8 kHz, windows 256 and
     /// 512, rank 4, a few hundred steps, 3 s training, 1 s test).
     pub fn quick() -> Self {
@@ -246,6 +316,7 @@ impl ExperimentConfig {
             innmf_training: TrainingOptions::default(),
             separation_solver: HSolver::Rprop,
             bootstrap: 200,
+            preset: None,
             transfer: TransferConfig {
                 seconds: 1.5,
                 steps: 60,
@@ -289,6 +360,20 @@ impl ExperimentConfig {
             o.validate()?;
         }
         pos("separation_steps", self.separation_steps)?;
+        if let Some(p) = self.preset {
+            let (solver, steps) = p.activations();
+            if self.innmf_training != p.training()
+                || self.separation_solver != solver
+                || self.separation_steps != steps
+            {
+                return Err(Error::param(
+                    "preset",
+                    p,
+                    "innmf_training, separation_solver and separation_steps as the preset sets \
+                     them (ExperimentConfig::apply_preset)",
+                ));
+            }
+        }
         pos("nmf_iter", self.nmf_iter)?;
         pos("transfer.steps", self.transfer.steps)?;
         pos("transfer.refit_steps", self.transfer.refit_steps)?;

@@ -6,7 +6,7 @@ use crate::plan::unit_seed;
 use crate::results::{Results, Split};
 use innmf::error::{Error, Result};
 use innmf::io;
-use innmf::separate::TemplateMethod;
+use innmf::separate::{HSolver, TemplateMethod};
 use innmf::stats::{bootstrap_median, median, paired, Estimate};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -279,6 +279,20 @@ pub fn markdown(results: &Results, figures: &[PathBuf]) -> String {
             .and_then(|v| v.as_str().map(str::to_string))
             .unwrap_or_default()
     );
+    if c.preset.is_some() || !c.innmf_training.is_paper() || c.separation_solver != HSolver::Rprop {
+        let _ = writeln!(
+            s,
+            "iN-NMF protocol: preset `{}`; training options {}; activations on a mixture by \
+             `{}` ({} steps).\n",
+            c.preset.map_or("none".to_string(), |p| p.to_string()),
+            serde_json::to_string(&c.innmf_training).unwrap_or_default(),
+            serde_json::to_value(c.separation_solver)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
+            c.separation_steps
+        );
+    }
     let _ = writeln!(
         s,
         "Speech recordings: {}. Music recordings: {}.\n",

@@ -61,3 +61,50 @@ fn changing_innmf_settings_keeps_the_nmf_units() {
     let (_, _, cached) = run(&cfg);
     assert_eq!(cached, 2 + 4 + 2);
 }
+
+#[test]
+fn a_preset_sets_its_fields_and_refuses_a_conflicting_one() {
+    use innmf::separate::{HSolver, Preset};
+    use innmf_studies::ExperimentConfig;
+    let c = ExperimentConfig::with_preset(Preset::Innmf);
+    assert_eq!(c.innmf_training, Preset::Innmf.training());
+    assert_eq!(
+        (c.separation_solver, c.separation_steps),
+        Preset::Innmf.activations()
+    );
+    c.validate().unwrap();
+    // the paper preset is the default settings, and a config without a preset is the paper's
+    let mut p = ExperimentConfig::with_preset(Preset::Paper);
+    p.preset = None;
+    assert_eq!(p, ExperimentConfig::default());
+    // a results.json of a preset run reads back to the same settings
+    let json = serde_json::to_string(&c).unwrap();
+    assert!(json.contains("\"preset\":\"innmf\""), "{json}");
+    let mut back: ExperimentConfig = serde_json::from_str(&json).unwrap();
+    back.apply_preset().unwrap();
+    assert_eq!(back, c);
+    // "preset" on the paper's fields (what a user writes) gives the preset's values
+    let mut v = serde_json::to_value(ExperimentConfig::default()).unwrap();
+    v["preset"] = "innmf".into();
+    let mut user: ExperimentConfig = serde_json::from_value(v).unwrap();
+    assert!(
+        user.validate().is_err(),
+        "a preset not applied yet must not run"
+    );
+    user.apply_preset().unwrap();
+    assert_eq!(user, c);
+    // a field that is neither the paper's nor the preset's: which was meant is unclear
+    let mut bad = user.clone();
+    bad.separation_steps = 500;
+    let e = bad.apply_preset().unwrap_err().to_string();
+    assert!(
+        e.contains("separation_steps") && e.contains("500") && e.contains("3000"),
+        "{e}"
+    );
+    let mut bad = user;
+    bad.separation_solver = HSolver::Rprop;
+    bad.separation_steps = 100;
+    bad.innmf_training.nmf_warm_start = 7;
+    let e = bad.apply_preset().unwrap_err().to_string();
+    assert!(e.contains("innmf_training"), "{e}");
+}

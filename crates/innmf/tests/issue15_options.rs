@@ -272,3 +272,73 @@ fn nmf_warm_start_reaches_a_lower_loss_than_a_random_start() {
     // the warm start's time is part of the training's
     assert!(warm.report.elapsed_s >= w["secs"].as_f64().unwrap());
 }
+
+#[test]
+fn presets_paper_is_the_default_and_innmf_warm_starts() {
+    use innmf::separate::{HSolver, Preset, TrainingOptions};
+    assert_eq!(Preset::default(), Preset::Paper);
+    assert_eq!(Preset::Paper.training(), TrainingOptions::default());
+    assert_eq!(Preset::Paper.activations(), (HSolver::Rprop, 100));
+    let t = Preset::Innmf.training();
+    assert!(t.nmf_warm_start > 0 && t.w_steps > 0 && t.match_scale);
+    assert_eq!(Preset::Innmf.activations().0, HSolver::Mu);
+    assert_eq!("innmf".parse::<Preset>().unwrap(), Preset::Innmf);
+    let e = "fast".parse::<Preset>().unwrap_err().to_string();
+    assert!(e.contains("fast") && e.contains("paper, innmf"), "{e}");
+}
+
+#[test]
+fn warm_start_is_a_no_op_without_nmf_iterations_and_refuses_an_implicit_h() {
+    use innmf::separate::{warm_start, Preset, TrainingOptions};
+    let x = two_voices(8000);
+    let a = innmf::transform::Analysis::new(
+        &innmf::transform::Representation::Stft(innmf::transform::StftParams::new(256, 128)),
+        8000.0,
+        0.5,
+        innmf::transform::Calibration::Native,
+    )
+    .unwrap();
+    let pts = a.points(&x).unwrap();
+    let mut spec = ModelSpec::new(3);
+    spec.width = 8;
+    spec.h = FactorKind::Explicit;
+    let mut model = spec.build(&pts, &mut ChaCha8Rng::seed_from_u64(0)).unwrap();
+    let before = model.clone();
+    let fit_cfg = FitConfig::default();
+    let v = warm_start(
+        &mut model,
+        &pts,
+        &TrainingOptions::default(),
+        1.0,
+        0,
+        &fit_cfg,
+    )
+    .unwrap();
+    assert!(v.is_null());
+    assert_eq!(
+        model.sample_h(pts.unique_times()),
+        before.sample_h(pts.unique_times())
+    );
+    assert_eq!(
+        model.sample_w(pts.unique_freqs()),
+        before.sample_w(pts.unique_freqs())
+    );
+    // the preset's warm start lowers the loss of the untrained model (H from NMF, W fitted to it)
+    let loss = |m: &innmf::Model| m.loss(&pts, &innmf::Divergence::kl());
+    let opts = Preset::Innmf.training();
+    let v = warm_start(&mut model, &pts, &opts, 1.0, 0, &fit_cfg).unwrap();
+    assert_eq!(v["nmf_iters"], opts.nmf_warm_start);
+    assert!(
+        loss(&model) < 0.5 * loss(&before),
+        "{} vs {}",
+        loss(&model),
+        loss(&before)
+    );
+    // an implicit H has no table to start from
+    spec.h = FactorKind::Implicit;
+    let mut implicit = spec.build(&pts, &mut ChaCha8Rng::seed_from_u64(0)).unwrap();
+    let e = warm_start(&mut implicit, &pts, &opts, 1.0, 0, &fit_cfg)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("explicit H"), "{e}");
+}

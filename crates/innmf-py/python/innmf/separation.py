@@ -52,7 +52,9 @@ def learn_templates(
             ``depth`` (3), ``n_features`` (10), ``representation`` (a representation object),
             ``calibration``, ``power`` (0.5), ``steps`` (1000), ``optimizer`` (``"rprop"``,
             ``"adam"`` or a dict), ``beta`` (1), ``seed`` (0), ``training`` (dict:
-            ``match_scale``, ``output``, ``h_optimizer``, ``nmf_warm_start``, ``w_steps``).
+            ``match_scale``, ``output``, ``h_optimizer``, ``nmf_warm_start``, ``w_steps``),
+            ``preset`` (``"paper"``, the default, or ``"innmf"``: the training options of
+            ``innmf fit --preset``; a ``training`` dict given as well replaces them).
 
     Returns:
         A fitted :class:`ImplicitNMF` (``save`` writes what ``--save-models`` writes).
@@ -125,7 +127,9 @@ def separate(
             points, also used for templates learned here; ``"unit-tone"`` lets models trained in
             one representation separate in another), ``h_step`` (spacing in seconds of the
             activations over time in NSGT/CWT/Multires, whose bins have their own time grids;
-            default the finest bin's time step, at least 5 ms).
+            default the finest bin's time step, at least 5 ms), ``preset`` (``"paper"`` or
+            ``"innmf"`` as ``innmf separate --preset``: the activation solver and steps, and the
+            training of templates learned here; ``solver``/``steps`` given as well win).
 
     Returns:
         A list of float64 signals, each as long as the mixture (with ``return_report``, a tuple
@@ -149,7 +153,8 @@ def separate(
             models.append(s)
         else:
             # as `innmf separate --source`: the mixture's power and β, source j seeded seed + 1000·j
-            tset = {k: settings[k] for k in ("power", "beta", "calibration") if k in settings}
+            tset = {k: settings[k] for k in ("power", "beta", "calibration", "preset")
+                    if k in settings}
             tset["seed"] = int(settings.get("seed", 0)) + 1000 * j
             if rep is not None:
                 tset["representation"] = rep

@@ -40,8 +40,8 @@ pub use general::{activation_points, resynthesize_masked};
 pub use masks::{masks, MaskKind};
 pub use phase::PhaseMethod;
 pub use templates::{
-    learn_templates, nmf_model, sample_templates, LearnedTemplates, TemplateConfig, TemplateMethod,
-    TemplateSet, TrainingOptions,
+    learn_templates, nmf_model, sample_templates, warm_start, LearnedTemplates, Preset,
+    TemplateConfig, TemplateMethod, TemplateSet, TrainingOptions,
 };
 
 use crate::error::{Error, Result};
