@@ -245,8 +245,18 @@ pub fn run(args: &ExperimentArgs) -> Result<()> {
     if args.which == Which::Plan || args.dry_run {
         eprint!("{}", experiment::Corpus::open(&opts.data)?.summary());
     }
+    let material = |corpus: &experiment::Corpus| {
+        experiment::MaterialSummary {
+            corpus,
+            train_seconds: cfg.train_seconds,
+            test_seconds: cfg.test_seconds,
+            speech: opts.studies.iter().any(|s| *s != Study::Hybrid),
+        }
+        .to_string()
+    };
     if args.dry_run {
-        let (_, plan) = experiment::plan(&cfg, &opts)?;
+        let (corpus, plan) = experiment::plan(&cfg, &opts)?;
+        eprint!("{}", material(&corpus));
         let mut kinds = std::collections::BTreeMap::<&str, usize>::new();
         for u in &plan.units {
             *kinds.entry(u.unit.kind()).or_default() += 1;
@@ -256,7 +266,8 @@ pub fn run(args: &ExperimentArgs) -> Result<()> {
         return Ok(());
     }
     if args.which == Which::Plan {
-        let file = experiment::write_plan(&cfg, &opts)?;
+        let (corpus, file) = experiment::write_plan_of(&cfg, &opts)?;
+        eprint!("{}", material(&corpus));
         let mut kinds = std::collections::BTreeMap::<&str, usize>::new();
         for u in &file.units {
             *kinds.entry(u.kind.as_str()).or_default() += 1;

@@ -72,6 +72,32 @@ pub struct Recording {
     /// instrument after the track's `_`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stem: Option<String>,
+    /// Empty for a recording that is one file. A speech recording of a study made of a
+    /// speaker's short recordings joined end to end ([`crate::material`]) lists them here, in
+    /// order: the training ones, then the held-out ones; `path` is then their folder.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parts: Vec<Part>,
+}
+
+/// What a recording joined into a speaker's material is used for ([`crate::material`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PartRole {
+    /// The training excerpt.
+    Train,
+    /// The held-out excerpt (reconstruction) and the mixture material (separation).
+    Heldout,
+}
+
+/// One file of a speaker's joined material ([`Recording::parts`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Part {
+    /// The recording's name in the corpus.
+    pub name: String,
+    /// The file.
+    pub path: PathBuf,
+    /// Training or held-out.
+    pub role: PartRole,
 }
 
 /// How a corpus folder is laid out (see [`Corpus::open`] for the detection rules).
@@ -132,6 +158,11 @@ pub struct Corpus {
     /// Files left out, with the reason (sorted by path).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub skipped: Vec<Skipped>,
+    /// Recordings and speakers left out of a study's material when it was planned
+    /// ([`crate::material::arrange`]): files that do not decode, are silent or are shorter than
+    /// one analysis window; speakers without enough audio. Empty for a corpus as listed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub left_out: Vec<Skipped>,
 }
 
 /// The stems of a track folder (MUSDB18 and its HQ version, plus `accompaniment`).
@@ -640,6 +671,7 @@ impl Corpus {
             notes_dir: Some(music_dir.join("midi")).filter(|d| d.is_dir()),
             layout: Layout::Flat,
             skipped,
+            left_out: Vec::new(),
         };
         if corpus.speech.is_empty() && corpus.music.is_empty() {
             return Err(Error::param(
@@ -700,6 +732,7 @@ impl Corpus {
             notes_dir: None,
             layout: Layout::Timit,
             skipped,
+            left_out: Vec::new(),
         }
     }
 
@@ -812,6 +845,7 @@ impl Corpus {
                 notes_dir: None,
                 layout: Layout::Stems,
                 skipped,
+                left_out: Vec::new(),
             });
         }
         let sexes = speaker_sexes(dir);
@@ -837,6 +871,7 @@ impl Corpus {
             notes_dir: None,
             layout: Layout::SpeakerFolders,
             skipped,
+            left_out: Vec::new(),
         })
     }
 
@@ -958,6 +993,7 @@ impl Corpus {
                     split: get(c_split),
                     track,
                     stem,
+                    parts: Vec::new(),
                 });
             }
         }
@@ -976,6 +1012,7 @@ impl Corpus {
             notes_dir: None,
             layout: Layout::Manifest,
             skipped,
+            left_out: Vec::new(),
         })
     }
 
@@ -1015,7 +1052,7 @@ impl Corpus {
     /// What the corpus holds, for `innmf experiment plan` and `--dry-run`: the layout, speakers
     /// (with sex where known), recordings and their total duration, per split, the files
     /// skipped and why, and the recordings that do not decode or are silent (every recording
-    /// is decoded once here; a run would stop on those).
+    /// is decoded once here; a run leaves them out: [`crate::material`]).
     pub fn summary(&self) -> CorpusSummary {
         // every file once, decoded on all cores (results in path order whatever the count)
         let paths: Vec<&PathBuf> = self
@@ -1259,7 +1296,7 @@ impl fmt::Display for CorpusSummary {
             }
         }
         write_reasons(f, "skipped", &self.skipped)?;
-        write_reasons(f, "unusable (a run reading them stops)", &self.unusable)
+        write_reasons(f, "unusable (left out of runs)", &self.unusable)
     }
 }
 

@@ -8,6 +8,7 @@
 //! |---|---|
 //! | [`config`] | [`ExperimentConfig`]: every setting that changes the numbers, its checks |
 //! | [`corpus`] | [`Corpus`]: the recordings, speakers and pairs; [`synthesize_corpus`] |
+//! | [`material`] | what each speech recording of a study is made of (a file, or a speaker's short files joined); what is left out |
 //! | [`plan`] | [`Plan`]: units, ids, dependencies, seeds and settings hashes |
 //! | [`reconstruction`], [`separation`], [`transfer`], [`hybrid`] | one file per study: its units |
 //! | [`runner`] | [`plan()`], [`run_units`], [`collect`], [`run`]: computing units, resuming; shards |
@@ -34,6 +35,7 @@ pub mod claims;
 pub mod config;
 pub mod corpus;
 pub mod hybrid;
+pub mod material;
 pub mod plan;
 pub mod reconstruction;
 pub mod report;
@@ -44,11 +46,14 @@ pub mod transfer;
 
 pub use claims::ClaimSettings;
 pub use config::{representation_name, ExperimentConfig, HybridConfig, Study, TransferConfig};
-pub use corpus::{synthesize_corpus, Corpus, CorpusSummary, Layout, Recording, Sex, Skipped};
+pub use corpus::{
+    synthesize_corpus, Corpus, CorpusSummary, Layout, Part, PartRole, Recording, Sex, Skipped,
+};
 pub use innmf::stats;
+pub use material::MaterialSummary;
 pub use plan::{Plan, PlannedUnit, Unit};
 pub use results::{Results, Row, Rows};
 pub use runner::{
     collect, collect_planned, plan, run, run_planned, run_units, shard_units, stage_units,
-    write_plan, Event, PlanFile, RunOptions, Selection, Shard, Stage,
+    write_plan, write_plan_of, Event, PlanFile, RunOptions, Selection, Shard, Stage,
 };

@@ -127,6 +127,19 @@ impl Unit {
         }
     }
 
+    /// The speech recordings this unit reads (indices into the corpus' `speech`).
+    pub fn speech_recordings(&self) -> Vec<usize> {
+        match *self {
+            Unit::TrainInnmf { rec }
+            | Unit::Nmf { rec, .. }
+            | Unit::ReconInnmf { rec, .. }
+            | Unit::TransferTrain { rec, .. }
+            | Unit::Transfer { rec, .. } => vec![rec],
+            Unit::Separate { a, b, .. } => vec![a, b],
+            Unit::Hybrid { .. } => Vec::new(),
+        }
+    }
+
     /// The units whose files this one reads.
     pub fn dependencies(&self) -> Vec<Unit> {
         match *self {
@@ -315,6 +328,21 @@ impl Plan {
                 .map(|d| index[d]) // every dependency is planned before its users
                 .collect();
             let mut key = serde_json::to_string(&unit_settings(cfg, &unit)).unwrap_or_default();
+            // a speaker's joined recordings ([`crate::material`]): which files, for what, and
+            // the excerpt lengths they are cut to and normalized over (which a transfer unit's
+            // settings do not name)
+            for rec in unit.speech_recordings() {
+                let parts = &corpus.speech[rec].parts;
+                if !parts.is_empty() {
+                    key.push_str(&format!(
+                        "|joined:{}:{}",
+                        cfg.train_seconds, cfg.test_seconds
+                    ));
+                }
+                for p in parts {
+                    key.push_str(&format!("|{}:{:?}", p.name, p.role));
+                }
+            }
             for &d in &deps {
                 key.push('|');
                 key.push_str(&planned[d].hash);
@@ -340,17 +368,8 @@ impl Plan {
     pub fn speech_used(&self, n_speech: usize) -> Vec<bool> {
         let mut used = vec![false; n_speech];
         for u in &self.units {
-            match u.unit {
-                Unit::TrainInnmf { rec }
-                | Unit::Nmf { rec, .. }
-                | Unit::ReconInnmf { rec, .. }
-                | Unit::TransferTrain { rec, .. }
-                | Unit::Transfer { rec, .. } => used[rec] = true,
-                Unit::Separate { a, b, .. } => {
-                    used[a] = true;
-                    used[b] = true;
-                }
-                Unit::Hybrid { .. } => {}
+            for rec in u.unit.speech_recordings() {
+                used[rec] = true;
             }
         }
         used
@@ -644,6 +663,44 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn joined_material_enters_the_hashes_of_the_units_that_read_it() {
+        use crate::corpus::{Part, PartRole};
+        let mut corpus = corpus();
+        let part = |name: &str, role| Part {
+            name: name.into(),
+            path: format!("{name}.wav").into(),
+            role,
+        };
+        corpus.speech[3].parts = vec![part("c_1", PartRole::Train), part("c_2", PartRole::Heldout)];
+        let mut cfg = ExperimentConfig::quick();
+        cfg.transfer.recordings = 0; // every recording
+        let plan = |c: &ExperimentConfig, corpus: &Corpus| {
+            let p = Plan::new(c, corpus, &Study::ALL, &[(0, 3)]);
+            p.units
+                .into_iter()
+                .map(|u| (u.id, u.hash))
+                .collect::<HashMap<String, String>>()
+        };
+        let base = plan(&cfg, &corpus);
+        // the transfer units of the joined recording read its excerpt lengths; the others' do not
+        let mut c = cfg.clone();
+        c.test_seconds += 0.5;
+        let after = plan(&c, &corpus);
+        assert_ne!(base["transfer-train.c.cqt"], after["transfer-train.c.cqt"]);
+        assert_eq!(base["transfer-train.a.cqt"], after["transfer-train.a.cqt"]);
+        // another file, or another role, recomputes the units of that recording only
+        let mut other = corpus.clone();
+        other.speech[3].parts[1].role = PartRole::Train;
+        let after = plan(&cfg, &other);
+        assert_ne!(base["innmf-train.c"], after["innmf-train.c"]);
+        assert_ne!(
+            base["separate.a+c.innmf.256"],
+            after["separate.a+c.innmf.256"]
+        );
+        assert_eq!(base["innmf-train.a"], after["innmf-train.a"]);
     }
 
     #[test]

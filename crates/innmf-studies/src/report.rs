@@ -161,6 +161,78 @@ pub fn transfer_matrix(results: &Results) -> (Vec<String>, Vec<Vec<f64>>) {
     (names, m)
 }
 
+/// How the speech recordings of the studies were made ([`crate::material`]) and what was left
+/// out.
+fn material_paragraph(s: &mut String, results: &Results) {
+    let c = &results.config;
+    let corpus = &results.corpus;
+    let joined: Vec<&crate::Recording> = corpus
+        .speech
+        .iter()
+        .filter(|r| !r.parts.is_empty())
+        .collect();
+    let _ =
+        writeln!(
+        s,
+        "Material: a speech file holding {} s (training) + {} s (held-out) is a recording on its \
+         own (training = its first {} s, held-out = the {} s after them). A speaker's shorter \
+         files, in name order, are joined end to end without gaps (resampled to {} Hz, not \
+         trimmed): whole files for training until they hold {} s (the last one cut), then the \
+         next whole files for the held-out excerpt until they hold {} s, so no file is in both; \
+         training and held-out audio are normalized together to unit L2 norm. A speaker whose \
+         shorter files cannot fill both is left out, as is a file that does not decode, is \
+         silent or is shorter than the longest analysis window. Here: {} files on their own, {} \
+         speakers joined, {} left out{}.\n",
+        c.train_seconds,
+        c.test_seconds,
+        c.train_seconds,
+        c.test_seconds,
+        c.sample_rate,
+        c.train_seconds,
+        c.test_seconds,
+        corpus.speech.len() - joined.len(),
+        joined.len(),
+        corpus.left_out.len(),
+        if corpus.left_out.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " ({})",
+                corpus
+                    .left_out
+                    .iter()
+                    .take(5)
+                    .map(|l| format!("`{}`: {}", l.path.display(), l.reason))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+                    + if corpus.left_out.len() > 5 { "; ..." } else { "" }
+            )
+        }
+    );
+    for r in joined.iter().take(10) {
+        let names = |role: crate::PartRole| -> Vec<String> {
+            r.parts
+                .iter()
+                .filter(|p| p.role == role)
+                .map(|p| format!("`{}`", p.name))
+                .collect()
+        };
+        let _ = writeln!(
+            s,
+            "- `{}`: training {}; held-out {}",
+            r.name,
+            names(crate::PartRole::Train).join(", "),
+            names(crate::PartRole::Heldout).join(", ")
+        );
+    }
+    if joined.len() > 10 {
+        let _ = writeln!(s, "- ... ({} more speakers)", joined.len() - 10);
+    }
+    if !joined.is_empty() {
+        let _ = writeln!(s);
+    }
+}
+
 /// The report as Markdown. `figures`: paths relative to the output folder.
 pub fn markdown(results: &Results, figures: &[PathBuf]) -> String {
     let c = &results.config;
@@ -239,6 +311,7 @@ pub fn markdown(results: &Results, figures: &[PathBuf]) -> String {
             .collect::<Vec<_>>()
             .join(", ")
     );
+    material_paragraph(&mut s, results);
 
     if results.studies.contains(&Study::Reconstruction) {
         recon_section(&mut s, results);

@@ -11,7 +11,8 @@
 
 use crate::claims::{self, Claim, ClaimSettings, Claims};
 use crate::config::{ExperimentConfig, Study};
-use crate::corpus::{load_speech, Corpus};
+use crate::corpus::Corpus;
+use crate::material;
 use crate::plan::{Plan, PlannedUnit, Unit, KINDS};
 use crate::report;
 use crate::results::{Results, Row, Rows, UnitRecord};
@@ -116,18 +117,47 @@ fn run_unit(ctx: &Ctx<'_>, unit: &Unit, seed: u64) -> Result<Vec<Row>> {
     }
 }
 
-/// The corpus of `opts.data` and the plan of `opts.studies` on it.
+/// The corpus of `opts.data`, its speech recordings arranged into the studies' recordings
+/// (long files on their own, a speaker's short files joined; unusable files and speakers left
+/// out: [`crate::material::arrange`], which decodes every file the studies read), and the plan
+/// of `opts.studies` on it.
 ///
 /// # Errors
-/// Invalid settings, an unreadable data folder, no speech recordings for a speech study, fewer
-/// than two speakers for the separation study.
+/// Invalid settings, an unreadable data folder, no usable speech recordings for a speech study,
+/// fewer than two usable speakers for the separation study.
 pub fn plan(cfg: &ExperimentConfig, opts: &RunOptions) -> Result<(Corpus, Plan)> {
     cfg.validate()?;
     if opts.studies.is_empty() {
         return Err(Error::Empty { what: "studies" });
     }
-    let corpus = Corpus::open(&opts.data)?;
     let needs = |s: Study| opts.studies.contains(&s);
+    let corpus = material::arrange(
+        Corpus::open(&opts.data)?,
+        cfg,
+        needs(Study::Reconstruction) || needs(Study::Separation) || needs(Study::Transfer),
+        needs(Study::Hybrid),
+    );
+    let left_out = if corpus.left_out.is_empty() {
+        String::new()
+    } else {
+        let shown: Vec<String> = corpus
+            .left_out
+            .iter()
+            .take(3)
+            .map(|l| format!("{}: {}", l.path.display(), l.reason))
+            .collect();
+        format!(
+            "; {} recordings or speakers were left out ({}{}; `innmf experiment --dry-run` \
+             lists them)",
+            corpus.left_out.len(),
+            shown.join("; "),
+            if corpus.left_out.len() > 3 {
+                "; ..."
+            } else {
+                ""
+            }
+        )
+    };
     let pairs = if needs(Study::Separation) {
         if opts.pairs == 0 {
             return Err(Error::param("pairs", 0, "at least 1"));
@@ -137,8 +167,10 @@ pub fn plan(cfg: &ExperimentConfig, opts: &RunOptions) -> Result<(Corpus, Plan)>
             return Err(Error::param(
                 "--data",
                 opts.data.display(),
-                "at least two speakers (flat layout: file names differing before the first \
-                 '_') for the separation study",
+                format!(
+                    "at least two speakers (flat layout: file names differing before the first \
+                     '_') for the separation study{left_out}"
+                ),
             ));
         }
         p
@@ -149,8 +181,10 @@ pub fn plan(cfg: &ExperimentConfig, opts: &RunOptions) -> Result<(Corpus, Plan)>
         return Err(Error::param(
             "--data",
             opts.data.display(),
-            "speech recordings (flat: DIR/speech or DIR; a TIMIT tree; speaker folders; a \
-             manifest)",
+            format!(
+                "speech recordings (flat: DIR/speech or DIR; a TIMIT tree; speaker folders; a \
+                 manifest){left_out}"
+            ),
         ));
     }
     let plan = Plan::new(cfg, &corpus, &opts.studies, &pairs);
@@ -259,7 +293,7 @@ fn run_selected(
     let mut speech = Vec::with_capacity(used.len());
     for (i, rec) in corpus.speech.iter().enumerate() {
         speech.push(if used[i] {
-            Some(load_speech(rec, cfg.sample_rate)?)
+            Some(material::load(rec, cfg)?)
         } else {
             None
         });
@@ -615,11 +649,20 @@ fn plan_file(cfg: &ExperimentConfig, opts: &RunOptions, plan: &Plan) -> PlanFile
 /// # Errors
 /// Those of [`plan`]; an unwritable output folder.
 pub fn write_plan(cfg: &ExperimentConfig, opts: &RunOptions) -> Result<PlanFile> {
-    let (_, plan) = plan(cfg, opts)?;
+    Ok(write_plan_of(cfg, opts)?.1)
+}
+
+/// [`write_plan`], also returning the corpus as planned (its speech recordings arranged, what
+/// was left out: [`crate::material`]).
+///
+/// # Errors
+/// Those of [`write_plan`].
+pub fn write_plan_of(cfg: &ExperimentConfig, opts: &RunOptions) -> Result<(Corpus, PlanFile)> {
+    let (corpus, plan) = plan(cfg, opts)?;
     std::fs::create_dir_all(&opts.out).map_err(|e| Error::io(&opts.out, e))?;
     let file = plan_file(cfg, opts, &plan);
     io::write_json(&opts.out.join("plan.json"), &file)?;
-    Ok(file)
+    Ok((corpus, file))
 }
 
 /// Which units of `OUT/plan.json` a process runs ([`run_planned`]).

@@ -1,7 +1,8 @@
 //! `Corpus::open` on synthetic corpora in each layout it recognizes (a TIMIT tree of NIST SPHERE
 //! files, LibriSpeech- and VCTK-like FLAC speaker folders, stem folders per track, a manifest,
-//! the flat layout), its errors on ambiguous folders and bad manifests, `Corpus::summary`, and a
-//! `--quick` reconstruction study on a TIMIT tree.
+//! the flat layout), its errors on ambiguous folders and bad manifests, `Corpus::summary`; a
+//! `--quick` study on a TIMIT tree of short sentences joined per speaker, with unusable files
+//! left out ([`innmf_studies::material`]); and long files planned and read as before.
 
 use innmf::audio;
 use innmf_studies::{
@@ -516,7 +517,7 @@ fn manifest_lists_speech_and_stems() {
     let text = s.to_string();
     assert!(text.contains("layout: manifest"), "{text}");
     assert!(
-        text.contains("unusable (a run reading them stops): 1 files"),
+        text.contains("unusable (left out of runs): 1 files"),
         "{text}"
     );
 
@@ -546,36 +547,221 @@ fn manifest_lists_speech_and_stems() {
     assert!(e.contains("the manifest is empty"), "{e}");
 }
 
+/// A TIMIT-like tree for the joining rule at `--quick` settings (3 s training + 1 s held-out
+/// at 8 kHz; longest window 512 samples): three speakers of five 1.3 s SPHERE sentences and an
+/// SA sentence; a speaker with two sentences only (not enough audio); a shorten-coded sentence,
+/// a silent one and one shorter than a window (each left out, its speaker still joined).
+fn timit_sentences(root: &Path) {
+    let sr = 8000;
+    let spk = [
+        ("TRAIN", "DR1", "FCJF0", 210.0, 5),
+        ("TRAIN", "DR2", "MDAB0", 110.0, 5),
+        ("TEST", "DR1", "FAKS0", 190.0, 5),
+        ("TEST", "DR2", "MRJO0", 130.0, 2),
+    ];
+    let sentences = ["SI1027", "SI1657", "SI648", "SX127", "SX217"];
+    for (split, dr, s, f0, n) in spk {
+        let d = root.join(split).join(dr).join(s);
+        write_sphere(&d.join("SA1.WAV"), &voice(f0, 1.3, sr), sr, false);
+        for (k, sent) in sentences.iter().take(n).enumerate() {
+            // each sentence its own pitch, so a joined excerpt shows where it comes from
+            let x = voice(f0 * (1.0 + 0.05 * k as f64), 1.3, sr);
+            write_sphere(&d.join(format!("{sent}.WAV")), &x, sr, k % 2 == 1);
+        }
+    }
+    let d = root.join("TRAIN/DR1/FCJF0");
+    let mut shorten = b"NIST_1A\n   1024\nsample_count -i 8000\nsample_rate -i 8000\n\
+        channel_count -i 1\nsample_n_bytes -i 2\nsample_coding -s26 pcm,embedded-shorten-v2.00\n\
+        end_head\n"
+        .to_vec();
+    shorten.resize(1024 + 400, b' ');
+    std::fs::write(d.join("SI2000.WAV"), shorten).unwrap();
+    write_sphere(&d.join("SX999.WAV"), &vec![0.0; 8000], sr, false);
+    write_sphere(&d.join("SX001.WAV"), &voice(210.0, 0.05, sr), sr, false);
+}
+
+/// The decoded sentence `path` (mono, at its own 8 kHz rate).
+fn decoded(path: &Path) -> Vec<f64> {
+    audio::read(path)
+        .unwrap()
+        .mono(audio::ChannelSelect::Mix)
+        .unwrap()
+}
+
 #[test]
-fn quick_reconstruction_on_a_timit_tree() {
+fn timit_sentences_are_joined_per_speaker_and_unusable_files_left_out() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("timit");
-    // quick settings: 3 s of training audio plus one 512-sample window held out, at 8 kHz
-    timit_tree(&data, 3.2);
+    let data = dir.path().join("TIMIT");
+    timit_sentences(&data);
     let out = dir.path().join("out");
     let opts = RunOptions {
         data: data.clone(),
         out: out.clone(),
-        studies: vec![Study::Reconstruction],
+        studies: vec![Study::Reconstruction, Study::Separation],
         pairs: 1,
         jobs: 1,
     };
     let cfg = ExperimentConfig::quick();
+    let (n_train, n_test) = (3 * 8000, 8000);
     let (corpus, plan) = experiment::plan(&cfg, &opts).unwrap();
     assert_eq!(corpus.layout, Layout::Timit);
-    assert_eq!(corpus.speech.len(), 3);
-    assert!(plan.units.iter().any(|u| u.id.contains("FCJF0_SX127")));
+    // one recording of the study per speaker with enough audio, named after the speaker
+    assert_eq!(names(&corpus.speech), ["FAKS0", "FCJF0", "MDAB0"]);
+    let why = |file: &str| -> &str {
+        &corpus
+            .left_out
+            .iter()
+            .find(|s| s.path.ends_with(file))
+            .unwrap_or_else(|| panic!("{file} not left out: {:?}", corpus.left_out))
+            .reason
+    };
+    assert!(
+        why("SI2000.WAV").contains("shorten"),
+        "{}",
+        why("SI2000.WAV")
+    );
+    assert!(why("SX999.WAV").contains("silent"));
+    assert!(why("SX001.WAV").contains("too short: 400 samples at 8000 Hz"));
+    let r = why("MRJO0");
+    assert!(
+        r.contains("speaker MRJO0: not enough audio") && r.contains("2.60 s"),
+        "{r}"
+    );
+    assert_eq!(corpus.left_out.len(), 4, "{:?}", corpus.left_out);
+    // the units name the speakers
+    assert!(plan.units.iter().any(|u| u.id == "innmf-train.FCJF0"));
+
+    for rec in &corpus.speech {
+        // three whole sentences for training (3.9 s, cut to 3 s), the next one held out
+        let role = |r: experiment::PartRole| -> Vec<&str> {
+            rec.parts
+                .iter()
+                .filter(|p| p.role == r)
+                .map(|p| p.name.as_str())
+                .collect()
+        };
+        let (train, held) = (
+            role(experiment::PartRole::Train),
+            role(experiment::PartRole::Heldout),
+        );
+        let s = &rec.speaker;
+        assert_eq!(
+            train,
+            [
+                format!("{s}_SI1027"),
+                format!("{s}_SI1657"),
+                format!("{s}_SI648")
+            ],
+            "{}",
+            rec.name
+        );
+        assert_eq!(held, [format!("{s}_SX127")], "{}", rec.name);
+        assert!(!rec.path.ends_with("SI1027.WAV") && rec.path.ends_with(s));
+        // the signal the units read: the joined sentences, n_train then n_test samples,
+        // normalized together
+        let x = experiment::material::load(rec, &cfg).unwrap();
+        assert_eq!(x.len(), n_train + n_test, "{}", rec.name);
+        let mut want: Vec<f64> = rec
+            .parts
+            .iter()
+            .filter(|p| p.role == experiment::PartRole::Train)
+            .flat_map(|p| decoded(&p.path))
+            .take(n_train)
+            .collect();
+        want.extend(decoded(&rec.parts[3].path).into_iter().take(n_test));
+        let e = want.iter().map(|v| v * v).sum::<f64>().sqrt();
+        for (i, (a, b)) in x.iter().zip(&want).enumerate() {
+            assert!(
+                (a - b / e).abs() <= 1e-12,
+                "{} sample {i}: {a} vs {}",
+                rec.name,
+                b / e
+            );
+        }
+    }
+
     let r = experiment::run(&cfg, &opts, &|_| {}).unwrap();
-    // 3 recordings × 2 windows × 2 methods × 2 splits
+    // 3 speakers × 2 windows × 2 methods × 2 splits; 1 pair × 2 methods × 2 windows
     assert_eq!(r.rows.reconstruction.len(), 24);
+    assert_eq!(r.rows.separation.len(), 4);
     assert!(r
         .rows
         .reconstruction
         .iter()
         .all(|row| row.fit_loss.is_finite()));
-    // the corpus written into results.json states the layout and each recording's split and sex
+    // results.json states the layout, the joined files and what was left out; the report the rule
     let json = std::fs::read_to_string(out.join("results.json")).unwrap();
     assert!(json.contains("\"layout\": \"timit\""), "layout missing");
     assert!(json.contains("\"sex\": \"female\""));
     assert!(json.contains("\"split\": \"TEST\""));
+    assert!(json.contains("\"role\": \"heldout\""));
+    assert!(json.contains("\"left_out\""));
+    let report = std::fs::read_to_string(out.join("REPORT.md")).unwrap();
+    assert!(
+        report.contains("0 files on their own, 3 speakers joined, 4 left out"),
+        "{report}"
+    );
+    assert!(
+        report.contains("- `FCJF0`: training `FCJF0_SI1027`"),
+        "{report}"
+    );
+
+    // a sentence added to a speaker's folder changes that speaker's material: its units are
+    // planned again with other hashes, the other speakers' units keep theirs
+    let hashes = |p: &experiment::Plan| -> std::collections::BTreeMap<String, String> {
+        p.units
+            .iter()
+            .map(|u| (u.id.clone(), u.hash.clone()))
+            .collect()
+    };
+    let before = hashes(&plan);
+    write_sphere(
+        &data.join("TEST/DR1/FAKS0/SI0001.WAV"),
+        &voice(150.0, 1.3, 8000),
+        8000,
+        false,
+    );
+    let (_, plan2) = experiment::plan(&cfg, &opts).unwrap();
+    let after = hashes(&plan2);
+    assert_ne!(before["innmf-train.FAKS0"], after["innmf-train.FAKS0"]);
+    assert_eq!(before["innmf-train.FCJF0"], after["innmf-train.FCJF0"]);
+    assert_eq!(before["nmf.MDAB0.256"], after["nmf.MDAB0.256"]);
+}
+
+#[test]
+fn long_recordings_give_the_plan_and_inputs_of_a_file_per_recording() {
+    // the flat layout of long files (5 s ≥ 3 s + 1 s at --quick): arranging changes nothing
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("corpus");
+    experiment::synthesize_corpus(&data, 3).unwrap();
+    let cfg = ExperimentConfig::quick();
+    let opts = RunOptions {
+        data: data.clone(),
+        out: dir.path().join("out"),
+        studies: Study::ALL.to_vec(),
+        pairs: 3,
+        jobs: 1,
+    };
+    let listed = Corpus::open(&data).unwrap();
+    let (corpus, plan) = experiment::plan(&cfg, &opts).unwrap();
+    assert_eq!(corpus, listed);
+    assert!(corpus.left_out.is_empty() && corpus.speech.iter().all(|r| r.parts.is_empty()));
+    // the plan a corpus of files read one by one gives (ids, seeds, hashes, pairs)
+    let direct = experiment::Plan::new(&cfg, &listed, &opts.studies, &listed.pairs(3, cfg.seed));
+    assert_eq!(plan, direct);
+    // and the very samples the units read
+    for rec in &corpus.speech {
+        assert_eq!(
+            experiment::material::load(rec, &cfg).unwrap(),
+            experiment::corpus::load_speech(rec, cfg.sample_rate).unwrap(),
+            "{}",
+            rec.name
+        );
+    }
+    // results.json's corpus carries no new field for them
+    let json = serde_json::to_string(&corpus).unwrap();
+    assert!(
+        !json.contains("parts") && !json.contains("left_out"),
+        "{json}"
+    );
 }

@@ -196,13 +196,18 @@ fn bad_inputs_are_named() {
     let e = experiment::run(&cfg, &opts(&data, vec![Study::Separation], 2), &none).unwrap_err();
     assert!(e.to_string().contains("two speakers"), "{e}");
 
-    // a recording too short for the settings
+    // a recording too short for the settings, the only one of its speaker: left out, and the
+    // error names it and why
     let short = dir.path().join("short");
     std::fs::create_dir_all(&short).unwrap();
     innmf::audio::write_wav(&short.join("a.wav"), &x[..8000], 8000).unwrap();
     let e =
         experiment::run(&cfg, &opts(&short, vec![Study::Reconstruction], 1), &none).unwrap_err();
-    assert!(e.to_string().contains("a.wav"), "{e}");
+    let e = e.to_string();
+    assert!(
+        e.contains("speaker a: not enough audio") && e.contains("(a.wav) hold 1.00 s"),
+        "{e}"
+    );
 
     let mut bad = cfg.clone();
     bad.windows.clear();
