@@ -1208,15 +1208,25 @@ fn write_reasons(f: &mut fmt::Formatter<'_>, title: &str, items: &[Skipped]) -> 
     if items.is_empty() {
         return Ok(());
     }
-    // group by the reason's kind (the text before the first ':' or '(')
-    let mut by = BTreeMap::<String, Vec<&Skipped>>::new();
+    write_grouped(f, &format!("{title}: {} files", items.len()), items, |k| k)
+}
+
+/// `header`, then `items` grouped by the kind of their reason (the text before the first ':' or
+/// '(', renamed by `kind`): each kind with its count and up to three example files.
+pub(crate) fn write_grouped<'a>(
+    f: &mut fmt::Formatter<'_>,
+    header: &str,
+    items: &'a [Skipped],
+    kind: impl Fn(&'a str) -> &'a str,
+) -> fmt::Result {
+    let mut by = BTreeMap::<&str, Vec<&Skipped>>::new();
     for s in items {
-        let kind = s.reason.split([':', '(']).next().unwrap_or("").trim();
-        by.entry(kind.to_string()).or_default().push(s);
+        let k = s.reason.split([':', '(']).next().unwrap_or("").trim();
+        by.entry(kind(k)).or_default().push(s);
     }
-    writeln!(f, "{title}: {} files", items.len())?;
-    for (kind, list) in by {
-        writeln!(f, "  {kind}: {}", list.len())?;
+    writeln!(f, "{header}")?;
+    for (k, list) in by {
+        writeln!(f, "  {k}: {}", list.len())?;
         for s in list.iter().take(3) {
             writeln!(f, "    {} ({})", s.path.display(), s.reason)?;
         }

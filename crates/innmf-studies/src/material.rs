@@ -30,7 +30,7 @@
 //! ([`crate::plan`]), so a file added to a speaker's folder recomputes its units.
 
 use crate::config::ExperimentConfig;
-use crate::corpus::{load_speech, Corpus, Part, PartRole, Recording, Skipped};
+use crate::corpus::{load_speech, write_grouped, Corpus, Part, PartRole, Recording, Skipped};
 use innmf::audio::{self, ChannelSelect};
 use innmf::error::{Error, Result};
 use std::collections::{BTreeMap, BTreeSet};
@@ -337,26 +337,14 @@ impl fmt::Display for MaterialSummary<'_> {
         }
         let left = &self.corpus.left_out;
         if !left.is_empty() {
-            writeln!(f, "left out of the studies: {}", left.len())?;
-            let mut by = BTreeMap::<&str, Vec<&Skipped>>::new();
-            for s in left {
-                let kind = s.reason.split([':', '(']).next().unwrap_or("").trim();
-                let kind = if kind.starts_with("speaker ") {
+            let header = format!("left out of the studies: {}", left.len());
+            write_grouped(f, &header, left, |k| {
+                if k.starts_with("speaker ") {
                     "speakers without enough audio"
                 } else {
-                    kind
-                };
-                by.entry(kind).or_default().push(s);
-            }
-            for (kind, list) in by {
-                writeln!(f, "  {kind}: {}", list.len())?;
-                for s in list.iter().take(3) {
-                    writeln!(f, "    {} ({})", s.path.display(), s.reason)?;
+                    k
                 }
-                if list.len() > 3 {
-                    writeln!(f, "    ...")?;
-                }
-            }
+            })?;
         }
         Ok(())
     }
