@@ -533,10 +533,10 @@ impl Corpus {
     ///    (any case, under any prefix), or at `DR<n>/<SPEAKER>/<SENTENCE>.<ext>` (`DIR` is
     ///    a `TRAIN` or `TEST` folder: its name is the split). Speaker = the speaker folder (`FCJF0`), sex = its first
     ///    letter (`F`/`M`), split = `TRAIN`/`TEST`, name = `<SPEAKER>_<SENTENCE>`. The sentences
-    ///    are the SX (phonetically compact) and SI (phonetically diverse) ones, 8 per speaker; the
-    ///    two SA dialect sentences, read by every speaker, are skipped so that no two speakers
-    ///    share a text (the paper, arXiv 2404.04439, Sec. 4, trains and tests on a speaker's
-    ///    own speech). A second file of the same sentence (`SX127.WAV.wav` beside `SX127.WAV`)
+    ///    are all ten of a speaker (SA, SI, SX), as in the paper's per-speaker concatenations
+    ///    (arXiv 2404.04439, Sec. 4: ≈ 30 s per speaker, files over 25 s kept); joined in name
+    ///    order, the two SA dialect sentences every speaker reads fall into the training
+    ///    excerpt, so mixtures are made of SI/SX speech. A second file of the same sentence (`SX127.WAV.wav` beside `SX127.WAV`)
     ///    is skipped as a duplicate.
     /// 4. After dropping, per file, a leading split folder (`train*`, `test*`, `dev*`, `valid*`,
     ///    `eval*`: it becomes the file's `split`) and then a VCTK `wav<digits>*` folder, every
@@ -701,13 +701,6 @@ impl Corpus {
             let n = f.rel.len();
             let speaker = f.rel[n - 2].clone();
             let sentence = base_name(&f.rel[n - 1]).to_string();
-            if sentence.to_ascii_uppercase().starts_with("SA") {
-                skipped.push(Skipped {
-                    path: f.path,
-                    reason: "TIMIT SA sentence (dialect sentence read by every speaker)".into(),
-                });
-                continue;
-            }
             recs.push(Recording {
                 name: format!("{speaker}_{sentence}"),
                 sex: speaker

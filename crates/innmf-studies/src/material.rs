@@ -14,7 +14,7 @@
 //! 2. A file holding `n_train + n_test` samples is a recording of the study on its own, exactly
 //!    as before: training = its first `n_train` samples, held-out = the `n_test` after them
 //!    (the whole file normalized to unit L2 norm).
-//! 3. A speaker's shorter files, in the corpus's order (sorted by name: TIMIT `SI*` before
+//! 3. A speaker's shorter files, in the corpus's order (sorted by name: TIMIT `SA*`, `SI*`, then
 //!    `SX*`), make one recording of the study named after the speaker: whole files are taken
 //!    for training until they hold `n_train` samples (the last one taken may be cut; its rest
 //!    is unused), then the next whole files for the held-out excerpt until they hold `n_test`

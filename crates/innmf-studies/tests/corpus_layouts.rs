@@ -124,7 +124,15 @@ fn timit_tree_of_sphere_files() {
     assert!(c.music.is_empty());
     assert_eq!(
         names(&c.speech),
-        ["FAKS0_SX127", "FCJF0_SX127", "MDAB0_SX127", "mcal0_si1500"]
+        [
+            "FAKS0_SA1",
+            "FAKS0_SX127",
+            "FCJF0_SA1",
+            "FCJF0_SX127",
+            "MDAB0_SA1",
+            "MDAB0_SX127",
+            "mcal0_si1500"
+        ]
     );
     let r = find(&c.speech, "MDAB0_SX127");
     assert_eq!(r.speaker, "MDAB0");
@@ -137,12 +145,12 @@ fn timit_tree_of_sphere_files() {
     );
     let r = find(&c.speech, "mcal0_si1500");
     assert_eq!((r.sex, r.split.as_deref()), (Some(Sex::Male), Some("TEST")));
-    // skipped: 3 SA sentences, 12 transcripts, 1 duplicate sentence
+    // the SA sentences are kept (all ten of a speaker, as the paper's concatenations); skipped:
+    // 12 transcripts, 1 duplicate sentence
     let reason = |k: &str| c.skipped.iter().filter(|s| s.reason.contains(k)).count();
-    assert_eq!(reason("SA sentence"), 3, "{:?}", c.skipped);
     assert_eq!(reason("not audio"), 12, "{:?}", c.skipped);
     assert_eq!(reason("duplicate"), 1, "{:?}", c.skipped);
-    assert_eq!(c.skipped.len(), 16);
+    assert_eq!(c.skipped.len(), 13);
     // both byte orders read to the same signal
     let le = audio::read(&find(&c.speech, "FCJF0_SX127").path).unwrap();
     let want = voice(210.0, 0.5, 8000);
@@ -158,29 +166,31 @@ fn timit_tree_of_sphere_files() {
     // the TRAIN folder alone: the split is its name
     let c = Corpus::open(&dir.path().join("TIMIT/TRAIN")).unwrap();
     assert_eq!(c.layout, Layout::Timit);
-    assert_eq!(names(&c.speech), ["FCJF0_SX127", "MDAB0_SX127"]);
+    assert_eq!(
+        names(&c.speech),
+        ["FCJF0_SA1", "FCJF0_SX127", "MDAB0_SA1", "MDAB0_SX127"]
+    );
     assert!(c.speech.iter().all(|r| r.split.as_deref() == Some("TRAIN")));
     let c = Corpus::open(&dir.path().join("TIMIT")).unwrap();
 
     // the summary: speakers with sex, per split, skipped
     let s = c.summary();
-    assert_eq!(s.speech.recordings, 4);
+    assert_eq!(s.speech.recordings, 7);
     assert!(
-        (s.speech.seconds - 2.0).abs() < 1e-9,
+        (s.speech.seconds - 3.5).abs() < 1e-9,
         "{}",
         s.speech.seconds
     );
-    assert_eq!(s.speech.splits["TRAIN"].recordings, 2);
+    assert_eq!(s.speech.splits["TRAIN"].recordings, 4);
     assert_eq!(s.speech.splits["TEST"].speakers.len(), 2);
     assert!(s.unusable.is_empty());
     let text = s.to_string();
     for want in [
         "layout: timit",
-        "4 recordings, 2.0 s, 4 speakers",
+        "7 recordings, 3.5 s, 4 speakers",
         "sex: 2 F, 2 M, 0 unknown",
-        "split TEST: 2 recordings, 1.0 s, 2 speakers",
-        "MDAB0 (M, 1, 0.5 s)",
-        "TIMIT SA sentence",
+        "split TEST: 3 recordings, 1.5 s, 2 speakers",
+        "MDAB0 (M, 2, 1.0 s)",
         "not audio",
     ] {
         assert!(text.contains(want), "{want:?} not in:\n{text}");
@@ -624,7 +634,7 @@ fn timit_sentences_are_joined_per_speaker_and_unusable_files_left_out() {
     assert!(why("SX001.WAV").contains("too short: 400 samples at 8000 Hz"));
     let r = why("MRJO0");
     assert!(
-        r.contains("speaker MRJO0: not enough audio") && r.contains("2.60 s"),
+        r.contains("speaker MRJO0: not enough audio") && r.contains("3.90 s"),
         "{r}"
     );
     assert_eq!(corpus.left_out.len(), 4, "{:?}", corpus.left_out);
@@ -632,7 +642,8 @@ fn timit_sentences_are_joined_per_speaker_and_unusable_files_left_out() {
     assert!(plan.units.iter().any(|u| u.id == "innmf-train.FCJF0"));
 
     for rec in &corpus.speech {
-        // three whole sentences for training (3.9 s, cut to 3 s), the next one held out
+        // three whole sentences for training (3.9 s, cut to 3 s: the SA sentence first, in name
+        // order), the next one held out
         let role = |r: experiment::PartRole| -> Vec<&str> {
             rec.parts
                 .iter()
@@ -648,15 +659,15 @@ fn timit_sentences_are_joined_per_speaker_and_unusable_files_left_out() {
         assert_eq!(
             train,
             [
+                format!("{s}_SA1"),
                 format!("{s}_SI1027"),
-                format!("{s}_SI1657"),
-                format!("{s}_SI648")
+                format!("{s}_SI1657")
             ],
             "{}",
             rec.name
         );
-        assert_eq!(held, [format!("{s}_SX127")], "{}", rec.name);
-        assert!(!rec.path.ends_with("SI1027.WAV") && rec.path.ends_with(s));
+        assert_eq!(held, [format!("{s}_SI648")], "{}", rec.name);
+        assert!(!rec.path.ends_with("SA1.WAV") && rec.path.ends_with(s));
         // the signal the units read: the joined sentences, n_train then n_test samples,
         // normalized together
         let x = experiment::material::load(rec, &cfg).unwrap();
@@ -702,7 +713,7 @@ fn timit_sentences_are_joined_per_speaker_and_unusable_files_left_out() {
         "{report}"
     );
     assert!(
-        report.contains("- `FCJF0`: training `FCJF0_SI1027`"),
+        report.contains("- `FCJF0`: training `FCJF0_SA1`"),
         "{report}"
     );
 
