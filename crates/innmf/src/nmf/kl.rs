@@ -367,6 +367,56 @@ fn apply_panel(
     }
 }
 
+/// One half-update (of `W` on `Xᵀ ≈ Hᵀ·Wᵀ`, or of `H` on `X ≈ W·H`): each task takes one panel
+/// of the updated factor, accumulates its numerator against the fixed factor `fixed` (row-major,
+/// `inner × k`), applies the step with the denominator `den`, and writes the panel's rows and
+/// row sums back.
+struct Half {
+    k: usize,
+    /// Rows of the fixed factor (the inner dimension of the products).
+    inner: usize,
+    simd: bool,
+    eps: f32,
+    tiny: f32,
+    /// (l1, l2) of the updated factor.
+    reg: (f32, f32),
+    /// Set entries below `tiny` to 0 (the `H` update, as the general engine does).
+    floor: bool,
+}
+
+impl Half {
+    #[allow(clippy::too_many_arguments)]
+    fn run(
+        &self,
+        fixed: &[f32],
+        den: &[f32],
+        free: &[bool],
+        panels: &mut [f32],
+        x_panels: &[f32],
+        num: &mut [f32],
+        rows: &mut [f32],
+        parts: &mut [f32],
+    ) {
+        let k = self.k;
+        panels
+            .par_chunks_mut(k * PANEL)
+            .zip(x_panels.par_chunks(self.inner * PANEL))
+            .zip(num.par_chunks_mut(k * PANEL))
+            .zip(rows.par_chunks_mut(PANEL * k))
+            .zip(parts.par_chunks_mut(k))
+            .for_each(|((((p, xp), np), out_rows), sums)| {
+                let _ftz = FlushSubnormals::new(true);
+                np.fill(0.0);
+                ratio_panel(self.simd, fixed, k, p, xp, self.inner, self.eps, np);
+                let valid = out_rows.len() / k;
+                apply_panel(
+                    p, np, den, free, valid, self.reg, self.eps, self.tiny, self.floor,
+                );
+                panel_out(p, k, valid, out_rows, sums);
+            });
+    }
+}
+
 /// The KL f32 engine: factors held as panels, one task per panel.
 pub(crate) struct KlEngine {
     f: usize,
@@ -470,23 +520,25 @@ impl Solver for KlEngine {
     fn update_w(&mut self) {
         let (f, t, k) = (self.f, self.t, self.k);
         combine(&self.hpart, k, &mut self.hsum);
-        let (simd, eps, tiny) = (self.simd, self.eps, self.tiny);
-        let reg = (self.reg.0, self.reg.2);
-        let (ht, hsum, free) = (&self.ht, &self.hsum, &self.free_w);
-        self.wtp
-            .par_chunks_mut(k * PANEL)
-            .zip(self.xtp.par_chunks(t * PANEL))
-            .zip(self.num_w.par_chunks_mut(k * PANEL))
-            .zip(self.w.par_chunks_mut(PANEL * k))
-            .zip(self.wpart.par_chunks_mut(k))
-            .for_each(|((((wp, xp), np), w_rows), sums)| {
-                let _ftz = FlushSubnormals::new(true);
-                np.fill(0.0);
-                ratio_panel(simd, ht, k, wp, xp, t, eps, np);
-                let valid = w_rows.len() / k;
-                apply_panel(wp, np, hsum, free, valid, reg, eps, tiny, false);
-                panel_out(wp, k, valid, w_rows, sums);
-            });
+        let half = Half {
+            k,
+            inner: t,
+            simd: self.simd,
+            eps: self.eps,
+            tiny: self.tiny,
+            reg: (self.reg.0, self.reg.2),
+            floor: false,
+        };
+        half.run(
+            &self.ht,
+            &self.hsum,
+            &self.free_w,
+            &mut self.wtp,
+            &self.xtp,
+            &mut self.num_w,
+            &mut self.w,
+            &mut self.wpart,
+        );
         debug_assert_eq!(self.w.len(), f * k);
     }
 
@@ -498,23 +550,25 @@ impl Solver for KlEngine {
                 *s = 1.0;
             }
         }
-        let (simd, eps, tiny) = (self.simd, self.eps, self.tiny);
-        let reg = (self.reg.1, self.reg.3);
-        let (w, wsum, all) = (&self.w, &self.wsum, &self.all_rows);
-        self.hp
-            .par_chunks_mut(k * PANEL)
-            .zip(self.xp.par_chunks(f * PANEL))
-            .zip(self.num_h.par_chunks_mut(k * PANEL))
-            .zip(self.ht.par_chunks_mut(PANEL * k))
-            .zip(self.hpart.par_chunks_mut(k))
-            .for_each(|((((hp, xp), np), ht_rows), sums)| {
-                let _ftz = FlushSubnormals::new(true);
-                np.fill(0.0);
-                ratio_panel(simd, w, k, hp, xp, f, eps, np);
-                let valid = ht_rows.len() / k;
-                apply_panel(hp, np, wsum, all, valid, reg, eps, tiny, true);
-                panel_out(hp, k, valid, ht_rows, sums);
-            });
+        let half = Half {
+            k,
+            inner: f,
+            simd: self.simd,
+            eps: self.eps,
+            tiny: self.tiny,
+            reg: (self.reg.1, self.reg.3),
+            floor: true,
+        };
+        half.run(
+            &self.w,
+            &self.wsum,
+            &self.all_rows,
+            &mut self.hp,
+            &self.xp,
+            &mut self.num_h,
+            &mut self.ht,
+            &mut self.hpart,
+        );
         debug_assert_eq!(self.ht.len(), t * k);
     }
 
