@@ -192,18 +192,12 @@ pub fn music_representation_name(r: &Representation) -> String {
     let hz = |f: Option<f64>| f.map_or("auto".to_string(), |f| format!("{:.0}", f));
     match r {
         Representation::Stft(p) => format!("stft-{}-{}", p.window_len, p.hop),
-        Representation::Nsgt(n) => format!(
-            "nsgt-{}-{:.0}-{}",
-            n.bins_per_octave,
-            n.f_min,
-            hz(n.f_max)
-        ),
-        Representation::Cwt(c) => format!(
-            "cwt-{}-{:.0}-{}",
-            c.voices_per_octave,
-            c.f_min,
-            hz(c.f_max)
-        ),
+        Representation::Nsgt(n) => {
+            format!("nsgt-{}-{:.0}-{}", n.bins_per_octave, n.f_min, hz(n.f_max))
+        }
+        Representation::Cwt(c) => {
+            format!("cwt-{}-{:.0}-{}", c.voices_per_octave, c.f_min, hz(c.f_max))
+        }
         r => r.kind().name().to_string(),
     }
 }

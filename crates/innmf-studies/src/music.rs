@@ -338,7 +338,15 @@ pub(crate) fn separate_mix(
             );
             // the reference once, with the first oracle
             let with_ref = matches!(method, MusicMethod::Oracle { rep: 0 });
-            figure_pair(ctx, &prefix, &method_label, &refs[j], &sources[j], sr, with_ref)?
+            figure_pair(
+                ctx,
+                &prefix,
+                &method_label,
+                &refs[j],
+                &sources[j],
+                sr,
+                with_ref,
+            )?
         } else {
             Vec::new()
         };

@@ -929,4 +929,141 @@ mod tests {
             assert_eq!((u.seed, &u.hash), (same.seed, &same.hash), "{}", u.id);
         }
     }
+
+    #[test]
+    fn each_music_setting_recomputes_exactly_the_music_units_that_read_it() {
+        let mut corpus = corpus();
+        for stem in ["bass", "flute", "piano"] {
+            corpus.music.push(Recording {
+                name: format!("ode_{stem}"),
+                speaker: "ode".into(),
+                path: format!("ode_{stem}.wav").into(),
+                track: Some("ode".into()),
+                stem: Some(stem.into()),
+                ..Recording::default()
+            });
+        }
+        let mut base = ExperimentConfig::quick();
+        base.music = Some(crate::config::MusicConfig::quick(&["stft", "nsgt"]).unwrap());
+        let plan0 = Plan::new(&base, &corpus, &[Study::Separation], &[(0, 2)]);
+        let music = |p: &Plan| p.units.iter().filter(|u| u.id.starts_with("music")).count();
+        // 2 folds × (3 stems × 2 representations + 3 stems × 2 windows + 4 mixtures × 6 methods)
+        assert_eq!(music(&plan0), 2 * (6 + 6 + 4 * 6));
+        // without the music settings, or without the separation study: no music unit, and the
+        // speech units keep their hashes
+        let mut speech = base.clone();
+        speech.music = None;
+        let plain = Plan::new(&speech, &corpus, &[Study::Separation], &[(0, 2)]);
+        assert_eq!(music(&plain), 0);
+        let (_, kept) = diff(&plain, &plan0);
+        assert_eq!(kept.len(), plain.units.len());
+        assert_eq!(
+            music(&Plan::new(&base, &corpus, &[Study::Hybrid], &[])),
+            0,
+            "music units belong to the separation study"
+        );
+        type MusicChange = fn(&mut crate::config::MusicConfig);
+        let table: Vec<(&str, MusicChange, Vec<&str>)> = vec![
+            (
+                "sample_rate",
+                |m| m.sample_rate = 11025,
+                vec![
+                    "music-train",
+                    "music-nmf",
+                    "separate-innmf",
+                    "separate-nmf",
+                    "oracle",
+                ],
+            ),
+            (
+                "rank",
+                |m| m.rank += 1,
+                vec!["music-train", "music-nmf", "separate-innmf", "separate-nmf"],
+            ),
+            (
+                "width",
+                |m| m.width += 1,
+                vec!["music-train", "separate-innmf"],
+            ),
+            (
+                "steps",
+                |m| m.steps += 1,
+                vec!["music-train", "separate-innmf"],
+            ),
+            (
+                "separation_steps",
+                |m| m.separation_steps += 1,
+                vec!["separate-innmf"],
+            ),
+            ("h_step", |m| m.h_step = Some(0.01), vec!["separate-innmf"]),
+            (
+                "nmf_iter",
+                |m| m.nmf_iter += 1,
+                vec!["music-nmf", "separate-nmf"],
+            ),
+            (
+                "mask",
+                |m| m.mask = MaskKind::Paper,
+                vec!["separate-innmf", "separate-nmf", "oracle"],
+            ),
+            ("windows", |m| m.windows.push(384), vec![]),
+        ];
+        let label = |id: &str| -> &'static str {
+            if id.contains(".innmf-") {
+                "separate-innmf"
+            } else if id.contains(".nmf-") {
+                "separate-nmf"
+            } else if id.contains(".oracle-") {
+                "oracle"
+            } else if id.starts_with("music-train") {
+                "music-train"
+            } else {
+                "music-nmf"
+            }
+        };
+        for (name, change, expected) in table {
+            let mut c = base.clone();
+            change(c.music.as_mut().unwrap());
+            c.validate().unwrap();
+            let plan = Plan::new(&c, &corpus, &[Study::Separation], &[(0, 2)]);
+            let (changed, kept) = diff(&plan0, &plan);
+            let got: BTreeSet<&str> = changed.iter().map(|(id, _)| label(id)).collect();
+            let want: BTreeSet<&str> = expected.iter().copied().collect();
+            assert_eq!(got, want, "{name}: kinds recomputed");
+            for id in kept.iter().filter(|id| id.starts_with("music")) {
+                assert!(!want.contains(label(id)), "{name}: {id} kept");
+            }
+        }
+        // another NSGT: its own units only (the STFT's are kept)
+        let mut c = base.clone();
+        c.music.as_mut().unwrap().representations[1] =
+            crate::config::music_representation("cwt", 8000.0).unwrap();
+        let plan = Plan::new(&c, &corpus, &[Study::Separation], &[(0, 2)]);
+        let (_, kept) = diff(&plan0, &plan);
+        assert!(kept
+            .iter()
+            .any(|id| id == "music-train.ode_bass.f0.stft-1024-256"));
+        assert!(kept
+            .iter()
+            .any(|id| id == "music-separate.ode.bass+flute.f1.innmf-stft-1024-256"));
+        assert!(plan
+            .units
+            .iter()
+            .any(|u| u.id == "music-train.ode_flute.f1.cwt-24-30-2400"));
+        // a separation reads its stems' templates of its fold
+        let u = plan0
+            .units
+            .iter()
+            .find(|u| u.id == "music-separate.ode.bass+flute+piano.f1.innmf-nsgt-48-30-3600")
+            .unwrap();
+        let deps: Vec<&str> = u.deps.iter().map(|&d| plan0.units[d].id.as_str()).collect();
+        assert_eq!(
+            deps,
+            [
+                "music-train.ode_bass.f1.nsgt-48-30-3600",
+                "music-train.ode_flute.f1.nsgt-48-30-3600",
+                "music-train.ode_piano.f1.nsgt-48-30-3600"
+            ]
+        );
+    }
 }

@@ -4,11 +4,11 @@
 use crate::config::{music_representation_name, representation_name, MusicConfig, Study};
 use crate::plan::unit_seed;
 use crate::results::{MusicRow, Results, Split};
-use std::collections::BTreeMap;
 use innmf::error::{Error, Result};
 use innmf::io;
 use innmf::separate::{HSolver, TemplateMethod};
 use innmf::stats::{bootstrap_median, median, paired, Estimate};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -552,7 +552,10 @@ struct MusicColumn {
 impl MusicColumn {
     fn holds(&self, r: &MusicRow) -> bool {
         r.method == self.method
-            && self.representation.as_ref().is_none_or(|x| *x == r.representation)
+            && self
+                .representation
+                .as_ref()
+                .is_none_or(|x| *x == r.representation)
             && self.window.is_none_or(|w| r.window == Some(w))
     }
 }
@@ -629,8 +632,11 @@ fn music_values(
 fn music_section(s: &mut String, results: &Results, m: &MusicConfig) {
     let c = &results.config;
     let rows = &results.rows.music;
-    let _ = writeln!(s, "## Music separation in every representation
-");
+    let _ = writeln!(
+        s,
+        "## Music separation in every representation
+"
+    );
     let mut tracks: Vec<&str> = rows.iter().map(|r| r.track.as_str()).collect();
     tracks.sort();
     tracks.dedup();
@@ -789,9 +795,10 @@ fn music_section(s: &mut String, results: &Results, m: &MusicConfig) {
                 (i.clone(), median(&d))
             })
             .collect();
-        let worst = deltas
-            .iter()
-            .fold(f64::INFINITY, |w, (_, d)| if d.is_finite() { w.min(*d) } else { w });
+        let worst = deltas.iter().fold(
+            f64::INFINITY,
+            |w, (_, d)| if d.is_finite() { w.min(*d) } else { w },
+        );
         let low_d = low
             .as_ref()
             .and_then(|l| deltas.iter().find(|(i, _)| i == l))

@@ -99,7 +99,10 @@ fn a_quick_music_study_separates_every_representation_and_resumes() {
     // 2 folds × 2 stems × 3 representations trained; 2 folds × 2 stems × 2 NMF windows;
     // 2 folds × 1 mixture × (3 iN-NMF + 2 NMF + 3 oracle) separations
     assert_eq!(total, 12 + 8 + 16);
-    assert!(r.rows.separation.is_empty(), "no speech pairs with --pairs 0");
+    assert!(
+        r.rows.separation.is_empty(),
+        "no speech pairs with --pairs 0"
+    );
     // one row per instrument and separation
     assert_eq!(r.rows.music.len(), 32);
     let reps = ["stft-1024-256", "nsgt-48-30-3600", "cwt-24-30-2400"];
@@ -156,13 +159,19 @@ fn a_quick_music_study_separates_every_representation_and_resumes() {
 
     // the report: every representation, the selection of NMF's window, the goal line
     let md = std::fs::read_to_string(out.join("REPORT.md")).unwrap();
-    assert!(md.contains("## Music separation in every representation"), "{md}");
+    assert!(
+        md.contains("## Music separation in every representation"),
+        "{md}"
+    );
     for rep in reps {
         assert!(md.contains(&format!("| iN-NMF {rep} |")), "{rep}: {md}");
         assert!(md.contains(&format!("| oracle {rep} |")), "{rep}: {md}");
     }
     assert!(md.contains("NMF's window chosen on fold 0: bass "), "{md}");
-    assert!(md.contains("Goal (issue 16) for iN-NMF nsgt-48-30-3600"), "{md}");
+    assert!(
+        md.contains("Goal (issue 16) for iN-NMF nsgt-48-30-3600"),
+        "{md}"
+    );
     assert!(!md.contains("## Separation across window sizes"), "{md}");
     // the report is redrawn from results.json alone
     let again = report::regenerate(&out).unwrap();
