@@ -890,7 +890,10 @@ pub fn write_figures(out: &Path, results: &Results) -> Result<Vec<PathBuf>> {
                 paths.push(rel);
             }
         }
-        if results.studies.contains(&Study::Separation) {
+        // the speech figures (a music-only run, --pairs 0, has no speech rows)
+        if results.studies.contains(&Study::Separation)
+            && (!results.rows.separation.is_empty() || results.rows.music.is_empty())
+        {
             let rows = &results.rows.separation;
             for (metric, label) in SEP_METRICS {
                 let of = |method: TemplateMethod| {

@@ -173,6 +173,10 @@ fn a_quick_music_study_separates_every_representation_and_resumes() {
         "{md}"
     );
     assert!(!md.contains("## Separation across window sizes"), "{md}");
+    assert!(
+        !md.contains("separation_sdr.png"),
+        "no speech figures without speech: {md}"
+    );
     // the report is redrawn from results.json alone
     let again = report::regenerate(&out).unwrap();
     assert_eq!(again.rows.music, r.rows.music);
