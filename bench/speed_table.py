@@ -1,0 +1,81 @@
+#!/usr/bin/env python3
+"""The README's speed table from a `bench/compare.sh` JSON (markdown on stdout).
+
+    python3 bench/speed_table.py bench/compare-YYYYMMDD-HHMM.json
+
+One row per workload: innmf's median over the rounds (its range) and peak memory, each
+baseline's median and the ratio baseline / innmf, the targets of issue 12 (met or not), the
+thread counts of both sides; then a line with the date, commit, version, rounds and whether every
+round started on a quiet machine.
+"""
+
+import json
+import sys
+
+NAMES = {"torch-eager": "PyTorch eager", "torch-compiled": "`torch.compile`", "torch-f32": "PyTorch f32 (flushed)",
+         "sklearn": "scikit-learn `mu`", "mir_eval": "mir_eval", "fast_bss_eval": "fast_bss_eval",
+         "librosa": "librosa `vqt`", "nsgt": "nsgt"}
+
+
+def fmt(v, unit):
+    if v is None:
+        return "—"
+    if unit == "ms":
+        return f"{v:.3g} ms" if v < 100 else f"{v:.0f} ms"
+    return f"{v:.3g} s"
+
+
+def target_text(t, unit):
+    name = "innmf" if t["side"] == "innmf" else NAMES.get(t["side"], t["side"])
+    if t["side"] == "innmf":
+        want = f"≤ {fmt(t['bound'], unit)}" if t["op"] == "<=" else f"≥ {fmt(t['bound'], unit)}"
+    else:
+        want = f"{t['op'].replace('>=', '≥').replace('<=', '≤')} {t['bound']:g}× {name}"
+    mark = "unknown" if t["met"] is None else ("**met**" if t["met"] else "not met")
+    return f"{want}: {mark}"
+
+
+def table(res):
+    lines = ["| workload | innmf (range) | peak memory | baselines | ratio | target | threads (innmf / baseline) |",
+             "|---|---|---|---|---|---|---|"]
+    for name, s in res["summary"].items():
+        if "innmf_median" not in s:
+            lines.append(f"| `{name}` | no completed round | | | | | |")
+            continue
+        u = s["unit"]
+        lo, hi = s["innmf_range"]
+        ours = f"{fmt(s['innmf_median'], u)} ({fmt(lo, u)}–{fmt(hi, u)})" if s["rounds"] > 1 else fmt(s["innmf_median"], u)
+        bases = " / ".join(f"{NAMES.get(b, b)} {fmt(v['median'], u)}" for b, v in s["baselines"].items())
+        ratios = ", ".join(f"**{v['ratio']:.2f}×** {NAMES.get(b, b)}" for b, v in s["baselines"].items())
+        targets = "; ".join(target_text(t, u) for t in s["targets"])
+        theirs = sorted({t for v in s["baselines"].values() for t in v["threads"]})
+        threads = f"{'/'.join(str(t) for t in s['innmf_threads'])} / {', '.join(theirs)}"
+        lines.append(f"| `{name}`: {s['what']} | {ours} | {s['innmf_peak_rss_mb']:.0f} MB | {bases} | {ratios} | "
+                     f"{targets} | {threads} |")
+    quiet = "every round started quiet" if res.get("all_rounds_quiet") else (
+        "**not quiet**: " + ", ".join(f"round {r['round']} load {r['load1']}" for r in res["rounds"] if not r["quiet"]))
+    n = len(res["rounds"])
+    v = res.get("python_versions", {})
+    pkgs = ", ".join(f"{k} {v[k]}" for k in ("torch", "scikit-learn", "librosa", "nsgt", "mir_eval", "fast_bss_eval")
+                     if v.get(k))
+    lines.append("")
+    lines.append(f"Measured {res['generated_utc']} by `bench/compare.sh` at commit {res['commit'][:10]}"
+                 f"{' (uncommitted changes)' if res.get('dirty') else ''} ({res['innmf_version'].splitlines()[0]}), "
+                 f"{n} round{'s' if n != 1 else ''} alternating innmf and the baselines ({quiet}; "
+                 f"{res['quiet_rule']}); {res['machine'].get('cpu_model', '?')}, {res['machine'].get('cpu_count')} "
+                 f"cores; {pkgs}. Medians over the rounds; ratio = baseline median / innmf median.")
+    return "\n".join(lines)
+
+
+def main():
+    if len(sys.argv) != 2:
+        sys.exit("usage: speed_table.py bench/compare-YYYYMMDD-HHMM.json")
+    with open(sys.argv[1]) as f:
+        res = json.load(f)
+    if "summary" not in res:
+        sys.exit(f"{sys.argv[1]}: no summary (no round finished); expected a bench/compare.sh JSON")
+    print(table(res))
+
+
+if __name__ == "__main__":
+    main()
