@@ -91,13 +91,14 @@ def workloads(py, innmf):
     def nmf(name):
         return lambda d: {name: (d["value"], d["threads"])}
 
+    blas = f"BLAS default ({os.cpu_count()} cores)"
     bss = [py, os.path.join(ROOT, "tests", "data", "metrics", "bench_bss_eval.py"), "--skip-innmf", "--repeats", "5"]
     ode = os.path.join(SHARED, "data", "music", "ode_piano.wav")
     transforms = [py, os.path.join(ROOT, "tests", "data", "transforms", "bench_transforms.py"),
                   ode, "--only", "vqt"]
     return {
         "stft-fit": {
-            "what": "implicit W (K=20, h=64) + explicit H, 1001 x 319 |STFT|^0.5 of 20 s speech, Rprop, per step",
+            "what": "implicit W (K=20, h=64) + explicit H on STFT magnitudes^0.5 of 20 s speech (1001 x 319), Rprop, per step",
             "unit": "ms",
             "ours": (bench + ["stft-fit", "--input", SPEECH, "--steps", "60"], {}, "median_ms"),
             "theirs": [(torch_side + ["stft-fit", "eager"], {}, torch_fit("torch-eager")),
@@ -124,9 +125,8 @@ def workloads(py, innmf):
             "what": "BSS Eval, two 5 s sources at 16 kHz, permutation search, 512-tap filters",
             "unit": "ms",
             "ours": (bench + ["bss-eval", "--repeats", "5"], {}, "median_ms"),
-            "theirs": [(bss, {}, lambda d: {"mir_eval": (d["mir_eval"]["median_s"] * 1e3, "numpy default"),
-                                            "fast_bss_eval": (d["fast_bss_eval"]["median_s"] * 1e3,
-                                                              "numpy default")})],
+            "theirs": [(bss, {}, lambda d: {"mir_eval": (d["mir_eval"]["median_s"] * 1e3, blas),
+                                            "fast_bss_eval": (d["fast_bss_eval"]["median_s"] * 1e3, blas)})],
             "targets": [("fast_bss_eval", ">=", 4.0)],
         },
         "analyze-vqt": {
@@ -194,13 +194,17 @@ def summarize(name, w, rounds):
     s["innmf_range"] = [min(ours), max(ours)]
     s["innmf_peak_rss_mb"] = max(r["peak_rss_kb"] for r in rounds if "peak_rss_kb" in r) / 1024
     s["innmf_threads"] = sorted({r["threads"] for r in rounds if "threads" in r})
+    s["innmf_foreign_cpu_max"] = max(r["foreign_cpu_frac"] for r in rounds)
     s["baselines"] = {}
-    for b in sorted({b for r in rounds for b in r.get("baselines", {})}):
-        vals = [r["baselines"][b]["value"] for r in rounds if b in r.get("baselines", {})]
+    names = list(dict.fromkeys(b for r in rounds for b in r.get("baselines", {})))  # first-seen order
+    for b in names:
+        runs = [r["baselines"][b] for r in rounds if b in r.get("baselines", {})]
+        vals = [x["value"] for x in runs]
         med = statistics.median(vals)
         s["baselines"][b] = {"median": med, "range": [min(vals), max(vals)], "ratio": med / s["innmf_median"],
-                             "threads": sorted({str(r["baselines"][b]["threads"]) for r in rounds
-                                                if b in r.get("baselines", {})})}
+                             "peak_rss_mb": max(x["peak_rss_kb"] for x in runs) / 1024,
+                             "foreign_cpu_max": max(x["foreign_cpu_frac"] for x in runs),
+                             "threads": sorted({str(x["threads"]) for x in runs})}
     s["targets"] = []
     for side, op, bound in w["targets"]:
         got = s["innmf_median"] if side == "innmf" else s["baselines"].get(side, {}).get("ratio")

@@ -36,7 +36,7 @@ def target_text(t, unit):
 
 
 def table(res):
-    lines = ["| workload | innmf (range) | peak memory | baselines | ratio | target | threads (innmf / baseline) |",
+    lines = ["| workload | innmf (range) | peak memory | baselines (peak memory) | ratio | target | threads (innmf / baseline) |",
              "|---|---|---|---|---|---|---|"]
     for name, s in res["summary"].items():
         if "innmf_median" not in s:
@@ -45,7 +45,8 @@ def table(res):
         u = s["unit"]
         lo, hi = s["innmf_range"]
         ours = f"{fmt(s['innmf_median'], u)} ({fmt(lo, u)}–{fmt(hi, u)})" if s["rounds"] > 1 else fmt(s["innmf_median"], u)
-        bases = " / ".join(f"{NAMES.get(b, b)} {fmt(v['median'], u)}" for b, v in s["baselines"].items())
+        bases = " / ".join(f"{NAMES.get(b, b)} {fmt(v['median'], u)} ({v['peak_rss_mb']:.0f} MB)"
+                           for b, v in s["baselines"].items())
         ratios = ", ".join(f"**{v['ratio']:.2f}×** {NAMES.get(b, b)}" for b, v in s["baselines"].items())
         targets = "; ".join(target_text(t, u) for t in s["targets"])
         theirs = sorted({t for v in s["baselines"].values() for t in v["threads"]})
@@ -63,7 +64,8 @@ def table(res):
                  f"{' (uncommitted changes)' if res.get('dirty') else ''} ({res['innmf_version'].splitlines()[0]}), "
                  f"{n} round{'s' if n != 1 else ''} alternating innmf and the baselines ({quiet}; "
                  f"{res['quiet_rule']}); {res['machine'].get('cpu_model', '?')}, {res['machine'].get('cpu_count')} "
-                 f"cores; {pkgs}. Medians over the rounds; ratio = baseline median / innmf median.")
+                 f"cores; {pkgs}. Medians over the rounds; ratio = baseline median / innmf median; peak memory = "
+                 f"largest maximum resident set of a run (a whole process: input, setup and timing loop).")
     return "\n".join(lines)
 
 
