@@ -1,7 +1,11 @@
 #!/usr/bin/env python3
 """The README's speed table from a `bench/compare.sh` JSON (markdown on stdout).
 
-    python3 bench/speed_table.py bench/compare-YYYYMMDD-HHMM.json
+    python3 bench/speed_table.py bench/compare-YYYYMMDD-HHMM.json            # print it
+    python3 bench/speed_table.py bench/compare-YYYYMMDD-HHMM.json --readme README.md
+
+With --readme the table replaces what stands between the README's `<!-- speed-table:begin -->`
+and `<!-- speed-table:end -->` lines (written to a temporary file, then renamed over it).
 
 One row per workload: innmf's median over the rounds (its range) and peak memory, each
 baseline's median and the ratio baseline / innmf, the targets of issue 12 (met or not), the
@@ -10,7 +14,10 @@ round started on a quiet machine.
 """
 
 import json
+import os
 import sys
+
+BEGIN, END = "<!-- speed-table:begin -->", "<!-- speed-table:end -->"
 
 NAMES = {"torch-eager": "PyTorch eager", "torch-compiled": "`torch.compile`", "torch-f32": "PyTorch f32 (flushed)",
          "sklearn": "scikit-learn `mu`", "mir_eval": "mir_eval", "fast_bss_eval": "fast_bss_eval",
@@ -69,14 +76,40 @@ def table(res):
     return "\n".join(lines)
 
 
+def replace_in_readme(path, text):
+    with open(path) as f:
+        lines = f.read().split("\n")
+    if lines.count(BEGIN) != 1 or lines.count(END) != 1 or lines.index(BEGIN) > lines.index(END):
+        sys.exit(f"{path}: expected one {BEGIN} line followed by one {END} line")
+    b, e = lines.index(BEGIN), lines.index(END)
+    out = lines[: b + 1] + [text] + lines[e:]
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write("\n".join(out))
+    os.replace(tmp, path)
+
+
 def main():
-    if len(sys.argv) != 2:
-        sys.exit("usage: speed_table.py bench/compare-YYYYMMDD-HHMM.json")
-    with open(sys.argv[1]) as f:
+    args = sys.argv[1:]
+    readme = None
+    if "--readme" in args:
+        i = args.index("--readme")
+        if i + 1 >= len(args):
+            sys.exit("--readme needs the README's path")
+        readme = args[i + 1]
+        del args[i:i + 2]
+    if len(args) != 1:
+        sys.exit("usage: speed_table.py bench/compare-YYYYMMDD-HHMM.json [--readme README.md]")
+    with open(args[0]) as f:
         res = json.load(f)
     if "summary" not in res:
-        sys.exit(f"{sys.argv[1]}: no summary (no round finished); expected a bench/compare.sh JSON")
-    print(table(res))
+        sys.exit(f"{args[0]}: no summary (no round finished); expected a bench/compare.sh JSON")
+    text = table(res)
+    if readme:
+        replace_in_readme(readme, text)
+        print(f"replaced the speed table in {readme}")
+    else:
+        print(text)
 
 
 if __name__ == "__main__":
