@@ -1345,7 +1345,11 @@ mod tests {
                     let want = c.to_points(p).unwrap();
                     assert!(got.is_row_major_grid());
                     assert_eq!(got, want, "{padding:?} {cal:?} p = {p}");
-                    assert!(got.m().iter().zip(want.m()).all(|(a, b)| a.to_bits() == b.to_bits()));
+                    assert!(got
+                        .m()
+                        .iter()
+                        .zip(want.m())
+                        .all(|(a, b)| a.to_bits() == b.to_bits()));
                 }
             }
         }

@@ -384,42 +384,48 @@ impl Stft {
         }
         let frames = spec.n_frames;
         let len = spec.signal_len;
-        // invert every frame (in parallel), then overlap-add sequentially
-        let mut time_frames = vec![0.0; frames * n];
-        time_frames.par_chunks_mut(n).enumerate().for_each_init(
-            || {
-                (
-                    vec![Complex64::new(0.0, 0.0); bins],
-                    self.inv.make_scratch_vec(),
-                )
-            },
-            |(buf, scratch), (j, out)| {
-                for (k, b) in buf.iter_mut().enumerate() {
-                    *b = spec.coeffs[k * frames + j];
-                }
-                // a real signal's DC and Nyquist bins are real
-                buf[0].im = 0.0;
-                if n % 2 == 0 {
-                    buf[bins - 1].im = 0.0;
-                }
-                self.inv
-                    .process_with_scratch(buf, out, scratch)
-                    .expect("buffer sizes are fixed by the plan");
-                let inv_scale = 1.0 / (n as f64 * self.scale);
-                for (o, w) in out.iter_mut().zip(&self.window) {
-                    *o *= inv_scale * w;
-                }
-            },
-        );
+        // invert the frames in parallel a block at a time, overlap-add each block in frame
+        // order: the same sums as inverting every frame first, in a block's memory
         let mut y = vec![0.0; len];
         let mut wsum = vec![0.0; len];
-        for j in 0..frames {
-            let s = self.frame_start(j);
-            for i in 0..n {
-                let idx = s + i as i64;
-                if idx >= 0 && (idx as usize) < len {
-                    y[idx as usize] += time_frames[j * n + i];
-                    wsum[idx as usize] += self.window[i] * self.window[i];
+        let mut time_frames = vec![0.0; FRAME_BLOCK.min(frames) * n];
+        for j0 in (0..frames).step_by(FRAME_BLOCK) {
+            let count = FRAME_BLOCK.min(frames - j0);
+            let block = &mut time_frames[..count * n];
+            block.par_chunks_mut(n).enumerate().for_each_init(
+                || {
+                    (
+                        vec![Complex64::new(0.0, 0.0); bins],
+                        self.inv.make_scratch_vec(),
+                    )
+                },
+                |(buf, scratch), (dj, out)| {
+                    let j = j0 + dj;
+                    for (k, b) in buf.iter_mut().enumerate() {
+                        *b = spec.coeffs[k * frames + j];
+                    }
+                    // a real signal's DC and Nyquist bins are real
+                    buf[0].im = 0.0;
+                    if n % 2 == 0 {
+                        buf[bins - 1].im = 0.0;
+                    }
+                    self.inv
+                        .process_with_scratch(buf, out, scratch)
+                        .expect("buffer sizes are fixed by the plan");
+                    let inv_scale = 1.0 / (n as f64 * self.scale);
+                    for (o, w) in out.iter_mut().zip(&self.window) {
+                        *o *= inv_scale * w;
+                    }
+                },
+            );
+            for (dj, frame) in block.chunks_exact(n).enumerate() {
+                let s = self.frame_start(j0 + dj);
+                for i in 0..n {
+                    let idx = s + i as i64;
+                    if idx >= 0 && (idx as usize) < len {
+                        y[idx as usize] += frame[i];
+                        wsum[idx as usize] += self.window[i] * self.window[i];
+                    }
                 }
             }
         }
@@ -589,12 +595,51 @@ mod tests {
                     }
                     let want = full.magnitude();
                     assert_eq!(mag.len(), want.len());
-                    assert!(mag.iter().zip(&want).all(|(a, b)| a.to_bits() == b.to_bits()));
+                    assert!(mag
+                        .iter()
+                        .zip(&want)
+                        .all(|(a, b)| a.to_bits() == b.to_bits()));
                     assert_eq!((axes.freqs, axes.times), (s.freqs.clone(), s.times.clone()));
                     assert!(axes.coeffs.is_empty());
                 }
             }
         }
+        // the inverse by blocks: the sums of inverting every frame first, in the same order
+        let mut p = StftParams::new(16, 4);
+        p.padding = Padding::Center;
+        let stft = Stft::new(p, 1000.0).unwrap();
+        let x = noise(4 * (2 * FRAME_BLOCK + 5), 9);
+        let s = stft.analyze(&x).unwrap();
+        let (n, bins, frames) = (16, 9, s.n_frames);
+        let (mut y, mut wsum) = (vec![0.0; x.len()], vec![0.0; x.len()]);
+        for j in 0..frames {
+            let mut buf: Vec<Complex64> = (0..bins).map(|k| s.coeffs[k * frames + j]).collect();
+            buf[0].im = 0.0;
+            buf[bins - 1].im = 0.0;
+            let mut out = vec![0.0; n];
+            stft.inv.process(&mut buf, &mut out).unwrap();
+            let inv_scale = 1.0 / (n as f64 * stft.scale);
+            for i in 0..n {
+                let idx = stft.frame_start(j) + i as i64;
+                if idx >= 0 && (idx as usize) < x.len() {
+                    y[idx as usize] += out[i] * (inv_scale * stft.window[i]);
+                    wsum[idx as usize] += stft.window[i] * stft.window[i];
+                }
+            }
+        }
+        let max_w = wsum.iter().cloned().fold(0.0, f64::max);
+        for (v, w) in y.iter_mut().zip(&wsum) {
+            *v = if *w > 1e-10 * max_w { *v / w } else { 0.0 };
+        }
+        for threads in [1, 3] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            let got = pool.install(|| stft.synthesize(&s)).unwrap();
+            assert!(got.iter().zip(&y).all(|(a, b)| a.to_bits() == b.to_bits()));
+        }
+
         let stft = Stft::new(StftParams::new(16, 4), 1000.0).unwrap();
         let e = stft.magnitudes(&noise(64, 1), Some(&[1.0; 8])).unwrap_err();
         assert!(e.to_string().contains("STFT bin divisors"), "{e}");
