@@ -217,7 +217,8 @@ pub fn run(args: &FitArgs) -> Result<()> {
         points.len(),
         points.unique_freqs().len(),
         points.unique_times().len(),
-        if points.grid().is_some() {
+        // a row-major grid (an STFT's) is one without building the grid map (4 bytes a point)
+        if points.is_row_major_grid() || points.grid().is_some() {
             ", a full grid"
         } else {
             ", a cloud"

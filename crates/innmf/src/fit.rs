@@ -189,7 +189,8 @@ pub fn fit(
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(config.seed);
     let n = points.len();
     let n_sel = ((n as f64 * config.fraction).round() as usize).clamp(1, n);
-    let mut subset: Vec<u32> = Vec::with_capacity(n_sel);
+    // the indices of a random subset (none to hold when every step takes every point)
+    let mut subset: Vec<u32> = Vec::with_capacity(if n_sel < n { n_sel } else { 0 });
     let mut history = Vec::with_capacity(config.steps.min(1 << 20));
     let mut converged = false;
     let mut progress = progress;

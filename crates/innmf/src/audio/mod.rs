@@ -428,8 +428,14 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<Signal> {
         Some(c) => ChannelSelect::Index(c),
         None => ChannelSelect::Mix,
     };
-    let mut x = a.mono(select).map_err(|e| Error::format(path, e))?;
     let mut sr = a.sample_rate;
+    let mut x = if a.channels.len() == 1 {
+        // one channel (select is Mix or Index(0)): the mean of one channel is the channel, bit
+        // for bit; moved, not copied (a long recording's samples are its largest buffer)
+        a.channels.into_iter().next().expect("one channel")
+    } else {
+        a.mono(select).map_err(|e| Error::format(path, e))?
+    };
     if let Some(to) = options.sample_rate {
         if to != sr {
             let n = (x.len() as u128 * to as u128).div_ceil(sr as u128);

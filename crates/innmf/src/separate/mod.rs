@@ -353,6 +353,7 @@ pub fn separate(
     }
 
     let (model, ranks, fit_report) = fit_activations(&points, templates, cfg, progress)?;
+    drop(points); // the mixture's magnitudes: not needed past the fit (8 bytes a point)
     let k = model.rank();
     debug_assert_eq!(k, ranks.iter().sum::<usize>());
 
@@ -380,18 +381,16 @@ pub fn separate(
     }
 
     let gains = masks(&models, cfg.power, cfg.mask)?;
-    let mut estimates: Vec<Spectrogram> = gains
-        .iter()
-        .map(|g| {
-            let mut s = spec.clone();
-            for (c, &gv) in s.coeffs.iter_mut().zip(g) {
-                *c *= gv;
-            }
-            s
-        })
-        .collect();
-    let mut sources = Vec::with_capacity(estimates.len());
+    let masked = |g: &[f64]| {
+        let mut s = spec.clone();
+        for (c, &gv) in s.coeffs.iter_mut().zip(g) {
+            *c *= gv;
+        }
+        s
+    };
+    let mut sources = Vec::with_capacity(gains.len());
     if cfg.phase_iters > 0 {
+        let mut estimates: Vec<Spectrogram> = gains.iter().map(|g| masked(g)).collect();
         let targets: Vec<Vec<f64>> = estimates.iter().map(|s| s.magnitude()).collect();
         sources = phase::refine_phase(
             &stft,
@@ -402,8 +401,9 @@ pub fn separate(
             cfg.phase,
         )?;
     } else {
-        for s in &estimates {
-            sources.push(stft.synthesize(s)?);
+        // one masked copy of the mixture's spectrogram at a time (16 bytes a point each)
+        for g in &gains {
+            sources.push(stft.synthesize(&masked(g))?);
         }
     }
     let energy_share = energy_shares(&sources, mixture);

@@ -28,6 +28,10 @@ use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
+/// Frames transformed in parallel at a time before they are stored bin-major (a block of a
+/// 2000-sample window's frames is 2 MB).
+const FRAME_BLOCK: usize = 128;
+
 /// Coefficient scaling.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -239,59 +243,125 @@ impl Stft {
 
     /// Forward transform of `x` (sampled at the plan's rate).
     pub fn analyze(&self, x: &[f64]) -> Result<Spectrogram> {
-        let sample_rate = self.sample_rate;
-        crate::error::check_signal(x, sample_rate)?;
-        let n = self.params.window_len;
+        let frames = self.checked_frames(x)?;
+        let bins = self.params.window_len / 2 + 1;
+        let mut coeffs = vec![Complex64::new(0.0, 0.0); frames * bins];
+        self.frame_blocks(x, frames, |j0, block| {
+            for (dj, frame) in block.chunks_exact(bins).enumerate() {
+                for (k, &c) in frame.iter().enumerate() {
+                    coeffs[k * frames + j0 + dj] = c;
+                }
+            }
+        });
+        Ok(self.spectrogram(x, frames, coeffs))
+    }
+
+    /// The magnitudes `|X[k, j]|` of [`analyze`](Self::analyze), `[bin, frame]`, without its
+    /// complex coefficients: bin k's coefficients are first divided by `divisors[k]` when given
+    /// (a calibration), so the values are those of `analyze`, a calibration's `divide_bins`
+    /// then [`Spectrogram::magnitude`], bit for bit, in half the memory of the coefficients
+    /// alone (the point set of a long recording). Returns the spectrogram's axes (with no
+    /// coefficients) and the magnitudes.
+    ///
+    /// # Errors
+    /// Those of [`analyze`](Self::analyze); [`Error::LengthMismatch`] when `divisors` has not
+    /// one value per bin.
+    pub fn magnitudes(
+        &self,
+        x: &[f64],
+        divisors: Option<&[f64]>,
+    ) -> Result<(Spectrogram, Vec<f64>)> {
+        let frames = self.checked_frames(x)?;
+        let bins = self.params.window_len / 2 + 1;
+        if let Some(d) = divisors {
+            if d.len() != bins {
+                return Err(Error::LengthMismatch {
+                    what: "STFT bin divisors".into(),
+                    expected: bins,
+                    got: d.len(),
+                });
+            }
+        }
+        let mut mag = vec![0.0; frames * bins];
+        self.frame_blocks(x, frames, |j0, block| {
+            for (dj, frame) in block.chunks_exact(bins).enumerate() {
+                for (k, &c) in frame.iter().enumerate() {
+                    let c = match divisors {
+                        Some(d) => c / d[k],
+                        None => c,
+                    };
+                    mag[k * frames + j0 + dj] = c.norm();
+                }
+            }
+        });
+        Ok((self.spectrogram(x, frames, Vec::new()), mag))
+    }
+
+    /// The number of frames of `x`, or the error for a signal shorter than a window.
+    fn checked_frames(&self, x: &[f64]) -> Result<usize> {
+        crate::error::check_signal(x, self.sample_rate)?;
         let frames = self.n_frames(x.len());
         if frames == 0 {
             return Err(Error::param(
                 "window length",
-                n,
+                self.params.window_len,
                 format!(
                     "at most the signal length {} (or use centre padding)",
                     x.len()
                 ),
             ));
         }
+        Ok(frames)
+    }
+
+    /// The forward FFTs of all `frames` frames of `x`, computed in parallel a block of
+    /// [`FRAME_BLOCK`] frames at a time and handed to `sink(first_frame, block)` in order, the
+    /// block `[frame, bin]` row-major: memory for one block instead of a second copy of the
+    /// whole spectrogram. Every frame's FFT is the same computation whatever the block or
+    /// thread count.
+    fn frame_blocks(&self, x: &[f64], frames: usize, mut sink: impl FnMut(usize, &[Complex64])) {
+        let n = self.params.window_len;
         let bins = n / 2 + 1;
-        let mut by_frame = vec![Complex64::new(0.0, 0.0); frames * bins];
-        by_frame.par_chunks_mut(bins).enumerate().for_each_init(
-            || (vec![0.0; n], self.fwd.make_scratch_vec()),
-            |(buf, scratch), (j, out)| {
-                let s = self.frame_start(j);
-                for (i, b) in buf.iter_mut().enumerate() {
-                    let idx = s + i as i64;
-                    let v = if idx >= 0 && (idx as usize) < x.len() {
-                        x[idx as usize]
-                    } else {
-                        0.0
-                    };
-                    *b = v * self.window[i] * self.scale;
-                }
-                self.fwd
-                    .process_with_scratch(buf, out, scratch)
-                    .expect("buffer sizes are fixed by the plan");
-            },
-        );
-        let mut coeffs = vec![Complex64::new(0.0, 0.0); frames * bins];
-        for j in 0..frames {
-            for k in 0..bins {
-                coeffs[k * frames + j] = by_frame[j * bins + k];
-            }
+        let mut block = vec![Complex64::new(0.0, 0.0); FRAME_BLOCK.min(frames) * bins];
+        for j0 in (0..frames).step_by(FRAME_BLOCK) {
+            let count = FRAME_BLOCK.min(frames - j0);
+            let block = &mut block[..count * bins];
+            block.par_chunks_mut(bins).enumerate().for_each_init(
+                || (vec![0.0; n], self.fwd.make_scratch_vec()),
+                |(buf, scratch), (dj, out)| {
+                    let s = self.frame_start(j0 + dj);
+                    for (i, b) in buf.iter_mut().enumerate() {
+                        let idx = s + i as i64;
+                        let v = if idx >= 0 && (idx as usize) < x.len() {
+                            x[idx as usize]
+                        } else {
+                            0.0
+                        };
+                        *b = v * self.window[i] * self.scale;
+                    }
+                    self.fwd
+                        .process_with_scratch(buf, out, scratch)
+                        .expect("buffer sizes are fixed by the plan");
+                },
+            );
+            sink(j0, block);
         }
-        let freqs = (0..bins)
-            .map(|k| k as f64 * sample_rate / n as f64)
-            .collect();
-        let times = (0..frames).map(|j| self.frame_time(j)).collect();
-        Ok(Spectrogram {
-            n_bins: bins,
+    }
+
+    /// The spectrogram of `frames` frames of `x` with `coeffs`.
+    fn spectrogram(&self, x: &[f64], frames: usize, coeffs: Vec<Complex64>) -> Spectrogram {
+        let n = self.params.window_len;
+        Spectrogram {
+            n_bins: n / 2 + 1,
             n_frames: frames,
             coeffs,
-            freqs,
-            times,
-            sample_rate,
+            freqs: (0..n / 2 + 1)
+                .map(|k| k as f64 * self.sample_rate / n as f64)
+                .collect(),
+            times: (0..frames).map(|j| self.frame_time(j)).collect(),
+            sample_rate: self.sample_rate,
             signal_len: x.len(),
-        })
+        }
     }
 
     /// Inverse transform (least-squares overlap-add) to `spec.signal_len` samples.
@@ -314,42 +384,48 @@ impl Stft {
         }
         let frames = spec.n_frames;
         let len = spec.signal_len;
-        // invert every frame (in parallel), then overlap-add sequentially
-        let mut time_frames = vec![0.0; frames * n];
-        time_frames.par_chunks_mut(n).enumerate().for_each_init(
-            || {
-                (
-                    vec![Complex64::new(0.0, 0.0); bins],
-                    self.inv.make_scratch_vec(),
-                )
-            },
-            |(buf, scratch), (j, out)| {
-                for (k, b) in buf.iter_mut().enumerate() {
-                    *b = spec.coeffs[k * frames + j];
-                }
-                // a real signal's DC and Nyquist bins are real
-                buf[0].im = 0.0;
-                if n % 2 == 0 {
-                    buf[bins - 1].im = 0.0;
-                }
-                self.inv
-                    .process_with_scratch(buf, out, scratch)
-                    .expect("buffer sizes are fixed by the plan");
-                let inv_scale = 1.0 / (n as f64 * self.scale);
-                for (o, w) in out.iter_mut().zip(&self.window) {
-                    *o *= inv_scale * w;
-                }
-            },
-        );
+        // invert the frames in parallel a block at a time, overlap-add each block in frame
+        // order: the same sums as inverting every frame first, in a block's memory
         let mut y = vec![0.0; len];
         let mut wsum = vec![0.0; len];
-        for j in 0..frames {
-            let s = self.frame_start(j);
-            for i in 0..n {
-                let idx = s + i as i64;
-                if idx >= 0 && (idx as usize) < len {
-                    y[idx as usize] += time_frames[j * n + i];
-                    wsum[idx as usize] += self.window[i] * self.window[i];
+        let mut time_frames = vec![0.0; FRAME_BLOCK.min(frames) * n];
+        for j0 in (0..frames).step_by(FRAME_BLOCK) {
+            let count = FRAME_BLOCK.min(frames - j0);
+            let block = &mut time_frames[..count * n];
+            block.par_chunks_mut(n).enumerate().for_each_init(
+                || {
+                    (
+                        vec![Complex64::new(0.0, 0.0); bins],
+                        self.inv.make_scratch_vec(),
+                    )
+                },
+                |(buf, scratch), (dj, out)| {
+                    let j = j0 + dj;
+                    for (k, b) in buf.iter_mut().enumerate() {
+                        *b = spec.coeffs[k * frames + j];
+                    }
+                    // a real signal's DC and Nyquist bins are real
+                    buf[0].im = 0.0;
+                    if n % 2 == 0 {
+                        buf[bins - 1].im = 0.0;
+                    }
+                    self.inv
+                        .process_with_scratch(buf, out, scratch)
+                        .expect("buffer sizes are fixed by the plan");
+                    let inv_scale = 1.0 / (n as f64 * self.scale);
+                    for (o, w) in out.iter_mut().zip(&self.window) {
+                        *o *= inv_scale * w;
+                    }
+                },
+            );
+            for (dj, frame) in block.chunks_exact(n).enumerate() {
+                let s = self.frame_start(j0 + dj);
+                for i in 0..n {
+                    let idx = s + i as i64;
+                    if idx >= 0 && (idx as usize) < len {
+                        y[idx as usize] += frame[i];
+                        wsum[idx as usize] += self.window[i] * self.window[i];
+                    }
                 }
             }
         }
@@ -462,6 +538,112 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Frame j's FFT computed on its own, as the unblocked transform did (the same plan, so
+    /// the same bits).
+    fn one_frame(stft: &Stft, x: &[f64], j: usize) -> Vec<Complex64> {
+        let n = stft.params.window_len;
+        let s = stft.frame_start(j);
+        let mut buf: Vec<f64> = (0..n)
+            .map(|i| {
+                let idx = s + i as i64;
+                let v = if idx >= 0 && (idx as usize) < x.len() {
+                    x[idx as usize]
+                } else {
+                    0.0
+                };
+                v * stft.window[i] * stft.scale
+            })
+            .collect();
+        let mut out = vec![Complex64::new(0.0, 0.0); n / 2 + 1];
+        stft.fwd.process(&mut buf, &mut out).unwrap();
+        out
+    }
+
+    #[test]
+    fn blocks_of_frames_give_every_frames_own_fft_and_magnitudes_match_bit_for_bit() {
+        // frame counts below, at and across FRAME_BLOCK boundaries, on 1 and 3 threads
+        for &(n, h, pad, len) in &[
+            (16, 4, Padding::None, 16 + 4 * (FRAME_BLOCK - 1)),
+            (16, 4, Padding::None, 16 + 4 * FRAME_BLOCK),
+            (15, 5, Padding::Center, 5 * (2 * FRAME_BLOCK + 3)),
+            (8, 8, Padding::None, 8 * 7),
+        ] {
+            let mut p = StftParams::new(n, h);
+            p.padding = pad;
+            let stft = Stft::new(p, 1000.0).unwrap();
+            let x = noise(len, len as u64);
+            for threads in [1, 3] {
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap();
+                let s = pool.install(|| stft.analyze(&x)).unwrap();
+                for j in 0..s.n_frames {
+                    let want = one_frame(&stft, &x, j);
+                    for k in 0..s.n_bins {
+                        assert_eq!(s.coeffs[k * s.n_frames + j], want[k], "frame {j} bin {k}");
+                    }
+                }
+                let gains = stft.unit_tone_gain();
+                for divisors in [None, Some(gains.as_slice())] {
+                    let (axes, mag) = pool.install(|| stft.magnitudes(&x, divisors)).unwrap();
+                    let mut full = s.clone();
+                    if let Some(d) = divisors {
+                        super::super::calibration::BinScale::divide_bins(&mut full, d);
+                    }
+                    let want = full.magnitude();
+                    assert_eq!(mag.len(), want.len());
+                    assert!(mag
+                        .iter()
+                        .zip(&want)
+                        .all(|(a, b)| a.to_bits() == b.to_bits()));
+                    assert_eq!((axes.freqs, axes.times), (s.freqs.clone(), s.times.clone()));
+                    assert!(axes.coeffs.is_empty());
+                }
+            }
+        }
+        // the inverse by blocks: the sums of inverting every frame first, in the same order
+        let mut p = StftParams::new(16, 4);
+        p.padding = Padding::Center;
+        let stft = Stft::new(p, 1000.0).unwrap();
+        let x = noise(4 * (2 * FRAME_BLOCK + 5), 9);
+        let s = stft.analyze(&x).unwrap();
+        let (n, bins, frames) = (16, 9, s.n_frames);
+        let (mut y, mut wsum) = (vec![0.0; x.len()], vec![0.0; x.len()]);
+        for j in 0..frames {
+            let mut buf: Vec<Complex64> = (0..bins).map(|k| s.coeffs[k * frames + j]).collect();
+            buf[0].im = 0.0;
+            buf[bins - 1].im = 0.0;
+            let mut out = vec![0.0; n];
+            stft.inv.process(&mut buf, &mut out).unwrap();
+            let inv_scale = 1.0 / (n as f64 * stft.scale);
+            for i in 0..n {
+                let idx = stft.frame_start(j) + i as i64;
+                if idx >= 0 && (idx as usize) < x.len() {
+                    y[idx as usize] += out[i] * (inv_scale * stft.window[i]);
+                    wsum[idx as usize] += stft.window[i] * stft.window[i];
+                }
+            }
+        }
+        let max_w = wsum.iter().cloned().fold(0.0, f64::max);
+        for (v, w) in y.iter_mut().zip(&wsum) {
+            *v = if *w > 1e-10 * max_w { *v / w } else { 0.0 };
+        }
+        for threads in [1, 3] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            let got = pool.install(|| stft.synthesize(&s)).unwrap();
+            assert!(got.iter().zip(&y).all(|(a, b)| a.to_bits() == b.to_bits()));
+        }
+
+        let stft = Stft::new(StftParams::new(16, 4), 1000.0).unwrap();
+        let e = stft.magnitudes(&noise(64, 1), Some(&[1.0; 8])).unwrap_err();
+        assert!(e.to_string().contains("STFT bin divisors"), "{e}");
+        assert!(stft.magnitudes(&noise(8, 1), None).is_err());
     }
 
     #[test]
