@@ -4,7 +4,9 @@
 //! The networks are narrow (h = 16…64) and evaluated over blocks of [`ROWS`] coordinates, so the
 //! products are `[ROWS × in]·[in × h]` with the weights in L1: register-tiled loops (6 rows ×
 //! 16 or 32 columns of accumulators) run them near the multiply-add peak without packing, and the
-//! bias, sine, cosine and output-layer passes follow on data still in cache.
+//! bias, sine, cosine and output-layer passes follow on data still in cache. At the AVX2 level the
+//! 6 × 16 tile is written in assembly ([`x86`]), so that a portable build (baseline x86-64, the
+//! level chosen at run time) runs the same code as one built for the CPU it runs on.
 //!
 //! Every output element of a product is accumulated in the order of the inner dimension with
 //! fused multiply-adds, and every dot product over 16 fixed lanes combined in a fixed tree, so the

@@ -1,6 +1,6 @@
 //! The AVX2+FMA register tile of the networks' products, in assembly.
 //!
-//! The generic tile of [`super::kernels`] compiled for AVX2 runs near the multiply-add peak when
+//! The generic tile of [`super`] compiled for AVX2 runs near the multiply-add peak when
 //! the whole crate is built for a recent CPU (LLVM's znver3 tuning keeps the row addresses in
 //! registers and unrolls the inner loop), but a portable build (baseline x86-64 with the kernels
 //! dispatched at run time) gets the generic tuning, which spills and runs the networks' products
