@@ -84,6 +84,14 @@ pub struct ExperimentArgs {
     /// --config file's `"preset"` field does the same where the file leaves them at the paper's.
     #[arg(long)]
     pub preset: Option<innmf::separate::Preset>,
+    /// The music separation study (part of `separation`): iN-NMF templates learned and
+    /// separated in each of these representations (stft, nsgt, cwt, multires; comma-separated)
+    /// against NMF at its best STFT window, on every track of aligned stems (e.g.
+    /// DIR/music/ode_{piano,bass,flute}.wav). Sets the configuration's `music` settings (their
+    /// defaults, or --quick's) or, when the --config file has them, their representations.
+    /// With it, --pairs 0 runs no speech pairs.
+    #[arg(long, value_name = "LIST")]
+    pub representations: Option<String>,
     /// `run-unit`: run the I-th of N balanced slices of the plan (0 <= I < N), e.g.
     /// `--shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT`. A unit whose dependencies another
     /// process is computing is revisited until they finish; dependencies nobody holds are
@@ -200,6 +208,30 @@ pub fn run(args: &ExperimentArgs) -> Result<()> {
     }
     cfg.apply_preset()?;
     cfg.seed = args.seed;
+    if let Some(list) = &args.representations {
+        let names: Vec<&str> = list
+            .split(',')
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .collect();
+        if names.is_empty() {
+            anyhow::bail!(
+                "--representations {list:?}: expected a comma-separated list of stft, nsgt, \
+                 cwt, multires"
+            );
+        }
+        cfg.music = Some(match cfg.music.take() {
+            Some(mut m) => {
+                m.representations = names
+                    .iter()
+                    .map(|n| experiment::music_representation(n, m.sample_rate as f64))
+                    .collect::<innmf::Result<_>>()?;
+                m
+            }
+            None if args.quick => experiment::MusicConfig::quick(&names)?,
+            None => experiment::MusicConfig::for_representations(&names)?,
+        });
+    }
     let which = if args.which == Which::Plan {
         let [name] = args.names.as_slice() else {
             anyhow::bail!(

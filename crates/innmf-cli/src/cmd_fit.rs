@@ -223,9 +223,17 @@ pub fn run(args: &FitArgs) -> Result<()> {
             ", a cloud"
         }
     );
-    let warm = warm_start(&mut model, &points, &training, args.beta, args.seed, &cfg)?;
     let bar = progress::training_bar(cfg.steps, "fitting");
     let mut cb = progress::callback(&bar);
+    let warm = warm_start(
+        &mut model,
+        &points,
+        &training,
+        args.beta,
+        args.seed,
+        &cfg,
+        Some(&mut cb),
+    )?;
     let report = innmf::fit(&mut model, &points, &cfg, weights.as_deref(), Some(&mut cb))?;
     bar.finish_and_clear();
     let mut report = report;

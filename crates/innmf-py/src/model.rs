@@ -6,6 +6,7 @@ use crate::progress::Watch;
 use innmf::field::{Axis, AxisScale, MlpInit, OutputMap};
 use innmf::modelfile::{self, ModelConfig, TrainingData};
 use innmf::optim::OptimizerConfig;
+use innmf::separate::{warm_start, Preset};
 use innmf::transform::Analysis;
 use innmf::{Divergence, FactorKind, FitConfig, Model, ModelSpec, TfPoints};
 use numpy::{PyArray1, PyArray2, PyReadonlyArray1};
@@ -239,7 +240,7 @@ pub fn parse_optimizer(optimizer: &str, lr: f32) -> PyResult<OptimizerConfig> {
 #[pyo3(signature = (t, f, m, *, rank, w, h, width, depth, n_features, omega, init, log_freq,
     beta, optimizer, lr, steps, fraction, tol, check_every, seed, match_scale=false,
     output="softplus", h_optimizer=None, analysis=None, source="numpy arrays", weights=None,
-    progress=None))]
+    progress=None, preset="paper"))]
 #[allow(clippy::too_many_arguments)]
 pub fn fit_model<'py>(
     py: Python<'py>,
@@ -270,8 +271,11 @@ pub fn fit_model<'py>(
     source: &str,
     weights: Option<PyReadonlyArray1<'py, f64>>,
     progress: Option<Py<PyAny>>,
+    preset: &str,
 ) -> PyResult<(PyModel, String)> {
     let (t, f, m) = (slice1(&t, "t")?, slice1(&f, "f")?, slice1(&m, "m")?);
+    let preset = parse_name::<Preset>("preset", preset, "\"paper\", \"innmf\"")?;
+    let training = preset.training();
     let weights = match &weights {
         Some(w) => Some(slice1(w, "weights")?),
         None => None,
@@ -284,7 +288,8 @@ pub fn fit_model<'py>(
     spec.n_features = n_features;
     spec.omega = omega;
     spec.init = parse_name::<MlpInit>("init", init, "\"pytorch\", \"siren\"")?;
-    spec.match_scale = match_scale;
+    // the preset's start (innmf: at the data's scale) unless the caller asked for it already
+    spec.match_scale = match_scale || training.match_scale;
     spec.output = parse_name::<OutputMap>("output", output, "\"softplus\", \"exp\"")?;
     spec.freq_scale = if log_freq {
         AxisScale::Log
@@ -310,10 +315,19 @@ pub fn fit_model<'py>(
         optimizer: parse_optimizer(optimizer, lr)?,
         divergence: Divergence::new(beta, 1e-8).map_err(py_err)?,
         seed: seed.wrapping_add(1),
-        h_optimizer: h_optimizer.map(|o| parse_optimizer(o, lr)).transpose()?,
+        h_optimizer: match h_optimizer {
+            Some(o) => Some(parse_optimizer(o, lr)?),
+            None => training.h_optimizer,
+        },
         ..Default::default()
     };
     cfg.validate().map_err(py_err)?;
+    if training.nmf_warm_start > 0 && spec.h != FactorKind::Explicit {
+        return Err(value_error(format!(
+            "preset {preset} with h {h}: the innmf preset starts H at NMF's activations, so it \
+             needs h=\"explicit\" (use preset=\"paper\" for an implicit H)"
+        )));
+    }
     let mut watch = Watch::new(progress);
     let result = py.detach(|| {
         guarded("fit", || {
@@ -330,16 +344,24 @@ pub fn fit_model<'py>(
             let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
             let mut model = spec.build(&points, &mut rng).map_err(py_err)?;
             let mut cb = |s: usize, n: usize, l: f64| watch.tick(s, n, l);
-            let report = innmf::fit(&mut model, &points, &cfg, weights, Some(&mut cb));
+            let warm = warm_start(&mut model, &points, &training, beta, seed, &cfg, Some(&mut cb));
+            let report = warm.and_then(|warm| {
+                let mut r = innmf::fit(&mut model, &points, &cfg, weights, Some(&mut cb))?;
+                r.elapsed_s += warm["secs"].as_f64().unwrap_or(0.0);
+                Ok((r, warm))
+            });
             Ok((model, report))
         })
     })?;
     let (model, report) = result;
-    let report = report.map_err(|e| to_py(e, watch.error.take()))?;
-    let training = serde_json::json!({
+    let (report, warm) = report.map_err(|e| to_py(e, watch.error.take()))?;
+    let mut training = serde_json::json!({
         "spec": spec, "fit": cfg, "final_loss": report.final_loss, "steps": report.steps,
-        "converged": report.converged,
+        "converged": report.converged, "preset": preset,
     });
+    if !warm.is_null() {
+        training["warm_start"] = warm;
+    }
     let pm = py.detach(|| {
         guarded("fit", || {
             PyModel::from_fit(&model, &data, &training).map_err(py_err)

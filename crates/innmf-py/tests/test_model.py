@@ -93,6 +93,45 @@ def test_training_options_beyond_the_paper(pts, tmp_path) -> None:
         innmf.ImplicitNMF(2, output="relu", steps=2).fit(pts)
 
 
+def test_innmf_preset_as_the_cli(cli, pts, tmp_path) -> None:
+    # the innmf preset starts from NMF's activations: after a few steps it is far below the
+    # paper's random start on the same data and seed
+    paper = innmf.ImplicitNMF(2, steps=15, **FAST).fit(pts)
+    ours = innmf.ImplicitNMF(2, steps=15, preset="innmf", **FAST).fit(pts)
+    assert ours.reconstruction_err_ < 0.5 * paper.reconstruction_err_
+    warm = ours.config["training"]["warm_start"]
+    assert warm["nmf_iters"] == 300 and warm["w_steps"] == 100
+    assert ours.config["training"]["preset"] == "innmf"
+    assert ours.config["training"]["spec"]["match_scale"] is True
+    # the CLI's --preset innmf on the same audio gives the same model, bit for bit
+    wav = tmp_path / "x.wav"
+    innmf.write_wav(wav, two_tones(SR), SR)
+    path = tmp_path / "cli.safetensors"
+    subprocess.run([str(cli), "fit", str(wav), "--window", "256", "--hop", "128", "--rank", "2",
+                    "--width", "16", "--depth", "2", "--features", "4", "--steps", "15",
+                    "--preset", "innmf", "--out", str(path)], check=True, capture_output=True)
+    theirs = innmf.ImplicitNMF.load(path)
+    x, sr = innmf.load_audio(wav)
+    mine = innmf.ImplicitNMF(2, steps=15, preset="innmf", **FAST).fit(
+        innmf.analyze(x, sr, REP, power=0.5))
+    assert theirs.get_params() == mine.get_params()
+    assert theirs.preset == "innmf"
+    f = np.linspace(0, 4000, 57)
+    np.testing.assert_array_equal(theirs.sample_w(f), mine.sample_w(f))
+    # a file written from Python reads back with its preset
+    ours.save(tmp_path / "o.safetensors")
+    assert innmf.ImplicitNMF.load(tmp_path / "o.safetensors").get_params() == ours.get_params()
+    with pytest.raises(ValueError, match="preset"):
+        innmf.ImplicitNMF(2, steps=2, preset="fast").fit(pts)
+    with pytest.raises(ValueError, match="explicit"):
+        innmf.ImplicitNMF(2, h="implicit", steps=2, preset="innmf", **FAST).fit(pts)
+    # a cloud of points has no grid for NMF to start from
+    rng = np.random.default_rng(0)
+    t, f_, m = rng.uniform(0, 1, 50), rng.uniform(0, 4000, 50), rng.uniform(0, 1, 50)
+    with pytest.raises(ValueError, match="grid"):
+        innmf.ImplicitNMF(2, steps=2, preset="innmf", **FAST).fit(t, f_, m)
+
+
 def test_same_seed_same_bytes(pts) -> None:
     a = innmf.ImplicitNMF(2, steps=10, seed=3, **FAST).fit(pts)
     b = innmf.ImplicitNMF(2, steps=10, seed=3, **FAST).fit(pts)

@@ -118,6 +118,223 @@ pub struct HybridConfig {
     pub fraction: f64,
 }
 
+/// Settings of the music separation study (issue 16), part of the separation study when present:
+/// each track of aligned stems is cut into `folds` equal folds; per held-out fold, every stem's
+/// templates are learned on the other folds (iN-NMF in each of `representations` on the
+/// unit-tone scale; NMF at each of `windows`), and every mixture of two or more of the track's
+/// stems on the held-out fold is separated. Fold 0 is the selection part (NMF's best window per
+/// instrument is chosen on it); the other folds are reported.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MusicConfig {
+    /// The representations iN-NMF learns templates in and separates in (each invertible).
+    pub representations: Vec<Representation>,
+    /// Stems are resampled to this rate (Hz).
+    pub sample_rate: u32,
+    /// Time folds of each track (at least 2: fold 0 selects, the others report).
+    pub folds: usize,
+    /// Components per stem.
+    pub rank: usize,
+    /// Hidden width of iN-NMF's W networks.
+    pub width: usize,
+    /// iN-NMF training steps (Rprop, full batch).
+    pub steps: usize,
+    /// Steps of iN-NMF's activation fit on a mixture (Rprop).
+    pub separation_steps: usize,
+    /// Spacing (s) of the activation knots in representations whose bins have their own time
+    /// grids (`None`: the library's default, the finest bin's step but at least 5 ms).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub h_step: Option<f64>,
+    /// Multiplicative-update iterations of NMF (training and activations).
+    pub nmf_iter: usize,
+    /// NMF's STFT windows (hop = window/4).
+    pub windows: Vec<usize>,
+    /// Separation mask (iN-NMF, NMF and the oracle masks alike).
+    pub mask: MaskKind,
+}
+
+/// The music study's representation of `name` at `sample_rate`: `stft` (the power of two
+/// nearest 93 ms, hop a quarter: 2048/512 at 22.05 kHz), `nsgt` (30 Hz, 48 bands per octave, up to
+/// 0.45·sr), `cwt` (30 Hz, 24 voices, up to 0.3·sr), `multires` (its defaults).
+///
+/// # Errors
+/// Another name.
+pub fn music_representation(name: &str, sample_rate: f64) -> Result<Representation> {
+    Ok(match name {
+        "stft" => {
+            let w = ((0.093 * sample_rate).log2().round().exp2() as usize).max(16);
+            Representation::stft(w, w / 4, Padding::Center)
+        }
+        "nsgt" => Representation::Nsgt(NsgtSpec {
+            f_min: 30.0,
+            bins_per_octave: 48,
+            f_max: Some(0.45 * sample_rate),
+        }),
+        "cwt" => Representation::Cwt(CwtSpec {
+            f_min: 30.0,
+            voices_per_octave: 24,
+            f_max: Some(0.3 * sample_rate),
+            ..CwtSpec::default()
+        }),
+        "multires" => Representation::Multires(Default::default()),
+        _ => {
+            return Err(Error::param(
+                "representation",
+                name,
+                "stft, nsgt, cwt or multires (invertible representations)",
+            ))
+        }
+    })
+}
+
+/// A short, file-safe name of a music representation: `stft-2048-512`, `nsgt-48-30-9922`,
+/// `cwt-24-30-6615`, `multires`.
+pub fn music_representation_name(r: &Representation) -> String {
+    let hz = |f: Option<f64>| f.map_or("auto".to_string(), |f| format!("{:.0}", f));
+    match r {
+        Representation::Stft(p) => format!("stft-{}-{}", p.window_len, p.hop),
+        Representation::Nsgt(n) => {
+            format!("nsgt-{}-{:.0}-{}", n.bins_per_octave, n.f_min, hz(n.f_max))
+        }
+        Representation::Cwt(c) => {
+            format!("cwt-{}-{:.0}-{}", c.voices_per_octave, c.f_min, hz(c.f_max))
+        }
+        r => r.kind().name().to_string(),
+    }
+}
+
+impl MusicConfig {
+    /// The study's settings for the representations `names` (see [`music_representation`]) at
+    /// 22.05 kHz: 3 folds, rank 20, width 64, 1000 training steps (chosen on the selection
+    /// fold of the shared stems over 300: the flute's templates were under-trained), 200
+    /// activation steps (converged), NMF 300 iterations at windows 512–4096, Wiener masks.
+    ///
+    /// # Errors
+    /// An unknown name.
+    pub fn for_representations(names: &[&str]) -> Result<Self> {
+        let sample_rate = 22050;
+        let representations = names
+            .iter()
+            .map(|n| music_representation(n, sample_rate as f64))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(MusicConfig {
+            representations,
+            sample_rate,
+            folds: 3,
+            rank: 20,
+            width: 64,
+            steps: 1000,
+            separation_steps: 200,
+            h_step: None,
+            nmf_iter: 300,
+            windows: vec![512, 1024, 2048, 4096],
+            mask: MaskKind::Wiener,
+        })
+    }
+
+    /// The quick settings (tests): 8 kHz, 2 folds, rank 4, width 16, few steps, windows 256/512.
+    ///
+    /// # Errors
+    /// An unknown name.
+    pub fn quick(names: &[&str]) -> Result<Self> {
+        let sample_rate = 8000;
+        let representations = names
+            .iter()
+            .map(|n| music_representation(n, sample_rate as f64))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(MusicConfig {
+            representations,
+            sample_rate,
+            folds: 2,
+            rank: 4,
+            width: 16,
+            steps: 150,
+            separation_steps: 100,
+            h_step: None,
+            nmf_iter: 150,
+            windows: vec![256, 512],
+            mask: MaskKind::Wiener,
+        })
+    }
+
+    /// Checks the settings.
+    ///
+    /// # Errors
+    /// The first impossible value, named.
+    pub fn validate(&self) -> Result<()> {
+        if self.representations.is_empty() {
+            return Err(Error::Empty {
+                what: "music representations",
+            });
+        }
+        for r in &self.representations {
+            r.validate()?;
+            if !r.is_invertible() {
+                return Err(Error::param(
+                    "music.representations",
+                    r.name(),
+                    "invertible representations (stft, nsgt, cwt, multires)",
+                ));
+            }
+        }
+        let mut names: Vec<String> = self
+            .representations
+            .iter()
+            .map(music_representation_name)
+            .collect();
+        names.sort();
+        if names.windows(2).any(|w| w[0] == w[1]) {
+            return Err(Error::param(
+                "music.representations",
+                names.join(","),
+                "distinct representations",
+            ));
+        }
+        if self.folds < 2 || self.folds > 64 {
+            return Err(Error::param(
+                "music.folds",
+                self.folds,
+                "2 to 64 (fold 0 selects, the others report)",
+            ));
+        }
+        for (name, v) in [
+            ("music.rank", self.rank),
+            ("music.width", self.width),
+            ("music.steps", self.steps),
+            ("music.separation_steps", self.separation_steps),
+            ("music.nmf_iter", self.nmf_iter),
+        ] {
+            if v == 0 {
+                return Err(Error::param(name, 0, "at least 1"));
+            }
+        }
+        if self.sample_rate < 1000 {
+            return Err(Error::param(
+                "music.sample_rate",
+                self.sample_rate,
+                "at least 1000 Hz",
+            ));
+        }
+        if let Some(s) = self.h_step {
+            if !(s.is_finite() && s > 0.0) {
+                return Err(Error::param(
+                    "music.h_step",
+                    s,
+                    "a positive time step in seconds",
+                ));
+            }
+        }
+        if self.windows.is_empty() {
+            return Err(Error::Empty {
+                what: "music windows",
+            });
+        }
+        if let Some(&w) = self.windows.iter().find(|&&w| w < 8) {
+            return Err(Error::param("music.windows", w, "at least 8 samples"));
+        }
+        Ok(())
+    }
+}
+
 /// Every setting of a run that changes its numbers. Each unit's file carries a hash of the
 /// settings that unit reads ([`crate::plan::unit_settings`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -170,6 +387,10 @@ pub struct ExperimentConfig {
     pub transfer: TransferConfig,
     /// Hybrid study.
     pub hybrid: HybridConfig,
+    /// The music separation study (issue 16; `--representations`), part of the separation
+    /// study when present. Left out of the JSON when absent (so the speech study's hashes stay).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub music: Option<MusicConfig>,
 }
 
 fn is_rprop(s: &HSolver) -> bool {
@@ -225,6 +446,7 @@ impl Default for ExperimentConfig {
                 steps: 1000,
                 fraction: 0.5,
             },
+            music: None,
         }
     }
 }
@@ -337,6 +559,7 @@ impl ExperimentConfig {
                 steps: 150,
                 fraction: 0.5,
             },
+            music: None,
         }
     }
 
@@ -425,6 +648,9 @@ impl ExperimentConfig {
             return Err(Error::Empty {
                 what: "transfer representations",
             });
+        }
+        if let Some(m) = &self.music {
+            m.validate()?;
         }
         if !(self.hybrid.fraction > 0.0 && self.hybrid.fraction <= 1.0) {
             return Err(Error::param(

@@ -11,6 +11,7 @@
 //! | [`material`] | what each speech recording of a study is made of (a file, or a speaker's short files joined); what is left out |
 //! | [`plan`] | [`Plan`]: units, ids, dependencies, seeds and settings hashes |
 //! | [`reconstruction`], [`separation`], [`transfer`], [`hybrid`] | one file per study: its units |
+//! | [`music`] | the music separation study in every representation (part of the separation study) |
 //! | [`runner`] | [`plan()`], [`run_units`], [`collect`], [`run`]: computing units, resuming; shards |
 //! | [`claims`] | one process per unit on a shared output folder; stale claims, leftover temp files |
 //! | [`results`] | typed rows, unit files, `results.json` ([`Results`]) |
@@ -36,6 +37,7 @@ pub mod config;
 pub mod corpus;
 pub mod hybrid;
 pub mod material;
+pub mod music;
 pub mod plan;
 pub mod reconstruction;
 pub mod report;
@@ -45,14 +47,17 @@ pub mod separation;
 pub mod transfer;
 
 pub use claims::ClaimSettings;
-pub use config::{representation_name, ExperimentConfig, HybridConfig, Study, TransferConfig};
+pub use config::{
+    music_representation, music_representation_name, representation_name, ExperimentConfig,
+    HybridConfig, MusicConfig, Study, TransferConfig,
+};
 pub use corpus::{
     synthesize_corpus, Corpus, CorpusSummary, Layout, Part, PartRole, Recording, Sex, Skipped,
 };
 pub use innmf::stats;
 pub use material::MaterialSummary;
-pub use plan::{Plan, PlannedUnit, Unit};
-pub use results::{Results, Row, Rows};
+pub use plan::{MusicMethod, Plan, PlannedUnit, Unit};
+pub use results::{MusicRow, Results, Row, Rows};
 pub use runner::{
     collect, collect_planned, plan, run, run_planned, run_units, shard_units, stage_units,
     write_plan, write_plan_of, Event, PlanFile, RunOptions, Selection, Shard, Stage,

@@ -7,12 +7,34 @@
 //! the units whose files it reads (its dependencies: a separation needs its two speakers'
 //! models). A unit whose result file holds the same hash is not recomputed.
 
-use crate::config::{representation_name, ExperimentConfig, Study};
+use crate::config::{music_representation_name, representation_name, ExperimentConfig, Study};
 use crate::corpus::Corpus;
 use innmf::separate::TemplateMethod;
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::HashMap;
+
+/// How the music study separates a mixture ([`Unit::MusicSeparate`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(tag = "method", rename_all = "lowercase")]
+pub enum MusicMethod {
+    /// iN-NMF templates learned in music representation `rep`, separated in it.
+    Innmf {
+        /// Index into the music study's representations.
+        rep: usize,
+    },
+    /// NMF templates learned at STFT `window` (hop = window/4), separated in that STFT.
+    Nmf {
+        /// Window (samples).
+        window: usize,
+    },
+    /// Oracle ratio masks from the true stems in representation `rep`: that representation's
+    /// limit with the study's mask.
+    Oracle {
+        /// Index into the music study's representations.
+        rep: usize,
+    },
+}
 
 /// One piece of work. Indices refer to the corpus' `speech` (or `music` for
 /// [`Unit::Hybrid`]) recordings and to the transfer study's representations.
@@ -77,10 +99,43 @@ pub enum Unit {
         /// Music recording.
         rec: usize,
     },
+    /// iN-NMF templates of one music stem in one representation, learned on every fold of its
+    /// track but `fold`.
+    #[serde(rename = "music-train")]
+    MusicTrain {
+        /// Music recording (a stem).
+        rec: usize,
+        /// The held-out fold.
+        fold: usize,
+        /// Index into the music study's representations.
+        rep: usize,
+    },
+    /// NMF templates of one music stem at one STFT window, learned on every fold but `fold`.
+    #[serde(rename = "music-nmf")]
+    MusicNmf {
+        /// Music recording (a stem).
+        rec: usize,
+        /// The held-out fold.
+        fold: usize,
+        /// Window (samples; hop = window/4).
+        window: usize,
+    },
+    /// The mixture of some stems of a track on one held-out fold, separated by one method.
+    #[serde(rename = "music-separate")]
+    MusicSeparate {
+        /// Index into the corpus' music tracks ([`crate::music::tracks`]).
+        track: usize,
+        /// Which of the track's stems are mixed (bit i: its i-th stem in name order).
+        subset: u32,
+        /// The held-out fold.
+        fold: usize,
+        /// How.
+        method: MusicMethod,
+    },
 }
 
 /// Every kind of unit ([`Unit::kind`]).
-pub const KINDS: [&str; 7] = [
+pub const KINDS: [&str; 10] = [
     "innmf-train",
     "nmf",
     "innmf-refit",
@@ -88,11 +143,14 @@ pub const KINDS: [&str; 7] = [
     "transfer-train",
     "transfer",
     "hybrid",
+    "music-train",
+    "music-nmf",
+    "music-separate",
 ];
 
 impl Unit {
     /// The kind: `innmf-train`, `nmf`, `innmf-refit`, `separate`, `transfer-train`, `transfer`,
-    /// `hybrid` (the keys of `seconds_by_kind`).
+    /// `hybrid`, `music-train`, `music-nmf`, `music-separate` (the keys of `seconds_by_kind`).
     pub fn kind(&self) -> &'static str {
         match self {
             Unit::TrainInnmf { .. } => "innmf-train",
@@ -102,6 +160,9 @@ impl Unit {
             Unit::TransferTrain { .. } => "transfer-train",
             Unit::Transfer { .. } => "transfer",
             Unit::Hybrid { .. } => "hybrid",
+            Unit::MusicTrain { .. } => "music-train",
+            Unit::MusicNmf { .. } => "music-nmf",
+            Unit::MusicSeparate { .. } => "music-separate",
         }
     }
 
@@ -124,6 +185,30 @@ impl Unit {
                 format!("transfer.{}.{}.{}", s(rec), rep(from), rep(to))
             }
             Unit::Hybrid { rec } => format!("hybrid.{}", corpus.music[rec].name),
+            Unit::MusicTrain { rec, fold, rep } => format!(
+                "music-train.{}.f{fold}.{}",
+                corpus.music[rec].name,
+                music_rep(cfg, rep)
+            ),
+            Unit::MusicNmf { rec, fold, window } => {
+                format!("music-nmf.{}.f{fold}.{window}", corpus.music[rec].name)
+            }
+            Unit::MusicSeparate {
+                track,
+                subset,
+                fold,
+                method,
+            } => {
+                let tracks = crate::music::tracks(corpus);
+                let (name, stems) = &tracks[track];
+                let mix = crate::music::subset_name(corpus, stems, subset);
+                let how = match method {
+                    MusicMethod::Innmf { rep } => format!("innmf-{}", music_rep(cfg, rep)),
+                    MusicMethod::Nmf { window } => format!("nmf-{window}"),
+                    MusicMethod::Oracle { rep } => format!("oracle-{}", music_rep(cfg, rep)),
+                };
+                format!("music-separate.{name}.{mix}.f{fold}.{how}")
+            }
         }
     }
 
@@ -136,13 +221,36 @@ impl Unit {
             | Unit::TransferTrain { rec, .. }
             | Unit::Transfer { rec, .. } => vec![rec],
             Unit::Separate { a, b, .. } => vec![a, b],
-            Unit::Hybrid { .. } => Vec::new(),
+            Unit::Hybrid { .. }
+            | Unit::MusicTrain { .. }
+            | Unit::MusicNmf { .. }
+            | Unit::MusicSeparate { .. } => Vec::new(),
         }
     }
 
-    /// The units whose files this one reads.
-    pub fn dependencies(&self) -> Vec<Unit> {
+    /// The units whose files this one reads (a music separation: its stems' templates).
+    pub fn dependencies(&self, corpus: &Corpus) -> Vec<Unit> {
         match *self {
+            Unit::MusicSeparate {
+                track,
+                subset,
+                fold,
+                method,
+            } => {
+                let tracks = crate::music::tracks(corpus);
+                let recs = crate::music::members(&tracks[track].1, subset);
+                match method {
+                    MusicMethod::Innmf { rep } => recs
+                        .into_iter()
+                        .map(|rec| Unit::MusicTrain { rec, fold, rep })
+                        .collect(),
+                    MusicMethod::Nmf { window } => recs
+                        .into_iter()
+                        .map(|rec| Unit::MusicNmf { rec, fold, window })
+                        .collect(),
+                    MusicMethod::Oracle { .. } => Vec::new(),
+                }
+            }
             Unit::ReconInnmf { rec, .. } => vec![Unit::TrainInnmf { rec }],
             Unit::Separate {
                 a,
@@ -160,7 +268,9 @@ impl Unit {
             Unit::TrainInnmf { .. }
             | Unit::Nmf { .. }
             | Unit::TransferTrain { .. }
-            | Unit::Hybrid { .. } => Vec::new(),
+            | Unit::Hybrid { .. }
+            | Unit::MusicTrain { .. }
+            | Unit::MusicNmf { .. } => Vec::new(),
         }
     }
 }
@@ -214,7 +324,50 @@ pub fn unit_settings(cfg: &ExperimentConfig, unit: &Unit) -> Value {
             "transfer.refit_steps": c.transfer.refit_steps, "representation": reps[to],
         }),
         Unit::Hybrid { .. } => json!({"seed": c.seed, "power": c.power, "hybrid": c.hybrid}),
+        Unit::MusicTrain { rep, .. } => {
+            let m = music(c);
+            json!({
+                "seed": c.seed, "power": c.power, "music.sample_rate": m.sample_rate,
+                "music.folds": m.folds, "music.rank": m.rank, "music.width": m.width,
+                "music.steps": m.steps, "representation": m.representations[rep],
+            })
+        }
+        Unit::MusicNmf { .. } => {
+            let m = music(c);
+            json!({
+                "seed": c.seed, "power": c.power, "music.sample_rate": m.sample_rate,
+                "music.folds": m.folds, "music.rank": m.rank, "music.nmf_iter": m.nmf_iter,
+            })
+        }
+        Unit::MusicSeparate { method, .. } => {
+            let m = music(c);
+            let common = json!({
+                "seed": c.seed, "power": c.power, "music.sample_rate": m.sample_rate,
+                "music.folds": m.folds, "music.mask": m.mask,
+            });
+            let own = match method {
+                MusicMethod::Innmf { rep } => json!({
+                    "music.separation_steps": m.separation_steps, "music.h_step": m.h_step,
+                    "representation": m.representations[rep],
+                }),
+                MusicMethod::Nmf { .. } => json!({"music.nmf_iter": m.nmf_iter}),
+                MusicMethod::Oracle { rep } => json!({"representation": m.representations[rep]}),
+            };
+            json!([common, own])
+        }
     }
+}
+
+/// The music study's settings (a music unit exists only when they do).
+fn music(c: &ExperimentConfig) -> &crate::config::MusicConfig {
+    c.music
+        .as_ref()
+        .expect("music units are planned only with music settings")
+}
+
+/// The file-safe name of the music study's representation `rep`.
+fn music_rep(c: &ExperimentConfig, rep: usize) -> String {
+    music_representation_name(&music(c).representations[rep])
 }
 
 /// A unit of a plan.
@@ -318,12 +471,53 @@ impl Plan {
                 units.push(Unit::Hybrid { rec });
             }
         }
+        if let (true, Some(m)) = (needs(Study::Separation), &cfg.music) {
+            let tracks = crate::music::tracks(corpus);
+            let nr = m.representations.len();
+            // the models first (the longest units), then the separations
+            for (_, stems) in &tracks {
+                for fold in 0..m.folds {
+                    for &rec in stems {
+                        for rep in 0..nr {
+                            units.push(Unit::MusicTrain { rec, fold, rep });
+                        }
+                    }
+                }
+            }
+            for (_, stems) in &tracks {
+                for fold in 0..m.folds {
+                    for &rec in stems {
+                        for &window in &m.windows {
+                            units.push(Unit::MusicNmf { rec, fold, window });
+                        }
+                    }
+                }
+            }
+            for (track, (_, stems)) in tracks.iter().enumerate() {
+                for fold in 0..m.folds {
+                    for subset in crate::music::subsets(stems.len()) {
+                        let methods = (0..nr)
+                            .map(|rep| MusicMethod::Innmf { rep })
+                            .chain(m.windows.iter().map(|&window| MusicMethod::Nmf { window }))
+                            .chain((0..nr).map(|rep| MusicMethod::Oracle { rep }));
+                        for method in methods {
+                            units.push(Unit::MusicSeparate {
+                                track,
+                                subset,
+                                fold,
+                                method,
+                            });
+                        }
+                    }
+                }
+            }
+        }
 
         let mut index: HashMap<Unit, usize> = HashMap::new();
         let mut planned: Vec<PlannedUnit> = Vec::with_capacity(units.len());
         for (i, unit) in units.into_iter().enumerate() {
             let deps: Vec<usize> = unit
-                .dependencies()
+                .dependencies(corpus)
                 .iter()
                 .map(|d| index[d]) // every dependency is planned before its users
                 .collect();
@@ -403,6 +597,14 @@ impl std::hash::Hash for Unit {
             } => (a, b, method == TemplateMethod::Innmf, window).hash(state),
             Unit::TransferTrain { rec, rep } => (rec, rep).hash(state),
             Unit::Transfer { rec, from, to } => (rec, from, to).hash(state),
+            Unit::MusicTrain { rec, fold, rep } => (rec, fold, rep).hash(state),
+            Unit::MusicNmf { rec, fold, window } => (rec, fold, window).hash(state),
+            Unit::MusicSeparate {
+                track,
+                subset,
+                fold,
+                method,
+            } => (track, subset, fold, method).hash(state),
         }
     }
 }
@@ -726,5 +928,142 @@ mod tests {
             let same = plan.units.iter().find(|v| v.id == u.id).unwrap();
             assert_eq!((u.seed, &u.hash), (same.seed, &same.hash), "{}", u.id);
         }
+    }
+
+    #[test]
+    fn each_music_setting_recomputes_exactly_the_music_units_that_read_it() {
+        let mut corpus = corpus();
+        for stem in ["bass", "flute", "piano"] {
+            corpus.music.push(Recording {
+                name: format!("ode_{stem}"),
+                speaker: "ode".into(),
+                path: format!("ode_{stem}.wav").into(),
+                track: Some("ode".into()),
+                stem: Some(stem.into()),
+                ..Recording::default()
+            });
+        }
+        let mut base = ExperimentConfig::quick();
+        base.music = Some(crate::config::MusicConfig::quick(&["stft", "nsgt"]).unwrap());
+        let plan0 = Plan::new(&base, &corpus, &[Study::Separation], &[(0, 2)]);
+        let music = |p: &Plan| p.units.iter().filter(|u| u.id.starts_with("music")).count();
+        // 2 folds × (3 stems × 2 representations + 3 stems × 2 windows + 4 mixtures × 6 methods)
+        assert_eq!(music(&plan0), 2 * (6 + 6 + 4 * 6));
+        // without the music settings, or without the separation study: no music unit, and the
+        // speech units keep their hashes
+        let mut speech = base.clone();
+        speech.music = None;
+        let plain = Plan::new(&speech, &corpus, &[Study::Separation], &[(0, 2)]);
+        assert_eq!(music(&plain), 0);
+        let (_, kept) = diff(&plain, &plan0);
+        assert_eq!(kept.len(), plain.units.len());
+        assert_eq!(
+            music(&Plan::new(&base, &corpus, &[Study::Hybrid], &[])),
+            0,
+            "music units belong to the separation study"
+        );
+        type MusicChange = fn(&mut crate::config::MusicConfig);
+        let table: Vec<(&str, MusicChange, Vec<&str>)> = vec![
+            (
+                "sample_rate",
+                |m| m.sample_rate = 11025,
+                vec![
+                    "music-train",
+                    "music-nmf",
+                    "separate-innmf",
+                    "separate-nmf",
+                    "oracle",
+                ],
+            ),
+            (
+                "rank",
+                |m| m.rank += 1,
+                vec!["music-train", "music-nmf", "separate-innmf", "separate-nmf"],
+            ),
+            (
+                "width",
+                |m| m.width += 1,
+                vec!["music-train", "separate-innmf"],
+            ),
+            (
+                "steps",
+                |m| m.steps += 1,
+                vec!["music-train", "separate-innmf"],
+            ),
+            (
+                "separation_steps",
+                |m| m.separation_steps += 1,
+                vec!["separate-innmf"],
+            ),
+            ("h_step", |m| m.h_step = Some(0.01), vec!["separate-innmf"]),
+            (
+                "nmf_iter",
+                |m| m.nmf_iter += 1,
+                vec!["music-nmf", "separate-nmf"],
+            ),
+            (
+                "mask",
+                |m| m.mask = MaskKind::Paper,
+                vec!["separate-innmf", "separate-nmf", "oracle"],
+            ),
+            ("windows", |m| m.windows.push(384), vec![]),
+        ];
+        let label = |id: &str| -> &'static str {
+            if id.contains(".innmf-") {
+                "separate-innmf"
+            } else if id.contains(".nmf-") {
+                "separate-nmf"
+            } else if id.contains(".oracle-") {
+                "oracle"
+            } else if id.starts_with("music-train") {
+                "music-train"
+            } else {
+                "music-nmf"
+            }
+        };
+        for (name, change, expected) in table {
+            let mut c = base.clone();
+            change(c.music.as_mut().unwrap());
+            c.validate().unwrap();
+            let plan = Plan::new(&c, &corpus, &[Study::Separation], &[(0, 2)]);
+            let (changed, kept) = diff(&plan0, &plan);
+            let got: BTreeSet<&str> = changed.iter().map(|(id, _)| label(id)).collect();
+            let want: BTreeSet<&str> = expected.iter().copied().collect();
+            assert_eq!(got, want, "{name}: kinds recomputed");
+            for id in kept.iter().filter(|id| id.starts_with("music")) {
+                assert!(!want.contains(label(id)), "{name}: {id} kept");
+            }
+        }
+        // another NSGT: its own units only (the STFT's are kept)
+        let mut c = base.clone();
+        c.music.as_mut().unwrap().representations[1] =
+            crate::config::music_representation("cwt", 8000.0).unwrap();
+        let plan = Plan::new(&c, &corpus, &[Study::Separation], &[(0, 2)]);
+        let (_, kept) = diff(&plan0, &plan);
+        assert!(kept
+            .iter()
+            .any(|id| id == "music-train.ode_bass.f0.stft-1024-256"));
+        assert!(kept
+            .iter()
+            .any(|id| id == "music-separate.ode.bass+flute.f1.innmf-stft-1024-256"));
+        assert!(plan
+            .units
+            .iter()
+            .any(|u| u.id == "music-train.ode_flute.f1.cwt-24-30-2400"));
+        // a separation reads its stems' templates of its fold
+        let u = plan0
+            .units
+            .iter()
+            .find(|u| u.id == "music-separate.ode.bass+flute+piano.f1.innmf-nsgt-48-30-3600")
+            .unwrap();
+        let deps: Vec<&str> = u.deps.iter().map(|&d| plan0.units[d].id.as_str()).collect();
+        assert_eq!(
+            deps,
+            [
+                "music-train.ode_bass.f1.nsgt-48-30-3600",
+                "music-train.ode_flute.f1.nsgt-48-30-3600",
+                "music-train.ode_piano.f1.nsgt-48-30-3600"
+            ]
+        );
     }
 }

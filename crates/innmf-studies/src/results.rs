@@ -230,6 +230,54 @@ pub struct HybridRow {
     pub figures: Vec<String>,
 }
 
+/// One instrument's scores in one music separation ([`crate::plan::Unit::MusicSeparate`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MusicRow {
+    /// The track.
+    pub track: String,
+    /// The stems mixed, `+`-joined in name order (`bass+flute`).
+    pub mix: String,
+    /// The held-out fold (0: the selection part; the others are reported).
+    pub fold: usize,
+    /// `innmf`, `nmf` or `oracle`.
+    pub method: String,
+    /// The representation separated in (`nsgt-48-30-9922`, `stft-1024-256`, ...).
+    pub representation: String,
+    /// NMF's window (NMF rows only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<usize>,
+    /// The stem scored.
+    pub instrument: String,
+    /// BSS Eval v3 SDR (dB), no permutation search.
+    #[serde(with = "innmf::io::json_float")]
+    pub sdr: f64,
+    /// SIR (dB).
+    #[serde(with = "innmf::io::json_float")]
+    pub sir: f64,
+    /// SAR (dB).
+    #[serde(with = "innmf::io::json_float")]
+    pub sar: f64,
+    /// SI-SDR (dB, zero-mean signals).
+    #[serde(with = "innmf::io::json_float")]
+    pub si_sdr: f64,
+    /// Figures of this estimate (and its reference), relative to the output folder.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub figures: Vec<String>,
+}
+
+impl MusicRow {
+    /// The score named `metric` (`sdr`, `sir`, `sar`, `si_sdr`).
+    pub fn get(&self, metric: &str) -> Option<f64> {
+        match metric {
+            "sdr" => Some(self.sdr),
+            "sir" => Some(self.sir),
+            "sar" => Some(self.sar),
+            "si_sdr" => Some(self.si_sdr),
+            _ => None,
+        }
+    }
+}
+
 /// A row of a unit's file, tagged with its study (`training` for models).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "study", rename_all = "lowercase")]
@@ -244,6 +292,8 @@ pub enum Row {
     Transfer(TransferRow),
     /// A hybrid decomposition.
     Hybrid(HybridRow),
+    /// The music separation study (part of the separation study).
+    Music(MusicRow),
 }
 
 /// The file of a finished unit, `units/<id>.json`.
@@ -276,6 +326,9 @@ pub struct Rows {
     /// Hybrid decompositions.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub hybrid: Vec<HybridRow>,
+    /// Music separation rows (one per instrument and unit).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub music: Vec<MusicRow>,
 }
 
 impl Rows {
@@ -287,6 +340,7 @@ impl Rows {
             Row::Separation(r) if has(Study::Separation) => self.separation.push(r),
             Row::Transfer(r) if has(Study::Transfer) => self.transfer.push(r),
             Row::Hybrid(r) if has(Study::Hybrid) => self.hybrid.push(r),
+            Row::Music(r) if has(Study::Separation) => self.music.push(r),
             _ => {}
         }
     }
@@ -295,7 +349,7 @@ impl Rows {
     pub fn len(&self, study: Study) -> usize {
         match study {
             Study::Reconstruction => self.reconstruction.len(),
-            Study::Separation => self.separation.len(),
+            Study::Separation => self.separation.len() + self.music.len(),
             Study::Transfer => self.transfer.len(),
             Study::Hybrid => self.hybrid.len(),
         }

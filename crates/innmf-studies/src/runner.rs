@@ -16,7 +16,7 @@ use crate::material;
 use crate::plan::{Plan, PlannedUnit, Unit, KINDS};
 use crate::report;
 use crate::results::{Results, Row, Rows, UnitRecord};
-use crate::{hybrid, reconstruction, separation, transfer};
+use crate::{hybrid, music, reconstruction, separation, transfer};
 use innmf::error::{Error, Result};
 use innmf::io;
 use std::collections::BTreeMap;
@@ -114,6 +114,14 @@ fn run_unit(ctx: &Ctx<'_>, unit: &Unit, seed: u64) -> Result<Vec<Row>> {
         Unit::TransferTrain { rec, rep } => transfer::train(ctx, rec, rep, seed),
         Unit::Transfer { rec, from, to } => transfer::refit(ctx, rec, from, to, seed),
         Unit::Hybrid { rec } => hybrid::decompose(ctx, rec, seed),
+        Unit::MusicTrain { rec, fold, rep } => music::train(ctx, rec, fold, rep, seed),
+        Unit::MusicNmf { rec, fold, window } => music::nmf(ctx, rec, fold, window, seed),
+        Unit::MusicSeparate {
+            track,
+            subset,
+            fold,
+            method,
+        } => music::separate_mix(ctx, track, subset, fold, method, seed),
     }
 }
 
@@ -131,11 +139,13 @@ pub fn plan(cfg: &ExperimentConfig, opts: &RunOptions) -> Result<(Corpus, Plan)>
         return Err(Error::Empty { what: "studies" });
     }
     let needs = |s: Study| opts.studies.contains(&s);
+    // the music separation study (issue 16): with it, speech pairs are optional
+    let music = needs(Study::Separation) && cfg.music.is_some();
     let corpus = material::arrange(
         Corpus::open(&opts.data)?,
         cfg,
         needs(Study::Reconstruction) || needs(Study::Separation) || needs(Study::Transfer),
-        needs(Study::Hybrid),
+        needs(Study::Hybrid) || music,
     );
     let left_out = if corpus.left_out.is_empty() {
         String::new()
@@ -158,12 +168,27 @@ pub fn plan(cfg: &ExperimentConfig, opts: &RunOptions) -> Result<(Corpus, Plan)>
             }
         )
     };
-    let pairs = if needs(Study::Separation) {
+    if music && music::tracks(&corpus).is_empty() {
+        return Err(Error::param(
+            "--data",
+            opts.data.display(),
+            format!(
+                "a track of at least two aligned stems for the music separation study (flat: \
+                 DIR/music/<track>_<instrument>.wav of one rate and length; stem folders; a \
+                 manifest){left_out}"
+            ),
+        ));
+    }
+    let pairs = if needs(Study::Separation) && !(music && opts.pairs == 0) {
         if opts.pairs == 0 {
-            return Err(Error::param("pairs", 0, "at least 1"));
+            return Err(Error::param(
+                "pairs",
+                0,
+                "at least 1 (0 only with the music study, --representations)",
+            ));
         }
         let p = corpus.pairs(opts.pairs, cfg.seed);
-        if p.is_empty() {
+        if p.is_empty() && !music {
             return Err(Error::param(
                 "--data",
                 opts.data.display(),

@@ -312,6 +312,7 @@ fn warm_start_is_a_no_op_without_nmf_iterations_and_refuses_an_implicit_h() {
         1.0,
         0,
         &fit_cfg,
+        None,
     )
     .unwrap();
     assert!(v.is_null());
@@ -326,8 +327,32 @@ fn warm_start_is_a_no_op_without_nmf_iterations_and_refuses_an_implicit_h() {
     // the preset's warm start lowers the loss of the untrained model (H from NMF, W fitted to it)
     let loss = |m: &innmf::Model| m.loss(&pts, &innmf::Divergence::kl());
     let opts = Preset::Innmf.training();
-    let v = warm_start(&mut model, &pts, &opts, 1.0, 0, &fit_cfg).unwrap();
+    // a progress callback that lets it run sees step 0 of the main fit and changes nothing
+    let mut observed = model.clone();
+    let mut calls = 0usize;
+    let mut cb = |step: usize, steps: usize, loss: f64| {
+        assert_eq!((step, steps), (0, fit_cfg.steps));
+        assert!(loss.is_finite());
+        calls += 1;
+        std::ops::ControlFlow::Continue(())
+    };
+    warm_start(&mut observed, &pts, &opts, 1.0, 0, &fit_cfg, Some(&mut cb)).unwrap();
+    assert!(calls >= opts.nmf_warm_start, "{calls} calls");
+    // ... and one that asks to stop interrupts it (a user's Ctrl-C)
+    let mut stopped = model.clone();
+    let mut stop = |_: usize, _: usize, _: f64| std::ops::ControlFlow::Break(());
+    let e = warm_start(&mut stopped, &pts, &opts, 1.0, 0, &fit_cfg, Some(&mut stop)).unwrap_err();
+    assert!(matches!(e, innmf::Error::Interrupted { .. }), "{e}");
+    let v = warm_start(&mut model, &pts, &opts, 1.0, 0, &fit_cfg, None).unwrap();
     assert_eq!(v["nmf_iters"], opts.nmf_warm_start);
+    assert_eq!(
+        model.sample_w(pts.unique_freqs()),
+        observed.sample_w(pts.unique_freqs())
+    );
+    assert_eq!(
+        model.sample_h(pts.unique_times()),
+        observed.sample_h(pts.unique_times())
+    );
     assert!(
         loss(&model) < 0.5 * loss(&before),
         "{} vs {}",
@@ -337,7 +362,7 @@ fn warm_start_is_a_no_op_without_nmf_iterations_and_refuses_an_implicit_h() {
     // an implicit H has no table to start from
     spec.h = FactorKind::Implicit;
     let mut implicit = spec.build(&pts, &mut ChaCha8Rng::seed_from_u64(0)).unwrap();
-    let e = warm_start(&mut implicit, &pts, &opts, 1.0, 0, &fit_cfg)
+    let e = warm_start(&mut implicit, &pts, &opts, 1.0, 0, &fit_cfg, None)
         .unwrap_err()
         .to_string();
     assert!(e.contains("explicit H"), "{e}");

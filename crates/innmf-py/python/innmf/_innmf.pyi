@@ -98,6 +98,7 @@ def fit_model(
     source: str = "numpy arrays",
     weights: F64 | None = None,
     progress: Callable[[int, int, float], Any] | None = None,
+    preset: str = "paper",
 ) -> tuple[Model, str]:
     """Builds and fits a model as ``innmf fit`` does: ``(model, report_json)``."""
 

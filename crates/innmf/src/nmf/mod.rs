@@ -85,11 +85,22 @@ impl NmfParams {
         f: usize,
         t: usize,
     ) -> Result<(Vec<T>, Vec<T>, NmfReport)> {
+        self.fit_observed(x, f, t, None)
+    }
+
+    /// [`fit`](Self::fit) with a progress callback, as [`solve_observed`](Self::solve_observed).
+    pub fn fit_observed<T: Float>(
+        &self,
+        x: &[T],
+        f: usize,
+        t: usize,
+        progress: Option<Progress<'_>>,
+    ) -> Result<(Vec<T>, Vec<T>, NmfReport)> {
         self.check()?;
         check_matrix("data", x, f, t)?;
         let (w0, h0) = initialize(&to_f64(x), f, t, self.rank, self.init, self.seed)?;
         let (mut w, mut h) = (from_f64(&w0), from_f64(&h0));
-        let report = self.solve(x, f, t, &mut w, &mut h, &[], true)?;
+        let report = self.solve_observed(x, f, t, &mut w, &mut h, &[], true, progress)?;
         Ok((w, h, report))
     }
 

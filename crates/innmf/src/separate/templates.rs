@@ -264,6 +264,12 @@ pub fn learn_templates(
         h_optimizer: cfg.training.h_optimizer,
         ..Default::default()
     };
+    // one callback for the warm start and the main fit
+    let mut progress = progress;
+    let mut forward = |s: usize, n: usize, loss: f64| match progress.as_deref_mut() {
+        Some(p) => p(s, n, loss),
+        None => std::ops::ControlFlow::Continue(()),
+    };
     let warm = warm_start(
         &mut model,
         &points,
@@ -271,8 +277,9 @@ pub fn learn_templates(
         cfg.beta,
         cfg.seed,
         &fit_cfg,
+        Some(&mut forward),
     )?;
-    let mut report = fit(&mut model, &points, &fit_cfg, None, progress)?;
+    let mut report = fit(&mut model, &points, &fit_cfg, None, Some(&mut forward))?;
     report.elapsed_s += warm["secs"].as_f64().unwrap_or(0.0);
     let mut training = serde_json::json!({
         "spec": spec, "fit": fit_cfg, "final_loss": report.final_loss, "steps": report.steps,
@@ -297,6 +304,10 @@ pub fn learn_templates(
 /// H over the points' times. Returns a summary with the seconds spent (`secs`), or `null` when
 /// there is no warm start.
 ///
+/// `progress` is called as the main fit calls it, with step 0 of `fit_cfg.steps` and the warm
+/// start's current mean loss (so a progress bar stays at its start); returning
+/// [`std::ops::ControlFlow::Break`] stops the warm start with [`Error::Interrupted`].
+///
 /// # Errors
 /// A model whose H is not an explicit table, points that are not one time-frequency grid, an
 /// NMF or fit error.
@@ -307,10 +318,16 @@ pub fn warm_start(
     beta: f64,
     seed: u64,
     fit_cfg: &FitConfig,
+    mut progress: Option<Progress<'_>>,
 ) -> Result<serde_json::Value> {
     if opts.nmf_warm_start == 0 {
         return Ok(serde_json::Value::Null);
     }
+    let main_steps = fit_cfg.steps;
+    let mut tick = |_: usize, _: usize, loss: f64| match progress.as_deref_mut() {
+        Some(p) => p(0, main_steps, loss),
+        None => std::ops::ControlFlow::Continue(()),
+    };
     let start = Instant::now();
     if !matches!(model.h, Factor::Explicit(_)) {
         return Err(Error::param(
@@ -336,7 +353,7 @@ pub fn warm_start(
         .max_iter(opts.nmf_warm_start)
         .tol(0.0)
         .seed(seed);
-    let (_, h, rep) = nmf.fit::<f64>(&v, nf, nt)?;
+    let (_, h, rep) = nmf.fit_observed::<f64>(&v, nf, nt, Some(&mut tick))?;
     model.h = Factor::Explicit(Table::from_values(
         rank,
         points.unique_times().to_vec(),
@@ -352,7 +369,7 @@ pub fn warm_start(
             freeze: Freeze::H,
             ..fit_cfg.clone()
         };
-        Some(fit(model, points, &w_cfg, None, None)?.final_loss)
+        Some(fit(model, points, &w_cfg, None, Some(&mut tick))?.final_loss)
     } else {
         None
     };
