@@ -344,7 +344,15 @@ pub fn fit_model<'py>(
             let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
             let mut model = spec.build(&points, &mut rng).map_err(py_err)?;
             let mut cb = |s: usize, n: usize, l: f64| watch.tick(s, n, l);
-            let warm = warm_start(&mut model, &points, &training, beta, seed, &cfg, Some(&mut cb));
+            let warm = warm_start(
+                &mut model,
+                &points,
+                &training,
+                beta,
+                seed,
+                &cfg,
+                Some(&mut cb),
+            );
             let report = warm.and_then(|warm| {
                 let mut r = innmf::fit(&mut model, &points, &cfg, weights, Some(&mut cb))?;
                 r.elapsed_s += warm["secs"].as_f64().unwrap_or(0.0);
