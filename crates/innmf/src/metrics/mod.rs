@@ -25,6 +25,7 @@ mod evaluate;
 pub mod si_sdr;
 pub mod spectral;
 pub mod stoi;
+mod toeplitz;
 
 pub use bss_eval::{
     bench_bss_eval, bss_eval_sources, bss_eval_sources_framewise, BssEvalBench, BssEvalSources,
