@@ -4,7 +4,9 @@
 //! The networks are narrow (h = 16…64) and evaluated over blocks of [`ROWS`] coordinates, so the
 //! products are `[ROWS × in]·[in × h]` with the weights in L1: register-tiled loops (6 rows ×
 //! 16 or 32 columns of accumulators) run them near the multiply-add peak without packing, and the
-//! bias, sine, cosine and output-layer passes follow on data still in cache.
+//! bias, sine, cosine and output-layer passes follow on data still in cache. At the AVX2 level the
+//! 6 × 16 tile is written in assembly ([`x86`]), so that a portable build (baseline x86-64, the
+//! level chosen at run time) runs the same code as one built for the CPU it runs on.
 //!
 //! Every output element of a product is accumulated in the order of the inner dimension with
 //! fused multiply-adds, and every dot product over 16 fixed lanes combined in a fixed tree, so the
@@ -13,6 +15,10 @@
 
 use crate::fastmath::sin_cos_checked;
 use crate::simd::{simd_fn, Level};
+
+#[cfg(target_arch = "x86_64")]
+#[path = "kernels_x86.rs"]
+mod x86;
 
 /// Coordinates per block of the row-blocked forward and backward passes.
 pub(crate) const ROWS: usize = 96;
@@ -80,9 +86,33 @@ unsafe fn tile<const MR2: usize, const NC: usize, const TRANS: bool>(
     }
 }
 
+/// The full tile `tile::<MR2, NC, TRANS>`, or with `ASM` (only where the CPU has AVX2 and FMA)
+/// its assembly twin where there is one (6 × 16), which gives the same bits.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn full_tile<const MR2: usize, const NC: usize, const TRANS: bool, const ASM: bool>(
+    k: usize,
+    a: *const f32,
+    lda: usize,
+    b: *const f32,
+    ldb: usize,
+    c: *mut f32,
+    ldc: usize,
+    acc: bool,
+    bias: *const f32,
+) {
+    #[cfg(target_arch = "x86_64")]
+    if ASM && MR2 == 6 && NC == 16 {
+        // SAFETY: `ASM` is set only by the AVX2+FMA entry (`gemm_dispatch`), and the tile's
+        // bounds are the caller's (MR2 = 6 rows, NC = 16 columns).
+        return unsafe { x86::tile_6x16::<TRANS>(k, a, lda, b, ldb, c, ldc, acc, bias) };
+    }
+    tile::<MR2, NC, TRANS>(k, a, lda, b, ldb, c, ldc, acc, bias)
+}
+
 /// All column panels of one group of `MR2` rows: panels of `NC` columns, then 8, 4 and 1.
 #[inline(always)]
-unsafe fn row_group<const MR2: usize, const NC: usize, const TRANS: bool>(
+unsafe fn row_group<const MR2: usize, const NC: usize, const TRANS: bool, const ASM: bool>(
     n: usize,
     k: usize,
     a: *const f32,
@@ -101,7 +131,7 @@ unsafe fn row_group<const MR2: usize, const NC: usize, const TRANS: bool>(
     };
     let mut j = 0;
     while j + NC <= n {
-        tile::<MR2, NC, TRANS>(k, a, lda, b.add(j), n, c.add(j), n, acc, col(j));
+        full_tile::<MR2, NC, TRANS, ASM>(k, a, lda, b.add(j), n, c.add(j), n, acc, col(j));
         j += NC;
     }
     if NC > 8 && j + 8 <= n {
@@ -120,7 +150,7 @@ unsafe fn row_group<const MR2: usize, const NC: usize, const TRANS: bool>(
 
 /// Every group of rows of `C (m×n) (=|+=) A·B`.
 #[inline(always)]
-unsafe fn row_groups<const NC: usize, const TRANS: bool>(
+unsafe fn row_groups<const NC: usize, const TRANS: bool, const ASM: bool>(
     m: usize,
     n: usize,
     k: usize,
@@ -134,24 +164,29 @@ unsafe fn row_groups<const NC: usize, const TRANS: bool>(
     let (lda, row_step) = if TRANS { (m, 1) } else { (k, k) };
     let mut i = 0;
     while i + MR <= m {
-        row_group::<MR, NC, TRANS>(n, k, a.add(i * row_step), lda, b, c.add(i * n), acc, bias);
+        row_group::<MR, NC, TRANS, ASM>(n, k, a.add(i * row_step), lda, b, c.add(i * n), acc, bias);
         i += MR;
     }
     let (a, c) = (a.add(i * row_step), c.add(i * n));
     match m - i {
         0 => {}
-        1 => row_group::<1, NC, TRANS>(n, k, a, lda, b, c, acc, bias),
-        2 => row_group::<2, NC, TRANS>(n, k, a, lda, b, c, acc, bias),
-        3 => row_group::<3, NC, TRANS>(n, k, a, lda, b, c, acc, bias),
-        4 => row_group::<4, NC, TRANS>(n, k, a, lda, b, c, acc, bias),
-        _ => row_group::<5, NC, TRANS>(n, k, a, lda, b, c, acc, bias),
+        1 => row_group::<1, NC, TRANS, ASM>(n, k, a, lda, b, c, acc, bias),
+        2 => row_group::<2, NC, TRANS, ASM>(n, k, a, lda, b, c, acc, bias),
+        3 => row_group::<3, NC, TRANS, ASM>(n, k, a, lda, b, c, acc, bias),
+        4 => row_group::<4, NC, TRANS, ASM>(n, k, a, lda, b, c, acc, bias),
+        _ => row_group::<5, NC, TRANS, ASM>(n, k, a, lda, b, c, acc, bias),
     }
 }
 
 /// `C (m×n) (=|+=) A·B` (row-major C and B) with A row-major `m×k` (`ta = false`) or stored
-/// `k×m` (`ta = true`). Without `acc`, C starts from `bias` (one row of n) when given.
+/// `k×m` (`ta = true`). Without `acc`, C starts from `bias` (one row of n) when given. `ASM`
+/// (the assembly tile) only where the CPU has AVX2 and FMA.
+///
+/// # Safety
+/// With `ASM`, the CPU must have AVX2 and FMA (the bounds are checked here).
 #[inline(always)]
-fn gemm_tiles<const NC: usize>(
+#[allow(clippy::too_many_arguments)]
+unsafe fn gemm_tiles<const NC: usize, const ASM: bool>(
     m: usize,
     n: usize,
     k: usize,
@@ -173,9 +208,9 @@ fn gemm_tiles<const NC: usize>(
     // index < k.
     unsafe {
         if ta {
-            row_groups::<NC, true>(m, n, k, ap, bp, cp, acc, bias)
+            row_groups::<NC, true, ASM>(m, n, k, ap, bp, cp, acc, bias)
         } else {
-            row_groups::<NC, false>(m, n, k, ap, bp, cp, acc, bias)
+            row_groups::<NC, false, ASM>(m, n, k, ap, bp, cp, acc, bias)
         }
     }
 }
@@ -242,7 +277,8 @@ fn gemm_dispatch(
         ta: bool,
         acc: bool,
     ) {
-        gemm_tiles::<16>(m, n, k, a, ta, b, c, acc, bias)
+        // SAFETY: this function runs only where the CPU has AVX2 and FMA.
+        unsafe { gemm_tiles::<16, true>(m, n, k, a, ta, b, c, acc, bias) }
     }
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
@@ -258,7 +294,8 @@ fn gemm_dispatch(
         ta: bool,
         acc: bool,
     ) {
-        gemm_tiles::<32>(m, n, k, a, ta, b, c, acc, bias)
+        // SAFETY: no assembly tile at this width (`ASM` only selects a 6 × 16 one).
+        unsafe { gemm_tiles::<32, false>(m, n, k, a, ta, b, c, acc, bias) }
     }
     match crate::simd::clamp(level) {
         // SAFETY: `clamp` never returns a level the CPU lacks.
@@ -266,7 +303,8 @@ fn gemm_dispatch(
         Level::Avx512 => unsafe { v4(c, a, b, bias, m, k, n, ta, acc) },
         #[cfg(target_arch = "x86_64")]
         Level::Avx2 => unsafe { v3(c, a, b, bias, m, k, n, ta, acc) },
-        _ => gemm_tiles::<16>(m, n, k, a, ta, b, c, acc, bias),
+        // SAFETY: the portable tile only (`ASM` false).
+        _ => unsafe { gemm_tiles::<16, false>(m, n, k, a, ta, b, c, acc, bias) },
     }
 }
 
@@ -417,6 +455,13 @@ mod tests {
             (101, 17, 10),
             (64, 101, 64),
             (7, 300, 9),
+            // the 6 × 16 assembly tile: k = 0, 1 and odd (the unrolled loop's tail), ragged
+            // rows and columns around whole tiles
+            (6, 1, 16),
+            (12, 0, 32),
+            (19, 3, 50),
+            (25, 2, 80),
+            (18, 9, 47),
         ] {
             for ta in [false, true] {
                 for acc in [false, true] {
