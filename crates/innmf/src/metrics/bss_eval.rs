@@ -351,6 +351,7 @@ enum Solver {
     /// Block Levinson (dense if a step finds the system not positive definite).
     Levinson,
     /// Cholesky (LU if not positive definite): the reference of the tests.
+    #[cfg_attr(not(test), allow(dead_code))]
     Dense,
 }
 

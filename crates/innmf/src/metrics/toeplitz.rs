@@ -264,7 +264,7 @@ fn spd_solve(s: &[f64], rhs: &mut [f64], m: usize, r: usize) -> Option<()> {
         for k in 0..j {
             d -= l[j * m + k] * l[j * m + k];
         }
-        if !(d > 1e-13 * scale) {
+        if d.is_nan() || d <= 1e-13 * scale {
             return None;
         }
         let d = d.sqrt();
