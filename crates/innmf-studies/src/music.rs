@@ -261,17 +261,11 @@ pub(crate) fn separate_mix(
     let (sources, representation, window) = match method {
         MusicMethod::Innmf { rep } => {
             let representation = &m.representations[rep];
-            let loaded: Vec<(Model, modelfile::ModelConfig, PathBuf)> = recs
-                .iter()
-                .map(|&rec| {
-                    let p = innmf_path(ctx, rec, fold, representation);
-                    modelfile::load(&p).map(|(a, b)| (a, b, p))
-                })
-                .collect::<Result<_>>()?;
-            let sets: Vec<TemplateSet<'_>> = loaded
-                .iter()
-                .map(|(model, c, p)| TemplateSet::from_file(model, c, sr, false, p))
-                .collect::<Result<_>>()?;
+            let loaded = load_models(
+                recs.iter()
+                    .map(|&rec| innmf_path(ctx, rec, fold, representation)),
+            )?;
+            let sets = template_sets(&loaded, sr)?;
             let sc = SeparateConfig {
                 power,
                 steps: m.separation_steps,
@@ -287,17 +281,8 @@ pub(crate) fn separate_mix(
             (sep.sources, music_representation_name(representation), None)
         }
         MusicMethod::Nmf { window } => {
-            let loaded: Vec<(Model, modelfile::ModelConfig, PathBuf)> = recs
-                .iter()
-                .map(|&rec| {
-                    let p = nmf_path(ctx, rec, fold, window);
-                    modelfile::load(&p).map(|(a, b)| (a, b, p))
-                })
-                .collect::<Result<_>>()?;
-            let sets: Vec<TemplateSet<'_>> = loaded
-                .iter()
-                .map(|(model, c, p)| TemplateSet::from_file(model, c, sr, false, p))
-                .collect::<Result<_>>()?;
+            let loaded = load_models(recs.iter().map(|&rec| nmf_path(ctx, rec, fold, window)))?;
+            let sets = template_sets(&loaded, sr)?;
             let sc = SeparateConfig {
                 window,
                 hop: (window / 4).max(1),
@@ -466,6 +451,24 @@ fn figure_pair(
     _with_ref: bool,
 ) -> Result<Vec<String>> {
     Ok(Vec::new())
+}
+
+/// Template files read back: each model with its configuration and path.
+type Loaded = Vec<(Model, modelfile::ModelConfig, PathBuf)>;
+
+/// Reads the model files at `paths`.
+fn load_models(paths: impl Iterator<Item = PathBuf>) -> Result<Loaded> {
+    paths
+        .map(|p| modelfile::load(&p).map(|(a, b)| (a, b, p)))
+        .collect()
+}
+
+/// The template sets of models read by [`load_models`], at the mixture's rate `sr`.
+fn template_sets(loaded: &Loaded, sr: f64) -> Result<Vec<TemplateSet<'_>>> {
+    loaded
+        .iter()
+        .map(|(model, c, p)| TemplateSet::from_file(model, c, sr, false, p))
+        .collect()
 }
 
 #[cfg(test)]

@@ -602,6 +602,20 @@ mod tests {
             .collect()
     }
 
+    /// SDR, SIR, SAR of `est` against the first of `refs` from the naive projections.
+    fn naive_scores(refs: &[&[f64]], est: &[f64], flen: usize) -> (f64, f64, f64) {
+        let nsampl = est.len();
+        let p_own = project_naive(&refs[..1], est, flen);
+        let p_all = project_naive(refs, est, flen);
+        let pad = |t: usize| if t < nsampl { est[t] } else { 0.0 };
+        let e2 =
+            |f: &dyn Fn(usize) -> f64| (0..nsampl + flen - 1).map(|t| f(t) * f(t)).sum::<f64>();
+        let sdr = 10.0 * (e2(&|t| p_own[t]) / e2(&|t| pad(t) - p_own[t])).log10();
+        let sir = 10.0 * (e2(&|t| p_own[t]) / e2(&|t| p_all[t] - p_own[t])).log10();
+        let sar = 10.0 * (e2(&|t| p_all[t]) / e2(&|t| pad(t) - p_all[t])).log10();
+        (sdr, sir, sar)
+    }
+
     #[test]
     fn fft_sizes_are_smooth_and_large_enough() {
         for n in [1, 2, 7, 97, 511, 1000, 80511, 131073] {
@@ -635,14 +649,7 @@ mod tests {
                 .collect();
             let refs = [a.as_slice(), b.as_slice()];
             let r = eval_validated(&refs, &[est.as_slice(), b.as_slice()], false, flen);
-            let p_own = project_naive(&refs[..1], &est, flen);
-            let p_all = project_naive(&refs, &est, flen);
-            let pad = |t: usize| if t < nsampl { est[t] } else { 0.0 };
-            let e2 =
-                |f: &dyn Fn(usize) -> f64| (0..nsampl + flen - 1).map(|t| f(t) * f(t)).sum::<f64>();
-            let sdr = 10.0 * (e2(&|t| p_own[t]) / e2(&|t| pad(t) - p_own[t])).log10();
-            let sir = 10.0 * (e2(&|t| p_own[t]) / e2(&|t| p_all[t] - p_own[t])).log10();
-            let sar = 10.0 * (e2(&|t| p_all[t]) / e2(&|t| pad(t) - p_all[t])).log10();
+            let (sdr, sir, sar) = naive_scores(&refs, &est, flen);
             assert!((r.sdr[0] - sdr).abs() < 1e-8, "{} {sdr}", r.sdr[0]);
             assert!((r.sir[0] - sir).abs() < 1e-6, "{} {sir}", r.sir[0]);
             assert!((r.sar[0] - sar).abs() < 1e-8, "{} {sar}", r.sar[0]);
@@ -667,14 +674,7 @@ mod tests {
             .collect();
         let refs = [tone.as_slice(), other.as_slice()];
         let r = eval_validated(&refs, &[est.as_slice(), other.as_slice()], false, flen);
-        let p_own = project_naive(&refs[..1], &est, flen);
-        let p_all = project_naive(&refs, &est, flen);
-        let pad = |t: usize| if t < nsampl { est[t] } else { 0.0 };
-        let e2 =
-            |f: &dyn Fn(usize) -> f64| (0..nsampl + flen - 1).map(|t| f(t) * f(t)).sum::<f64>();
-        let sdr = 10.0 * (e2(&|t| p_own[t]) / e2(&|t| pad(t) - p_own[t])).log10();
-        let sir = 10.0 * (e2(&|t| p_own[t]) / e2(&|t| p_all[t] - p_own[t])).log10();
-        let sar = 10.0 * (e2(&|t| p_all[t]) / e2(&|t| pad(t) - p_all[t])).log10();
+        let (sdr, sir, sar) = naive_scores(&refs, &est, flen);
         assert!((r.sdr[0] - sdr).abs() < 1e-6, "{} {sdr}", r.sdr[0]);
         assert!((r.sir[0] - sir).abs() < 1e-6, "{} {sir}", r.sir[0]);
         assert!((r.sar[0] - sar).abs() < 1e-6, "{} {sar}", r.sar[0]);

@@ -300,20 +300,9 @@ fn spd_solve(s: &[f64], rhs: &mut [f64], m: usize, r: usize) -> Option<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::metrics::tests::noise;
     use faer::linalg::solvers::Solve;
     use faer::{Mat, Side};
-
-    fn noise(n: usize, seed: u64) -> Vec<f64> {
-        let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-        (0..n)
-            .map(|_| {
-                s ^= s << 13;
-                s ^= s >> 7;
-                s ^= s << 17;
-                (s >> 11) as f64 / (1u64 << 53) as f64 - 0.5
-            })
-            .collect()
-    }
 
     /// The Gram matrix of `m` signals' delayed copies (`nb` delays): block Toeplitz, SPD.
     fn gram(m: usize, nb: usize, len: usize, seed: u64) -> BlockToeplitz {
