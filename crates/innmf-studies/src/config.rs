@@ -202,6 +202,14 @@ pub fn music_representation_name(r: &Representation) -> String {
     }
 }
 
+/// [`music_representation`] of each of `names` at `sample_rate` Hz.
+fn music_representations(names: &[&str], sample_rate: u32) -> Result<Vec<Representation>> {
+    names
+        .iter()
+        .map(|n| music_representation(n, sample_rate as f64))
+        .collect()
+}
+
 impl MusicConfig {
     /// The study's settings for the representations `names` (see [`music_representation`]) at
     /// 22.05 kHz: 3 folds, rank 20, width 64, 1000 training steps (chosen on the selection
@@ -212,10 +220,7 @@ impl MusicConfig {
     /// An unknown name.
     pub fn for_representations(names: &[&str]) -> Result<Self> {
         let sample_rate = 22050;
-        let representations = names
-            .iter()
-            .map(|n| music_representation(n, sample_rate as f64))
-            .collect::<Result<Vec<_>>>()?;
+        let representations = music_representations(names, sample_rate)?;
         Ok(MusicConfig {
             representations,
             sample_rate,
@@ -237,10 +242,7 @@ impl MusicConfig {
     /// An unknown name.
     pub fn quick(names: &[&str]) -> Result<Self> {
         let sample_rate = 8000;
-        let representations = names
-            .iter()
-            .map(|n| music_representation(n, sample_rate as f64))
-            .collect::<Result<Vec<_>>>()?;
+        let representations = music_representations(names, sample_rate)?;
         Ok(MusicConfig {
             representations,
             sample_rate,
