@@ -4,6 +4,7 @@ use innmf::error::{Error, Result};
 use innmf::nmf::Init;
 use innmf::separate::{HSolver, MaskKind, Preset, TrainingOptions};
 use innmf::transform::{CqtSpec, CwtSpec, NsgtSpec, Padding, Representation};
+use innmf::Sampling;
 use serde::{Deserialize, Serialize};
 
 /// A study of the run.
@@ -99,6 +100,13 @@ pub struct TransferConfig {
     pub representations: Vec<Representation>,
     /// Recordings used (the first ones in name order); 0 = all.
     pub recordings: usize,
+    /// How the networks are evaluated at the points' coordinates while training
+    /// ([`innmf::Sampling`]): `exact` (the default: at every distinct frame time) or `auto` (on
+    /// a uniform grid, interpolated, where that saves half the evaluations; the constant-Q,
+    /// NSGT and wavelet point sets have one time grid per band). Left out of the JSON (and of
+    /// the units' hashes) when exact.
+    #[serde(default, skip_serializing_if = "Sampling::is_exact")]
+    pub sampling: Sampling,
 }
 
 /// Settings of the hybrid study.
@@ -443,6 +451,7 @@ impl Default for ExperimentConfig {
                     transfer_cwt(50.0, 12, 16000.0),
                 ],
                 recordings: 2,
+                sampling: Sampling::Exact,
             },
             hybrid: HybridConfig {
                 seconds: 4.0,
@@ -591,6 +600,7 @@ impl ExperimentConfig {
                     transfer_cqt(100.0, 12, 8000.0),
                 ],
                 recordings: 2,
+                sampling: Sampling::Exact,
             },
             hybrid: HybridConfig {
                 seconds: 2.0,

@@ -157,6 +157,13 @@ impl Preset {
         }
     }
 
+    /// The preset whose training options are `opts`, if any.
+    pub fn of_training(opts: &TrainingOptions) -> Option<Preset> {
+        [Preset::Paper, Preset::Innmf]
+            .into_iter()
+            .find(|p| p.training() == *opts)
+    }
+
     /// The activation solver on a mixture and its steps (Rprop steps or MU iterations).
     pub fn activations(self) -> (super::HSolver, usize) {
         match self {
@@ -299,6 +306,10 @@ pub fn learn_templates(
     });
     if !warm.is_null() {
         training["warm_start"] = warm;
+    }
+    // as `innmf fit` records it (Python's ImplicitNMF reads it back as its `preset`)
+    if let Some(p) = Preset::of_training(&cfg.training) {
+        training["preset"] = serde_json::json!(p);
     }
     Ok(LearnedTemplates {
         model,
