@@ -140,8 +140,10 @@ fn a_run_that_names_no_preset_gets_ours_unless_its_fields_say_otherwise() {
     back.resolve_preset(None).unwrap();
     assert_eq!(back, p);
     // fields of one's own and no preset: run as written (an ablation's configuration)
-    let mut own = ExperimentConfig::default();
-    own.separation_steps = 1000;
+    let mut own = ExperimentConfig {
+        separation_steps: 1000,
+        ..ExperimentConfig::default()
+    };
     let before = own.clone();
     own.resolve_preset(None).unwrap();
     assert_eq!(own, before);
