@@ -794,19 +794,15 @@ mod tests {
     #[test]
     fn folded_spectral_frames_equal_horners_rule_and_the_direct_sums() {
         let lens = [500, 420, 350, 260];
-        // hop 16 divides the block (1024): folded evaluation of every bin; hop 24 does not:
-        // Horner's rule for the bins whose spectra are short enough, direct sums for the others
+        // hop 16 divides the block (1024): folded evaluation of the spectral bins; hop 24 does
+        // not: Horner's rule for them (the shorter kernels are summed directly either way)
         for hop in [16, 24] {
             let (bank, folded, horner, direct) = bank_three_ways(&lens, hop);
             let g = &bank.groups[0];
             assert_eq!(g.block, 1024);
             let stride = g.block - g.max_len;
             let spectral: Vec<&BankBin> = bank.bins.iter().filter(|b| !b.spec.is_empty()).collect();
-            if hop == 16 {
-                assert_eq!(spectral.len(), lens.len(), "hop {hop}: spectral bins");
-            } else {
-                assert!(!spectral.is_empty(), "hop {hop}: spectral bins");
-            }
+            assert!(!spectral.is_empty(), "hop {hop}: spectral bins");
             for b in spectral {
                 let folded = fold_size(hop, g.block, stride, b.spec.len());
                 assert_eq!(folded.is_some(), hop == 16, "hop {hop}");
