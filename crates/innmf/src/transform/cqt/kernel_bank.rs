@@ -794,9 +794,9 @@ mod tests {
     #[test]
     fn folded_spectral_frames_equal_horners_rule_and_the_direct_sums() {
         let lens = [500, 420, 350, 260];
-        // hop 16 divides the block (1024): folded evaluation of the spectral bins; hop 24 does
-        // not: Horner's rule for them (the shorter kernels are summed directly either way)
-        for hop in [16, 24] {
+        // hop 16 divides the block (1024): the spectral bins are folded (`analyze_with(…, true)`)
+        // or evaluated by Horner's rule (`false`); the shorter kernels are summed directly
+        for hop in [16] {
             let (bank, folded, horner, direct) = bank_three_ways(&lens, hop);
             let g = &bank.groups[0];
             assert_eq!(g.block, 1024);
@@ -805,7 +805,7 @@ mod tests {
             assert!(!spectral.is_empty(), "hop {hop}: spectral bins");
             for b in spectral {
                 let folded = fold_size(hop, g.block, stride, b.spec.len());
-                assert_eq!(folded.is_some(), hop == 16, "hop {hop}");
+                assert!(folded.is_some(), "hop {hop}: not folded");
             }
             // the same sums in another order: rounding only (≤ 200 unit-size terms)
             let w = worst(&folded, &horner);
