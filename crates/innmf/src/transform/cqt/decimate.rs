@@ -54,26 +54,54 @@ pub(super) fn decimate2(x: &[f64], base: i64, h: &[f64]) -> (Vec<f64>, i64) {
             0.0
         }
     };
-    let y = (lo..=hi)
-        .map(|n| {
-            let c = 2 * n;
-            if c - half >= base && c + half <= last {
-                let j = (c - base) as usize;
-                let mut acc = centre * x[j];
-                for &(k, hk) in &odd {
-                    let k = k as usize;
-                    acc += hk * (x[j - k] + x[j + k]);
-                }
-                acc
-            } else {
-                let mut acc = centre * at(c);
-                for &(k, hk) in &odd {
-                    acc += hk * (at(c - k) + at(c + k));
-                }
-                acc
+    // outputs whose taps all lie inside x: n_lo..=n_hi
+    let n_lo = (base + half).div_euclid(2) + i64::from((base + half).rem_euclid(2) != 0);
+    let n_hi = (last - half).div_euclid(2);
+    let vector = !odd.is_empty() && n_lo <= n_hi;
+    let mut y = vec![0.0; (hi - lo + 1) as usize];
+    for (i, v) in y.iter_mut().enumerate() {
+        let n = lo + i as i64;
+        if vector && (n_lo..=n_hi).contains(&n) {
+            continue;
+        }
+        let c = 2 * n;
+        let mut acc = centre * at(c);
+        for &(k, hk) in &odd {
+            acc += hk * (at(c - k) + at(c + k));
+        }
+        *v = acc;
+    }
+    // the inside outputs with the same operations in the same order (so the same bits), in
+    // chunks that vectorise: the even samples x[2n] and, for the odd offsets, the odd-parity
+    // samples o[u] = x[2n₀ − K + 2u] (K the largest odd offset), of which
+    // x[2n ∓ k] = o[n − n₀ + (K ∓ k)/2]
+    if let (Some(&(kmax, _)), true) = (odd.last(), vector) {
+        const CHUNK: usize = 256;
+        let kmax = kmax as usize;
+        let mut acc = vec![0.0; CHUNK];
+        let mut o = vec![0.0; CHUNK + kmax];
+        let mut n = n_lo;
+        while n <= n_hi {
+            let cnt = CHUNK.min((n_hi - n + 1) as usize);
+            let j0 = (2 * n - base) as usize;
+            for (t, a) in acc[..cnt].iter_mut().enumerate() {
+                *a = centre * x[j0 + 2 * t];
             }
-        })
-        .collect();
+            for (u, v) in o[..cnt + kmax].iter_mut().enumerate() {
+                *v = x[j0 - kmax + 2 * u];
+            }
+            for &(k, hk) in &odd {
+                let k = k as usize;
+                let (lo_o, hi_o) = (&o[(kmax - k) / 2..], &o[(kmax + k) / 2..]);
+                for ((a, &l), &r) in acc[..cnt].iter_mut().zip(lo_o).zip(hi_o) {
+                    *a += hk * (l + r);
+                }
+            }
+            let at_y = (n - lo) as usize;
+            y[at_y..at_y + cnt].copy_from_slice(&acc[..cnt]);
+            n += cnt as i64;
+        }
+    }
     (y, lo)
 }
 
