@@ -120,9 +120,18 @@ def test_presets() -> None:
     # the innmf preset starts from NMF's solution: a few steps end far lower than from a random one
     x = harmonic(220, seed=3)
     fast = {k: v for k, v in FAST.items() if k != "steps"}
-    paper = innmf.learn_templates(x, SR, window=256, hop=128, steps=20, **fast)
+    paper = innmf.learn_templates(x, SR, window=256, hop=128, steps=20, preset="paper", **fast)
     ours = innmf.learn_templates(x, SR, window=256, hop=128, steps=20, preset="innmf", **fast)
     assert ours.reconstruction_err_ < 0.8 * paper.reconstruction_err_
+    assert (ours.preset, paper.preset) == ("innmf", "paper")
+    # ours is the default on an STFT (issue 15)
+    default = innmf.learn_templates(x, SR, window=256, hop=128, steps=20, **fast)
+    assert default.reconstruction_err_ == ours.reconstruction_err_ and default.preset == "innmf"
+    _, rep = innmf.separate(MIX, SR, [paper, ours], return_report=True)
+    assert rep["config"]["solver"] == "mu" and rep["config"]["steps"] == 3000
+    # away from the STFT: no preset, the separation's own default (Rprop)
+    _, rep = innmf.separate(MIX, SR, [paper, ours], representation="cwt", return_report=True)
+    assert rep["config"].get("solver", "rprop") == "rprop"
     # on a mixture it sets the activation solver and steps (MU), unless they are given
     _, rep = innmf.separate(MIX, SR, [paper, ours], preset="innmf", return_report=True)
     assert rep["config"]["solver"] == "mu" and rep["config"]["steps"] == 3000

@@ -313,16 +313,22 @@ pub fn unit_settings(cfg: &ExperimentConfig, unit: &Unit) -> Value {
             "test_seconds": c.test_seconds, "power": c.power, "mask": c.mask, "rank": c.rank,
             "nmf_iter": c.nmf_iter,
         }),
-        Unit::TransferTrain { rep, .. } => json!({
-            "seed": c.seed, "sample_rate": c.sample_rate, "power": c.power, "rank": c.rank,
-            "transfer.seconds": c.transfer.seconds, "transfer.width": c.transfer.width,
-            "transfer.steps": c.transfer.steps, "representation": reps[rep],
-        }),
-        Unit::Transfer { to, .. } => json!({
-            "seed": c.seed, "sample_rate": c.sample_rate, "power": c.power, "rank": c.rank,
-            "transfer.seconds": c.transfer.seconds, "transfer.width": c.transfer.width,
-            "transfer.refit_steps": c.transfer.refit_steps, "representation": reps[to],
-        }),
+        Unit::TransferTrain { rep, .. } => with_sampling(
+            json!({
+                "seed": c.seed, "sample_rate": c.sample_rate, "power": c.power, "rank": c.rank,
+                "transfer.seconds": c.transfer.seconds, "transfer.width": c.transfer.width,
+                "transfer.steps": c.transfer.steps, "representation": reps[rep],
+            }),
+            c.transfer.sampling,
+        ),
+        Unit::Transfer { to, .. } => with_sampling(
+            json!({
+                "seed": c.seed, "sample_rate": c.sample_rate, "power": c.power, "rank": c.rank,
+                "transfer.seconds": c.transfer.seconds, "transfer.width": c.transfer.width,
+                "transfer.refit_steps": c.transfer.refit_steps, "representation": reps[to],
+            }),
+            c.transfer.sampling,
+        ),
         Unit::Hybrid { .. } => json!({"seed": c.seed, "power": c.power, "hybrid": c.hybrid}),
         Unit::MusicTrain { rep, .. } => {
             let m = music(c);
@@ -359,6 +365,15 @@ pub fn unit_settings(cfg: &ExperimentConfig, unit: &Unit) -> Value {
 }
 
 /// The music study's settings (a music unit exists only when they do).
+/// `settings` with `"transfer.sampling"` when it is not the default (exact), so the exact
+/// runs keep their hashes.
+fn with_sampling(mut settings: Value, sampling: innmf::Sampling) -> Value {
+    if !sampling.is_exact() {
+        settings["transfer.sampling"] = json!(sampling);
+    }
+    settings
+}
+
 fn music(c: &ExperimentConfig) -> &crate::config::MusicConfig {
     c.music
         .as_ref()

@@ -54,6 +54,7 @@ pub(crate) fn train(ctx: &Ctx<'_>, rec: usize, rep: usize, seed: u64) -> Result<
     let fc = FitConfig {
         steps: cfg.transfer.steps,
         seed: seed.wrapping_add(1),
+        sampling: cfg.transfer.sampling,
         ..FitConfig::default()
     };
     let rep_fit = fit(&mut model, &pts, &fc, None, None)?;
@@ -96,6 +97,7 @@ pub(crate) fn refit(
         steps: cfg.transfer.refit_steps,
         seed: seed.wrapping_add(1),
         freeze: Freeze::W,
+        sampling: cfg.transfer.sampling,
         ..FitConfig::default()
     };
     let r = fit(&mut model, &pts, &fc, None, None)?;

@@ -145,6 +145,25 @@ impl Preset {
         }
     }
 
+    /// The preset a separation uses when none is named (`innmf separate`, Python's
+    /// `innmf.separate` and `learn_templates`): [`Preset::Innmf`], the best we found, on an
+    /// STFT (`None`: the mixture's STFT of [`super::SeparateConfig`]), where it was chosen and
+    /// tested (issue 15) and where its NMF warm start and multiplicative updates find one grid;
+    /// `None` on other representations (the separation's own settings and the paper's training).
+    pub fn separation_default(representation: Option<&Representation>) -> Option<Preset> {
+        match representation {
+            None | Some(Representation::Stft(_)) => Some(Preset::Innmf),
+            Some(_) => None,
+        }
+    }
+
+    /// The preset whose training options are `opts`, if any.
+    pub fn of_training(opts: &TrainingOptions) -> Option<Preset> {
+        [Preset::Paper, Preset::Innmf]
+            .into_iter()
+            .find(|p| p.training() == *opts)
+    }
+
     /// The activation solver on a mixture and its steps (Rprop steps or MU iterations).
     pub fn activations(self) -> (super::HSolver, usize) {
         match self {
@@ -287,6 +306,10 @@ pub fn learn_templates(
     });
     if !warm.is_null() {
         training["warm_start"] = warm;
+    }
+    // as `innmf fit` records it (Python's ImplicitNMF reads it back as its `preset`)
+    if let Some(p) = Preset::of_training(&cfg.training) {
+        training["preset"] = serde_json::json!(p);
     }
     Ok(LearnedTemplates {
         model,
