@@ -362,3 +362,114 @@ fn errors_name_the_values() {
     let e = separate(&x, SR, &band, &cfg, None).unwrap_err().to_string();
     assert!(e.contains("zero at every"), "{e}");
 }
+
+/// The separation as it was made before the masks were streamed: the mixture's spectrogram, the
+/// activations fitted to its points, every output's `V̂_j` in full, the masks of [`masks`], one
+/// masked copy of the spectrogram per output, inverted. Returns the sources and the models.
+fn separate_in_full(
+    mix: &[f64],
+    sets: &[TemplateSet<'_>],
+    cfg: &SeparateConfig,
+) -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
+    let stft = innmf::separate::mixture_stft(cfg.window, cfg.hop, SR).unwrap();
+    let spec = stft.analyze(mix).unwrap();
+    let points = spec.to_points(cfg.power).unwrap();
+    let (model, ranks, _) = innmf::separate::fit_activations(&points, sets, cfg, None).unwrap();
+    let (freqs, times) = (points.unique_freqs(), points.unique_times());
+    let (nf, nt) = (freqs.len(), times.len());
+    let wv: Vec<f64> = model.w.evaluate(freqs).iter().map(|&v| v as f64).collect();
+    let hv: Vec<f64> = model.h.evaluate(times).iter().map(|&v| v as f64).collect();
+    let mut models = Vec::new();
+    let mut c0 = 0;
+    for &r in &ranks {
+        let mut v = vec![0.0; nf * nt];
+        for c in c0..c0 + r {
+            for f in 0..nf {
+                let wf = wv[c * nf + f];
+                if wf == 0.0 {
+                    continue;
+                }
+                for t in 0..nt {
+                    v[f * nt + t] += wf * hv[c * nt + t];
+                }
+            }
+        }
+        models.push(v);
+        c0 += r;
+    }
+    let gains = masks(&models, cfg.power, cfg.mask).unwrap();
+    let sources = gains
+        .iter()
+        .map(|g| {
+            let mut s = spec.clone();
+            for (c, &gv) in s.coeffs.iter_mut().zip(g) {
+                *c *= gv;
+            }
+            stft.synthesize(&s).unwrap()
+        })
+        .collect();
+    (sources, models)
+}
+
+#[test]
+fn masks_computed_frame_by_frame_give_the_bits_of_the_full_masks() {
+    let n = 6000;
+    let cfg_t = TemplateConfig {
+        method: TemplateMethod::Nmf,
+        steps: 100,
+        ..small_templates()
+    };
+    let wa = train(&low_harmonic(n, 1), &cfg_t);
+    let wb = train(&high_band(n, 2), &cfg_t);
+    let mix: Vec<f64> = low_harmonic(n, 11)
+        .iter()
+        .zip(&high_band(n, 12))
+        .map(|(x, y)| x + y)
+        .collect();
+    let sets = [TemplateSet::from(&wa), TemplateSet::from(&wb)];
+    let bits = |v: &[Vec<f64>]| -> Vec<Vec<u64>> {
+        v.iter()
+            .map(|s| s.iter().map(|x| x.to_bits()).collect())
+            .collect()
+    };
+    for (mask, free, window, hop) in [
+        (MaskKind::Wiener, 0, 512, 128),
+        (MaskKind::Paper, 1, 400, 160),
+        (MaskKind::Binary, 0, 255, 100),
+    ] {
+        let cfg = SeparateConfig {
+            window,
+            hop,
+            mask,
+            free,
+            steps: 20,
+            ..Default::default()
+        };
+        let (want, want_models) = separate_in_full(&mix, &sets, &cfg);
+        assert_eq!(want.len(), 2 + free);
+        for threads in [1, 3] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            let sep = pool
+                .install(|| separate(&mix, SR, &sets, &cfg, None))
+                .unwrap();
+            assert!(sep.models.is_empty(), "models only on request");
+            assert_eq!(
+                bits(&sep.sources),
+                bits(&want),
+                "{mask:?} {threads} threads"
+            );
+            let keep = SeparateConfig {
+                keep_models: true,
+                ..cfg.clone()
+            };
+            let sep = pool
+                .install(|| separate(&mix, SR, &sets, &keep, None))
+                .unwrap();
+            assert_eq!(bits(&sep.sources), bits(&want), "{mask:?} kept models");
+            assert_eq!(bits(&sep.models), bits(&want_models), "{mask:?} models");
+        }
+    }
+}

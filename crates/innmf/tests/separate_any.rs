@@ -142,7 +142,11 @@ fn separated_signals_sum_to_the_mixture_in_every_representation() {
     let sets = [TemplateSet::from(&wa), TemplateSet::from(&wb)];
     for rep in invertible() {
         let name = rep.name();
-        let sep = separate(&x, SR, &sets, &sep_cfg(rep.clone()), None).unwrap();
+        let cfg = SeparateConfig {
+            keep_models: true,
+            ..sep_cfg(rep.clone())
+        };
+        let sep = separate(&x, SR, &sets, &cfg, None).unwrap();
         assert_eq!(sep.sources.len(), 2, "{name}");
         assert!(sep.sources.iter().all(|s| s.len() == LEN), "{name}");
         // the masks sum to 1 per point and synthesis is linear: the outputs sum to the

@@ -343,7 +343,9 @@ pub fn write_wav(path: &Path, samples: &[f64], sample_rate: u32) -> Result<()> {
         bits_per_sample: 32,
         sample_format: hound::SampleFormat::Float,
     };
-    let mut cursor = std::io::Cursor::new(Vec::new());
+    // the file's exact size at once (hound's 68-byte extensible header, 4 bytes a sample): no
+    // doubling of a growing buffer (a second copy of a long output while it is moved)
+    let mut cursor = std::io::Cursor::new(Vec::with_capacity(68 + 4 * samples.len()));
     {
         let mut w = hound::WavWriter::new(&mut cursor, spec).map_err(|e| Error::format(path, e))?;
         for &s in samples {

@@ -198,6 +198,8 @@ pub(super) fn separate_in(
     }
 
     let gains = masks(&models, cfg.power, cfg.mask)?;
+    // returned only on request (8 bytes a point per output)
+    let models = if cfg.keep_models { models } else { Vec::new() };
     let sources = resynthesize_masked(&rep, plan.as_ref(), &coeffs, &gains, mixture)?;
     let energy_share = energy_shares(&sources, mixture);
     Ok(Separation {

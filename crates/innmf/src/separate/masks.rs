@@ -40,44 +40,63 @@ pub fn masks(models: &[Vec<f64>], power: f64, kind: MaskKind) -> Result<Vec<Vec<
         });
     }
     let mut out = vec![vec![0.0; n]; j];
-    let mut buf = vec![0.0; j];
+    let (mut values, mut buf, mut gains) = (vec![0.0; j], vec![0.0; j], vec![0.0; j]);
     for i in 0..n {
-        let vmax =
-            models
-                .iter()
-                .map(|m| m[i])
-                .fold(0.0f64, |a, b| if b.is_finite() { a.max(b) } else { a });
-        if vmax <= 0.0 {
-            match kind {
-                MaskKind::Binary => out[0][i] = 1.0,
-                _ => out.iter_mut().for_each(|o| o[i] = 1.0 / j as f64),
-            }
-            continue;
+        for (v, m) in values.iter_mut().zip(models) {
+            *v = m[i];
         }
-        match kind {
-            MaskKind::Wiener => {
-                // (V̂_j/max)^{2/p}: scaled to avoid overflow at small p
-                for (b, m) in buf.iter_mut().zip(models) {
-                    *b = (m[i].max(0.0) / vmax).powf(2.0 / power);
-                }
-                let s: f64 = buf.iter().sum();
-                for (o, b) in out.iter_mut().zip(&buf) {
-                    o[i] = b / s;
-                }
-            }
-            MaskKind::Paper => {
-                let s: f64 = models.iter().map(|m| m[i].max(0.0)).sum();
-                for (o, m) in out.iter_mut().zip(models) {
-                    o[i] = (m[i].max(0.0) / s).powf(1.0 / power);
-                }
-            }
-            MaskKind::Binary => {
-                let best = (0..j)
-                    .max_by(|&a, &b| models[a][i].total_cmp(&models[b][i]))
-                    .unwrap_or(0);
-                out[best][i] = 1.0;
-            }
+        gains_at(&values, power, kind, &mut buf, &mut gains);
+        for (o, &g) in out.iter_mut().zip(&gains) {
+            o[i] = g;
         }
     }
     Ok(out)
+}
+
+/// The gains of [`masks`] at one point: `values[j]` is `V̂_j` there, `gains[j]` receives output
+/// j's gain, `buf` is working space (all three of one length, at least 1; the power checked by
+/// the caller).
+pub(crate) fn gains_at(
+    values: &[f64],
+    power: f64,
+    kind: MaskKind,
+    buf: &mut [f64],
+    gains: &mut [f64],
+) {
+    let j = values.len();
+    gains.iter_mut().for_each(|g| *g = 0.0);
+    let vmax = values
+        .iter()
+        .fold(0.0f64, |a, &b| if b.is_finite() { a.max(b) } else { a });
+    if vmax <= 0.0 {
+        match kind {
+            MaskKind::Binary => gains[0] = 1.0,
+            _ => gains.iter_mut().for_each(|g| *g = 1.0 / j as f64),
+        }
+        return;
+    }
+    match kind {
+        MaskKind::Wiener => {
+            // (V̂_j/max)^{2/p}: scaled to avoid overflow at small p
+            for (b, &v) in buf.iter_mut().zip(values) {
+                *b = (v.max(0.0) / vmax).powf(2.0 / power);
+            }
+            let s: f64 = buf.iter().sum();
+            for (g, b) in gains.iter_mut().zip(buf.iter()) {
+                *g = b / s;
+            }
+        }
+        MaskKind::Paper => {
+            let s: f64 = values.iter().map(|v| v.max(0.0)).sum();
+            for (g, &v) in gains.iter_mut().zip(values) {
+                *g = (v.max(0.0) / s).powf(1.0 / power);
+            }
+        }
+        MaskKind::Binary => {
+            let best = (0..j)
+                .max_by(|&a, &b| values[a].total_cmp(&values[b]))
+                .unwrap_or(0);
+            gains[best] = 1.0;
+        }
+    }
 }

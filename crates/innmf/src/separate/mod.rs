@@ -47,6 +47,7 @@ pub use templates::{
 use crate::error::{Error, Result};
 use crate::fit::{FitReport, Progress};
 use crate::optim::OptimizerConfig;
+use crate::points::TfPoints;
 use crate::transform::{
     Analysis, Calibration, Padding, Representation, Spectrogram, Stft, StftParams, WindowKind,
 };
@@ -102,6 +103,17 @@ pub struct SeparateConfig {
     /// least [`general::MIN_H_STEP`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub h_step: Option<f64>,
+    /// Return every output's model `V̂_j` in [`Separation::models`] (8 bytes a point per output).
+    /// Off (the default), `models` is empty and, on the mixture STFT without phase refinement,
+    /// neither the models, the masks nor the mixture's complex spectrogram are held: each
+    /// source's gains are computed frame by frame as it is resynthesized ([`Stft::filter`]),
+    /// with the same bits.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub keep_models: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 fn is_native(c: &Calibration) -> bool {
@@ -132,6 +144,7 @@ impl Default for SeparateConfig {
             representation: None,
             calibration: Calibration::Native,
             h_step: None,
+            keep_models: false,
         }
     }
 }
@@ -144,9 +157,10 @@ pub struct Separation {
     pub sources: Vec<Vec<f64>>,
     /// True when the last entry of `sources` is the free components' (noise) estimate.
     pub has_noise: bool,
-    /// `V̂_j`, same order as `sources`: on the mixture STFT grid, `[bins, frames]` row-major; in
-    /// another representation ([`SeparateConfig::representation`]), one value per point in the
-    /// order of [`Coefficients`](crate::transform::Coefficients).
+    /// `V̂_j`, same order as `sources`, when [`SeparateConfig::keep_models`] asked for them
+    /// (empty otherwise): on the mixture STFT grid, `[bins, frames]` row-major; in another
+    /// representation ([`SeparateConfig::representation`]), one value per point in the order of
+    /// [`Coefficients`](crate::transform::Coefficients).
     pub models: Vec<Vec<f64>>,
     /// What happened.
     pub report: SeparationReport,
@@ -340,15 +354,17 @@ pub fn separate(
     cfg.validate()?;
     let stft = mixture_stft(cfg.window, cfg.hop, sample_rate)?;
     check_templates(templates, cfg, sample_rate)?;
-    let spec = stft.analyze(mixture)?;
-    let points = spec.to_points(cfg.power)?;
+    // the mixture's magnitudes only (8 bytes a point): without phase refinement its complex
+    // coefficients are recomputed frame by frame when the sources are resynthesized
+    let (axes, mag) = stft.magnitudes(mixture, None)?;
+    let (n_bins, n_frames) = (axes.n_bins, axes.n_frames);
+    let points = TfPoints::from_grid_owned(axes.freqs, axes.times, mag)?.into_powered(cfg.power)?;
     let freqs = points.unique_freqs().to_vec();
     let times = points.unique_times().to_vec();
     let (nf, nt) = (freqs.len(), times.len());
-    if nf != spec.n_bins || nt != spec.n_frames {
+    if nf != n_bins || nt != n_frames {
         return Err(Error::Shape(format!(
-            "mixture grid {nf} × {nt} differs from the STFT's {} × {}",
-            spec.n_bins, spec.n_frames
+            "mixture grid {nf} × {nt} differs from the STFT's {n_bins} × {n_frames}"
         )));
     }
 
@@ -357,40 +373,55 @@ pub fn separate(
     let k = model.rank();
     debug_assert_eq!(k, ranks.iter().sum::<usize>());
 
-    // V̂ per output
+    // V̂_j at bin f, frame t: Σ_c W_c(f)·H_c(t) over output j's components, in component order
     let wv: Vec<f64> = model.w.evaluate(&freqs).iter().map(|&v| v as f64).collect();
     let hv: Vec<f64> = model.h.evaluate(&times).iter().map(|&v| v as f64).collect();
-    let mut models = Vec::with_capacity(ranks.len());
-    let mut c0 = 0;
-    for &r in &ranks {
-        let mut v = vec![0.0; nf * nt];
-        for c in c0..c0 + r {
-            let hrow = &hv[c * nt..(c + 1) * nt];
-            for f in 0..nf {
+    let vhat = |f: usize, t: usize, out: &mut [f64]| {
+        let mut c0 = 0;
+        for (o, &r) in out.iter_mut().zip(&ranks) {
+            let mut v = 0.0;
+            for c in c0..c0 + r {
                 let wf = wv[c * nf + f];
                 if wf == 0.0 {
                     continue;
                 }
-                for (o, &h) in v[f * nt..(f + 1) * nt].iter_mut().zip(hrow) {
-                    *o += wf * h;
+                v += wf * hv[c * nt + t];
+            }
+            *o = v;
+            c0 += r;
+        }
+    };
+    let n_out = ranks.len();
+    let models: Vec<Vec<f64>> = if cfg.keep_models || cfg.phase_iters > 0 {
+        let mut models = vec![vec![0.0; nf * nt]; n_out];
+        let mut values = vec![0.0; n_out];
+        for f in 0..nf {
+            for t in 0..nt {
+                vhat(f, t, &mut values);
+                for (m, &v) in models.iter_mut().zip(&values) {
+                    m[f * nt + t] = v;
                 }
             }
         }
-        models.push(v);
-        c0 += r;
-    }
-
-    let gains = masks(&models, cfg.power, cfg.mask)?;
-    let masked = |g: &[f64]| {
-        let mut s = spec.clone();
-        for (c, &gv) in s.coeffs.iter_mut().zip(g) {
-            *c *= gv;
-        }
-        s
+        models
+    } else {
+        Vec::new()
     };
-    let mut sources = Vec::with_capacity(gains.len());
+
+    let mut sources = Vec::with_capacity(n_out);
     if cfg.phase_iters > 0 {
-        let mut estimates: Vec<Spectrogram> = gains.iter().map(|g| masked(g)).collect();
+        let spec = stft.analyze(mixture)?;
+        let gains = masks(&models, cfg.power, cfg.mask)?;
+        let mut estimates: Vec<Spectrogram> = gains
+            .iter()
+            .map(|g| {
+                let mut s = spec.clone();
+                for (c, &gv) in s.coeffs.iter_mut().zip(g) {
+                    *c *= gv;
+                }
+                s
+            })
+            .collect();
         let targets: Vec<Vec<f64>> = estimates.iter().map(|s| s.magnitude()).collect();
         sources = phase::refine_phase(
             &stft,
@@ -401,11 +432,23 @@ pub fn separate(
             cfg.phase,
         )?;
     } else {
-        // one masked copy of the mixture's spectrogram at a time (16 bytes a point each)
-        for g in &gains {
-            sources.push(stft.synthesize(&masked(g))?);
+        // one source at a time, one block of frames at a time: the mixture's coefficients of a
+        // frame times the gains of the masks of every point of that frame (as `masks`), inverted
+        check_power(cfg.power)?;
+        for j in 0..n_out {
+            let y = stft.filter(mixture, |t, coeffs| {
+                let (mut values, mut buf, mut gains) =
+                    (vec![0.0; n_out], vec![0.0; n_out], vec![0.0; n_out]);
+                for (f, c) in coeffs.iter_mut().enumerate() {
+                    vhat(f, t, &mut values);
+                    masks::gains_at(&values, cfg.power, cfg.mask, &mut buf, &mut gains);
+                    *c *= gains[j];
+                }
+            })?;
+            sources.push(y);
         }
     }
+    let models = if cfg.keep_models { models } else { Vec::new() };
     let energy_share = energy_shares(&sources, mixture);
     Ok(Separation {
         has_noise: cfg.free > 0,

@@ -328,24 +328,35 @@ impl Stft {
             let block = &mut block[..count * bins];
             block.par_chunks_mut(bins).enumerate().for_each_init(
                 || (vec![0.0; n], self.fwd.make_scratch_vec()),
-                |(buf, scratch), (dj, out)| {
-                    let s = self.frame_start(j0 + dj);
-                    for (i, b) in buf.iter_mut().enumerate() {
-                        let idx = s + i as i64;
-                        let v = if idx >= 0 && (idx as usize) < x.len() {
-                            x[idx as usize]
-                        } else {
-                            0.0
-                        };
-                        *b = v * self.window[i] * self.scale;
-                    }
-                    self.fwd
-                        .process_with_scratch(buf, out, scratch)
-                        .expect("buffer sizes are fixed by the plan");
-                },
+                |(buf, scratch), (dj, out)| self.forward_frame(x, j0 + dj, buf, out, scratch),
             );
             sink(j0, block);
         }
+    }
+
+    /// The FFT of frame `j` of `x` (windowed, scaled) into `out` (N/2 + 1 bins); `buf` holds N
+    /// samples of working space. The one computation of a frame's coefficients.
+    fn forward_frame(
+        &self,
+        x: &[f64],
+        j: usize,
+        buf: &mut [f64],
+        out: &mut [Complex64],
+        scratch: &mut [Complex64],
+    ) {
+        let s = self.frame_start(j);
+        for (i, b) in buf.iter_mut().enumerate() {
+            let idx = s + i as i64;
+            let v = if idx >= 0 && (idx as usize) < x.len() {
+                x[idx as usize]
+            } else {
+                0.0
+            };
+            *b = v * self.window[i] * self.scale;
+        }
+        self.fwd
+            .process_with_scratch(buf, out, scratch)
+            .expect("buffer sizes are fixed by the plan");
     }
 
     /// The spectrogram of `frames` frames of `x` with `coeffs`.
@@ -383,11 +394,48 @@ impl Stft {
             )));
         }
         let frames = spec.n_frames;
-        let len = spec.signal_len;
-        // invert the frames in parallel a block at a time, overlap-add each block in frame
-        // order: the same sums as inverting every frame first, in a block's memory
+        Ok(self.overlap_add(frames, spec.signal_len, |j, buf, _| {
+            for (k, b) in buf.iter_mut().enumerate() {
+                *b = spec.coeffs[k * frames + j];
+            }
+        }))
+    }
+
+    /// Filters `x` in the STFT domain: every frame's coefficients (those of
+    /// [`analyze`](Self::analyze)) are handed to `modify(frame, coefficients)`, which may change
+    /// them in place, and the result is inverted as [`synthesize`](Self::synthesize) does. The
+    /// same bits as `synthesize` of the analyzed spectrogram modified frame by frame, without
+    /// either spectrogram in memory: one block of frames at a time (a source separated by a
+    /// mask from a long mixture, arXiv 2404.04439 §4).
+    ///
+    /// # Errors
+    /// Those of [`analyze`](Self::analyze).
+    pub fn filter(
+        &self,
+        x: &[f64],
+        modify: impl Fn(usize, &mut [Complex64]) + Sync,
+    ) -> Result<Vec<f64>> {
+        let frames = self.checked_frames(x)?;
+        Ok(self.overlap_add(frames, x.len(), |j, buf, fwd| {
+            self.forward_frame(x, j, &mut fwd.0, buf, &mut fwd.1);
+            modify(j, buf);
+        }))
+    }
+
+    /// The least-squares overlap-add of `frames` frames into `len` samples, frame j's N/2 + 1
+    /// coefficients written by `fill(j, coefficients, forward working space)`. The frames are
+    /// inverted in parallel a block at a time and added in frame order: the same sums as
+    /// inverting every frame first, in a block's memory; the normalizer `Σ_j w²[n − s_j]` is
+    /// computed per sample (no second signal-length buffer).
+    fn overlap_add(
+        &self,
+        frames: usize,
+        len: usize,
+        fill: impl Fn(usize, &mut [Complex64], &mut (Vec<f64>, Vec<Complex64>)) + Sync,
+    ) -> Vec<f64> {
+        let n = self.params.window_len;
+        let bins = n / 2 + 1;
         let mut y = vec![0.0; len];
-        let mut wsum = vec![0.0; len];
         let mut time_frames = vec![0.0; FRAME_BLOCK.min(frames) * n];
         for j0 in (0..frames).step_by(FRAME_BLOCK) {
             let count = FRAME_BLOCK.min(frames - j0);
@@ -397,13 +445,11 @@ impl Stft {
                     (
                         vec![Complex64::new(0.0, 0.0); bins],
                         self.inv.make_scratch_vec(),
+                        (vec![0.0; n], self.fwd.make_scratch_vec()),
                     )
                 },
-                |(buf, scratch), (dj, out)| {
-                    let j = j0 + dj;
-                    for (k, b) in buf.iter_mut().enumerate() {
-                        *b = spec.coeffs[k * frames + j];
-                    }
+                |(buf, scratch, fwd), (dj, out)| {
+                    fill(j0 + dj, buf, fwd);
                     // a real signal's DC and Nyquist bins are real
                     buf[0].im = 0.0;
                     if n % 2 == 0 {
@@ -424,16 +470,42 @@ impl Stft {
                     let idx = s + i as i64;
                     if idx >= 0 && (idx as usize) < len {
                         y[idx as usize] += frame[i];
-                        wsum[idx as usize] += self.window[i] * self.window[i];
                     }
                 }
             }
         }
-        let max_w = wsum.iter().cloned().fold(0.0, f64::max);
-        for (v, w) in y.iter_mut().zip(&wsum) {
-            *v = if *w > 1e-10 * max_w { *v / w } else { 0.0 };
+        let max_w = (0..len)
+            .map(|i| self.window_power(i, frames))
+            .fold(0.0, f64::max);
+        for (i, v) in y.iter_mut().enumerate() {
+            let w = self.window_power(i, frames);
+            *v = if w > 1e-10 * max_w { *v / w } else { 0.0 };
         }
-        Ok(y)
+        y
+    }
+
+    /// `Σ_j w²[idx − s_j]` over the frames j < `frames` whose window covers sample `idx`, added
+    /// in frame order from 0 (the overlap-add's normalizer, bit for bit as if accumulated frame
+    /// by frame).
+    fn window_power(&self, idx: usize, frames: usize) -> f64 {
+        if frames == 0 {
+            return 0.0;
+        }
+        let (n, h) = (self.params.window_len, self.params.hop);
+        let off = match self.params.padding {
+            Padding::None => 0,
+            Padding::Center => n / 2,
+        };
+        // s_j = j·h − off covers idx when j·h <= idx + off < j·h + n
+        let a = idx + off;
+        let lo = if a >= n { (a - n) / h + 1 } else { 0 };
+        let hi = (a / h).min(frames - 1);
+        let mut s = 0.0;
+        for j in lo..=hi {
+            let w = self.window[a - j * h];
+            s += w * w;
+        }
+        s
     }
 }
 
@@ -604,43 +676,77 @@ mod tests {
                 }
             }
         }
-        // the inverse by blocks: the sums of inverting every frame first, in the same order
-        let mut p = StftParams::new(16, 4);
-        p.padding = Padding::Center;
-        let stft = Stft::new(p, 1000.0).unwrap();
-        let x = noise(4 * (2 * FRAME_BLOCK + 5), 9);
-        let s = stft.analyze(&x).unwrap();
-        let (n, bins, frames) = (16, 9, s.n_frames);
-        let (mut y, mut wsum) = (vec![0.0; x.len()], vec![0.0; x.len()]);
-        for j in 0..frames {
-            let mut buf: Vec<Complex64> = (0..bins).map(|k| s.coeffs[k * frames + j]).collect();
-            buf[0].im = 0.0;
-            buf[bins - 1].im = 0.0;
-            let mut out = vec![0.0; n];
-            stft.inv.process(&mut buf, &mut out).unwrap();
-            let inv_scale = 1.0 / (n as f64 * stft.scale);
-            for i in 0..n {
-                let idx = stft.frame_start(j) + i as i64;
-                if idx >= 0 && (idx as usize) < x.len() {
-                    y[idx as usize] += out[i] * (inv_scale * stft.window[i]);
-                    wsum[idx as usize] += stft.window[i] * stft.window[i];
+        // the inverse by blocks: the sums of inverting every frame first, in the same order,
+        // divided by the window power accumulated frame by frame; `filter` the same bits as
+        // `synthesize` of the modified spectrogram
+        for &(n, h, pad, len) in &[
+            (16, 4, Padding::Center, 4 * (2 * FRAME_BLOCK + 5)),
+            (15, 5, Padding::None, 5 * (FRAME_BLOCK + 3) + 2),
+            (16, 16, Padding::None, 16 * 9 + 7),
+            (9, 2, Padding::Center, 2 * FRAME_BLOCK + 1),
+        ] {
+            let mut p = StftParams::new(n, h);
+            p.padding = pad;
+            let stft = Stft::new(p, 1000.0).unwrap();
+            let x = noise(len, 9 + len as u64);
+            let s = stft.analyze(&x).unwrap();
+            let (bins, frames) = (n / 2 + 1, s.n_frames);
+            let (mut y, mut wsum) = (vec![0.0; x.len()], vec![0.0; x.len()]);
+            for j in 0..frames {
+                let mut buf: Vec<Complex64> = (0..bins).map(|k| s.coeffs[k * frames + j]).collect();
+                buf[0].im = 0.0;
+                if n % 2 == 0 {
+                    buf[bins - 1].im = 0.0;
+                }
+                let mut out = vec![0.0; n];
+                stft.inv.process(&mut buf, &mut out).unwrap();
+                let inv_scale = 1.0 / (n as f64 * stft.scale);
+                for i in 0..n {
+                    let idx = stft.frame_start(j) + i as i64;
+                    if idx >= 0 && (idx as usize) < x.len() {
+                        y[idx as usize] += out[i] * (inv_scale * stft.window[i]);
+                        wsum[idx as usize] += stft.window[i] * stft.window[i];
+                    }
                 }
             }
+            let max_w = wsum.iter().cloned().fold(0.0, f64::max);
+            for (v, w) in y.iter_mut().zip(&wsum) {
+                *v = if *w > 1e-10 * max_w { *v / w } else { 0.0 };
+            }
+            // a gain per bin and frame, and the spectrogram it makes
+            let gain = |k: usize, j: usize| ((k * 7 + j * 3) % 11) as f64 / 10.0;
+            let mut masked = s.clone();
+            for k in 0..bins {
+                for j in 0..frames {
+                    masked.coeffs[k * frames + j] *= gain(k, j);
+                }
+            }
+            for threads in [1, 3] {
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap();
+                let same = |a: &[f64], b: &[f64]| {
+                    a.len() == b.len() && a.iter().zip(b).all(|(a, b)| a.to_bits() == b.to_bits())
+                };
+                let got = pool.install(|| stft.synthesize(&s)).unwrap();
+                assert!(same(&got, &y), "synthesize n={n} h={h} {pad:?}");
+                let want = pool.install(|| stft.synthesize(&masked)).unwrap();
+                let got = pool
+                    .install(|| {
+                        stft.filter(&x, |j, c| {
+                            for (k, c) in c.iter_mut().enumerate() {
+                                *c *= gain(k, j);
+                            }
+                        })
+                    })
+                    .unwrap();
+                assert!(same(&got, &want), "filter n={n} h={h} {pad:?}");
+            }
         }
-        let max_w = wsum.iter().cloned().fold(0.0, f64::max);
-        for (v, w) in y.iter_mut().zip(&wsum) {
-            *v = if *w > 1e-10 * max_w { *v / w } else { 0.0 };
-        }
-        for threads in [1, 3] {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap();
-            let got = pool.install(|| stft.synthesize(&s)).unwrap();
-            assert!(got.iter().zip(&y).all(|(a, b)| a.to_bits() == b.to_bits()));
-        }
-
         let stft = Stft::new(StftParams::new(16, 4), 1000.0).unwrap();
+        assert!(stft.filter(&noise(8, 1), |_, _| {}).is_err());
+        assert!(stft.filter(&[f64::NAN; 64], |_, _| {}).is_err());
         let e = stft.magnitudes(&noise(64, 1), Some(&[1.0; 8])).unwrap_err();
         assert!(e.to_string().contains("STFT bin divisors"), "{e}");
         assert!(stft.magnitudes(&noise(8, 1), None).is_err());
