@@ -314,16 +314,26 @@ mod tests {
             if want >= f32::MIN_POSITIVE as f64 && want <= f32::MAX as f64 {
                 e_worst = e_worst.max((got - want).abs() / want);
             } else if want < f32::MIN_POSITIVE as f64 {
-                assert!((got - want).abs() <= 1.5e-45, "exp({x}) = {got}, want {want}");
+                assert!(
+                    (got - want).abs() <= 1.5e-45,
+                    "exp({x}) = {got}, want {want}"
+                );
             }
             let want = if xd > 20.0 { xd } else { xd.exp().ln_1p() };
             let got = softplus(x) as f64;
             if want >= f32::MIN_POSITIVE as f64 {
                 sp_worst = sp_worst.max((got - want).abs() / want);
             } else {
-                assert!((got - want).abs() <= 1.5e-45, "softplus({x}) = {got}, want {want}");
+                assert!(
+                    (got - want).abs() <= 1.5e-45,
+                    "softplus({x}) = {got}, want {want}"
+                );
             }
-            let want = if xd > 20.0 { 1.0 } else { 1.0 / (1.0 + (-xd).exp()) };
+            let want = if xd > 20.0 {
+                1.0
+            } else {
+                1.0 / (1.0 + (-xd).exp())
+            };
             let got = softplus_grad(x) as f64;
             if want >= f32::MIN_POSITIVE as f64 {
                 sg_worst = sg_worst.max((got - want).abs() / want);

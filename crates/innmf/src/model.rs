@@ -13,10 +13,10 @@
 use crate::divergence::Divergence;
 use crate::error::{Error, Result};
 use crate::fastmath::ln_pos;
+use crate::field::kernels;
 use crate::field::{
     Axis, AxisScale, Factor, FactorWorkspace, Mlp, MlpConfig, MlpInit, OutputMap, Table,
 };
-use crate::field::kernels;
 use crate::points::TfPoints;
 use rand::Rng;
 use rayon::prelude::*;
