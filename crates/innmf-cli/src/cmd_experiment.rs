@@ -72,16 +72,18 @@ pub struct ExperimentArgs {
     #[arg(long, default_value_t = 1)]
     pub jobs: usize,
     /// Settings as JSON (the `config` object of a results.json; missing fields are an error).
-    /// Default: the paper's settings (arXiv 2404.04439, its TIMIT experiments).
+    /// Default: the paper's settings (arXiv 2404.04439, its TIMIT experiments) with --preset's.
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Small, fast settings (8 kHz, windows 256/512, rank 4, few steps) for trials.
     #[arg(long, conflicts_with = "config")]
     pub quick: bool,
-    /// iN-NMF protocol: paper (the authors': random start, 100 Rprop steps on a mixture) |
-    /// innmf (ours: NMF warm start, activations by multiplicative updates; see the README).
-    /// Sets innmf_training, separation_solver and separation_steps (also with --quick); a
-    /// --config file's `"preset"` field does the same where the file leaves them at the paper's.
+    /// iN-NMF protocol: innmf (ours, the default: NMF warm start, activations by multiplicative
+    /// updates; see the README) | paper (the authors': random start, 100 Rprop steps on a
+    /// mixture). Sets innmf_training, separation_solver and separation_steps (also with
+    /// --quick); a --config file's `"preset"` field does the same. Without either, a run whose
+    /// settings leave those fields at the paper's values gets innmf; --quick (60 Rprop steps on
+    /// a mixture) and a --config file that sets them otherwise run as written.
     #[arg(long)]
     pub preset: Option<innmf::separate::Preset>,
     /// The music separation study (part of `separation`): iN-NMF templates learned and
@@ -197,16 +199,12 @@ pub fn run(args: &ExperimentArgs) -> Result<()> {
         (None, true) => ExperimentConfig::quick(),
         (None, false) => ExperimentConfig::default(),
     };
-    if let Some(p) = args.preset {
-        if cfg.preset.is_some_and(|q| q != p) {
-            anyhow::bail!(
-                "--preset {p} but the configuration names preset {}: give one of them",
-                cfg.preset.unwrap_or_default()
-            );
+    if let (Some(p), Some(q)) = (args.preset, cfg.preset) {
+        if p != q {
+            anyhow::bail!("--preset {p} but the configuration names preset {q}: give one of them");
         }
-        cfg.set_preset(p);
     }
-    cfg.apply_preset()?;
+    cfg.resolve_preset(args.preset)?;
     cfg.seed = args.seed;
     if let Some(list) = &args.representations {
         let names: Vec<&str> = list

@@ -87,8 +87,9 @@ pub struct SeparateArgs {
     /// Magnitude power p (templates and mixture).
     #[arg(long, default_value_t = 0.5)]
     pub power: f64,
-    /// Steps of the activation fit on the mixture (default 200; H starts at the mixture's
-    /// scale, so 100 usually converge; --preset paper: 100, --preset innmf: 3000 MU iterations).
+    /// Steps of the activation fit on the mixture (default: the preset's, innmf 3000 MU
+    /// iterations, paper 100 Rprop steps; 200 Rprop steps without a preset, where H starts at
+    /// the mixture's scale, so 100 usually converge).
     #[arg(long)]
     pub steps: Option<usize>,
     /// Learning rate (Rprop initial step) of every fit.
@@ -100,15 +101,16 @@ pub struct SeparateArgs {
     /// Extra components learned on the mixture alone (an unknown source): written as noise.wav.
     #[arg(long, default_value_t = 0)]
     pub free: usize,
-    /// Activation solver on the mixture: `rprop` (gradient steps, the authors' iN-NMF; the
-    /// default) or `mu` (β multiplicative updates with W fixed, the authors' NMF; --steps
-    /// iterations; the default of --preset innmf).
+    /// Activation solver on the mixture: `rprop` (gradient steps, the authors' iN-NMF; --preset
+    /// paper's and the default without a preset) or `mu` (β multiplicative updates with W
+    /// fixed, the authors' NMF; --steps iterations; --preset innmf's).
     #[arg(long)]
     pub solver: Option<HSolver>,
-    /// iN-NMF protocol: paper (the authors': templates from a random start, 100 Rprop steps on
-    /// the mixture) | innmf (ours: templates from an NMF warm start, 3000 MU iterations on the
-    /// mixture). Without it: the paper's training, 200 Rprop steps. --steps and --solver, when
-    /// given, override the preset's; the mask is not part of a preset.
+    /// iN-NMF protocol: innmf (ours, the default on an STFT: templates from an NMF warm start,
+    /// 3000 MU iterations on the mixture) | paper (the authors': templates from a random start,
+    /// 100 Rprop steps on the mixture). Without it on other representations: the paper's
+    /// training, 200 Rprop steps. --steps and --solver, when given, override the preset's; the
+    /// mask is not part of a preset.
     #[arg(long)]
     pub preset: Option<Preset>,
     /// Mask: wiener (|X̂_j|²/Σ|X̂|², the outputs sum to the mixture) | paper (the authors' ratio
@@ -249,7 +251,10 @@ pub fn run(args: &SeparateArgs) -> Result<()> {
         Some(args.transform.representation(args.window, args.hop)?)
     };
     let calibration = args.transform.calibration();
-    let (solver, steps) = match args.preset {
+    let preset = args
+        .preset
+        .or_else(|| Preset::separation_default(representation.as_ref()));
+    let (solver, steps) = match preset {
         Some(p) => p.activations(),
         None => (HSolver::Rprop, 200),
     };
@@ -285,7 +290,7 @@ pub fn run(args: &SeparateArgs) -> Result<()> {
         beta: args.beta,
         seed: args.seed,
         calibration,
-        training: args.preset.unwrap_or_default().training(),
+        training: preset.unwrap_or_default().training(),
         ..TemplateConfig::for_mixture(args.method, window, hop)
     };
     let train_stft = args.train_window.is_some() || args.train_hop.is_some();
@@ -475,7 +480,7 @@ pub fn run(args: &SeparateArgs) -> Result<()> {
         &serde_json::json!({
             "mixture": mix.path.display().to_string(), "sample_rate": rate,
             "samples": mix.signal.len(), "channels": mix.channels,
-            "method": args.method,
+            "method": args.method, "preset": preset,
             "sources": entries, "separation": sep.report, "metrics": metrics,
         }),
     )?;

@@ -108,6 +108,11 @@ fn separates_two_tones_and_scores_them() {
         .collect();
     assert!(sdr.iter().all(|&v| v > 15.0), "SDR {sdr:?}\n{stdout}");
     assert_eq!(report["separation"]["bins"], 129);
+    // on an STFT without --preset: ours (issue 15), which the report records
+    assert_eq!(report["preset"], "innmf", "{report}");
+    let training = &report["sources"][0]["training"]["config"]["training"];
+    assert_eq!(training["nmf_warm_start"], 300, "{report}");
+    assert_eq!(report["separation"]["config"]["solver"], "mu", "{report}");
 
     // the saved models separate the same mixture at another window, with a free component
     let out2 = d.join("sep2");
@@ -160,6 +165,8 @@ fn separates_in_an_invertible_representation() {
             report["separation"]["config"]["representation"]["transform"],
             transform
         );
+        // no preset by default away from the STFT (the innmf preset was chosen on STFTs)
+        assert!(report["preset"].is_null(), "{report}");
         let sdr: Vec<f64> = report["metrics"]["sources"]
             .as_array()
             .unwrap()

@@ -9,7 +9,7 @@ use innmf_studies::{
 use pyo3::prelude::*;
 use std::path::PathBuf;
 
-/// The settings: `None` → the paper's, `"quick"` → the quick trial settings, otherwise the JSON
+/// The settings: `None` → the paper's (then the preset is settled), `"quick"` → the quick trial settings, otherwise the JSON
 /// of an `ExperimentConfig` (the `config` object of a results.json).
 fn config(config: Option<&str>) -> PyResult<ExperimentConfig> {
     match config {
@@ -40,10 +40,12 @@ fn studies_of(name: &str) -> PyResult<Vec<Study>> {
         })
 }
 
-/// `experiment_plan(study, data, out, config, pairs, seed)`: writes OUT/plan.json and returns
-/// it as JSON text.
+/// `experiment_plan(study, data, out, config, pairs, seed, preset)`: writes OUT/plan.json and
+/// returns it as JSON text. The preset is settled as `innmf experiment --preset` settles it
+/// ([`ExperimentConfig::resolve_preset`]: `innmf` unless named otherwise).
 #[pyfunction]
-#[pyo3(signature = (study, data, out, config=None, pairs=10, seed=None))]
+#[pyo3(signature = (study, data, out, config=None, pairs=10, seed=None, preset=None))]
+#[allow(clippy::too_many_arguments)]
 pub fn experiment_plan(
     py: Python<'_>,
     study: &str,
@@ -52,11 +54,17 @@ pub fn experiment_plan(
     config: Option<&str>,
     pairs: usize,
     seed: Option<u64>,
+    preset: Option<&str>,
 ) -> PyResult<String> {
     let mut cfg = self::config(config)?;
     if let Some(s) = seed {
         cfg.seed = s;
     }
+    let preset = preset
+        .map(str::parse::<innmf::separate::Preset>)
+        .transpose()
+        .map_err(py_err)?;
+    cfg.resolve_preset(preset).map_err(py_err)?;
     let opts = RunOptions {
         data,
         out,

@@ -61,6 +61,25 @@ fn take_preset(user: &str, what: &str) -> PyResult<(Option<sep::Preset>, String)
     Ok((p, v.to_string()))
 }
 
+/// The preset a separation or a template training gets: `named`, else the library's default
+/// for the representation the settings JSON `settings` names (none: the STFT), as `innmf
+/// separate` settles it ([`sep::Preset::separation_default`]).
+fn settle_preset(named: Option<sep::Preset>, settings: &str) -> PyResult<Option<sep::Preset>> {
+    if named.is_some() {
+        return Ok(named);
+    }
+    let v: Value = serde_json::from_str(settings)
+        .map_err(|e| value_error(format!("settings {settings}: {e}")))?;
+    let representation = match v.get("representation") {
+        None | Some(Value::Null) => None,
+        Some(r) => Some(
+            serde_json::from_value::<innmf::transform::Representation>(r.clone())
+                .map_err(|e| value_error(format!("representation {r}: {e}")))?,
+        ),
+    };
+    Ok(sep::Preset::separation_default(representation.as_ref()))
+}
+
 fn to_value<T: serde::Serialize>(v: &T) -> PyResult<Value> {
     serde_json::to_value(v).map_err(|e| value_error(e.to_string()))
 }
@@ -89,6 +108,7 @@ pub fn learn_templates(
     // a preset sets the training options; a `training` setting given as well replaces them
     let (preset, settings) = take_preset(settings, "template settings")?;
     let settings = settings.as_str();
+    let preset = settle_preset(preset, settings)?;
     base.training = preset.unwrap_or_default().training();
     let cfg: TemplateConfig =
         serde_json::from_value(merge(to_value(&base)?, settings, "template settings", lr)?)
@@ -130,6 +150,7 @@ pub fn separate<'py>(
     // a preset sets the activation solver and its steps; `solver`/`steps` given as well win
     let (preset, settings) = take_preset(settings, "separation settings")?;
     let settings = settings.as_str();
+    let preset = settle_preset(preset, settings)?;
     let mut base = SeparateConfig {
         optimizer: innmf::optim::OptimizerConfig::rprop(lr),
         ..SeparateConfig::default()

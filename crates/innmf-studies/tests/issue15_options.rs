@@ -108,3 +108,48 @@ fn a_preset_sets_its_fields_and_refuses_a_conflicting_one() {
     let e = bad.apply_preset().unwrap_err().to_string();
     assert!(e.contains("innmf_training"), "{e}");
 }
+
+#[test]
+fn a_run_that_names_no_preset_gets_ours_unless_its_fields_say_otherwise() {
+    use innmf::separate::{HSolver, Preset};
+    use innmf_studies::{ExperimentConfig, DEFAULT_PRESET};
+    assert_eq!(DEFAULT_PRESET, Preset::Innmf);
+    // the paper's fields and no preset: the default preset
+    let mut c = ExperimentConfig::default();
+    c.resolve_preset(None).unwrap();
+    assert_eq!(c, ExperimentConfig::with_preset(Preset::Innmf));
+    c.validate().unwrap();
+    // the quick settings have their own activation steps (60): run as written, or as named
+    let mut q = ExperimentConfig::quick();
+    q.resolve_preset(None).unwrap();
+    assert_eq!(q, ExperimentConfig::quick());
+    q.resolve_preset(Some(Preset::Innmf)).unwrap();
+    assert_eq!(q.separation_solver, HSolver::Mu);
+    // named on the command line, or in the configuration: that one
+    let mut p = ExperimentConfig::default();
+    p.resolve_preset(Some(Preset::Paper)).unwrap();
+    assert_eq!(p, ExperimentConfig::with_preset(Preset::Paper));
+    assert_eq!(p.separation_steps, 100);
+    let mut named = ExperimentConfig::with_preset(Preset::Paper);
+    named.resolve_preset(None).unwrap();
+    assert_eq!(named.preset, Some(Preset::Paper));
+    // the paper preset records itself, so its results.json reads back as the paper's
+    let json = serde_json::to_string(&p).unwrap();
+    assert!(json.contains("\"preset\":\"paper\""), "{json}");
+    let mut back: ExperimentConfig = serde_json::from_str(&json).unwrap();
+    back.resolve_preset(None).unwrap();
+    assert_eq!(back, p);
+    // fields of one's own and no preset: run as written (an ablation's configuration)
+    let mut own = ExperimentConfig::default();
+    own.separation_steps = 1000;
+    let before = own.clone();
+    own.resolve_preset(None).unwrap();
+    assert_eq!(own, before);
+    // the command line and the configuration disagree: refused, both named
+    let mut both = ExperimentConfig::with_preset(Preset::Paper);
+    let e = both
+        .resolve_preset(Some(Preset::Innmf))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("innmf") && e.contains("paper"), "{e}");
+}

@@ -171,6 +171,7 @@ def experiment_plan(
     config: str | None = None,
     pairs: int = 10,
     seed: int | None = None,
+    preset: str | None = None,
 ) -> str:
     """Writes OUT/plan.json and returns its JSON text."""
 

@@ -21,6 +21,10 @@ folders at the same paths (a shared file system) and have this package installed
 
 Settings (``config``): ``None`` for the paper's (its TIMIT experiments), ``"quick"`` for small
 fast ones, a ``dict`` (the ``config`` object of a results.json), or the path of such a JSON file.
+The iN-NMF protocol (``preset``): ``"innmf"`` (ours, the default: templates from an NMF warm
+start, activations by multiplicative updates) or ``"paper"`` (the authors'), as ``innmf
+experiment --preset``; ``None`` takes the config's ``"preset"`` or, when the config names none
+and leaves the fields a preset sets at the paper's values, ``"innmf"``.
 """
 
 from __future__ import annotations
@@ -61,17 +65,19 @@ def plan(
     *,
     pairs: int = 10,
     seed: int | None = None,
+    preset: str | None = None,
 ) -> dict:
     """Plans ``study`` (reconstruction, separation, transfer, hybrid or all) on the recordings of
     ``data`` and writes ``OUT/plan.json``; returns it: ``units`` (each with ``id``, ``kind``,
     ``deps``: the ids it reads, and ``hash``), ``config``, ``studies``, ``pairs``.
 
-    ``pairs`` speaker pairs for the separation study; ``seed`` overrides the config's.
+    ``pairs`` speaker pairs for the separation study; ``seed`` overrides the config's;
+    ``preset`` (``"innmf"``, ``"paper"``) as in the module's notes.
     """
     if study not in STUDIES:
         raise ValueError(f"study = {study!r}: expected one of {', '.join(STUDIES)}")
     text = _innmf.experiment_plan(
-        study, os.fspath(data), os.fspath(out), _config_text(config), int(pairs), seed
+        study, os.fspath(data), os.fspath(out), _config_text(config), int(pairs), seed, preset
     )
     return json.loads(text)
 
@@ -107,6 +113,7 @@ def run(
     *,
     pairs: int = 10,
     seed: int | None = None,
+    preset: str | None = None,
 ) -> dict:
     """Plans ``study``, runs every unit and collects the results (``results.json``,
     ``REPORT.md``, figures in ``out``); returns the results.
@@ -116,7 +123,7 @@ def run(
     results are gathered and collected here. Without one, the units run in this process in
     plan order. Finished units (from an earlier, interrupted run) are not recomputed.
     """
-    p = plan(study, data, out, config, pairs=pairs, seed=seed)
+    p = plan(study, data, out, config, pairs=pairs, seed=seed, preset=preset)
     out_s = os.path.abspath(os.fspath(out))
     if client is None:
         run_unit(out_s, [u["id"] for u in p["units"]])

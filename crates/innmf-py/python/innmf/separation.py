@@ -53,8 +53,9 @@ def learn_templates(
             ``calibration``, ``power`` (0.5), ``steps`` (1000), ``optimizer`` (``"rprop"``,
             ``"adam"`` or a dict), ``beta`` (1), ``seed`` (0), ``training`` (dict:
             ``match_scale``, ``output``, ``h_optimizer``, ``nmf_warm_start``, ``w_steps``),
-            ``preset`` (``"paper"``, the default, or ``"innmf"``: the training options of
-            ``innmf fit --preset``; a ``training`` dict given as well replaces them).
+            ``preset`` (``"innmf"``, the default on an STFT, or ``"paper"``: the training
+            options of ``innmf fit --preset``; without one on other representations the
+            paper's; a ``training`` dict given as well replaces them).
 
     Returns:
         A fitted :class:`ImplicitNMF` (``save`` writes what ``--save-models`` writes).
@@ -120,16 +121,18 @@ def separate(
         return_report: also return the report (settings, sizes, the activation fit, energy
             shares) and the learned models (``"models"``, when solo signals were given).
         settings: any field of the library's ``SeparateConfig``: ``power`` (0.5), ``steps``
-            (200), ``optimizer``, ``solver`` (``"rprop"`` or ``"mu"``), ``beta`` (1), ``mask``
+            (the preset's; 200 without one), ``optimizer``, ``solver`` (``"rprop"`` or ``"mu"``), ``beta`` (1), ``mask``
             (``"wiener"``, ``"paper"``, ``"binary"``), ``phase_iters`` (0), ``phase``
             (``"misi"``, ``"griffin-lim"``; STFT only), ``seed`` (0), ``tol`` (0), ``fraction``
             (1), ``calibration`` (``"native"`` or ``"unit-tone"``: the scale of the mixture's
             points, also used for templates learned here; ``"unit-tone"`` lets models trained in
             one representation separate in another), ``h_step`` (spacing in seconds of the
             activations over time in NSGT/CWT/Multires, whose bins have their own time grids;
-            default the finest bin's time step, at least 5 ms), ``preset`` (``"paper"`` or
-            ``"innmf"`` as ``innmf separate --preset``: the activation solver and steps, and the
-            training of templates learned here; ``solver``/``steps`` given as well win).
+            default the finest bin's time step, at least 5 ms), ``preset`` (``"innmf"``, the
+            default on an STFT, or ``"paper"``, as ``innmf separate --preset``: the activation
+            solver and steps, and the training of templates learned here; ``solver``/``steps``
+            given as well win; without one on other representations: 200 Rprop steps and the
+            paper's training).
 
     Returns:
         A list of float64 signals, each as long as the mixture (with ``return_report``, a tuple

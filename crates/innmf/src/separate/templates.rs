@@ -145,6 +145,18 @@ impl Preset {
         }
     }
 
+    /// The preset a separation uses when none is named (`innmf separate`, Python's
+    /// `innmf.separate` and `learn_templates`): [`Preset::Innmf`], the best we found, on an
+    /// STFT (`None`: the mixture's STFT of [`super::SeparateConfig`]), where it was chosen and
+    /// tested (issue 15) and where its NMF warm start and multiplicative updates find one grid;
+    /// `None` on other representations (the separation's own settings and the paper's training).
+    pub fn separation_default(representation: Option<&Representation>) -> Option<Preset> {
+        match representation {
+            None | Some(Representation::Stft(_)) => Some(Preset::Innmf),
+            Some(_) => None,
+        }
+    }
+
     /// The activation solver on a mixture and its steps (Rprop steps or MU iterations).
     pub fn activations(self) -> (super::HSolver, usize) {
         match self {
