@@ -152,6 +152,7 @@ pub fn ln_pos(x: f32) -> f32 {
 
 // e^r on |r| ≤ ln2/2: the Cephes `expf` polynomial (with the range reduction below, about one
 // ulp).
+#[allow(clippy::excessive_precision)] // Cephes constants, kept verbatim
 const EXP_P: [f32; 6] = [
     1.987_569_1e-4,
     1.398_199_9e-3,
