@@ -340,7 +340,7 @@ mod tests {
                 sg_worst = sg_worst.max((got - want).abs() / want);
             } else {
                 // below the normal range: e⁻ˣ overflows (as the libm version did), giving 0
-                assert!(got <= want, "softplus'({x}) = {got}, want {want}");
+                assert!(got <= want + 1.5e-45, "softplus'({x}) = {got}, want {want}");
             }
         }
         assert!(e_worst < 3e-7, "exp: max relative error {e_worst}");
