@@ -150,23 +150,89 @@ pub fn ln_pos(x: f32) -> f32 {
     f + (p - 2.121_944_4e-4 * ef - 0.5 * z) + 0.693_359_4 * ef
 }
 
-/// Numerically safe softplus `ln(1 + eˣ)` with PyTorch's threshold (x > 20 returns x).
-#[inline]
-pub fn softplus(x: f32) -> f32 {
-    if x > 20.0 {
-        x
+// e^r on |r| ≤ ln2/2: the Cephes `expf` polynomial (with the range reduction below, about one
+// ulp).
+#[allow(clippy::excessive_precision)] // Cephes constants, kept verbatim
+const EXP_P: [f32; 6] = [
+    1.987_569_1e-4,
+    1.398_199_9e-3,
+    8.333_452e-3,
+    4.166_579_6e-2,
+    1.666_666_5e-1,
+    5.000_000_1e-1,
+];
+// ln 2 = LN2_HI + LN2_LO (LN2_HI has 12 significant bits, so n·LN2_HI is exact for |n| < 2¹²).
+const LN2_HI: f32 = 0.693_359_4;
+const LN2_LO: f32 = -2.121_944_4e-4;
+
+/// `eˣ`, branch-free (so loops vectorize), for every f32 `x` but NaN: the argument is clamped
+/// to [−104, 89] (below, the result is 0 or the nearest subnormal; above, +∞), reduced to
+/// `r = x − n·ln 2` with |r| ≤ ln2/2, and the polynomial's value scaled by 2ⁿ in two normal
+/// factors (so subnormal results are rounded once). Relative error below 3e-7 where the result
+/// is normal (tested against f64).
+#[inline(always)]
+pub fn exp_fast(x: f32) -> f32 {
+    let x = x.clamp(-104.0, 89.0);
+    let shifted = x.mul_add(std::f32::consts::LOG2_E, ROUND_MAGIC);
+    let n = shifted - ROUND_MAGIC;
+    let ni = (shifted.to_bits() as i32).wrapping_sub(ROUND_MAGIC.to_bits() as i32);
+    let r = (-n).mul_add(LN2_HI, x);
+    let r = (-n).mul_add(LN2_LO, r);
+    let z = r * r;
+    let mut p = EXP_P[0];
+    for c in &EXP_P[1..] {
+        p = p.mul_add(r, *c);
+    }
+    let y = p.mul_add(z, r) + 1.0;
+    // 2ⁿ = 2^n1 · 2^n2 with both factors normal (n ∈ [−150, 129])
+    let n1 = ni >> 1;
+    let n2 = ni - n1;
+    let s1 = f32::from_bits(((n1 + 127) as u32) << 23);
+    let s2 = f32::from_bits(((n2 + 127) as u32) << 23);
+    y * s1 * s2
+}
+
+/// `ln(1 + e)` for `e` in [0, 1]: `ln(u)·e/(u − 1)` with `u = 1 + e` rounded (the factor undoes
+/// the rounding of `u`), `e` itself where `u` rounds to 1. Relative error below 5e-7 (tested).
+#[inline(always)]
+fn ln_1p_unit(e: f32) -> f32 {
+    let u = 1.0 + e;
+    let d = u - 1.0;
+    let safe_d = if d == 0.0 { 1.0 } else { d };
+    let l = ln_pos(u) * (e / safe_d);
+    if d == 0.0 {
+        e
     } else {
-        x.exp().ln_1p()
+        l
     }
 }
 
-/// Derivative of softplus: the logistic sigmoid (1 for x > 20, matching the threshold).
-#[inline]
+/// Numerically safe softplus `ln(1 + eˣ)` with PyTorch's threshold (x > 20 returns x):
+/// `max(x, 0) + ln(1 + e^−|x|)`, branch-free ([`exp_fast`], a vectorizable `ln`), so the loops
+/// over a network's outputs vectorize. Relative error below 1e-6 against f64 (tested); NaN stays
+/// NaN.
+#[inline(always)]
+pub fn softplus(x: f32) -> f32 {
+    let v = x.max(0.0) + ln_1p_unit(exp_fast(-x.abs()));
+    if x > 20.0 || x.is_nan() {
+        x
+    } else {
+        v
+    }
+}
+
+/// Derivative of softplus: the logistic sigmoid `1/(1 + e⁻ˣ)` (1 for x > 20, matching the
+/// threshold), branch-free; 0 below x ≈ −88.7, where e⁻ˣ overflows (the exact value is
+/// subnormal there). Relative error below 1e-6 elsewhere (tested).
+#[inline(always)]
 pub fn softplus_grad(x: f32) -> f32 {
+    let v = 1.0 / (1.0 + exp_fast(-x));
     if x > 20.0 {
         1.0
+    } else if x.is_nan() {
+        x
     } else {
-        1.0 / (1.0 + (-x).exp())
+        v
     }
 }
 
@@ -234,6 +300,58 @@ mod tests {
             assert!((s[i] - x[i].sin()).abs() < 1e-6);
             assert!((c[i] - x[i].cos()).abs() < 1e-6);
         }
+    }
+
+    #[test]
+    fn exp_and_softplus_match_f64() {
+        let (mut e_worst, mut sp_worst, mut sg_worst) = (0.0f64, 0.0f64, 0.0f64);
+        let n = 200_001;
+        for i in 0..n {
+            let x = (-110.0 + 140.0 * (i as f64) / (n - 1) as f64) as f32;
+            let xd = x as f64;
+            let want = xd.exp();
+            let got = exp_fast(x) as f64;
+            // normal results: relative; subnormal ones: within one subnormal step
+            if want >= f32::MIN_POSITIVE as f64 && want <= f32::MAX as f64 {
+                e_worst = e_worst.max((got - want).abs() / want);
+            } else if want < f32::MIN_POSITIVE as f64 {
+                assert!(
+                    (got - want).abs() <= 1.5e-45,
+                    "exp({x}) = {got}, want {want}"
+                );
+            }
+            let want = if xd > 20.0 { xd } else { xd.exp().ln_1p() };
+            let got = softplus(x) as f64;
+            if want >= f32::MIN_POSITIVE as f64 {
+                sp_worst = sp_worst.max((got - want).abs() / want);
+            } else {
+                assert!(
+                    (got - want).abs() <= 1.5e-45,
+                    "softplus({x}) = {got}, want {want}"
+                );
+            }
+            let want = if xd > 20.0 {
+                1.0
+            } else {
+                1.0 / (1.0 + (-xd).exp())
+            };
+            let got = softplus_grad(x) as f64;
+            if want >= f32::MIN_POSITIVE as f64 {
+                sg_worst = sg_worst.max((got - want).abs() / want);
+            } else {
+                // below the normal range: e⁻ˣ overflows (as the libm version did), giving 0
+                assert!(got <= want + 1.5e-45, "softplus'({x}) = {got}, want {want}");
+            }
+        }
+        assert!(e_worst < 3e-7, "exp: max relative error {e_worst}");
+        assert!(sp_worst < 1e-6, "softplus: max relative error {sp_worst}");
+        assert!(sg_worst < 1e-6, "softplus': max relative error {sg_worst}");
+        assert_eq!(exp_fast(200.0), f32::INFINITY);
+        assert_eq!(exp_fast(-200.0), 0.0);
+        assert!(softplus(f32::NAN).is_nan() && softplus_grad(f32::NAN).is_nan());
+        assert_eq!(softplus(f32::INFINITY), f32::INFINITY);
+        assert_eq!(softplus(f32::NEG_INFINITY), 0.0);
+        assert_eq!(softplus_grad(f32::NEG_INFINITY), 0.0);
     }
 
     #[test]

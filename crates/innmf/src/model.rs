@@ -13,10 +13,10 @@
 use crate::divergence::Divergence;
 use crate::error::{Error, Result};
 use crate::fastmath::ln_pos;
+use crate::field::kernels;
 use crate::field::{
     Axis, AxisScale, Factor, FactorWorkspace, Mlp, MlpConfig, MlpInit, OutputMap, Table,
 };
-use crate::linalg::gemm;
 use crate::points::TfPoints;
 use rand::Rng;
 use rayon::prelude::*;
@@ -339,7 +339,7 @@ impl Model {
     pub fn reconstruct_grid(&self, freqs: &[f64], times: &[f64]) -> Vec<f32> {
         let (w, h) = (self.sample_w(freqs), self.sample_h(times));
         let mut v = vec![0.0f32; freqs.len() * times.len()];
-        gemm(
+        crate::linalg::gemm(
             &mut v,
             &w,
             &h,
@@ -617,17 +617,12 @@ impl FactorEval {
     }
 }
 
-/// Targets of the dense path in cell order: the point set's own magnitudes when its points are in
-/// row-major cell order, else a permuted copy.
-enum DenseTarget {
-    Points,
-    Permuted(Vec<f64>),
-}
-
 struct DenseBuffers {
     /// Σ x·ln(x+ε) − x over the grid (KL only): the loss terms that do not depend on the model.
     kl_const: f64,
-    target: DenseTarget,
+    /// Targets in cell order, rounded to f32 as the engine sees them (half the memory traffic of
+    /// the f64 magnitudes on every step; the same bits, since both KL paths round them to f32).
+    target: Vec<f32>,
     weight: Option<Vec<f32>>,
     /// V̂ in cell order, overwritten by ∂loss/∂V̂ when gradients are asked for.
     vhat: Vec<f32>,
@@ -712,12 +707,15 @@ impl<'p> Trainer<'p> {
         };
         let eps32 = div.eps as f32;
         let dense = if points.is_row_major_grid() || points.grid().is_some() {
-            let target = if points.is_row_major_grid() {
-                DenseTarget::Points
+            let m = points.m();
+            let target: Vec<f32> = if points.is_row_major_grid() {
+                m.iter().map(|&v| v as f32).collect()
             } else {
                 let g = points.grid().expect("grid");
-                let m = points.m();
-                DenseTarget::Permuted(g.cell_to_point.iter().map(|&p| m[p as usize]).collect())
+                g.cell_to_point
+                    .iter()
+                    .map(|&p| m[p as usize] as f32)
+                    .collect()
             };
             let dense_weight = weight.as_ref().map(|w| {
                 if points.is_row_major_grid() {
@@ -855,10 +853,7 @@ impl<'p> Trainer<'p> {
         let hv = &self.hv;
         let wt = &d.wt;
         let weight = d.weight.as_deref();
-        let target: &[f64] = match &d.target {
-            DenseTarget::Points => self.points.m(),
-            DenseTarget::Permuted(v) => v,
-        };
+        let target: &[f32] = &d.target;
         let level = self.level;
         let loss: f64 = d
             .vhat
@@ -868,14 +863,14 @@ impl<'p> Trainer<'p> {
             .map(|(b, (vh, x))| {
                 let r0 = b * rows;
                 let nr = vh.len() / nt;
-                gemm(
+                kernels::gemm(
+                    level,
                     vh,
                     &wt[r0 * k..(r0 + nr) * k],
                     hv,
                     nr,
                     k,
                     nt,
-                    false,
                     false,
                     false,
                 );
@@ -889,14 +884,25 @@ impl<'p> Trainer<'p> {
                 0.0
             };
         if grads {
+            // Hᵀ as [T, K] (the right operand of ∂Wᵀ = G·Hᵀ)
+            for c in 0..k {
+                for t in 0..nt {
+                    self.ht[t * k + c] = self.hv[c * nt + t];
+                }
+            }
             let g = &d.vhat;
-            let (dwv, dhv, wv) = (&mut self.dwv, &mut self.dhv, &self.wv);
+            let (dwt, dhv, ht) = (&mut self.wt, &mut self.dhv, &self.ht);
             rayon::join(
-                // ∂W = H·Gᵀ : [K, T]·[T, F]
-                || gemm(dwv, hv, g, k, nt, nf, false, true, false),
-                // ∂H = W·G : [K, F]·[F, T]
-                || gemm(dhv, wv, g, k, nf, nt, false, false, false),
+                // ∂Wᵀ = G·Hᵀ : [F, T]·[T, K]
+                || kernels::gemm(level, dwt, g, ht, nf, nt, k, false, false),
+                // ∂H = W·G : [K, F]·[F, T], W as stored transposed ([F, K])
+                || kernels::gemm(level, dhv, wt, g, k, nf, nt, true, false),
             );
+            for c in 0..k {
+                for f in 0..nf {
+                    self.dwv[c * nf + f] = self.wt[f * k + c];
+                }
+            }
         }
         loss / norm
     }
@@ -1105,9 +1111,9 @@ fn kl_block<const WITH_CONST: bool, X: Copy + Into<f64>>(
 }
 
 crate::simd::simd_fn! {
-    /// [`kl_block`] on f64 targets (the dense path), without the constant terms.
-    fn kl_dense(x: &[f64], y: &mut [f32], eps: f32, inv: f32, grads: bool) -> f64 {
-        kl_block::<false, f64>(x, y, eps, inv, grads, |v| v as f32)
+    /// [`kl_block`] on the dense path's targets, without the constant terms.
+    fn kl_dense(x: &[f32], y: &mut [f32], eps: f32, inv: f32, grads: bool) -> f64 {
+        kl_block::<false, f32>(x, y, eps, inv, grads, |v| v)
     }
 }
 
@@ -1123,13 +1129,13 @@ fn kl_fast(div: &Divergence, weighted: bool) -> bool {
     div.beta == 1.0 && !weighted && div.eps >= 1e-30
 }
 
-/// Loss sum over a block of the dense path (targets `x` in f64, estimates `y`) and, if `grads`,
+/// Loss sum over a block of the dense path (targets `x`, estimates `y`) and, if `grads`,
 /// the per-cell gradient of the normalized loss written over `y`. With `skip_const` the KL terms
 /// x·ln(x+ε) − x, which do not depend on the model, are left out (the caller adds their sum).
 fn pointwise(
     level: crate::simd::Level,
     div: &Divergence,
-    x: &[f64],
+    x: &[f32],
     y: &mut [f32],
     w: Option<&[f32]>,
     norm: f64,
@@ -1143,8 +1149,7 @@ fn pointwise(
     let mut acc = 0.0f64;
     for (j, (xi, yi)) in x.iter().zip(y.iter_mut()).enumerate() {
         let wgt = w.map_or(1.0, |w| w[j] as f64);
-        // the target as the f32 engine sees it
-        let (xv, yv) = (*xi as f32 as f64, *yi as f64);
+        let (xv, yv) = (*xi as f64, *yi as f64);
         acc += wgt * div.value(xv, yv);
         if grads {
             *yi = (wgt * div.grad(xv, yv) * inv) as f32;

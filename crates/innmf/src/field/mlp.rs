@@ -320,7 +320,7 @@ impl Mlp {
                         nb,
                         &mut g[..nb],
                     );
-                    map_values(cfg.output, &g[..nb], &mut vals[r0..r0 + nb]);
+                    map_values(level, cfg.output, &g[..nb], &mut vals[r0..r0 + nb]);
                 }
                 if bad {
                     vals.fill(f32::NAN);
@@ -600,7 +600,7 @@ fn forward_component(
             &mut buf.g[r0..r0 + nb],
         );
     }
-    map_values(output, &buf.g, &mut buf.values);
+    map_values(level, output, &buf.g, &mut buf.values);
     if bad {
         // pre-activations beyond the sine's range: training has diverged (the fit reports it)
         buf.values.fill(f32::NAN);
@@ -608,13 +608,9 @@ fn forward_component(
 }
 
 /// `values = map(g)` (the output map, one branch per slice so the loops vectorize).
-fn map_values(output: OutputMap, g: &[f32], values: &mut [f32]) {
+fn map_values(level: Level, output: OutputMap, g: &[f32], values: &mut [f32]) {
     match output {
-        OutputMap::Softplus => {
-            for (v, &g) in values.iter_mut().zip(g) {
-                *v = softplus(g);
-            }
-        }
+        OutputMap::Softplus => softplus_rows(level, g, values),
         OutputMap::Exp => {
             for (v, &g) in values.iter_mut().zip(g) {
                 *v = OutputMap::Exp.value(g);
@@ -624,17 +620,31 @@ fn map_values(output: OutputMap, g: &[f32], values: &mut [f32]) {
 }
 
 /// `g ← dvalues · map'(g)`.
-fn map_grads(output: OutputMap, g: &mut [f32], dvalues: &[f32]) {
+fn map_grads(level: Level, output: OutputMap, g: &mut [f32], dvalues: &[f32]) {
     match output {
-        OutputMap::Softplus => {
-            for (g, &dv) in g.iter_mut().zip(dvalues) {
-                *g = dv * softplus_grad(*g);
-            }
-        }
+        OutputMap::Softplus => softplus_grad_rows(level, g, dvalues),
         OutputMap::Exp => {
             for (g, &dv) in g.iter_mut().zip(dvalues) {
                 *g = dv * OutputMap::Exp.grad(*g);
             }
+        }
+    }
+}
+
+simd::simd_fn! {
+    /// `values = softplus(g)` (branch-free, vectorized at every level, the same bits).
+    fn softplus_rows(g: &[f32], values: &mut [f32]) {
+        for (v, &g) in values.iter_mut().zip(g) {
+            *v = softplus(g);
+        }
+    }
+}
+
+simd::simd_fn! {
+    /// `g ← dvalues · softplus'(g)`.
+    fn softplus_grad_rows(g: &mut [f32], dvalues: &[f32]) {
+        for (g, &dv) in g.iter_mut().zip(dvalues) {
+            *g = dv * softplus_grad(*g);
         }
     }
 }
@@ -729,15 +739,19 @@ fn backward_component(
     let (j2, h) = (s0.fan_in, so.fan_in);
     grad.fill(0.0);
     // dg = dvalue · map'(g), in place of g
-    map_grads(output, &mut buf.g, dvalues);
+    map_grads(level, output, &mut buf.g, dvalues);
     grad[so.b] = buf.g.iter().map(|&v| v as f64).sum::<f64>() as f32;
     // Wᵀ of the sine layers, for ∂a = ∂z·Wᵀ
     for l in 1..=depth {
         let s = specs[l];
         let (w, wt) = (&p[s.w..s.b], &mut buf.wt[l - 1]);
-        for i in 0..s.fan_in {
-            for o in 0..s.fan_out {
-                wt[o * s.fan_in + i] = w[i * s.fan_out + o];
+        // row o of Wᵀ is column o of W (contiguous writes, strided reads, no index checks)
+        for (o, row) in wt[..s.fan_out * s.fan_in]
+            .chunks_exact_mut(s.fan_in)
+            .enumerate()
+        {
+            for (v, &x) in row.iter_mut().zip(w[o..].iter().step_by(s.fan_out)) {
+                *v = x;
             }
         }
     }
