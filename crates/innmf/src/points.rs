@@ -302,6 +302,22 @@ impl TfPoints {
         }
     }
 
+    /// The magnitudes in row-major (frequency, time) cell order when the points fill one grid:
+    /// borrowed when they are stored in that order (an STFT's point set: no copy, no grid map),
+    /// gathered through [`grid`](Self::grid) otherwise; `None` when they are not a grid.
+    pub fn grid_values(&self) -> Option<std::borrow::Cow<'_, [f64]>> {
+        if self.is_row_major_grid() {
+            return Some(std::borrow::Cow::Borrowed(&self.m));
+        }
+        let grid = self.grid()?;
+        Some(std::borrow::Cow::Owned(
+            grid.cell_to_point
+                .iter()
+                .map(|&i| self.m[i as usize])
+                .collect(),
+        ))
+    }
+
     /// Returns a copy with every magnitude raised to `p` (the paper compresses with p = 0.5).
     pub fn powered(&self, p: f64) -> Result<Self> {
         self.clone().into_powered(p)
@@ -496,6 +512,19 @@ mod tests {
         for i in 0..p.len() {
             assert_eq!(p.cell_of(i), general.cell_of(i));
         }
+        // the cell-order magnitudes: borrowed from a row-major grid, gathered from a cloud
+        let (pv, gv) = (p.grid_values().unwrap(), general.grid_values().unwrap());
+        assert!(matches!(pv, std::borrow::Cow::Borrowed(_)));
+        assert_eq!(pv, gv);
+        let shuffled = TfPoints::new(
+            t.iter().rev().copied().collect(),
+            f.iter().rev().copied().collect(),
+            mag.iter().rev().copied().collect(),
+        )
+        .unwrap();
+        assert_eq!(shuffled.grid_values().unwrap(), pv);
+        let cloud = TfPoints::new(vec![0.0, 0.0, 1.0], vec![5.0, 6.0, 5.0], vec![1.0; 3]).unwrap();
+        assert!(cloud.grid_values().is_none());
         // unsorted or repeated axes take the general path; errors name the value
         let q = TfPoints::from_grid(&[20.0, 10.0], &[0.0], &[1.0, 2.0]).unwrap();
         assert!(!q.is_row_major_grid() && q.grid().is_some());

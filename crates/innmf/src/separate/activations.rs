@@ -143,11 +143,9 @@ fn fit_mu(
 ) -> Result<FitReport> {
     let (nf, nt) = (freqs.len(), times.len());
     let k = model.rank();
-    let grid = points.grid().ok_or_else(|| {
+    let v = points.grid_values().ok_or_else(|| {
         Error::Shape("the mixture points are not a full grid (needed by the MU solver)".into())
     })?;
-    let m = points.m();
-    let v: Vec<f64> = grid.cell_to_point.iter().map(|&i| m[i as usize]).collect();
     let wk: Vec<f64> = model.w.evaluate(freqs).iter().map(|&x| x as f64).collect();
     // [K, F] -> F×K_fixed
     let mut w_fixed = vec![0.0; nf * k_fixed];

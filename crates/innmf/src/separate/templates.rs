@@ -359,7 +359,7 @@ pub fn warm_start(
             "an explicit H for the NMF warm start (it starts H at NMF's activations)",
         ));
     }
-    let grid = points.grid().ok_or_else(|| {
+    let v = points.grid_values().ok_or_else(|| {
         Error::param(
             "training points",
             "not one time-frequency grid",
@@ -368,8 +368,6 @@ pub fn warm_start(
     })?;
     let rank = model.rank();
     let (nf, nt) = (points.unique_freqs().len(), points.unique_times().len());
-    let m = points.m();
-    let v: Vec<f64> = grid.cell_to_point.iter().map(|&i| m[i as usize]).collect();
     let nmf = NmfParams::new(rank)
         .beta(beta)
         .init(Init::Paper)
@@ -410,7 +408,7 @@ fn learn_nmf_templates(
     cfg: &TemplateConfig,
     data: TrainingData,
 ) -> Result<LearnedTemplates> {
-    let grid = points.grid().ok_or_else(|| {
+    let v = points.grid_values().ok_or_else(|| {
         Error::param(
             "representation",
             cfg.representation.name(),
@@ -419,8 +417,6 @@ fn learn_nmf_templates(
     })?;
     let (freqs, times) = (points.unique_freqs(), points.unique_times());
     let (nf, nt) = (freqs.len(), times.len());
-    let m = points.m();
-    let v: Vec<f64> = grid.cell_to_point.iter().map(|&i| m[i as usize]).collect();
     let nmf = NmfParams::new(cfg.rank)
         .beta(cfg.beta)
         .init(Init::Nndsvda)
