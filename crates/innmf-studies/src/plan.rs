@@ -774,6 +774,17 @@ mod tests {
                 TRANSFER.to_vec(),
             ),
             (
+                "transfer.sampling",
+                |c| {
+                    c.transfer.sampling = if c.transfer.sampling.is_exact() {
+                        innmf::Sampling::Auto
+                    } else {
+                        innmf::Sampling::Exact
+                    }
+                },
+                TRANSFER.to_vec(),
+            ),
+            (
                 "transfer.representations",
                 |c| c.transfer.representations[2] = crate::config::transfer_cqt(110.0, 12, 8000.0),
                 TRANSFER.to_vec(),
