@@ -199,11 +199,6 @@ pub fn run(args: &ExperimentArgs) -> Result<()> {
         (None, true) => ExperimentConfig::quick(),
         (None, false) => ExperimentConfig::default(),
     };
-    if let (Some(p), Some(q)) = (args.preset, cfg.preset) {
-        if p != q {
-            anyhow::bail!("--preset {p} but the configuration names preset {q}: give one of them");
-        }
-    }
     cfg.resolve_preset(args.preset)?;
     cfg.seed = args.seed;
     if let Some(list) = &args.representations {

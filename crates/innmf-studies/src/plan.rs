@@ -281,7 +281,6 @@ impl Unit {
 /// report's, and each transfer unit reads its own representations only.
 pub fn unit_settings(cfg: &ExperimentConfig, unit: &Unit) -> Value {
     let c = cfg;
-    let reps = &c.transfer.representations;
     match *unit {
         Unit::TrainInnmf { .. } => json!({
             "seed": c.seed, "sample_rate": c.sample_rate, "train_seconds": c.train_seconds,
@@ -313,22 +312,12 @@ pub fn unit_settings(cfg: &ExperimentConfig, unit: &Unit) -> Value {
             "test_seconds": c.test_seconds, "power": c.power, "mask": c.mask, "rank": c.rank,
             "nmf_iter": c.nmf_iter,
         }),
-        Unit::TransferTrain { rep, .. } => with_sampling(
-            json!({
-                "seed": c.seed, "sample_rate": c.sample_rate, "power": c.power, "rank": c.rank,
-                "transfer.seconds": c.transfer.seconds, "transfer.width": c.transfer.width,
-                "transfer.steps": c.transfer.steps, "representation": reps[rep],
-            }),
-            c.transfer.sampling,
-        ),
-        Unit::Transfer { to, .. } => with_sampling(
-            json!({
-                "seed": c.seed, "sample_rate": c.sample_rate, "power": c.power, "rank": c.rank,
-                "transfer.seconds": c.transfer.seconds, "transfer.width": c.transfer.width,
-                "transfer.refit_steps": c.transfer.refit_steps, "representation": reps[to],
-            }),
-            c.transfer.sampling,
-        ),
+        Unit::TransferTrain { rep, .. } => {
+            transfer_settings(c, "transfer.steps", c.transfer.steps, rep)
+        }
+        Unit::Transfer { to, .. } => {
+            transfer_settings(c, "transfer.refit_steps", c.transfer.refit_steps, to)
+        }
         Unit::Hybrid { .. } => json!({"seed": c.seed, "power": c.power, "hybrid": c.hybrid}),
         Unit::MusicTrain { rep, .. } => {
             let m = music(c);
@@ -364,16 +353,23 @@ pub fn unit_settings(cfg: &ExperimentConfig, unit: &Unit) -> Value {
     }
 }
 
-/// The music study's settings (a music unit exists only when they do).
-/// `settings` with `"transfer.sampling"` when it is not the default (exact), so the exact
-/// runs keep their hashes.
-fn with_sampling(mut settings: Value, sampling: innmf::Sampling) -> Value {
-    if !sampling.is_exact() {
-        settings["transfer.sampling"] = json!(sampling);
+/// The settings a transfer unit reads: the shared ones, its steps (under `steps_key`), its
+/// representation (the `rep`-th), and `"transfer.sampling"` when it is not the default (exact),
+/// so the exact runs keep their hashes.
+fn transfer_settings(c: &ExperimentConfig, steps_key: &str, steps: usize, rep: usize) -> Value {
+    let mut settings = json!({
+        "seed": c.seed, "sample_rate": c.sample_rate, "power": c.power, "rank": c.rank,
+        "transfer.seconds": c.transfer.seconds, "transfer.width": c.transfer.width,
+        "representation": c.transfer.representations[rep],
+    });
+    settings[steps_key] = json!(steps);
+    if !c.transfer.sampling.is_exact() {
+        settings["transfer.sampling"] = json!(c.transfer.sampling);
     }
     settings
 }
 
+/// The music study's settings (a music unit exists only when they do).
 fn music(c: &ExperimentConfig) -> &crate::config::MusicConfig {
     c.music
         .as_ref()
