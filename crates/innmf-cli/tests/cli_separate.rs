@@ -113,6 +113,7 @@ fn separates_two_tones_and_scores_them() {
     let training = &report["sources"][0]["training"]["config"]["training"];
     assert_eq!(training["nmf_warm_start"], 300, "{report}");
     assert_eq!(report["separation"]["config"]["solver"], "mu", "{report}");
+    assert_eq!(report["separation"]["config"]["mu_precision"], "f32");
 
     // the saved models separate the same mixture at another window, with a free component
     let out2 = d.join("sep2");
@@ -121,12 +122,15 @@ fn separates_two_tones_and_scores_them() {
         "separate", "--model", s(&out.join("source_1.safetensors")),
         "--model", s(&out.join("source_2.safetensors")), "--free", "2",
         "--mix", s(&d.join("mix.wav")), "--out", s(&out2), "--window", "512", "--hop", "128",
-        "--steps", "100", "--mask", "paper", "--phase-iters", "3",
+        "--steps", "100", "--mask", "paper", "--phase-iters", "3", "--mu-precision", "f64",
     ]);
     assert!(ok, "stdout: {stdout}\nstderr: {stderr}");
     for f in ["source_1.wav", "source_2.wav", "noise.wav", "report.json"] {
         assert!(out2.join(f).exists(), "missing {f}");
     }
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out2.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["separation"]["config"]["mu_precision"], "f64");
 }
 
 /// Issue 16: `--transform nsgt|cwt` learns the templates in that representation and
@@ -253,6 +257,8 @@ fn input_errors_are_clear() {
     assert!(!ok && e.contains("100 samples") && e.contains("256"), "{e}");
     let (ok, _, e) = run(s(&empty), s(&a), &[]);
     assert!(!ok && e.contains("no samples"), "{e}");
+    let (ok, _, e) = run(s(&a), s(&a), &["--mu-precision", "f16"]);
+    assert!(!ok && e.contains("f16") && e.contains("f32, f64"), "{e}");
     let (ok, _, e) = run(s(&a), s(&st), &[]);
     assert!(
         !ok && e.contains("2 channel") && e.contains("--channel"),

@@ -55,6 +55,21 @@ def test_separate_from_solo_signals_and_free_components(models) -> None:
     assert np.isfinite(out[0]).all()
 
 
+def test_mu_precision(models) -> None:
+    """The MU solver runs in f32 by default; its f64 twin gives the same sources to f32
+    rounding."""
+    mix = MIX + 0.05 * np.random.default_rng(1).standard_normal(len(MIX))
+    s32, r32 = innmf.separate(mix, SR, models, solver="mu", return_report=True, **SEP)
+    s64, r64 = innmf.separate(mix, SR, models, solver="mu", mu_precision="f64",
+                              return_report=True, **SEP)
+    assert r32["config"]["mu_precision"] == "f32" and r64["config"]["mu_precision"] == "f64"
+    for a, b in zip(s32, s64):
+        err = np.sum((a - b) ** 2)
+        assert 0 < err < 1e-10 * np.sum(b ** 2), err / np.sum(b ** 2)
+    with pytest.raises(ValueError, match="f16"):
+        innmf.separate(mix, SR, models, solver="mu", mu_precision="f16", **SEP)
+
+
 def test_same_outputs_as_the_cli(cli, models, tmp_path) -> None:
     paths = []
     for j, m in enumerate(models):

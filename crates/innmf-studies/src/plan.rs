@@ -9,7 +9,7 @@
 
 use crate::config::{music_representation_name, representation_name, ExperimentConfig, Study};
 use crate::corpus::Corpus;
-use innmf::separate::TemplateMethod;
+use innmf::separate::{HSolver, TemplateMethod};
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -287,11 +287,15 @@ pub fn unit_settings(cfg: &ExperimentConfig, unit: &Unit) -> Value {
             "power": c.power, "rank": c.rank, "width": c.width, "train_window": c.train_window,
             "innmf_steps": c.innmf_steps, "innmf_training": c.innmf_training,
         }),
-        Unit::Nmf { .. } => json!({
-            "seed": c.seed, "sample_rate": c.sample_rate, "train_seconds": c.train_seconds,
-            "test_seconds": c.test_seconds, "power": c.power, "rank": c.rank,
-            "nmf_iter": c.nmf_iter, "nmf_init": c.nmf_init,
-        }),
+        Unit::Nmf { .. } => with_precision(
+            c,
+            true,
+            json!({
+                "seed": c.seed, "sample_rate": c.sample_rate, "train_seconds": c.train_seconds,
+                "test_seconds": c.test_seconds, "power": c.power, "rank": c.rank,
+                "nmf_iter": c.nmf_iter, "nmf_init": c.nmf_init,
+            }),
+        ),
         Unit::ReconInnmf { .. } => json!({
             "seed": c.seed, "sample_rate": c.sample_rate, "train_seconds": c.train_seconds,
             "test_seconds": c.test_seconds, "power": c.power, "refit_steps": c.refit_steps,
@@ -299,19 +303,27 @@ pub fn unit_settings(cfg: &ExperimentConfig, unit: &Unit) -> Value {
         Unit::Separate {
             method: TemplateMethod::Innmf,
             ..
-        } => json!({
-            "seed": c.seed, "sample_rate": c.sample_rate, "train_seconds": c.train_seconds,
-            "test_seconds": c.test_seconds, "power": c.power, "mask": c.mask,
-            "separation_steps": c.separation_steps, "separation_solver": c.separation_solver,
-        }),
+        } => with_precision(
+            c,
+            c.separation_solver == HSolver::Mu,
+            json!({
+                "seed": c.seed, "sample_rate": c.sample_rate, "train_seconds": c.train_seconds,
+                "test_seconds": c.test_seconds, "power": c.power, "mask": c.mask,
+                "separation_steps": c.separation_steps, "separation_solver": c.separation_solver,
+            }),
+        ),
         Unit::Separate {
             method: TemplateMethod::Nmf,
             ..
-        } => json!({
-            "seed": c.seed, "sample_rate": c.sample_rate, "train_seconds": c.train_seconds,
-            "test_seconds": c.test_seconds, "power": c.power, "mask": c.mask, "rank": c.rank,
-            "nmf_iter": c.nmf_iter,
-        }),
+        } => with_precision(
+            c,
+            true,
+            json!({
+                "seed": c.seed, "sample_rate": c.sample_rate, "train_seconds": c.train_seconds,
+                "test_seconds": c.test_seconds, "power": c.power, "mask": c.mask, "rank": c.rank,
+                "nmf_iter": c.nmf_iter,
+            }),
+        ),
         Unit::TransferTrain { rep, .. } => {
             transfer_settings(c, "transfer.steps", c.transfer.steps, rep)
         }
@@ -351,6 +363,16 @@ pub fn unit_settings(cfg: &ExperimentConfig, unit: &Unit) -> Value {
             json!([common, own])
         }
     }
+}
+
+/// `settings` plus `"nmf_precision"` when the unit runs multiplicative updates (`uses_mu`) and
+/// the precision is not the one a configuration without the field means (f64), so runs made
+/// before the field existed keep their hashes.
+fn with_precision(c: &ExperimentConfig, uses_mu: bool, mut settings: Value) -> Value {
+    if uses_mu && !c.nmf_precision.is_f64() {
+        settings["nmf_precision"] = json!(c.nmf_precision);
+    }
+    settings
 }
 
 /// The settings a transfer unit reads: the shared ones, its steps (under `steps_key`), its
@@ -644,8 +666,8 @@ pub fn unit_seed(seed: u64, id: &str) -> u64 {
 mod tests {
     use super::*;
     use crate::corpus::Recording;
-    use innmf::nmf::Init;
-    use innmf::separate::{HSolver, MaskKind};
+    use innmf::nmf::{Init, Precision};
+    use innmf::separate::MaskKind;
     use std::collections::BTreeSet;
 
     /// Three speakers and one music recording; planning reads no file.
@@ -731,6 +753,16 @@ mod tests {
             (
                 "nmf_init",
                 |c| c.nmf_init = Init::Random,
+                vec!["nmf", "separate-nmf"],
+            ),
+            (
+                "nmf_precision",
+                |c| {
+                    c.nmf_precision = match c.nmf_precision {
+                        Precision::F32 => Precision::F64,
+                        Precision::F64 => Precision::F32,
+                    }
+                },
                 vec!["nmf", "separate-nmf"],
             ),
             (
@@ -887,6 +919,49 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn the_precision_enters_the_hashes_of_the_mu_units_only_when_it_is_f32() {
+        let corpus = corpus();
+        let hashes = |c: &ExperimentConfig| {
+            Plan::new(c, &corpus, &Study::ALL, &[(0, 2)])
+                .units
+                .into_iter()
+                .map(|u| (u.id, u.hash))
+                .collect::<HashMap<String, String>>()
+        };
+        // iN-NMF's activations by multiplicative updates read it too
+        let mut mu = ExperimentConfig::quick();
+        mu.separation_solver = HSolver::Mu;
+        let mut mu64 = mu.clone();
+        mu64.nmf_precision = Precision::F64;
+        let (a, b) = (hashes(&mu), hashes(&mu64));
+        for id in [
+            "separate.a+b.innmf.256",
+            "separate.a+b.nmf.256",
+            "nmf.a.256",
+        ] {
+            assert_ne!(a[id], b[id], "{id}");
+        }
+        assert_eq!(a["innmf-train.a"], b["innmf-train.a"]);
+        // a configuration written before the field existed means f64, and keeps its hashes:
+        // f64 adds nothing to a unit's settings
+        let mut old = serde_json::to_value(&mu64).unwrap();
+        assert!(
+            old.get("nmf_precision").is_none(),
+            "f64 is left out of the JSON"
+        );
+        old.as_object_mut().unwrap().remove("nmf_precision");
+        let parsed: ExperimentConfig = serde_json::from_value(old).unwrap();
+        assert_eq!(parsed.nmf_precision, Precision::F64);
+        for u in Plan::new(&mu64, &corpus, &Study::ALL, &[(0, 2)]).units {
+            let s = unit_settings(&mu64, &u.unit).to_string();
+            assert!(!s.contains("nmf_precision"), "{}: {s}", u.id);
+        }
+        // the built-in settings run in f32
+        assert_eq!(ExperimentConfig::default().nmf_precision, Precision::F32);
+        assert_eq!(mu.nmf_precision, Precision::F32);
     }
 
     #[test]

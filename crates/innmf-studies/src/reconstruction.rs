@@ -160,7 +160,7 @@ pub(crate) fn nmf(ctx: &Ctx<'_>, rec: usize, window: usize, seed: u64) -> Result
     let g = stft_grid(train, sr, window, p)?;
     let (nf, nt) = (g.freqs.len(), g.times.len());
     let nmf = nmf_params(cfg, seed);
-    let (w, h, rep) = nmf.fit::<f64>(&g.v, nf, nt)?;
+    let (w, h, rep) = nmf.fit_as(cfg.nmf_precision, &g.v, nf, nt)?;
     let v_hat = matmul(&w, &h, nf, cfg.rank, nt);
     let mut rows = vec![row(
         Split::Train,
@@ -175,7 +175,7 @@ pub(crate) fn nmf(ctx: &Ctx<'_>, rec: usize, window: usize, seed: u64) -> Result
     if test.len() >= window {
         let gt = stft_grid(test, sr, window, p)?;
         let ntt = gt.times.len();
-        let (ht, rep) = nmf.fit_h::<f64>(&gt.v, nf, ntt, &w)?;
+        let (ht, rep) = nmf.fit_h_as(cfg.nmf_precision, &gt.v, nf, ntt, &w)?;
         let v_hat = matmul(&w, &ht, nf, cfg.rank, ntt);
         rows.push(row(
             Split::Heldout,

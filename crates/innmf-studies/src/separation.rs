@@ -60,6 +60,7 @@ pub(crate) fn separate_pair(
         power: cfg.power,
         mask: cfg.mask,
         seed,
+        mu_precision: cfg.nmf_precision,
         ..SeparateConfig::default()
     };
     let (models, sep_cfg) = match method {

@@ -121,7 +121,9 @@ def separate(
         return_report: also return the report (settings, sizes, the activation fit, energy
             shares) and the learned models (``"models"``, when solo signals were given).
         settings: any field of the library's ``SeparateConfig``: ``power`` (0.5), ``steps``
-            (the preset's; 200 without one), ``optimizer``, ``solver`` (``"rprop"`` or ``"mu"``), ``beta`` (1), ``mask``
+            (the preset's; 200 without one), ``optimizer``, ``solver`` (``"rprop"`` or ``"mu"``),
+            ``mu_precision`` (``"f32"``, the fused KL engine, or ``"f64"``, the reference: the
+            arithmetic of the ``"mu"`` solver), ``beta`` (1), ``mask``
             (``"wiener"``, ``"paper"``, ``"binary"``), ``phase_iters`` (0), ``phase``
             (``"misi"``, ``"griffin-lim"``; STFT only), ``seed`` (0), ``tol`` (0), ``fraction``
             (1), ``calibration`` (``"native"`` or ``"unit-tone"``: the scale of the mixture's

@@ -33,7 +33,7 @@ pub mod params;
 pub use float::Float;
 pub use init::initialize;
 pub use mu::{LossPoint, NmfReport, EPSILON};
-pub use params::{gamma, Init, NmfEngine, NmfParams, UpdateOrder};
+pub use params::{gamma, Init, NmfEngine, NmfParams, Precision, UpdateOrder};
 
 use crate::divergence::Divergence;
 use crate::error::{Error, Result};
@@ -204,6 +204,61 @@ impl NmfParams {
         let fixed: Vec<usize> = (0..nf).collect();
         let report = self.solve(x, f, t, &mut w, &mut h, &fixed, true)?;
         Ok((w, h, report))
+    }
+
+    /// [`fit`](Self::fit) of f64 data in `precision` (see [`Precision`]); the factors in f64.
+    pub fn fit_as(
+        &self,
+        precision: Precision,
+        x: &[f64],
+        f: usize,
+        t: usize,
+    ) -> Result<(Vec<f64>, Vec<f64>, NmfReport)> {
+        match precision {
+            Precision::F64 => self.fit(x, f, t),
+            Precision::F32 => {
+                let (w, h, report) = self.fit::<f32>(&from_f64(x), f, t)?;
+                Ok((to_f64(&w), to_f64(&h), report))
+            }
+        }
+    }
+
+    /// [`fit_h`](Self::fit_h) of f64 data in `precision` (see [`Precision`]); H in f64.
+    pub fn fit_h_as(
+        &self,
+        precision: Precision,
+        x: &[f64],
+        f: usize,
+        t: usize,
+        w: &[f64],
+    ) -> Result<(Vec<f64>, NmfReport)> {
+        match precision {
+            Precision::F64 => self.fit_h(x, f, t, w),
+            Precision::F32 => {
+                let (h, report) = self.fit_h::<f32>(&from_f64(x), f, t, &from_f64(w))?;
+                Ok((to_f64(&h), report))
+            }
+        }
+    }
+
+    /// [`fit_partial`](Self::fit_partial) of f64 data in `precision` (see [`Precision`]); the
+    /// factors in f64 (the fixed columns of W as given, rounded to f32 in `F32`).
+    pub fn fit_partial_as(
+        &self,
+        precision: Precision,
+        x: &[f64],
+        f: usize,
+        t: usize,
+        w_fixed: &[f64],
+    ) -> Result<(Vec<f64>, Vec<f64>, NmfReport)> {
+        match precision {
+            Precision::F64 => self.fit_partial(x, f, t, w_fixed),
+            Precision::F32 => {
+                let (w, h, report) =
+                    self.fit_partial::<f32>(&from_f64(x), f, t, &from_f64(w_fixed))?;
+                Ok((to_f64(&w), to_f64(&h), report))
+            }
+        }
     }
 
     /// The engine under every `fit*`: iterates in place on `w` (F×K) and `h` (K×T), keeping the

@@ -84,6 +84,38 @@ pub enum NmfEngine {
     Reference,
 }
 
+/// The arithmetic a multiplicative-update fit of f64 data runs in ([`NmfParams::fit_as`],
+/// [`fit_h_as`](NmfParams::fit_h_as), [`fit_partial_as`](NmfParams::fit_partial_as)): `F64`
+/// iterates on the data as given; `F32` rounds data and start to f32, iterates there (for
+/// β = 1 on the fused KL engine, 2–4× faster) and widens the factors back. The two agree to f32
+/// rounding (per entry within about 1e-4 after thousands of iterations).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    /// Single precision.
+    F32,
+    /// Double precision (the reference).
+    F64,
+}
+
+crate::error::from_str_by_serde_name!(Precision, "precision", "f32, f64");
+
+impl std::fmt::Display for Precision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Precision::F32 => "f32",
+            Precision::F64 => "f64",
+        })
+    }
+}
+
+impl Precision {
+    /// True for [`Precision::F64`] (for `skip_serializing_if`).
+    pub fn is_f64(&self) -> bool {
+        *self == Precision::F64
+    }
+}
+
 /// Hyper-parameters of multiplicative-update NMF `X ≈ W·H` (`X`: F×T, `W`: F×K, `H`: K×T).
 ///
 /// ```

@@ -160,7 +160,7 @@ fn fit_mu(
         .max_iter(cfg.steps)
         .tol(0.0)
         .seed(cfg.seed);
-    let (w, h, rep) = nmf.fit_partial::<f64>(&v, nf, nt, &w_fixed)?;
+    let (w, h, rep) = nmf.fit_partial_as(cfg.mu_precision, &v, nf, nt, &w_fixed)?;
     *model = nmf_model(&w, &h, freqs, times)?;
     Ok(nmf_fit_report(&rep, nf * nt))
 }

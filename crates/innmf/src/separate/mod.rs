@@ -46,6 +46,7 @@ pub use templates::{
 
 use crate::error::{Error, Result};
 use crate::fit::{FitReport, Progress};
+use crate::nmf::Precision;
 use crate::optim::OptimizerConfig;
 use crate::points::TfPoints;
 use crate::transform::{
@@ -110,6 +111,9 @@ pub struct SeparateConfig {
     /// with the same bits.
     #[serde(default, skip_serializing_if = "is_false")]
     pub keep_models: bool,
+    /// Arithmetic of the multiplicative-update solver ([`HSolver::Mu`]): f32 by default (the
+    /// fused KL engine for β = 1; sources agree with f64's to f32 rounding), f64 the reference.
+    pub mu_precision: Precision,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -145,6 +149,7 @@ impl Default for SeparateConfig {
             calibration: Calibration::Native,
             h_step: None,
             keep_models: false,
+            mu_precision: Precision::F32,
         }
     }
 }
