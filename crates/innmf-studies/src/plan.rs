@@ -229,7 +229,7 @@ impl Unit {
     }
 
     /// The units whose files this one reads (a music separation: its stems' templates).
-    pub fn dependencies(&self, corpus: &Corpus) -> Vec<Unit> {
+    pub fn dependencies(&self, cfg: &ExperimentConfig, corpus: &Corpus) -> Vec<Unit> {
         match *self {
             Unit::MusicSeparate {
                 track,
@@ -263,7 +263,10 @@ impl Unit {
                 b,
                 method: TemplateMethod::Nmf,
                 window,
-            } => vec![Unit::Nmf { rec: a, window }, Unit::Nmf { rec: b, window }],
+            } => {
+                let window = crate::separation::nmf_template_window(cfg, window);
+                vec![Unit::Nmf { rec: a, window }, Unit::Nmf { rec: b, window }]
+            }
             Unit::Transfer { rec, from, .. } => vec![Unit::TransferTrain { rec, rep: from }],
             Unit::TrainInnmf { .. }
             | Unit::Nmf { .. }
@@ -314,16 +317,26 @@ pub fn unit_settings(cfg: &ExperimentConfig, unit: &Unit) -> Value {
         ),
         Unit::Separate {
             method: TemplateMethod::Nmf,
+            window,
             ..
-        } => with_precision(
-            c,
-            true,
-            json!({
-                "seed": c.seed, "sample_rate": c.sample_rate, "train_seconds": c.train_seconds,
-                "test_seconds": c.test_seconds, "power": c.power, "mask": c.mask, "rank": c.rank,
-                "nmf_iter": c.nmf_iter,
-            }),
-        ),
+        } => {
+            let mut settings = with_precision(
+                c,
+                true,
+                json!({
+                    "seed": c.seed, "sample_rate": c.sample_rate, "train_seconds": c.train_seconds,
+                    "test_seconds": c.test_seconds, "power": c.power, "mask": c.mask,
+                    "rank": c.rank, "nmf_iter": c.nmf_iter,
+                }),
+            );
+            // templates of another window (`nmf_templates`; the NMF units' hashes do not name
+            // their window)
+            let tw = crate::separation::nmf_template_window(c, window);
+            if tw != window {
+                settings["nmf_template_window"] = json!(tw);
+            }
+            settings
+        }
         Unit::TransferTrain { rep, .. } => {
             transfer_settings(c, "transfer.steps", c.transfer.steps, rep)
         }
@@ -550,7 +563,7 @@ impl Plan {
         let mut planned: Vec<PlannedUnit> = Vec::with_capacity(units.len());
         for (i, unit) in units.into_iter().enumerate() {
             let deps: Vec<usize> = unit
-                .dependencies(corpus)
+                .dependencies(cfg, corpus)
                 .iter()
                 .map(|d| index[d]) // every dependency is planned before its users
                 .collect();
@@ -766,6 +779,11 @@ mod tests {
                 vec!["nmf", "separate-nmf"],
             ),
             (
+                "nmf_templates",
+                |c| c.nmf_templates = crate::config::NmfTemplates::TrainWindow,
+                vec!["separate-nmf"],
+            ),
+            (
                 "mask",
                 |c| c.mask = MaskKind::Wiener,
                 vec!["separate-innmf", "separate-nmf"],
@@ -875,6 +893,7 @@ mod tests {
         let mut full = base.clone();
         full.innmf_training.match_scale = true; // left out of the JSON at the paper's value
         full.separation_solver = HSolver::Mu;
+        full.nmf_templates = crate::config::NmfTemplates::TrainWindow;
         let json = serde_json::to_value(&full).unwrap();
         let mut settings = BTreeSet::new();
         for (k, v) in json.as_object().unwrap() {
@@ -906,7 +925,15 @@ mod tests {
             assert_eq!(got, want, "{name}: kinds recomputed");
             // a kind is recomputed entirely or not at all, except for the transfer units of
             // the representation that changed (the CQT's)
-            if name == "transfer.representations" {
+            if name == "nmf_templates" {
+                // only the windows other than the training window's (512) read other templates
+                for (id, _) in &changed {
+                    assert!(id.ends_with(".256"), "{name}: {id} recomputed");
+                }
+                assert!(kept
+                    .iter()
+                    .any(|id| id.starts_with("separate.") && id.ends_with(".nmf.512")));
+            } else if name == "transfer.representations" {
                 for (id, _) in &changed {
                     assert!(id.contains("cqt"), "{name}: {id} recomputed");
                 }

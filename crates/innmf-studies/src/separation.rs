@@ -4,10 +4,12 @@
 //! reconstruction study's models; the mixture is the two held-out excerpts, the second scaled to
 //! exactly the first's energy (0 dB). iN-NMF samples `W` at each window's bins and fits `H`
 //! (`separation_steps` steps of `separation_solver`); NMF uses the `W` trained at that window
+//! (or, with `nmf_templates: train-window`, the one trained at `train_window`, interpolated)
 //! and fits `H` with `nmf_iter` multiplicative updates. Scored by [`innmf::metrics::evaluate`]
 //! (BSS Eval v3 SDR/SIR/SAR with the permutation search, SI-SDR with mean removal, STOI),
 //! averaged over the two sources.
 
+use crate::config::{ExperimentConfig, NmfTemplates};
 use crate::reconstruction::{load_innmf, load_nmf_w};
 use crate::results::{PerSource, Row, SeparationRow};
 use crate::runner::Ctx;
@@ -24,6 +26,15 @@ pub const EVAL: EvalOptions = EvalOptions {
     extended_stoi: false,
     si_sdr_zero_mean: true,
 };
+
+/// The window whose NMF templates separate a mixture at `window`
+/// ([`ExperimentConfig::nmf_templates`]).
+pub(crate) fn nmf_template_window(cfg: &ExperimentConfig, window: usize) -> usize {
+    match cfg.nmf_templates {
+        NmfTemplates::PerWindow => window,
+        NmfTemplates::TrainWindow => cfg.train_window,
+    }
+}
 
 /// Unit `separate`: the mixture of `a` and `b` at `window`, separated with `method`'s
 /// templates, scored.
@@ -73,10 +84,13 @@ pub(crate) fn separate_pair(
             },
         ),
         TemplateMethod::Nmf => {
-            let freqs = mixture_stft(window, hop, sr)?.analyze(&mix)?.freqs;
+            // the bins of the window the templates were trained at (interpolated to the
+            // mixture's by `separate` when it is another)
+            let tw = nmf_template_window(cfg, window);
+            let freqs = mixture_stft(tw, (tw / 2).max(1), sr)?.analyze(&mix)?.freqs;
             let mut ms = Vec::new();
             for rec in [a, b] {
-                let w = load_nmf_w(ctx, rec, window)?;
+                let w = load_nmf_w(ctx, rec, tw)?;
                 // H is not used by `separate`: one frame of ones
                 ms.push(nmf_model(&w, &vec![1.0; cfg.rank], &freqs, &[0.0])?);
             }
