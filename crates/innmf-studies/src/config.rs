@@ -395,6 +395,12 @@ pub struct ExperimentConfig {
     /// as iN-NMF is). Left out of the JSON at the default.
     #[serde(default, skip_serializing_if = "NmfTemplates::is_per_window")]
     pub nmf_templates: NmfTemplates,
+    /// Where iN-NMF's templates are evaluated for a mixture ([`InnmfTemplateGrid`]): at the
+    /// mixture's bins (the method, the default) or at the training window's bins, linearly
+    /// interpolated to the mixture's (an ablation: what the networks do between the bins they
+    /// were trained on). Left out of the JSON at the default.
+    #[serde(default, skip_serializing_if = "InnmfTemplateGrid::is_mixture")]
+    pub innmf_template_grid: InnmfTemplateGrid,
     /// iN-NMF training options beyond the paper's (default: the paper's).
     #[serde(default, skip_serializing_if = "TrainingOptions::is_paper")]
     pub innmf_training: TrainingOptions,
@@ -442,6 +448,25 @@ impl NmfTemplates {
     }
 }
 
+/// Where the separation study evaluates iN-NMF's templates
+/// ([`ExperimentConfig::innmf_template_grid`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum InnmfTemplateGrid {
+    /// The networks at the mixture's bins.
+    #[default]
+    Mixture,
+    /// The networks at the bins of `train_window`, linearly interpolated to the mixture's.
+    Training,
+}
+
+impl InnmfTemplateGrid {
+    /// True for the default (for `skip_serializing_if`).
+    pub fn is_mixture(&self) -> bool {
+        *self == InnmfTemplateGrid::Mixture
+    }
+}
+
 fn precision_f64() -> Precision {
     Precision::F64
 }
@@ -475,6 +500,7 @@ impl Default for ExperimentConfig {
             nmf_precision: Precision::F32,
             mask: MaskKind::Paper,
             nmf_templates: NmfTemplates::PerWindow,
+            innmf_template_grid: InnmfTemplateGrid::Mixture,
             innmf_training: TrainingOptions::default(),
             separation_solver: HSolver::Rprop,
             bootstrap: 2000,
@@ -628,6 +654,7 @@ impl ExperimentConfig {
             nmf_precision: Precision::F32,
             mask: MaskKind::Paper,
             nmf_templates: NmfTemplates::PerWindow,
+            innmf_template_grid: InnmfTemplateGrid::Mixture,
             innmf_training: TrainingOptions::default(),
             separation_solver: HSolver::Rprop,
             bootstrap: 200,
@@ -671,7 +698,13 @@ impl ExperimentConfig {
         };
         pos("rank", self.rank)?;
         pos("width", self.width)?;
-        pos("innmf_steps", self.innmf_steps)?;
+        // 0: the W-only stage of an NMF warm start is the whole training
+        if self.innmf_steps > 0
+            || self.innmf_training.nmf_warm_start == 0
+            || self.innmf_training.w_steps == 0
+        {
+            pos("innmf_steps", self.innmf_steps)?;
+        }
         pos("refit_steps", self.refit_steps)?;
         if let Some(o) = &self.innmf_training.h_optimizer {
             o.validate()?;
@@ -781,6 +814,18 @@ impl ExperimentConfig {
 mod tests {
     use super::*;
     use innmf::transform::Calibration;
+
+    #[test]
+    fn zero_innmf_steps_only_after_a_w_only_stage() {
+        let mut c = ExperimentConfig::quick();
+        c.innmf_steps = 0;
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("innmf_steps"), "{e}");
+        c.innmf_training.nmf_warm_start = 100;
+        assert!(c.validate().is_err(), "no W-only stage");
+        c.innmf_training.w_steps = 100;
+        c.validate().unwrap();
+    }
 
     #[test]
     fn nmf_templates_of_the_training_window_need_that_window_in_the_study() {

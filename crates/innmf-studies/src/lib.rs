@@ -49,7 +49,8 @@ pub mod transfer;
 pub use claims::ClaimSettings;
 pub use config::{
     music_representation, music_representation_name, representation_name, ExperimentConfig,
-    HybridConfig, MusicConfig, NmfTemplates, Study, TransferConfig, DEFAULT_PRESET,
+    HybridConfig, InnmfTemplateGrid, MusicConfig, NmfTemplates, Study, TransferConfig,
+    DEFAULT_PRESET,
 };
 pub use corpus::{
     synthesize_corpus, Corpus, CorpusSummary, Layout, Part, PartRole, Recording, Sex, Skipped,

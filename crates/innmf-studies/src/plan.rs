@@ -306,15 +306,22 @@ pub fn unit_settings(cfg: &ExperimentConfig, unit: &Unit) -> Value {
         Unit::Separate {
             method: TemplateMethod::Innmf,
             ..
-        } => with_precision(
-            c,
-            c.separation_solver == HSolver::Mu,
-            json!({
-                "seed": c.seed, "sample_rate": c.sample_rate, "train_seconds": c.train_seconds,
-                "test_seconds": c.test_seconds, "power": c.power, "mask": c.mask,
-                "separation_steps": c.separation_steps, "separation_solver": c.separation_solver,
-            }),
-        ),
+        } => {
+            let mut settings = with_precision(
+                c,
+                c.separation_solver == HSolver::Mu,
+                json!({
+                    "seed": c.seed, "sample_rate": c.sample_rate, "train_seconds": c.train_seconds,
+                    "test_seconds": c.test_seconds, "power": c.power, "mask": c.mask,
+                    "separation_steps": c.separation_steps,
+                    "separation_solver": c.separation_solver,
+                }),
+            );
+            if !c.innmf_template_grid.is_mixture() {
+                settings["innmf_template_grid"] = json!(c.innmf_template_grid);
+            }
+            settings
+        }
         Unit::Separate {
             method: TemplateMethod::Nmf,
             window,
@@ -784,6 +791,11 @@ mod tests {
                 vec!["separate-nmf"],
             ),
             (
+                "innmf_template_grid",
+                |c| c.innmf_template_grid = crate::config::InnmfTemplateGrid::Training,
+                vec!["separate-innmf"],
+            ),
+            (
                 "mask",
                 |c| c.mask = MaskKind::Wiener,
                 vec!["separate-innmf", "separate-nmf"],
@@ -894,6 +906,7 @@ mod tests {
         full.innmf_training.match_scale = true; // left out of the JSON at the paper's value
         full.separation_solver = HSolver::Mu;
         full.nmf_templates = crate::config::NmfTemplates::TrainWindow;
+        full.innmf_template_grid = crate::config::InnmfTemplateGrid::Training;
         let json = serde_json::to_value(&full).unwrap();
         let mut settings = BTreeSet::new();
         for (k, v) in json.as_object().unwrap() {

@@ -9,7 +9,7 @@
 //! (BSS Eval v3 SDR/SIR/SAR with the permutation search, SI-SDR with mean removal, STOI),
 //! averaged over the two sources.
 
-use crate::config::{ExperimentConfig, NmfTemplates};
+use crate::config::{ExperimentConfig, InnmfTemplateGrid, NmfTemplates};
 use crate::reconstruction::{load_innmf, load_nmf_w};
 use crate::results::{PerSource, Row, SeparationRow};
 use crate::runner::Ctx;
@@ -18,6 +18,7 @@ use innmf::metrics::{evaluate, EvalOptions};
 use innmf::separate::{
     mixture_stft, nmf_model, separate, HSolver, SeparateConfig, TemplateMethod, TemplateSet,
 };
+use innmf::Model;
 
 /// The scores of the study: permutation search, STOI without eSTOI, SI-SDR of zero-mean signals.
 pub const EVAL: EvalOptions = EvalOptions {
@@ -33,6 +34,28 @@ pub(crate) fn nmf_template_window(cfg: &ExperimentConfig, window: usize) -> usiz
     match cfg.nmf_templates {
         NmfTemplates::PerWindow => window,
         NmfTemplates::TrainWindow => cfg.train_window,
+    }
+}
+
+/// iN-NMF's templates as the study applies them ([`ExperimentConfig::innmf_template_grid`]):
+/// the model itself (its networks evaluated at the mixture's bins), or its W evaluated at the
+/// bins of `train_window` as an explicit table (linearly interpolated to the mixture's bins).
+fn innmf_templates(cfg: &ExperimentConfig, model: Model, sr: f64) -> Result<Model> {
+    match cfg.innmf_template_grid {
+        InnmfTemplateGrid::Mixture => Ok(model),
+        InnmfTemplateGrid::Training => {
+            let tw = cfg.train_window;
+            let freqs: Vec<f64> = (0..=tw / 2).map(|k| k as f64 * sr / tw as f64).collect();
+            let (k, nf) = (model.rank(), freqs.len());
+            let w = model.sample_w(&freqs); // [K, F]
+            let mut wf = vec![0.0; nf * k]; // F×K for nmf_model
+            for c in 0..k {
+                for i in 0..nf {
+                    wf[i * k + c] = f64::from(w[c * nf + i]).max(0.0);
+                }
+            }
+            nmf_model(&wf, &vec![1.0; k], &freqs, &[0.0])
+        }
     }
 }
 
@@ -76,7 +99,10 @@ pub(crate) fn separate_pair(
     };
     let (models, sep_cfg) = match method {
         TemplateMethod::Innmf => (
-            vec![load_innmf(ctx, a)?, load_innmf(ctx, b)?],
+            [a, b]
+                .into_iter()
+                .map(|rec| innmf_templates(cfg, load_innmf(ctx, rec)?, sr))
+                .collect::<Result<Vec<_>>>()?,
             SeparateConfig {
                 steps: cfg.separation_steps,
                 solver: cfg.separation_solver,

@@ -191,6 +191,49 @@ fn mu_in_f32_matches_its_f64_twin() {
 }
 
 #[test]
+fn the_w_only_stage_of_a_warm_start_can_be_the_whole_training() {
+    let x = low_harmonic(8000, 1);
+    let warm = innmf::separate::TrainingOptions {
+        match_scale: true,
+        nmf_warm_start: 50,
+        w_steps: 40,
+        ..Default::default()
+    };
+    let cfg = TemplateConfig {
+        steps: 0,
+        training: warm.clone(),
+        ..small_templates()
+    };
+    let l = learn_templates(&x, SR, &cfg, None).unwrap();
+    assert_eq!(l.report.steps, 0);
+    let w_loss = l.training["warm_start"]["w_final_loss"].as_f64().unwrap();
+    assert_eq!(l.report.final_loss, w_loss);
+    // the same templates as the first part of a training that goes on jointly: the W-only
+    // stage is deterministic and the joint stage starts from it
+    let two = TemplateConfig {
+        steps: 1,
+        ..cfg.clone()
+    };
+    let l2 = learn_templates(&x, SR, &two, None).unwrap();
+    assert_eq!(
+        l2.training["warm_start"]["w_final_loss"].as_f64(),
+        Some(w_loss)
+    );
+    // without a W-only stage there is nothing to train: refused, naming the setting
+    for training in [
+        innmf::separate::TrainingOptions::default(),
+        innmf::separate::TrainingOptions { w_steps: 0, ..warm },
+    ] {
+        let c = TemplateConfig {
+            training,
+            ..cfg.clone()
+        };
+        let e = learn_templates(&x, SR, &c, None).unwrap_err().to_string();
+        assert!(e.contains("steps") && e.contains("w_steps"), "{e}");
+    }
+}
+
+#[test]
 fn training_window_differs_from_mixture_window() {
     let n = 8000;
     let cfg_t = small_templates(); // 512 / 256

@@ -298,7 +298,25 @@ pub fn learn_templates(
         &fit_cfg,
         Some(&mut forward),
     )?;
-    let mut report = fit(&mut model, &points, &fit_cfg, None, Some(&mut forward))?;
+    let mut report =
+        match (cfg.steps, warm["w_final_loss"].as_f64()) {
+            // no joint stage: the templates are the W-only stage's
+            (0, Some(loss)) => FitReport {
+                steps: 0,
+                loss_history: vec![loss],
+                final_loss: loss,
+                converged: false,
+                elapsed_s: 0.0,
+                points_per_step: points.len(),
+            },
+            (0, None) => return Err(Error::param(
+                "steps",
+                0,
+                "at least 1 (0 only after an NMF warm start with w_steps > 0: its W-only stage \
+                 is then the whole training)",
+            )),
+            _ => fit(&mut model, &points, &fit_cfg, None, Some(&mut forward))?,
+        };
     report.elapsed_s += warm["secs"].as_f64().unwrap_or(0.0);
     let mut training = serde_json::json!({
         "spec": spec, "fit": fit_cfg, "final_loss": report.final_loss, "steps": report.steps,
