@@ -64,7 +64,8 @@ pub struct SeparateArgs {
     /// Training STFT hop (default: 1000 for iN-NMF, the mixture's --hop for NMF).
     #[arg(long)]
     pub train_hop: Option<usize>,
-    /// Training steps per source (Rprop, full batch).
+    /// Training steps per source (Rprop, full batch); 0 after an NMF warm start (--preset
+    /// innmf): its W-only stage is then the whole training.
     #[arg(long, default_value_t = 1000)]
     pub train_steps: usize,
     /// Mixture STFT window (any size: iN-NMF templates are sampled at its bins); with

@@ -1,0 +1,58 @@
+#!/usr/bin/env python3
+"""Issue 15: paired comparisons between the rows of two separation runs.
+
+  python3 studies/issue15/paired.py A.results.json:innmf B.results.json:nmf [--part test|dev|all]
+
+For each window, the median over pairs of the paired difference A − B (each row is a pair's mean
+over its two sources) of SDR, SIR, SAR and STOI, with the 95 % percentile-bootstrap interval of
+that median (2000 resamples of the pairs, numpy seed 0, as table.py) and how many pairs A is
+higher. A run is a results.json (a path, or a name under runs/ without .results.json) and the
+method whose rows to take (innmf or nmf). The parts are table.py's: dev = pairs among awb, ked,
+rms; test = the others (with kal16 or slt).
+"""
+import json
+import os
+import sys
+
+import numpy as np
+
+from table import HERE, boot_median, in_part
+
+METRICS = ["sdr", "sir", "sar", "stoi"]
+
+
+def rows(spec):
+    path, method = spec.rsplit(":", 1)
+    if not os.path.exists(path):
+        path = os.path.join(HERE, "runs", f"{path}.results.json")
+    res = json.load(open(path))
+    return {(r["pair"], r["window"]): r for r in res["rows"]["separation"] if r["method"] == method}
+
+
+def main():
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    part = "test"
+    if "--part" in sys.argv:
+        part = sys.argv[sys.argv.index("--part") + 1]
+        args.remove(part)
+    a, b = rows(args[0]), rows(args[1])
+    print(f"{args[0]} − {args[1]} ({part} part)\n")
+    print("| window | pairs | Δ SDR [95 % CI] | higher | Δ SIR | Δ SAR | Δ STOI |")
+    print("|---|---|---|---|---|---|---|")
+    for w in sorted({k[1] for k in a}):
+        ks = [k for k in a if k[1] == w and k in b and (part == "all" or in_part(k[0], part))]
+        if not ks:
+            continue
+        cells = []
+        for m in METRICS:
+            d = [a[k][m] - b[k][m] for k in ks]
+            med, lo, hi = boot_median(d)
+            f = ".3f" if m == "stoi" else ".2f"
+            cells.append(f"{med:+{f}} [{lo:+{f}}, {hi:+{f}}]")
+            if m == "sdr":
+                cells.append(f"{sum(v > 0 for v in d)}/{len(d)}")
+        print(f"| {w} | {len(ks)} | " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()
