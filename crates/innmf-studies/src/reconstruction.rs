@@ -94,6 +94,7 @@ fn nmf_params(cfg: &ExperimentConfig, seed: u64) -> NmfParams {
         .init(cfg.nmf_init)
         .max_iter(cfg.nmf_iter)
         .tol(0.0)
+        .check_every(innmf::separate::MU_CHECK_EVERY)
         .seed(seed)
 }
 

@@ -159,6 +159,7 @@ fn fit_mu(
         .init(Init::Random)
         .max_iter(cfg.steps)
         .tol(0.0)
+        .check_every(super::MU_CHECK_EVERY)
         .seed(cfg.seed);
     let (w, h, rep) = nmf.fit_partial_as(cfg.mu_precision, &v, nf, nt, &w_fixed)?;
     *model = nmf_model(&w, &h, freqs, times)?;

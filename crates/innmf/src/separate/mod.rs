@@ -55,6 +55,13 @@ use crate::transform::{
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
+/// How often the multiplicative-update fits of this module (the activations on a mixture,
+/// NMF templates, the NMF warm start) take the loss, for their history and the divergence
+/// guard. They have no stopping rule, and the KL's logarithms cost a third of a fit when
+/// taken every 10 iterations (the [`NmfParams`](crate::nmf::NmfParams) default, scikit-learn's
+/// convergence check); the factors do not depend on it.
+pub const MU_CHECK_EVERY: usize = 100;
+
 /// Settings of [`separate`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SeparateConfig {

@@ -391,6 +391,7 @@ pub fn warm_start(
         .init(Init::Paper)
         .max_iter(opts.nmf_warm_start)
         .tol(0.0)
+        .check_every(super::MU_CHECK_EVERY)
         .seed(seed);
     let (_, h, rep) = nmf.fit_observed::<f64>(&v, nf, nt, Some(&mut tick))?;
     model.h = Factor::Explicit(Table::from_values(
@@ -440,6 +441,7 @@ fn learn_nmf_templates(
         .init(Init::Nndsvda)
         .max_iter(cfg.steps)
         .tol(0.0)
+        .check_every(super::MU_CHECK_EVERY)
         .seed(cfg.seed);
     let (w, h, rep) = nmf.fit::<f64>(&v, nf, nt)?;
     let model = nmf_model(&w, &h, freqs, times)?;
