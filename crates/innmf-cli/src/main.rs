@@ -118,6 +118,7 @@ fn flag_for(subcommand: &str, name: &str) -> Option<String> {
             "window-len" | "window-length" => "window".into(),
             "minimum-track-length" => "min-track-len".into(),
             "frozen-components" => "free".into(),
+            "training-steps" => "train-steps".into(),
             _ => kebab.clone(),
         },
     ];

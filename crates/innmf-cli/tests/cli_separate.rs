@@ -259,6 +259,17 @@ fn input_errors_are_clear() {
     assert!(!ok && e.contains("no samples"), "{e}");
     let (ok, _, e) = run(s(&a), s(&a), &["--mu-precision", "f16"]);
     assert!(!ok && e.contains("f16") && e.contains("f32, f64"), "{e}");
+    // no training steps without a warm start's W-only stage: named as the flag typed
+    #[rustfmt::skip]
+    let (ok, _, e) = innmf(&[
+        "separate", "--source", s(&a), "--mix", s(&a), "--out", s(&out), "--train-steps", "0",
+        "--preset", "paper", "--rank", "2", "--width", "8", "--train-window", "256",
+        "--train-hop", "128",
+    ]);
+    assert!(
+        !ok && e.contains("--train-steps 0") && e.contains("w_steps"),
+        "{e}"
+    );
     let (ok, _, e) = run(s(&a), s(&st), &[]);
     assert!(
         !ok && e.contains("2 channel") && e.contains("--channel"),

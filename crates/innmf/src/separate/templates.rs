@@ -310,7 +310,7 @@ pub fn learn_templates(
                 points_per_step: points.len(),
             },
             (0, None) => return Err(Error::param(
-                "steps",
+                "training steps",
                 0,
                 "at least 1 (0 only after an NMF warm start with w_steps > 0: its W-only stage \
                  is then the whole training)",
