@@ -167,8 +167,13 @@ fn mu_in_f32_matches_its_f64_twin() {
         steps: 500,
         ..Default::default()
     };
-    // f32 (the fused KL engine) is the default; f64 the reference
+    // f32 (the fused KL engine) is the default, also for settings written without the field;
+    // f64 the reference
     assert_eq!(cfg.mu_precision, Precision::F32);
+    let mut j = serde_json::to_value(&cfg).unwrap();
+    j.as_object_mut().unwrap().remove("mu_precision");
+    let read: SeparateConfig = serde_json::from_value(j).unwrap();
+    assert_eq!(read, cfg);
     let s32 = separate(&mix, SR, &sets, &cfg, None).unwrap();
     let c64 = SeparateConfig {
         mu_precision: Precision::F64,

@@ -120,7 +120,12 @@ pub struct SeparateConfig {
     pub keep_models: bool,
     /// Arithmetic of the multiplicative-update solver ([`HSolver::Mu`]): f32 by default (the
     /// fused KL engine for β = 1; sources agree with f64's to f32 rounding), f64 the reference.
+    #[serde(default = "precision_f32")]
     pub mu_precision: Precision,
+}
+
+fn precision_f32() -> Precision {
+    Precision::F32
 }
 
 fn is_false(b: &bool) -> bool {

@@ -255,6 +255,15 @@ pub fn learn_templates(
             "a recording of the source: nothing can be learned from silence",
         ));
     }
+    let w_only = cfg.training.nmf_warm_start > 0 && cfg.training.w_steps > 0;
+    if cfg.method == TemplateMethod::Innmf && cfg.steps == 0 && !w_only {
+        return Err(Error::param(
+            "training steps",
+            0,
+            "at least 1 (0 only after an NMF warm start with w_steps > 0: its W-only stage is \
+             then the whole training)",
+        ));
+    }
     let analysis = Analysis::new(&cfg.representation, sample_rate, cfg.power, cfg.calibration)?;
     let points = analysis.points(x)?;
     let data = TrainingData::Audio(analysis);
@@ -298,25 +307,18 @@ pub fn learn_templates(
         &fit_cfg,
         Some(&mut forward),
     )?;
-    let mut report =
-        match (cfg.steps, warm["w_final_loss"].as_f64()) {
-            // no joint stage: the templates are the W-only stage's
-            (0, Some(loss)) => FitReport {
-                steps: 0,
-                loss_history: vec![loss],
-                final_loss: loss,
-                converged: false,
-                elapsed_s: 0.0,
-                points_per_step: points.len(),
-            },
-            (0, None) => return Err(Error::param(
-                "training steps",
-                0,
-                "at least 1 (0 only after an NMF warm start with w_steps > 0: its W-only stage \
-                 is then the whole training)",
-            )),
-            _ => fit(&mut model, &points, &fit_cfg, None, Some(&mut forward))?,
-        };
+    let mut report = match (cfg.steps, warm["w_final_loss"].as_f64()) {
+        // no joint stage: the templates are the W-only stage's (checked above)
+        (0, Some(loss)) => FitReport {
+            steps: 0,
+            loss_history: vec![loss],
+            final_loss: loss,
+            converged: false,
+            elapsed_s: 0.0,
+            points_per_step: points.len(),
+        },
+        _ => fit(&mut model, &points, &fit_cfg, None, Some(&mut forward))?,
+    };
     report.elapsed_s += warm["secs"].as_f64().unwrap_or(0.0);
     let mut training = serde_json::json!({
         "spec": spec, "fit": fit_cfg, "final_loss": report.final_loss, "steps": report.steps,
