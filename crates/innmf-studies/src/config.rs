@@ -699,10 +699,7 @@ impl ExperimentConfig {
         pos("rank", self.rank)?;
         pos("width", self.width)?;
         // 0: the W-only stage of an NMF warm start is the whole training
-        if self.innmf_steps > 0
-            || self.innmf_training.nmf_warm_start == 0
-            || self.innmf_training.w_steps == 0
-        {
+        if self.innmf_steps > 0 || !self.innmf_training.has_w_only_stage() {
             pos("innmf_steps", self.innmf_steps)?;
         }
         pos("refit_steps", self.refit_steps)?;

@@ -14,6 +14,7 @@ use crate::reconstruction::{load_innmf, load_nmf_w};
 use crate::results::{PerSource, Row, SeparationRow};
 use crate::runner::Ctx;
 use innmf::error::{Error, Result};
+use innmf::field::{Factor, Table};
 use innmf::metrics::{evaluate, EvalOptions};
 use innmf::separate::{
     mixture_stft, nmf_model, separate, HSolver, SeparateConfig, TemplateMethod, TemplateSet,
@@ -46,15 +47,13 @@ fn innmf_templates(cfg: &ExperimentConfig, model: Model, sr: f64) -> Result<Mode
         InnmfTemplateGrid::Training => {
             let tw = cfg.train_window;
             let freqs: Vec<f64> = (0..=tw / 2).map(|k| k as f64 * sr / tw as f64).collect();
-            let (k, nf) = (model.rank(), freqs.len());
-            let w = model.sample_w(&freqs); // [K, F]
-            let mut wf = vec![0.0; nf * k]; // F×K for nmf_model
-            for c in 0..k {
-                for i in 0..nf {
-                    wf[i * k + c] = f64::from(w[c * nf + i]).max(0.0);
-                }
-            }
-            nmf_model(&wf, &vec![1.0; k], &freqs, &[0.0])
+            let w: Vec<f64> = model
+                .sample_w(&freqs) // [K, F], as a table holds it
+                .iter()
+                .map(|&v| f64::from(v).max(0.0))
+                .collect();
+            let w = Factor::Explicit(Table::from_values(model.rank(), freqs, &w)?);
+            Model::new(w, model.h) // H is not used by `separate`
         }
     }
 }

@@ -101,6 +101,12 @@ impl TrainingOptions {
     pub fn is_paper(&self) -> bool {
         *self == TrainingOptions::default()
     }
+
+    /// True when the NMF warm start has a W-only stage, which can then be the whole training
+    /// (zero main steps).
+    pub fn has_w_only_stage(&self) -> bool {
+        self.nmf_warm_start > 0 && self.w_steps > 0
+    }
 }
 
 /// A named iN-NMF protocol: how the templates are trained and how activations are fitted on a
@@ -255,8 +261,7 @@ pub fn learn_templates(
             "a recording of the source: nothing can be learned from silence",
         ));
     }
-    let w_only = cfg.training.nmf_warm_start > 0 && cfg.training.w_steps > 0;
-    if cfg.method == TemplateMethod::Innmf && cfg.steps == 0 && !w_only {
+    if cfg.method == TemplateMethod::Innmf && cfg.steps == 0 && !cfg.training.has_w_only_stage() {
         return Err(Error::param(
             "training steps",
             0,
