@@ -68,7 +68,8 @@ pub struct ExperimentArgs {
     /// Seed of every random choice.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Units run at the same time (each also uses the --threads pool).
+    /// Units run at the same time, each on its share of --threads (at least 1 thread each:
+    /// --threads 1 --jobs 2 runs two single-threaded units).
     #[arg(long, default_value_t = 1)]
     pub jobs: usize,
     /// Settings as JSON (the `config` object of a results.json; missing fields are an error).

@@ -469,11 +469,28 @@ fn execute(
         }
     };
     let workers = jobs.min(own.len()).max(1);
+    // Each worker computes its units in a rayon pool of its own holding its share of the
+    // caller's threads (at least one): workers on the global pool would take turns on it when it
+    // has fewer threads than workers (`--threads 1 --jobs 2` ran on one core) and ignore a pool
+    // the caller installed. Results do not depend on the thread count.
+    let threads_per_worker = (rayon::current_num_threads() / workers).max(1);
     active.store(workers, Ordering::SeqCst);
     std::thread::scope(|scope| {
         for _ in 0..workers {
             scope.spawn(|| {
                 let _active = Active(&active);
+                let pool = match rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads_per_worker)
+                    .build()
+                {
+                    Ok(pool) => pool,
+                    Err(e) => {
+                        return fail(Error::Unsupported {
+                            what: format!("a worker pool of {threads_per_worker} threads"),
+                            why: format!("the threads could not start: {e}"),
+                        })
+                    }
+                };
                 loop {
                     if stop.load(Ordering::Relaxed) {
                         return;
@@ -488,7 +505,7 @@ fn execute(
                         Ok(Next::Run(i)) => i,
                     };
                     let u = &plan.units[i];
-                    let result = compute(ctx, u, progress);
+                    let result = pool.install(|| compute(ctx, u, progress));
                     claims.release(&u.id);
                     let mut st = lock();
                     st.running[i] = false;

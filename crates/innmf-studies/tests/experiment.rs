@@ -216,3 +216,45 @@ fn bad_inputs_are_named() {
     bad.power = -1.0;
     assert!(bad.validate().unwrap_err().to_string().contains("-1"));
 }
+
+/// Parallel jobs compute in rayon pools of their own, each its share of the caller's threads
+/// (at least one): sharing the caller's pool, two jobs under `--threads 1` took turns on one
+/// thread.
+#[test]
+fn each_job_computes_on_its_share_of_the_threads() {
+    use std::sync::Mutex;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    experiment::synthesize_corpus(&data, 2).unwrap();
+    let mut cfg = ExperimentConfig::quick();
+    cfg.windows = vec![cfg.train_window];
+    for (caller_threads, jobs, expected) in [(1, 2, 1), (4, 2, 2), (3, 1, 3)] {
+        // (pool index or none, pool size) as each unit starts
+        let seen = Mutex::new(Vec::new());
+        let progress = |e: Event| {
+            if let Event::Started { .. } = e {
+                let here = (rayon::current_thread_index(), rayon::current_num_threads());
+                seen.lock().unwrap().push(here);
+            }
+        };
+        let opts = RunOptions {
+            data: data.clone(),
+            out: dir.path().join(format!("out-{caller_threads}-{jobs}")),
+            studies: vec![Study::Reconstruction],
+            pairs: 1,
+            jobs,
+        };
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(caller_threads)
+            .build()
+            .unwrap();
+        pool.install(|| experiment::run(&cfg, &opts, &progress))
+            .unwrap();
+        let seen = seen.into_inner().unwrap();
+        assert!(!seen.is_empty());
+        for (index, threads) in seen {
+            assert!(index.is_some(), "a unit ran outside any pool");
+            assert_eq!(threads, expected, "{caller_threads} threads, {jobs} jobs");
+        }
+    }
+}
