@@ -64,6 +64,9 @@ enum Command {
 /// Most worker threads `--threads` accepts, as a multiple of the cores.
 const MAX_THREADS_PER_CORE: usize = 4;
 
+/// Stack of the pool's threads, which run the command: the main thread's.
+const STACK_BYTES: usize = 8 << 20;
+
 fn run(cli: Cli) -> anyhow::Result<()> {
     if let Some(n) = cli.threads {
         let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
@@ -74,12 +77,21 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                  on this {cores}-core machine; leave it out to use every core)"
             );
         }
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .build_global()
-            .map_err(|e| anyhow::anyhow!("--threads {n}: {e}"))?;
     }
-    match &cli.command {
+    // 0: rayon's default (RAYON_NUM_THREADS, else every core)
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(cli.threads.unwrap_or(0))
+        .stack_size(STACK_BYTES)
+        .build_global()
+        .map_err(|e| anyhow::anyhow!("could not start the worker threads: {e}"))?;
+    // The command runs on a worker of the pool: a parallel loop started from outside the pool
+    // hands its work over and sleeps until it ends, one kernel wake-up per loop (a quarter of a
+    // one-thread NMF's time, thousands of loops a second).
+    rayon::scope(|_| run_command(&cli.command))
+}
+
+fn run_command(command: &Command) -> anyhow::Result<()> {
+    match command {
         Command::Analyze(a) => cmd_analyze::run(a),
         Command::Demo(a) => cmd_demo::run(a),
         Command::Fit(a) => cmd_fit::run(a),
