@@ -263,9 +263,7 @@ fn run_selected(
     claim_settings: &ClaimSettings,
     progress: &(dyn Fn(Event) + Sync),
 ) -> Result<()> {
-    if jobs == 0 {
-        return Err(Error::param("jobs", 0, "at least 1"));
-    }
+    check_jobs(jobs)?;
     claim_settings.validate()?;
     let n = plan.units.len();
     let done: Vec<bool> = (0..n).map(|i| finished(plan, out, i).is_some()).collect();
@@ -374,6 +372,26 @@ enum Next {
 struct SchedState {
     done: Vec<bool>,
     running: Vec<bool>,
+}
+
+/// Most parallel jobs, as a multiple of the cores (each job is a thread with a pool of its own).
+pub const MAX_JOBS_PER_CORE: usize = 4;
+
+/// Refuses 0 jobs and more than [`MAX_JOBS_PER_CORE`] per core, before any thread starts.
+fn check_jobs(jobs: usize) -> Result<()> {
+    let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
+    let max = MAX_JOBS_PER_CORE * cores;
+    if jobs == 0 || jobs > max {
+        return Err(Error::param(
+            "jobs",
+            jobs,
+            format!(
+                "between 1 and {max} ({MAX_JOBS_PER_CORE} per core on this {cores}-core \
+                 machine: each job computes a unit at a time)"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Computes the units `own` of `plan` (and, when no unit of `own` can start, the unfinished
@@ -616,9 +634,7 @@ pub fn run(
     progress: &(dyn Fn(Event) + Sync),
 ) -> Result<Results> {
     let t0 = Instant::now();
-    if opts.jobs == 0 {
-        return Err(Error::param("jobs", 0, "at least 1"));
-    }
+    check_jobs(opts.jobs)?;
     let (corpus, plan) = plan(cfg, opts)?;
     let all: Vec<usize> = (0..plan.units.len()).collect();
     run_units(

@@ -209,6 +209,19 @@ fn bad_inputs_are_named() {
         "{e}"
     );
 
+    // jobs beyond MAX_JOBS_PER_CORE per core: refused before any thread starts or file is read
+    for jobs in [0, 100_000] {
+        let o = RunOptions {
+            jobs,
+            ..opts(&missing, vec![Study::Hybrid], 1)
+        };
+        let e = experiment::run(&cfg, &o, &none).unwrap_err().to_string();
+        assert!(
+            e.contains(&format!("jobs = {jobs}")) && e.contains("between 1 and"),
+            "{e}"
+        );
+    }
+
     let mut bad = cfg.clone();
     bad.windows.clear();
     assert!(bad.validate().is_err());
