@@ -136,6 +136,24 @@ pub fn run(args: &FitArgs) -> Result<()> {
         &[&args.input],
         &[&args.out],
     )?;
+    // the fit's settings are checked before the input is read or anything is trained (a
+    // preset's warm start runs before the fit itself)
+    let training = args.preset.training();
+    let optimizer = match args.optimizer {
+        Opt::Rprop => OptimizerConfig::rprop(args.lr),
+        Opt::Adam => OptimizerConfig::adam(args.lr),
+    };
+    let cfg = FitConfig {
+        steps: args.steps,
+        fraction: args.fraction,
+        tol: args.tol,
+        optimizer,
+        divergence: Divergence::new(args.beta, 1e-8)?,
+        seed: args.seed.wrapping_add(1),
+        h_optimizer: training.h_optimizer,
+        ..Default::default()
+    };
+    cfg.validate()?;
     let weights = match &args.weights {
         Some(p) => Some(innmf::io::read_npy(p)?.data),
         None => None,
@@ -182,25 +200,10 @@ pub fn run(args: &FitArgs) -> Result<()> {
     if let (Some(a), false) = (data.analysis(), args.log_freq) {
         spec.freq_axis = Some(innmf::field::Axis::linear(0.0, a.sample_rate / 2.0)?);
     }
-    let training = args.preset.training();
     spec.match_scale = training.match_scale;
     spec.output = training.output;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(args.seed);
     let mut model = spec.build(&points, &mut rng)?;
-    let optimizer = match args.optimizer {
-        Opt::Rprop => OptimizerConfig::rprop(args.lr),
-        Opt::Adam => OptimizerConfig::adam(args.lr),
-    };
-    let cfg = FitConfig {
-        steps: args.steps,
-        fraction: args.fraction,
-        tol: args.tol,
-        optimizer,
-        divergence: Divergence::new(args.beta, 1e-8)?,
-        seed: args.seed.wrapping_add(1),
-        h_optimizer: training.h_optimizer,
-        ..Default::default()
-    };
     if points.len() < 2 {
         bail!(
             "{} holds {} point(s): nothing to factorize",

@@ -139,6 +139,11 @@ const CASES: &[(&str, &[&str])] = &[
     ("sample {m.safetensors} --freqs 100 --times 0 --out {m.safetensors}", &["m.safetensors"]),
     ("eval --reference {tone.wav} --estimate {nan2.wav}", &["nan2.wav", "channel 1"]),
     ("fit {missing.wav} -o {out.safetensors}", &["missing.wav"]),
+    // the fit's settings are checked before the input is read (and before a preset's warm
+    // start): a bad setting is named even when the input does not exist
+    ("fit {missing.wav} --preset innmf --steps 0 -o {out.safetensors}", &["--steps", "0"]),
+    ("fit {missing.wav} --lr NaN -o {out.safetensors}", &["--lr", "NaN"]),
+    ("fit {missing.wav} --fraction 0 -o {out.safetensors}", &["--fraction", "0"]),
     // classes that already worked: empty, truncated and text WAVs; bad point sets; models
     ("analyze {empty.wav} -o {out.npz}", &["empty.wav"]),
     ("analyze {text.wav} -o {out.npz}", &["text.wav"]),

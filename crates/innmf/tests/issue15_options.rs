@@ -274,6 +274,39 @@ fn nmf_warm_start_reaches_a_lower_loss_than_a_random_start() {
 }
 
 #[test]
+fn learn_templates_names_a_bad_optimizer_before_the_analysis_and_the_warm_start() {
+    use innmf::separate::{learn_templates, Preset, TemplateConfig};
+    let x = two_voices(4000);
+    // a window longer than the signal would fail the analysis: the optimizer is named first
+    let bad_window =
+        innmf::transform::Representation::Stft(innmf::transform::StftParams::new(1 << 20, 1 << 19));
+    for (optimizer, h_optimizer, needle) in [
+        (OptimizerConfig::rprop(f32::NAN), None, "NaN"),
+        (OptimizerConfig::adam(-1.0), None, "-1"),
+        (
+            OptimizerConfig::rprop(1e-3),
+            Some(OptimizerConfig::rprop(0.0)),
+            "lr = 0",
+        ),
+    ] {
+        let mut training = Preset::Innmf.training();
+        training.h_optimizer = h_optimizer;
+        let cfg = TemplateConfig {
+            rank: 2,
+            width: 8,
+            representation: bad_window.clone(),
+            optimizer,
+            training,
+            ..Default::default()
+        };
+        let e = learn_templates(&x, 8000.0, &cfg, None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("lr") && e.contains(needle), "{e}");
+    }
+}
+
+#[test]
 fn presets_paper_is_the_default_and_innmf_warm_starts() {
     use innmf::separate::{HSolver, Preset, TrainingOptions};
     assert_eq!(Preset::default(), Preset::Paper);

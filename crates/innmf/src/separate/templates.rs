@@ -269,6 +269,14 @@ pub fn learn_templates(
              then the whole training)",
         ));
     }
+    // the fit's own settings, before the analysis and the warm start
+    if cfg.method == TemplateMethod::Innmf {
+        cfg.optimizer.validate()?;
+        if let Some(h) = &cfg.training.h_optimizer {
+            h.validate()?;
+        }
+        Divergence::new(cfg.beta, 1e-8)?;
+    }
     let analysis = Analysis::new(&cfg.representation, sample_rate, cfg.power, cfg.calibration)?;
     let points = analysis.points(x)?;
     let data = TrainingData::Audio(analysis);
