@@ -65,9 +65,9 @@ pub struct ExperimentArgs {
     /// Speaker pairs of the separation study (drawn with --seed among distinct-speaker pairs).
     #[arg(long, default_value_t = 10)]
     pub pairs: usize,
-    /// Seed of every random choice.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
+    /// Seed of every random choice (default: the --config file's `seed`, else 0).
+    #[arg(long)]
+    pub seed: Option<u64>,
     /// Units run at the same time, each on its share of --threads (at least 1 thread each:
     /// --threads 1 --jobs 2 runs two single-threaded units).
     #[arg(long, default_value_t = 1)]
@@ -138,7 +138,7 @@ pub fn run(args: &ExperimentArgs) -> Result<()> {
             return Ok(());
         }
         Which::SynthCorpus => {
-            experiment::synthesize_corpus(&args.out, args.seed)?;
+            experiment::synthesize_corpus(&args.out, args.seed.unwrap_or(0))?;
             eprintln!("wrote a synthetic corpus to {}", args.out.display());
             return Ok(());
         }
@@ -201,7 +201,10 @@ pub fn run(args: &ExperimentArgs) -> Result<()> {
         (None, false) => ExperimentConfig::default(),
     };
     cfg.resolve_preset(args.preset)?;
-    cfg.seed = args.seed;
+    // a seed named on the command line overrides the configuration's (as Python's `seed=`)
+    if let Some(seed) = args.seed {
+        cfg.seed = seed;
+    }
     if let Some(list) = &args.representations {
         let names: Vec<&str> = list
             .split(',')

@@ -162,3 +162,45 @@ fn a_planned_study_run_unit_by_unit_equals_the_plain_run() {
     };
     assert_eq!(rows(&planned), rows(&plain));
 }
+
+#[test]
+fn the_configs_seed_holds_unless_the_command_line_names_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("corpus");
+    let d = data.to_str().unwrap();
+    assert!(innmf(&["experiment", "synth-corpus", "--out", d]).0);
+    let plan = |out: &str, extra: &[&str]| -> serde_json::Value {
+        let o = dir.path().join(out);
+        let args = [
+            &[
+                "experiment",
+                "plan",
+                "separation",
+                "--data",
+                d,
+                "--pairs",
+                "1",
+                "--out",
+                o.to_str().unwrap(),
+            ][..],
+            extra,
+        ]
+        .concat();
+        let (ok, _, err) = innmf(&args);
+        assert!(ok, "{err}");
+        serde_json::from_slice(&std::fs::read(o.join("plan.json")).unwrap()).unwrap()
+    };
+    // a configuration with seed 7, written from the quick settings' plan
+    let quick = plan("quick", &["--quick"]);
+    assert_eq!(quick["config"]["seed"], 0);
+    let mut cfg = quick["config"].clone();
+    cfg["seed"] = serde_json::json!(7);
+    let cfg_path = dir.path().join("seed7.json");
+    std::fs::write(&cfg_path, serde_json::to_vec(&cfg).unwrap()).unwrap();
+    let c = cfg_path.to_str().unwrap();
+    assert_eq!(plan("from-config", &["--config", c])["config"]["seed"], 7);
+    assert_eq!(
+        plan("overridden", &["--config", c, "--seed", "3"])["config"]["seed"],
+        3
+    );
+}
