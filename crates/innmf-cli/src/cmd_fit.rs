@@ -111,8 +111,9 @@ pub struct FitArgs {
     #[arg(long)]
     pub weights: Option<PathBuf>,
     /// Training protocol: paper (the authors': a random start) | innmf (ours: H from classical
-    /// NMF on the grid, W fitted to it alone, then both; needs an explicit H and grid points,
-    /// e.g. an STFT; the warm start ignores --weights). See the README's findings.
+    /// NMF on the grid (3000 iterations) and kept; the --steps train W alone through it; needs an
+    /// explicit H and grid points, e.g. an STFT; the NMF ignores --weights). See the README's
+    /// findings.
     #[arg(long, default_value = "paper")]
     pub preset: Preset,
 }
@@ -151,6 +152,7 @@ pub fn run(args: &FitArgs) -> Result<()> {
         divergence: Divergence::new(args.beta, 1e-8)?,
         seed: args.seed.wrapping_add(1),
         h_optimizer: training.h_optimizer,
+        freeze: training.main_freeze(),
         ..Default::default()
     };
     cfg.validate()?;

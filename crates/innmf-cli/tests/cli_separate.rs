@@ -111,7 +111,8 @@ fn separates_two_tones_and_scores_them() {
     // on an STFT without --preset: ours (issue 15), which the report records
     assert_eq!(report["preset"], "innmf", "{report}");
     let training = &report["sources"][0]["training"]["config"]["training"];
-    assert_eq!(training["nmf_warm_start"], 300, "{report}");
+    assert_eq!(training["nmf_warm_start"], 3000, "{report}");
+    assert_eq!(training["freeze_h"], true, "{report}");
     assert_eq!(report["separation"]["config"]["solver"], "mu", "{report}");
     assert_eq!(report["separation"]["config"]["mu_precision"], "f32");
 

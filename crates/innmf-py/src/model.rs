@@ -319,6 +319,7 @@ pub fn fit_model<'py>(
             Some(o) => Some(parse_optimizer(o, lr)?),
             None => training.h_optimizer,
         },
+        freeze: training.main_freeze(),
         ..Default::default()
     };
     cfg.validate().map_err(py_err)?;

@@ -703,9 +703,7 @@ impl ExperimentConfig {
             pos("innmf_steps", self.innmf_steps)?;
         }
         pos("refit_steps", self.refit_steps)?;
-        if let Some(o) = &self.innmf_training.h_optimizer {
-            o.validate()?;
-        }
+        self.innmf_training.validate()?;
         pos("separation_steps", self.separation_steps)?;
         if let Some(p) = self.preset {
             let (solver, steps) = p.activations();

@@ -307,13 +307,90 @@ fn learn_templates_names_a_bad_optimizer_before_the_analysis_and_the_warm_start(
 }
 
 #[test]
+fn a_frozen_h_main_fit_is_the_w_only_stage_and_keeps_nmfs_activations() {
+    use innmf::separate::{learn_templates, TemplateConfig, TrainingOptions};
+    let x = two_voices(12000);
+    let base = TemplateConfig {
+        rank: 3,
+        width: 12,
+        representation: innmf::transform::Representation::Stft(innmf::transform::StftParams::new(
+            256, 128,
+        )),
+        steps: 40,
+        ..Default::default()
+    };
+    let nmf_iters = 60;
+    // the preset's form: no W-only stage, the main fit trains W alone
+    let frozen = TemplateConfig {
+        training: TrainingOptions {
+            match_scale: true,
+            nmf_warm_start: nmf_iters,
+            freeze_h: true,
+            ..Default::default()
+        },
+        ..base.clone()
+    };
+    // the same training written as the warm start's W-only stage with no main steps
+    let staged = TemplateConfig {
+        training: TrainingOptions {
+            match_scale: true,
+            nmf_warm_start: nmf_iters,
+            w_steps: 40,
+            ..Default::default()
+        },
+        steps: 0,
+        ..base.clone()
+    };
+    // and one step of it: H is where the warm start left it
+    let start = TemplateConfig {
+        steps: 1,
+        ..frozen.clone()
+    };
+    let a = learn_templates(&x, 8000.0, &frozen, None).unwrap();
+    let b = learn_templates(&x, 8000.0, &staged, None).unwrap();
+    let c = learn_templates(&x, 8000.0, &start, None).unwrap();
+    let pts = innmf::transform::Analysis::new(&base.representation, 8000.0, 0.5, base.calibration)
+        .unwrap()
+        .points(&x)
+        .unwrap();
+    let (freqs, times) = (pts.unique_freqs().to_vec(), pts.unique_times().to_vec());
+    assert_eq!(a.model.sample_w(&freqs), b.model.sample_w(&freqs));
+    assert_eq!(a.model.sample_h(&times), b.model.sample_h(&times));
+    assert_eq!(a.report.final_loss, b.report.final_loss);
+    assert_eq!(a.report.steps, 40);
+    // H stays NMF's (as the warm start left it) through the main fit; W moves and fits better
+    assert_eq!(a.model.sample_h(&times), c.model.sample_h(&times));
+    assert_ne!(a.model.sample_w(&freqs), c.model.sample_w(&freqs));
+    assert!(
+        a.report.final_loss < 0.5 * a.report.loss_history[0],
+        "{} from {}",
+        a.report.final_loss,
+        a.report.loss_history[0]
+    );
+    // a frozen H needs NMF's activations to freeze
+    let mut bad = frozen.clone();
+    bad.training.nmf_warm_start = 0;
+    let e = learn_templates(&x, 8000.0, &bad, None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("freeze_h") && e.contains("nmf_warm_start"),
+        "{e}"
+    );
+    assert!(bad.training.validate().is_err() && frozen.training.validate().is_ok());
+}
+
+#[test]
 fn presets_paper_is_the_default_and_innmf_warm_starts() {
     use innmf::separate::{HSolver, Preset, TrainingOptions};
     assert_eq!(Preset::default(), Preset::Paper);
     assert_eq!(Preset::Paper.training(), TrainingOptions::default());
     assert_eq!(Preset::Paper.activations(), (HSolver::Rprop, 100));
     let t = Preset::Innmf.training();
-    assert!(t.nmf_warm_start > 0 && t.w_steps > 0 && t.match_scale);
+    assert!(t.nmf_warm_start > 0 && t.freeze_h && t.match_scale);
+    assert_eq!(t.main_freeze(), innmf::Freeze::H);
+    assert_eq!(Preset::Paper.training().main_freeze(), innmf::Freeze::None);
+    assert_eq!(Preset::of_training(&t), Some(Preset::Innmf));
     assert_eq!(Preset::Innmf.activations().0, HSolver::Mu);
     assert_eq!("innmf".parse::<Preset>().unwrap(), Preset::Innmf);
     let e = "fast".parse::<Preset>().unwrap_err().to_string();

@@ -53,11 +53,10 @@ class ImplicitNMF(BaseEstimator):
         output: the networks' output map, ``"softplus"`` (the paper's) or ``"exp"``.
         h_optimizer: a separate optimizer for an explicit H (name or dict; ``None``: the same).
         preset: ``"paper"`` (the default: the authors' random start) or ``"innmf"`` (ours, as
-            ``innmf fit --preset innmf``: H starts at the activations of 300 KL multiplicative
-            updates of classical NMF on the data's grid, rescaled to the data's scale, then W
-            alone takes 100 steps before the ``steps`` of the main fit; it needs ``h="explicit"``
-            and grid data (an STFT/VQT analysis or a matrix), and ends 2-4 % above NMF's KL
-            where the paper's start ends 9-14 % above it) [``--preset``].
+            ``innmf fit --preset innmf``: H is the activations of 3000 KL multiplicative updates
+            of classical NMF on the data's grid, rescaled to the data's scale and kept fixed;
+            the ``steps`` of the main fit train W's networks alone through them; it needs
+            ``h="explicit"`` and grid data (an STFT/VQT analysis or a matrix)) [``--preset``].
 
     Attributes (after :meth:`fit`):
         model_: the fitted native model (``innmf._innmf.Model``).
