@@ -21,12 +21,20 @@ from table import HERE, boot_median, in_part
 METRICS = ["sdr", "sir", "sar", "stoi"]
 
 
-def rows(spec):
-    path, method = spec.rsplit(":", 1)
+def run_rows(path, method):
     if not os.path.exists(path):
         path = os.path.join(HERE, "runs", f"{path}.results.json")
     res = json.load(open(path))
     return {(r["pair"], r["window"]): r for r in res["rows"]["separation"] if r["method"] == method}
+
+
+def rows(spec):
+    """`RUN:method`, or `RUN1+RUN2+…:method` for the mean over runs (seeds) of each pair's
+    scores at each window (keys present in every run)."""
+    paths, method = spec.rsplit(":", 1)
+    runs = [run_rows(p, method) for p in paths.split("+")]
+    keys = set(runs[0]).intersection(*runs[1:])
+    return {k: {m: float(np.mean([r[k][m] for r in runs])) for m in METRICS} for k in keys}
 
 
 def main():
