@@ -79,12 +79,13 @@ pub struct ExperimentArgs {
     /// Small, fast settings (8 kHz, windows 256/512, rank 4, few steps) for trials.
     #[arg(long, conflicts_with = "config")]
     pub quick: bool,
-    /// iN-NMF protocol: innmf (ours, the default: W's networks fitted through NMF's
-    /// activations, activations on a mixture by multiplicative updates; see the README) | paper (the authors': random start, 100 Rprop steps on a
-    /// mixture). Sets innmf_training, separation_solver and separation_steps (also with
-    /// --quick); a --config file's `"preset"` field does the same. Without either, a run whose
-    /// settings leave those fields at the paper's values gets innmf; --quick (60 Rprop steps on
-    /// a mixture) and a --config file that sets them otherwise run as written.
+    /// iN-NMF protocol: innmf (ours, the default: W's networks fitted through NMF's activations,
+    /// activations on a mixture by multiplicative updates; see the README) | paper (the authors':
+    /// random start, 100 Rprop steps on a mixture). Sets innmf_training, separation_solver and
+    /// separation_steps (also with --quick); a --config file's `"preset"` field does the same.
+    /// Without either, a run whose settings leave those fields at the paper's values gets innmf;
+    /// --quick (60 Rprop steps on a mixture) and a --config file that sets them otherwise run as
+    /// written.
     #[arg(long)]
     pub preset: Option<innmf::separate::Preset>,
     /// The music separation study (part of `separation`): iN-NMF templates learned and

@@ -113,10 +113,10 @@ pub struct SeparateArgs {
     #[arg(long, default_value = "f32")]
     pub mu_precision: Precision,
     /// iN-NMF protocol: innmf (ours, the default on an STFT: W's networks fitted through the
-    /// activations of 3000 NMF iterations, 3000 MU iterations on the mixture) | paper (the authors': templates from a random start,
-    /// 100 Rprop steps on the mixture). Without it on other representations: the paper's
-    /// training, 200 Rprop steps. --steps and --solver, when given, override the preset's; the
-    /// mask is not part of a preset.
+    /// activations of 3000 NMF iterations, 3000 MU iterations on the mixture) | paper (the
+    /// authors': templates from a random start, 100 Rprop steps on the mixture). Without it on
+    /// other representations: the paper's training, 200 Rprop steps. --steps and --solver, when
+    /// given, override the preset's; the mask is not part of a preset.
     #[arg(long)]
     pub preset: Option<Preset>,
     /// Mask: wiener (|X̂_j|²/Σ|X̂|², the outputs sum to the mixture) | paper (the authors' ratio
