@@ -216,7 +216,7 @@ fn two_voices(n: usize) -> Vec<f64> {
     (0..n)
         .map(|i| {
             let t = i as f64 / sr;
-            let f0 = if (t / 0.25) as usize % 2 == 0 {
+            let f0 = if ((t / 0.25) as usize).is_multiple_of(2) {
                 140.0
             } else {
                 210.0

@@ -80,7 +80,7 @@ pub(crate) fn deinterleave(
 ) -> Result<Vec<Vec<f64>>> {
     let width = enc.bytes();
     let frame = nch * width;
-    debug_assert!(nch > 0 && data.len() % frame == 0);
+    debug_assert!(nch > 0 && data.len().is_multiple_of(frame));
     let frames = data.len() / frame;
     let total = frames as u64 * nch as u64;
     if total > MAX_SAMPLES {

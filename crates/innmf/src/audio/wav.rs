@@ -122,7 +122,7 @@ fn encoding(f: &Fmt, name: &Path) -> Result<Encoding> {
             "WAV header says the sample rate is 0 Hz",
         ));
     }
-    if f.block_align == 0 || f.block_align % f.channels != 0 {
+    if f.block_align == 0 || !f.block_align.is_multiple_of(f.channels) {
         return Err(Error::format(
             name,
             format!(
@@ -253,7 +253,7 @@ pub fn decode(b: &[u8], name: &Path) -> Result<Audio> {
         data.ok_or_else(|| Error::format(name, "WAV file has no data chunk"))?;
     let enc = encoding(&fmt, name)?;
     let mut size = size as usize;
-    if size % fmt.block_align != 0 {
+    if !size.is_multiple_of(fmt.block_align) {
         if to_end {
             size -= size % fmt.block_align;
         } else {

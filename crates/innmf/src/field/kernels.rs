@@ -2,11 +2,13 @@
 //! layers, written once and compiled per SIMD [`Level`](crate::simd::Level).
 //!
 //! The networks are narrow (h = 16…64) and evaluated over blocks of [`ROWS`] coordinates, so the
-//! products are `[ROWS × in]·[in × h]` with the weights in L1: register-tiled loops (6 rows ×
-//! 16 or 32 columns of accumulators) run them near the multiply-add peak without packing, and the
-//! bias, sine, cosine and output-layer passes follow on data still in cache. At the AVX2 level the
-//! 6 × 16 tile is written in assembly ([`x86`]), so that a portable build (baseline x86-64, the
-//! level chosen at run time) runs the same code as one built for the CPU it runs on.
+//! products are `[ROWS × in]·[in × h]` with the weights in L1: register-tiled loops run them near
+//! the multiply-add peak without packing, and the bias, sine, cosine and output-layer passes
+//! follow on data still in cache. At the AVX2 level the 6 × 16 tile is written in assembly
+//! ([`x86`]), so that a portable build (baseline x86-64, the level chosen at run time) runs the
+//! same code as one built for the CPU it runs on; at the AVX-512 level the tiles are intrinsics
+//! (`x86::avx512`: 6 rows × 64 columns, or 12 × 32 for a transposed A, whose rows then stream
+//! less of B past L1; 12 × 16 and a masked last vector for the rest).
 //!
 //! Every output element of a product is accumulated in the order of the inner dimension with
 //! fused multiply-adds, and every dot product over 16 fixed lanes combined in a fixed tree, so the
@@ -294,8 +296,22 @@ fn gemm_dispatch(
         ta: bool,
         acc: bool,
     ) {
-        // SAFETY: no assembly tile at this width (`ASM` only selects a 6 × 16 one).
-        unsafe { gemm_tiles::<32, false>(m, n, k, a, ta, b, c, acc, bias) }
+        if m == 0 || n == 0 {
+            return;
+        }
+        assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n);
+        assert!(bias.is_none_or(|v| v.len() >= n));
+        let bias = bias.map_or(std::ptr::null(), |v| v.as_ptr());
+        let (ap, bp, cp) = (a.as_ptr(), b.as_ptr(), c.as_mut_ptr());
+        // SAFETY: this function runs only where the CPU has AVX-512, and the asserts above bound
+        // every index the tiles touch.
+        unsafe {
+            if ta {
+                x86::avx512::gemm::<true>(m, n, k, ap, bp, cp, acc, bias)
+            } else {
+                x86::avx512::gemm::<false>(m, n, k, ap, bp, cp, acc, bias)
+            }
+        }
     }
     match crate::simd::clamp(level) {
         // SAFETY: `clamp` never returns a level the CPU lacks.
@@ -462,6 +478,13 @@ mod tests {
             (19, 3, 50),
             (25, 2, 80),
             (18, 9, 47),
+            // the AVX-512 tiles: 64-, 32- and 16-column panels and a masked rest, 6- and
+            // 12-row groups and their ragged ends
+            (25, 7, 127),
+            (13, 3, 113),
+            (23, 5, 48),
+            (1, 4, 200),
+            (30, 2, 15),
         ] {
             for ta in [false, true] {
                 for acc in [false, true] {
@@ -511,6 +534,37 @@ mod tests {
                         }
                     }
                 }
+            }
+        }
+    }
+
+    /// GFLOP/s of the networks' product shapes at every level (`cargo test --release -p innmf
+    /// gemm_shape_rates -- --ignored --nocapture`).
+    #[test]
+    #[ignore]
+    fn gemm_shape_rates() {
+        for &(name, m, k, n, ta, acc) in &[
+            ("forward 96x64x64", 96, 64, 64, false, false),
+            ("weight grad 64x96x64 (A^T)", 64, 96, 64, true, true),
+            ("features grad 28x96x64 (A^T)", 28, 96, 64, true, true),
+            ("hybrid forward 96x16x16", 96, 16, 16, false, false),
+            ("hybrid weight grad 16x96x16", 16, 96, 16, true, true),
+        ] {
+            let a = rand_vec(m * k, 1);
+            let b = rand_vec(k * n, 2);
+            let mut c = rand_vec(m * n, 3);
+            for l in Level::available() {
+                let reps = 200_000_000 / (2 * m * k * n);
+                let t = std::time::Instant::now();
+                for _ in 0..reps {
+                    gemm(l, &mut c, &a, &b, m, k, n, ta, acc);
+                    std::hint::black_box(&mut c);
+                }
+                let s = t.elapsed().as_secs_f64();
+                println!(
+                    "{name:32} {l:7} {:7.1} GFLOP/s",
+                    (2 * m * k * n * reps) as f64 / s / 1e9
+                );
             }
         }
     }

@@ -49,7 +49,7 @@ impl Resampler {
                 what: "resampler coordinates",
             });
         }
-        if !((2..=16).contains(&order) && order % 2 == 0) {
+        if !((2..=16).contains(&order) && order.is_multiple_of(2)) {
             return Err(Error::param(
                 "interpolation order",
                 order,
@@ -118,7 +118,7 @@ impl Resampler {
     #[track_caller]
     pub fn forward(&self, grid_values: &[f32], out: &mut [f32]) {
         let (g, t) = (self.grid.len(), self.n_targets());
-        assert!(grid_values.len() % g == 0 && out.len() == grid_values.len() / g * t);
+        assert!(grid_values.len().is_multiple_of(g) && out.len() == grid_values.len() / g * t);
         let p = self.order;
         out.par_chunks_mut(t)
             .zip(grid_values.par_chunks(g))
@@ -135,7 +135,7 @@ impl Resampler {
     #[track_caller]
     pub fn backward(&self, d_out: &[f32], d_grid: &mut [f32]) {
         let (g, t) = (self.grid.len(), self.n_targets());
-        assert!(d_out.len() % t == 0 && d_grid.len() == d_out.len() / t * g);
+        assert!(d_out.len().is_multiple_of(t) && d_grid.len() == d_out.len() / t * g);
         let p = self.order;
         d_grid
             .par_chunks_mut(g)

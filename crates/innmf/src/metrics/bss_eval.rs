@@ -306,7 +306,7 @@ impl Fft {
     /// Inverse of a Hermitian half-spectrum, scaled by 1/n.
     fn inverse(&self, mut spec: Vec<Complex<f64>>) -> Vec<f64> {
         spec[0].im = 0.0;
-        if self.n % 2 == 0 {
+        if self.n.is_multiple_of(2) {
             let last = spec.len() - 1;
             spec[last].im = 0.0;
         }
@@ -623,7 +623,7 @@ mod tests {
             assert!(m >= n);
             let mut r = m;
             for p in [2, 3, 5] {
-                while r % p == 0 {
+                while r.is_multiple_of(p) {
                     r /= p;
                 }
             }

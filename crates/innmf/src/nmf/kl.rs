@@ -41,16 +41,44 @@ pub(crate) const PANEL: usize = 16;
 /// Rows per register tile of the AVX2 kernel (12 accumulators + 3 temporaries of 16 registers).
 const MR: usize = 6;
 
-/// Whether the AVX2+FMA kernel runs at `level` (clamped to what this CPU supports, so `true`
-/// only where the CPU has AVX2 and FMA; AVX-512 runs the AVX2 kernel).
-pub(crate) fn uses_avx2(level: Level) -> bool {
-    cfg!(target_arch = "x86_64") && crate::simd::clamp(level) >= Level::Avx2
+/// Rows per register tile of the AVX-512 kernel (one 16-lane vector per row: 12 accumulators).
+const MR512: usize = 12;
+
+/// Which fused kernel runs: the portable twin or one written for an instruction set. All three
+/// give the same bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kern {
+    /// [`ratio_panel_portable`] (any CPU).
+    Portable,
+    /// AVX2 and FMA: 6 rows × two 8-lane vectors.
+    Avx2,
+    /// AVX-512: 12 rows × one 16-lane vector.
+    Avx512,
 }
 
-/// Whether the AVX2+FMA kernel can run on this CPU.
-#[cfg(test)]
-fn simd_available() -> bool {
-    uses_avx2(Level::Avx512)
+impl Kern {
+    /// The kernel for `level`, clamped to what this CPU supports.
+    pub(crate) fn for_level(level: Level) -> Kern {
+        if !cfg!(target_arch = "x86_64") {
+            return Kern::Portable;
+        }
+        match crate::simd::clamp(level) {
+            Level::Avx512 => Kern::Avx512,
+            Level::Avx2 => Kern::Avx2,
+            Level::Scalar => Kern::Portable,
+        }
+    }
+
+    /// Every kernel this CPU can run, the portable one first.
+    #[cfg(test)]
+    fn available() -> Vec<Kern> {
+        let mut v: Vec<Kern> = Level::available()
+            .into_iter()
+            .map(Kern::for_level)
+            .collect();
+        v.dedup();
+        v
+    }
 }
 
 /// `num[k][j] += Σ_r a[r,k] · x[r][j] / max(Σ_κ a[r,κ]·b[κ][j], eps)` for `r < rows`, in
@@ -90,14 +118,15 @@ pub(crate) fn ratio_panel_portable(
     }
 }
 
-/// [`ratio_panel_portable`] through the AVX2 kernel when `simd` (which the caller sets only
-/// when [`uses_avx2`]).
+/// [`ratio_panel_portable`] through the kernel `kern` (which [`Kern::for_level`] chose, so the
+/// CPU has its instructions).
 ///
 /// # Panics
 /// When a slice is shorter than its stated shape.
 #[track_caller]
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn ratio_panel(
-    simd: bool,
+    kern: Kern,
     a: &[f32],
     k: usize,
     b: &[f32],
@@ -114,12 +143,35 @@ pub(crate) fn ratio_panel(
         "ratio_panel: slices shorter than rows = {rows}, k = {k}"
     );
     #[cfg(target_arch = "x86_64")]
-    if simd {
-        debug_assert!(uses_avx2(Level::Avx512));
+    if kern == Kern::Avx512 {
+        debug_assert_eq!(Kern::for_level(Level::Avx512), Kern::Avx512);
+        let full = rows / MR512;
+        let done = full * MR512;
+        // SAFETY: the lengths are checked above, and `Kern::Avx512` is only chosen when the CPU
+        // has AVX-512 (`Kern::for_level`).
+        unsafe {
+            let (ap, bp, xp, np) = (a.as_ptr(), b.as_ptr(), x.as_ptr(), num.as_mut_ptr());
+            avx512::tiles::<MR512>(ap, k, bp, xp, full, eps, np);
+            let (ap, xp) = (ap.add(done * k), xp.add(done * PANEL));
+            macro_rules! rest {
+                ($($r:literal)*) => {
+                    match rows - done {
+                        $($r => avx512::tiles::<$r>(ap, k, bp, xp, 1, eps, np),)*
+                        _ => {}
+                    }
+                };
+            }
+            rest!(1 2 3 4 5 6 7 8 9 10 11);
+        }
+        return;
+    }
+    #[cfg(target_arch = "x86_64")]
+    if kern != Kern::Portable {
+        debug_assert!(Kern::for_level(Level::Avx512) != Kern::Portable);
         let full = rows / MR;
         let done = full * MR;
-        // SAFETY: the lengths are checked above, and `simd` is only set when the CPU has
-        // AVX2 and FMA (`uses_avx2`).
+        // SAFETY: the lengths are checked above, and the AVX2 kernel is only chosen when the
+        // CPU has AVX2 and FMA (`Kern::for_level`).
         unsafe {
             let (ap, bp, xp, np) = (a.as_ptr(), b.as_ptr(), x.as_ptr(), num.as_mut_ptr());
             avx2::tiles::<MR>(ap, k, bp, xp, full, eps, np);
@@ -135,7 +187,7 @@ pub(crate) fn ratio_panel(
         }
         return;
     }
-    let _ = simd;
+    let _ = kern;
     ratio_panel_portable(a, k, b, x, rows, eps, num);
 }
 
@@ -145,11 +197,12 @@ pub(crate) fn ratio_panel(
 /// # Panics
 /// When `rows > MR` or a slice is shorter than its stated shape.
 #[track_caller]
-fn wh_rows(simd: bool, a: &[f32], k: usize, b: &[f32], rows: usize, out: &mut [f32; MR * PANEL]) {
+fn wh_rows(kern: Kern, a: &[f32], k: usize, b: &[f32], rows: usize, out: &mut [f32; MR * PANEL]) {
     assert!(rows <= MR && a.len() >= rows * k && b.len() >= k * PANEL);
     #[cfg(target_arch = "x86_64")]
-    if simd {
-        // SAFETY: lengths checked above; `simd` only when AVX2 and FMA are present.
+    if kern != Kern::Portable {
+        // SAFETY: lengths checked above; a vector kernel only when AVX2 and FMA are present.
+        // (The loss's W·H is one product per entry in order: the AVX2 code serves both.)
         unsafe {
             let (ap, bp, op) = (a.as_ptr(), b.as_ptr(), out.as_mut_ptr());
             match rows {
@@ -164,7 +217,7 @@ fn wh_rows(simd: bool, a: &[f32], k: usize, b: &[f32], rows: usize, out: &mut [f
         }
         return;
     }
-    let _ = simd;
+    let _ = kern;
     for r in 0..rows {
         let o = &mut out[r * PANEL..(r + 1) * PANEL];
         o.fill(0.0);
@@ -251,6 +304,91 @@ mod avx2 {
                 }
                 _mm256_storeu_ps(np, n0);
                 _mm256_storeu_ps(np.add(8), n1);
+            }
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use super::PANEL;
+    use std::arch::x86_64::*;
+
+    /// `tiles` consecutive tiles of `M` rows of [`super::ratio_panel_portable`], one 16-lane
+    /// vector (a whole panel row) per row: the AVX2 kernel's operations in the same order.
+    ///
+    /// Software-pipelined: the next tile's `W·H` is accumulated between this tile's divisions
+    /// and its numerator pass, so the multiply-adds run while the divider works (the numerator
+    /// still takes the tiles, and so the rows, in ascending order).
+    ///
+    /// # Safety
+    /// The CPU supports AVX-512F; `a` holds `tiles·M·k` values, `x` `tiles·M·PANEL`, `b` and
+    /// `num` `k·PANEL`.
+    #[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
+    pub(super) unsafe fn tiles<const M: usize>(
+        a: *const f32,
+        k: usize,
+        b: *const f32,
+        x: *const f32,
+        tiles: usize,
+        eps: f32,
+        num: *mut f32,
+    ) {
+        if tiles == 0 {
+            return;
+        }
+        // SAFETY: the caller's bounds (tile `t` reads rows t·M .. (t+1)·M of `a` and `x`).
+        unsafe {
+            let epsv = _mm512_set1_ps(eps);
+            // W·H for the M rows of tile `t`
+            let product = |t: usize| {
+                let at = a.add(t * M * k);
+                let mut acc = [_mm512_setzero_ps(); M];
+                for kk in 0..k {
+                    let bv = _mm512_loadu_ps(b.add(kk * PANEL));
+                    for (i, v) in acc.iter_mut().enumerate() {
+                        *v = _mm512_fmadd_ps(_mm512_set1_ps(*at.add(i * k + kk)), bv, *v);
+                    }
+                }
+                acc
+            };
+            let ratio = |t: usize, mut acc: [__m512; M]| {
+                let xt = x.add(t * M * PANEL);
+                for (i, v) in acc.iter_mut().enumerate() {
+                    let d = _mm512_max_ps(*v, epsv);
+                    *v = _mm512_div_ps(_mm512_loadu_ps(xt.add(i * PANEL)), d);
+                }
+                acc
+            };
+            let mut cur = ratio(0, product(0));
+            for t in 0..tiles {
+                let next = if t + 1 < tiles { product(t + 1) } else { cur };
+                let at = a.add(t * M * k);
+                // two rows of the numerator at a time: two independent chains of M
+                // multiply-adds (each entry still sums its rows in ascending order)
+                let mut kk = 0;
+                while kk + 2 <= k {
+                    let (p0, p1) = (num.add(kk * PANEL), num.add((kk + 1) * PANEL));
+                    let (mut n0, mut n1) = (_mm512_loadu_ps(p0), _mm512_loadu_ps(p1));
+                    for (i, &v) in cur.iter().enumerate() {
+                        n0 = _mm512_fmadd_ps(_mm512_set1_ps(*at.add(i * k + kk)), v, n0);
+                        n1 = _mm512_fmadd_ps(_mm512_set1_ps(*at.add(i * k + kk + 1)), v, n1);
+                    }
+                    _mm512_storeu_ps(p0, n0);
+                    _mm512_storeu_ps(p1, n1);
+                    kk += 2;
+                }
+                if kk < k {
+                    let p0 = num.add(kk * PANEL);
+                    let mut n0 = _mm512_loadu_ps(p0);
+                    for (i, &v) in cur.iter().enumerate() {
+                        n0 = _mm512_fmadd_ps(_mm512_set1_ps(*at.add(i * k + kk)), v, n0);
+                    }
+                    _mm512_storeu_ps(p0, n0);
+                }
+                if t + 1 < tiles {
+                    cur = ratio(t + 1, next);
+                }
             }
         }
     }
@@ -375,7 +513,7 @@ struct Half {
     k: usize,
     /// Rows of the fixed factor (the inner dimension of the products).
     inner: usize,
-    simd: bool,
+    kern: Kern,
     eps: f32,
     tiny: f32,
     /// (l1, l2) of the updated factor.
@@ -407,7 +545,7 @@ impl Half {
             .for_each(|((((p, xp), np), out_rows), sums)| {
                 let _ftz = FlushSubnormals::new(true);
                 np.fill(0.0);
-                ratio_panel(self.simd, fixed, k, p, xp, self.inner, self.eps, np);
+                ratio_panel(self.kern, fixed, k, p, xp, self.inner, self.eps, np);
                 let valid = out_rows.len() / k;
                 apply_panel(
                     p, np, den, free, valid, self.reg, self.eps, self.tiny, self.floor,
@@ -447,15 +585,15 @@ pub(crate) struct KlEngine {
     reg: (f32, f32, f32, f32),
     eps: f32,
     tiny: f32,
-    simd: bool,
+    kern: Kern,
     div: Divergence,
     part: Vec<f64>,
 }
 
 impl KlEngine {
-    /// Copies `x` (F×T), `w` (F×K) and `h` (K×T) into panels. The kernel is the AVX2 one when
-    /// `level` (clamped to this CPU; [`crate::simd::level`] in a fit) is AVX2 or above, else the
-    /// portable twin: the same bytes either way.
+    /// Copies `x` (F×T), `w` (F×K) and `h` (K×T) into panels. The kernel is the one for `level`
+    /// (clamped to this CPU; [`crate::simd::level`] in a fit; [`Kern::for_level`]): the same
+    /// bytes whichever it is.
     pub(crate) fn new(
         params: &NmfParams,
         x: &[f32],
@@ -498,7 +636,7 @@ impl KlEngine {
             reg: (l1w as f32, l1h as f32, l2w as f32, l2h as f32),
             eps: EPSILON as f32,
             tiny: f64::EPSILON as f32,
-            simd: uses_avx2(level),
+            kern: Kern::for_level(level),
             div: Divergence::new(1.0, params.loss_eps)?,
             part: vec![0.0; npt],
         })
@@ -523,7 +661,7 @@ impl Solver for KlEngine {
         let half = Half {
             k,
             inner: t,
-            simd: self.simd,
+            kern: self.kern,
             eps: self.eps,
             tiny: self.tiny,
             reg: (self.reg.0, self.reg.2),
@@ -553,7 +691,7 @@ impl Solver for KlEngine {
         let half = Half {
             k,
             inner: f,
-            simd: self.simd,
+            kern: self.kern,
             eps: self.eps,
             tiny: self.tiny,
             reg: (self.reg.1, self.reg.3),
@@ -573,7 +711,7 @@ impl Solver for KlEngine {
     }
 
     fn loss_sum(&mut self) -> f64 {
-        let (f, t, k, simd) = (self.f, self.t, self.k, self.simd);
+        let (f, t, k, kern) = (self.f, self.t, self.k, self.kern);
         let (w, div) = (&self.w, self.div);
         self.hp
             .par_chunks(k * PANEL)
@@ -588,7 +726,7 @@ impl Solver for KlEngine {
                 let mut wh = [0.0f32; MR * PANEL];
                 for r0 in (0..f).step_by(MR) {
                     let rows = MR.min(f - r0);
-                    wh_rows(simd, &w[r0 * k..], k, hp, rows, &mut wh);
+                    wh_rows(kern, &w[r0 * k..], k, hp, rows, &mut wh);
                     for r in 0..rows {
                         for j in 0..valid {
                             let x = xp[(r0 + r) * PANEL + j] as f64;
@@ -614,12 +752,16 @@ mod tests {
     }
 
     #[test]
-    fn simd_kernel_is_bit_identical_to_the_portable_twin() {
-        if !simd_available() {
+    fn simd_kernels_are_bit_identical_to_the_portable_twin() {
+        if Kern::available().len() < 2 {
             eprintln!("no AVX2+FMA on this CPU: only the portable kernel runs");
             return;
         }
         for &(rows, k) in &[
+            (11, 4),
+            (12, 20),
+            (25, 3),
+            (35, 20),
             (1, 1),
             (5, 3),
             (6, 20),
@@ -633,11 +775,14 @@ mod tests {
             let mut x = rand_vec(rows * PANEL, 3);
             x[3] = 0.0;
             let start = rand_vec(k * PANEL, 4);
-            let (mut n1, mut n2) = (start.clone(), start.clone());
-            ratio_panel(true, &a, k, &b, &x, rows, 1e-7, &mut n1);
-            ratio_panel_portable(&a, k, &b, &x, rows, 1e-7, &mut n2);
-            assert_eq!(n1, n2, "rows {rows} k {k}");
-            assert_ne!(n1, start);
+            let mut want = start.clone();
+            ratio_panel_portable(&a, k, &b, &x, rows, 1e-7, &mut want);
+            assert_ne!(want, start);
+            for kern in Kern::available() {
+                let mut got = start.clone();
+                ratio_panel(kern, &a, k, &b, &x, rows, 1e-7, &mut got);
+                assert_eq!(got, want, "{kern:?} rows {rows} k {k}");
+            }
         }
     }
 
@@ -648,7 +793,8 @@ mod tests {
         let b = rand_vec(k * PANEL, 6);
         let x = rand_vec(rows * PANEL, 7);
         let mut num = vec![0.0f32; k * PANEL];
-        ratio_panel(simd_available(), &a, k, &b, &x, rows, 1e-7, &mut num);
+        let kern = Kern::for_level(crate::simd::detected());
+        ratio_panel(kern, &a, k, &b, &x, rows, 1e-7, &mut num);
         for kk in 0..k {
             for j in 0..PANEL {
                 let want: f64 = (0..rows)
@@ -745,26 +891,17 @@ mod timing {
             .map(|i| 0.3 + (i % 3) as f32 * 0.01)
             .collect();
         let mut num = vec![0.0f32; k * PANEL];
-        for simd in [true, false] {
+        for kern in Kern::available() {
             let mut best = f64::INFINITY;
             for _ in 0..3000 {
                 let t0 = std::time::Instant::now();
                 num.fill(0.0);
-                ratio_panel(
-                    simd && simd_available(),
-                    &a,
-                    k,
-                    &b,
-                    &x,
-                    rows,
-                    1e-7,
-                    &mut num,
-                );
+                ratio_panel(kern, &a, k, &b, &x, rows, 1e-7, &mut num);
                 best = best.min(t0.elapsed().as_secs_f64());
             }
             let flop = 4.0 * (rows * k * PANEL) as f64;
             println!(
-                "simd {simd}: {:.2} us per panel, {:.1} GFLOP/s",
+                "{kern:?}: {:.2} us per panel, {:.1} GFLOP/s",
                 best * 1e6,
                 flop / best / 1e9
             );

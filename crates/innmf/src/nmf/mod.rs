@@ -178,7 +178,7 @@ impl NmfParams {
         self.check()?;
         check_matrix("data", x, f, t)?;
         let k = self.rank;
-        if w_fixed.len() % f != 0 || w_fixed.len() / f > k {
+        if !w_fixed.len().is_multiple_of(f) || w_fixed.len() / f > k {
             return Err(Error::Shape(format!(
                 "fixed W columns: {} values is not F x n_fixed with F = {f} and n_fixed <= rank = {k}",
                 w_fixed.len()

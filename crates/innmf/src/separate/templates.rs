@@ -597,7 +597,7 @@ pub fn sample_templates(set: &TemplateSet<'_>, freqs: &[f64]) -> Vec<f64> {
 /// Shapes that do not match the coordinates, negative or non-finite values.
 pub fn nmf_model(w: &[f64], h: &[f64], freqs: &[f64], times: &[f64]) -> Result<Model> {
     let (nf, nt) = (freqs.len(), times.len());
-    if nf == 0 || nt == 0 || w.len() % nf != 0 || h.len() != (w.len() / nf) * nt {
+    if nf == 0 || nt == 0 || !w.len().is_multiple_of(nf) || h.len() != (w.len() / nf) * nt {
         return Err(Error::Shape(format!(
             "NMF factors of {} and {} values do not fit {nf} frequencies × {nt} times",
             w.len(),

@@ -240,7 +240,7 @@ impl std::fmt::Debug for Cwt {
 
 fn is_smooth(mut n: usize) -> bool {
     for p in [2, 3, 5] {
-        while n % p == 0 {
+        while n.is_multiple_of(p) {
             n /= p;
         }
     }
@@ -638,7 +638,7 @@ mod tests {
         let r = t.frame_response();
         let mut e = 0.0;
         for (m, (s, r)) in spec.iter().zip(r).enumerate() {
-            let w = if m == 0 || (l % 2 == 0 && m == l / 2) {
+            let w = if m == 0 || (l.is_multiple_of(2) && m == l / 2) {
                 1.0
             } else {
                 2.0

@@ -198,7 +198,7 @@ impl FilterBank {
         }
         // a real signal's DC and (even L) Nyquist bins are real
         y[0].im = 0.0;
-        if self.len % 2 == 0 {
+        if self.len.is_multiple_of(2) {
             y[half].im = 0.0;
         }
         let rinv = self

@@ -560,7 +560,7 @@ impl Preconditioner {
             .zip(&self.inv_r)
             .for_each(|(c, r)| *c *= r * scale);
         spec[0].im = 0.0;
-        if self.nfft % 2 == 0 {
+        if self.nfft.is_multiple_of(2) {
             spec[self.nfft / 2].im = 0.0;
         }
         inv.process(&mut spec, &mut buf)

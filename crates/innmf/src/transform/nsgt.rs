@@ -219,7 +219,7 @@ fn hann_band(
 fn smooth_size(n: usize) -> usize {
     let is_smooth = |mut m: usize| {
         for p in [2, 3, 5, 7] {
-            while m % p == 0 {
+            while m.is_multiple_of(p) {
                 m /= p;
             }
         }

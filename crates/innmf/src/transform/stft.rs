@@ -452,7 +452,7 @@ impl Stft {
                     fill(j0 + dj, buf, fwd);
                     // a real signal's DC and Nyquist bins are real
                     buf[0].im = 0.0;
-                    if n % 2 == 0 {
+                    if n.is_multiple_of(2) {
                         buf[bins - 1].im = 0.0;
                     }
                     self.inv

@@ -18,7 +18,7 @@ pub(super) fn halfband_taps() -> Vec<f64> {
             let k = i as f64 - HALF as f64;
             let sinc = if k == 0.0 {
                 0.5
-            } else if (i + HALF) % 2 == 0 {
+            } else if (i + HALF).is_multiple_of(2) {
                 0.0
             } else {
                 (0.5 * PI * k).sin() / (PI * k)

@@ -567,7 +567,7 @@ struct Spectra<'a> {
 /// divides the block size M and the fold (n entries plus a P-point FFT per block) costs less
 /// than Horner's rule (n entries per frame, ≈ stride/hop frames per block).
 fn fold_size(hop: usize, m: usize, stride: usize, n: usize) -> Option<usize> {
-    if n == 0 || m % hop != 0 {
+    if n == 0 || !m.is_multiple_of(hop) {
         return None;
     }
     let p = m / hop;

@@ -138,7 +138,7 @@ impl Vqt {
         let count1 = (((sample_rate / 2.0 / cutoff).log2().ceil() as i64) - 2).max(0);
         let count2 = (params.hop.trailing_zeros() as i64 - n_oct as i64 + 1).max(0);
         let may_halve = |d: u32, highest: usize| {
-            params.hop % (1usize << (d + 1)) == 0
+            params.hop.is_multiple_of(1usize << (d + 1))
                 && edge[highest] <= DECIMATE_PASS * sample_rate / f64::from(1u32 << d)
         };
         let mut d = 0u32;
