@@ -364,27 +364,31 @@ mod avx512 {
             for t in 0..tiles {
                 let next = if t + 1 < tiles { product(t + 1) } else { cur };
                 let at = a.add(t * M * k);
-                // two rows of the numerator at a time: two independent chains of M
+                // four rows of the numerator at a time: four independent chains of M
                 // multiply-adds (each entry still sums its rows in ascending order)
                 let mut kk = 0;
-                while kk + 2 <= k {
-                    let (p0, p1) = (num.add(kk * PANEL), num.add((kk + 1) * PANEL));
-                    let (mut n0, mut n1) = (_mm512_loadu_ps(p0), _mm512_loadu_ps(p1));
+                while kk + 4 <= k {
+                    let p: [*mut f32; 4] = std::array::from_fn(|q| num.add((kk + q) * PANEL));
+                    let mut n: [__m512; 4] = std::array::from_fn(|q| _mm512_loadu_ps(p[q]));
                     for (i, &v) in cur.iter().enumerate() {
-                        n0 = _mm512_fmadd_ps(_mm512_set1_ps(*at.add(i * k + kk)), v, n0);
-                        n1 = _mm512_fmadd_ps(_mm512_set1_ps(*at.add(i * k + kk + 1)), v, n1);
+                        let ai = at.add(i * k + kk);
+                        for (q, nq) in n.iter_mut().enumerate() {
+                            *nq = _mm512_fmadd_ps(_mm512_set1_ps(*ai.add(q)), v, *nq);
+                        }
                     }
-                    _mm512_storeu_ps(p0, n0);
-                    _mm512_storeu_ps(p1, n1);
-                    kk += 2;
+                    for q in 0..4 {
+                        _mm512_storeu_ps(p[q], n[q]);
+                    }
+                    kk += 4;
                 }
-                if kk < k {
+                while kk < k {
                     let p0 = num.add(kk * PANEL);
                     let mut n0 = _mm512_loadu_ps(p0);
                     for (i, &v) in cur.iter().enumerate() {
                         n0 = _mm512_fmadd_ps(_mm512_set1_ps(*at.add(i * k + kk)), v, n0);
                     }
                     _mm512_storeu_ps(p0, n0);
+                    kk += 1;
                 }
                 if t + 1 < tiles {
                     cur = ratio(t + 1, next);
