@@ -12,18 +12,18 @@
 //!
 //! **Fusion.** `W·H` is never formed. The columns of `H` and `X` are cut into panels of
 //! [`PANEL`] = 16 (stored panel-major, zero-padded); one rayon task owns one panel. It walks
-//! the rows of `W` six at a time: the 6×16 tile of `W·H` is accumulated in registers, divided
-//! into the tile of `X` (the ratio stays in registers), and multiplied at once by the same six
-//! rows of `W` into the panel's K×16 numerator; then the task applies the update to its own
+//! the rows of `W` six at a time (twelve with AVX-512): the 6×16 tile of `W·H` is accumulated in
+//! registers, divided into the tile of `X` (the ratio stays in registers), and multiplied at once
+//! by the same rows of `W` into the panel's K×16 numerator; then the task applies the update to its own
 //! panel of `H`. The denominators `Wᵀ·1` (column sums of `W`) and `H·1` (row sums of `H`) are
 //! kept as K-vectors. Two products per half-update, each read of `X` streamed once, nothing
 //! larger than a panel written.
 //!
 //! **Determinism.** Every numerator entry is one sum over rows in ascending order, and panels
 //! do not depend on the pool size, so the factors are the same bytes for 1 or 64 threads. The
-//! AVX2+FMA kernel and the portable kernel ([`ratio_panel_portable`], also the fallback on
-//! other CPUs) perform the same fused multiply-adds in the same order, so they agree bit for
-//! bit (tested).
+//! AVX-512 kernel, the AVX2+FMA kernel and the portable kernel ([`ratio_panel_portable`], also
+//! the fallback on other CPUs) perform the same fused multiply-adds in the same order, so they
+//! agree bit for bit (tested).
 //!
 //! Subnormals are flushed (FTZ/DAZ) inside each task, restored after it.
 
@@ -41,8 +41,10 @@ pub(crate) const PANEL: usize = 16;
 /// Rows per register tile of the AVX2 kernel (12 accumulators + 3 temporaries of 16 registers).
 const MR: usize = 6;
 
-/// Rows per register tile of the AVX-512 kernel (one 16-lane vector per row: 12 accumulators).
+/// Rows per register tile of the AVX-512 kernel (one 16-lane vector per row: 12 accumulators;
+/// `ratio_panel` dispatches the last rows to tiles of 1 to 11).
 const MR512: usize = 12;
+const _: () = assert!(MR512 <= 12);
 
 /// Which fused kernel runs: the portable twin or one written for an instruction set. All three
 /// give the same bytes.
@@ -817,7 +819,7 @@ mod tests {
     }
 
     /// Whole iterations (both half-updates, a fixed column of `W`, the loss) give the same
-    /// bytes with the portable and the AVX2 kernel, on 1, 2 or 3 threads.
+    /// bytes with every kernel this CPU runs, on 1, 2 or 3 threads.
     #[test]
     fn engine_gives_the_same_bytes_at_every_level_and_thread_count() {
         // ragged: T = 37 is two panels and 5 columns, F = 45 seven tiles and 3 rows
