@@ -180,12 +180,38 @@ unsafe fn row_groups<const NC: usize, const TRANS: bool, const ASM: bool>(
     }
 }
 
+/// The raw pointers of a product's operands once their lengths are checked against the shape
+/// (`None`: nothing to compute), shared by every level's entry.
+///
+/// # Panics
+/// When a slice is shorter than the shape says.
+#[inline(always)]
+#[track_caller]
+#[allow(clippy::type_complexity)]
+fn checked(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &[f32],
+    b: &[f32],
+    c: &mut [f32],
+    bias: Option<&[f32]>,
+) -> Option<(*const f32, *const f32, *mut f32, *const f32)> {
+    if m == 0 || n == 0 {
+        return None;
+    }
+    assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n);
+    assert!(bias.is_none_or(|v| v.len() >= n));
+    let bias = bias.map_or(std::ptr::null(), |v| v.as_ptr());
+    Some((a.as_ptr(), b.as_ptr(), c.as_mut_ptr(), bias))
+}
+
 /// `C (m×n) (=|+=) A·B` (row-major C and B) with A row-major `m×k` (`ta = false`) or stored
 /// `k×m` (`ta = true`). Without `acc`, C starts from `bias` (one row of n) when given. `ASM`
 /// (the assembly tile) only where the CPU has AVX2 and FMA.
 ///
 /// # Safety
-/// With `ASM`, the CPU must have AVX2 and FMA (the bounds are checked here).
+/// With `ASM`, the CPU must have AVX2 and FMA (the bounds are checked here, by [`checked`]).
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 unsafe fn gemm_tiles<const NC: usize, const ASM: bool>(
@@ -199,14 +225,10 @@ unsafe fn gemm_tiles<const NC: usize, const ASM: bool>(
     acc: bool,
     bias: Option<&[f32]>,
 ) {
-    if m == 0 || n == 0 {
+    let Some((ap, bp, cp, bias)) = checked(m, n, k, a, b, c, bias) else {
         return;
-    }
-    assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n);
-    assert!(bias.is_none_or(|v| v.len() >= n));
-    let bias = bias.map_or(std::ptr::null(), |v| v.as_ptr());
-    let (ap, bp, cp) = (a.as_ptr(), b.as_ptr(), c.as_mut_ptr());
-    // SAFETY: the asserts above bound every index the tiles touch: rows < m, columns < n, inner
+    };
+    // SAFETY: `checked` bounds every index the tiles touch: rows < m, columns < n, inner
     // index < k.
     unsafe {
         if ta {
@@ -296,15 +318,11 @@ fn gemm_dispatch(
         ta: bool,
         acc: bool,
     ) {
-        if m == 0 || n == 0 {
+        let Some((ap, bp, cp, bias)) = checked(m, n, k, a, b, c, bias) else {
             return;
-        }
-        assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n);
-        assert!(bias.is_none_or(|v| v.len() >= n));
-        let bias = bias.map_or(std::ptr::null(), |v| v.as_ptr());
-        let (ap, bp, cp) = (a.as_ptr(), b.as_ptr(), c.as_mut_ptr());
-        // SAFETY: this function runs only where the CPU has AVX-512, and the asserts above bound
-        // every index the tiles touch.
+        };
+        // SAFETY: this function runs only where the CPU has AVX-512, and `checked` bounds every
+        // index the tiles touch.
         unsafe {
             if ta {
                 x86::avx512::gemm::<true>(m, n, k, ap, bp, cp, acc, bias)
