@@ -11,11 +11,12 @@
 //! and the update of `W` is the same on the transposed problem `Xᵀ ≈ Hᵀ·Wᵀ`.
 //!
 //! **Fusion.** `W·H` is never formed. The columns of `H` and `X` are cut into panels of
-//! [`PANEL`] = 16 (stored panel-major, zero-padded); one rayon task owns one panel. It walks
-//! the rows of `W` six at a time (twelve with AVX-512): the 6×16 tile of `W·H` is accumulated in
+//! [`PANEL`] = 16 (stored panel-major, zero-padded); one rayon task owns two adjacent panels.
+//! It walks the rows of `W` six at a time: the 6×16 tile of `W·H` (AVX2, portable; with AVX-512
+//! 6×32 over both panels, so each broadcast of `W` feeds two vectors) is accumulated in
 //! registers, divided into the tile of `X` (the ratio stays in registers), and multiplied at once
-//! by the same rows of `W` into the panel's K×16 numerator; then the task applies the update to its own
-//! panel of `H`. The denominators `Wᵀ·1` (column sums of `W`) and `H·1` (row sums of `H`) are
+//! by the same rows of `W` into the panel's K×16 numerator; then the task applies the update to
+//! its own panels of `H`. The denominators `Wᵀ·1` (column sums of `W`) and `H·1` (row sums of `H`) are
 //! kept as K-vectors. Two products per half-update, each read of `X` streamed once, nothing
 //! larger than a panel written.
 //!
@@ -191,6 +192,58 @@ pub(crate) fn ratio_panel(
     }
     let _ = kern;
     ratio_panel_portable(a, k, b, x, rows, eps, num);
+}
+
+/// Rows per register tile of the AVX-512 kernel on two panels (12 accumulators).
+const MR2: usize = 6;
+
+/// [`ratio_panel`] on two adjacent panels: `b` and `num` hold panel 0 then panel 1 (`k·PANEL`
+/// each), `x` holds panel 0's `rows·PANEL` then panel 1's. The AVX-512 kernel does both in
+/// one pass ([`avx512::pair_tiles`]); the others do one panel after the other. The same bytes.
+///
+/// # Panics
+/// When a slice is shorter than its stated shape.
+#[track_caller]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn ratio_pair(
+    kern: Kern,
+    a: &[f32],
+    k: usize,
+    b: &[f32],
+    x: &[f32],
+    rows: usize,
+    eps: f32,
+    num: &mut [f32],
+) {
+    let (ks, xs) = (k * PANEL, rows * PANEL);
+    assert!(
+        a.len() >= rows * k && b.len() >= 2 * ks && x.len() >= 2 * xs && num.len() >= 2 * ks,
+        "ratio_pair: slices shorter than rows = {rows}, k = {k}"
+    );
+    #[cfg(target_arch = "x86_64")]
+    if kern == Kern::Avx512 {
+        let full = rows / MR2;
+        let done = full * MR2;
+        // SAFETY: the lengths are checked above, and `Kern::Avx512` is only chosen when the CPU
+        // has AVX-512 (`Kern::for_level`).
+        unsafe {
+            let (ap, bp, xp, np) = (a.as_ptr(), b.as_ptr(), x.as_ptr(), num.as_mut_ptr());
+            avx512::pair_tiles::<MR2>(ap, k, bp, xp, xs, full, eps, np);
+            let (ap, xp) = (ap.add(done * k), xp.add(done * PANEL));
+            match rows - done {
+                1 => avx512::pair_tiles::<1>(ap, k, bp, xp, xs, 1, eps, np),
+                2 => avx512::pair_tiles::<2>(ap, k, bp, xp, xs, 1, eps, np),
+                3 => avx512::pair_tiles::<3>(ap, k, bp, xp, xs, 1, eps, np),
+                4 => avx512::pair_tiles::<4>(ap, k, bp, xp, xs, 1, eps, np),
+                5 => avx512::pair_tiles::<5>(ap, k, bp, xp, xs, 1, eps, np),
+                _ => {}
+            }
+        }
+        return;
+    }
+    let (n0, n1) = num.split_at_mut(ks);
+    ratio_panel(kern, a, k, &b[..ks], &x[..xs], rows, eps, n0);
+    ratio_panel(kern, a, k, &b[ks..2 * ks], &x[xs..2 * xs], rows, eps, n1);
 }
 
 /// `out[r][j] = Σ_κ a[r,κ]·b[κ][j]` for `r < rows ≤ MR`: rows of `W·H` for the loss, with
@@ -398,6 +451,100 @@ mod avx512 {
             }
         }
     }
+
+    /// [`tiles`] on two adjacent panels at once: `M` rows × two 16-lane vectors (panel 0 in
+    /// lane group 0, panel 1 in lane group 1), so each broadcast of `W` feeds two multiply-adds.
+    /// Panel 1's `b` and `num` start `k·PANEL` after panel 0's, its `x` `xs` after. Every entry
+    /// sees the same operations in the same order as in [`tiles`].
+    ///
+    /// # Safety
+    /// The CPU supports AVX-512F; `a` holds `tiles·M·k` values; `x` and `x + xs` hold
+    /// `tiles·M·PANEL`; `b` and `num` hold `2·k·PANEL`.
+    #[allow(clippy::too_many_arguments)]
+    #[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
+    pub(super) unsafe fn pair_tiles<const M: usize>(
+        a: *const f32,
+        k: usize,
+        b: *const f32,
+        x: *const f32,
+        xs: usize,
+        tiles: usize,
+        eps: f32,
+        num: *mut f32,
+    ) {
+        if tiles == 0 {
+            return;
+        }
+        // SAFETY: the caller's bounds (tile `t` reads rows t·M .. (t+1)·M of `a` and of both
+        // panels of `x`).
+        unsafe {
+            let epsv = _mm512_set1_ps(eps);
+            let ks = k * PANEL;
+            let product = |t: usize| {
+                let at = a.add(t * M * k);
+                let mut acc = [[_mm512_setzero_ps(); 2]; M];
+                for kk in 0..k {
+                    let b0 = _mm512_loadu_ps(b.add(kk * PANEL));
+                    let b1 = _mm512_loadu_ps(b.add(ks + kk * PANEL));
+                    for (i, v) in acc.iter_mut().enumerate() {
+                        let w = _mm512_set1_ps(*at.add(i * k + kk));
+                        v[0] = _mm512_fmadd_ps(w, b0, v[0]);
+                        v[1] = _mm512_fmadd_ps(w, b1, v[1]);
+                    }
+                }
+                acc
+            };
+            let ratio = |t: usize, mut acc: [[__m512; 2]; M]| {
+                let xt = x.add(t * M * PANEL);
+                for (i, v) in acc.iter_mut().enumerate() {
+                    for (h, vh) in v.iter_mut().enumerate() {
+                        let d = _mm512_max_ps(*vh, epsv);
+                        *vh = _mm512_div_ps(_mm512_loadu_ps(xt.add(h * xs + i * PANEL)), d);
+                    }
+                }
+                acc
+            };
+            let mut cur = ratio(0, product(0));
+            for t in 0..tiles {
+                let next = if t + 1 < tiles { product(t + 1) } else { cur };
+                let at = a.add(t * M * k);
+                let mut kk = 0;
+                while kk + 2 <= k {
+                    let p: [*mut f32; 2] = std::array::from_fn(|q| num.add((kk + q) * PANEL));
+                    let mut n: [[__m512; 2]; 2] = std::array::from_fn(|q| {
+                        [_mm512_loadu_ps(p[q]), _mm512_loadu_ps(p[q].add(ks))]
+                    });
+                    for (i, v) in cur.iter().enumerate() {
+                        let ai = at.add(i * k + kk);
+                        for (q, nq) in n.iter_mut().enumerate() {
+                            let w = _mm512_set1_ps(*ai.add(q));
+                            nq[0] = _mm512_fmadd_ps(w, v[0], nq[0]);
+                            nq[1] = _mm512_fmadd_ps(w, v[1], nq[1]);
+                        }
+                    }
+                    for q in 0..2 {
+                        _mm512_storeu_ps(p[q], n[q][0]);
+                        _mm512_storeu_ps(p[q].add(ks), n[q][1]);
+                    }
+                    kk += 2;
+                }
+                if kk < k {
+                    let p0 = num.add(kk * PANEL);
+                    let mut n = [_mm512_loadu_ps(p0), _mm512_loadu_ps(p0.add(ks))];
+                    for (i, v) in cur.iter().enumerate() {
+                        let w = _mm512_set1_ps(*at.add(i * k + kk));
+                        n[0] = _mm512_fmadd_ps(w, v[0], n[0]);
+                        n[1] = _mm512_fmadd_ps(w, v[1], n[1]);
+                    }
+                    _mm512_storeu_ps(p0, n[0]);
+                    _mm512_storeu_ps(p0.add(ks), n[1]);
+                }
+                if t + 1 < tiles {
+                    cur = ratio(t + 1, next);
+                }
+            }
+        }
+    }
 }
 
 /// `m` (`rows×cols`, row-major) as panels `[cols/PANEL][rows][PANEL]`, zero-padded.
@@ -542,21 +689,33 @@ impl Half {
         parts: &mut [f32],
     ) {
         let k = self.k;
+        // two panels per task: the AVX-512 kernel takes them in one pass (`ratio_pair`)
         panels
-            .par_chunks_mut(k * PANEL)
-            .zip(x_panels.par_chunks(self.inner * PANEL))
-            .zip(num.par_chunks_mut(k * PANEL))
-            .zip(rows.par_chunks_mut(PANEL * k))
-            .zip(parts.par_chunks_mut(k))
+            .par_chunks_mut(2 * k * PANEL)
+            .zip(x_panels.par_chunks(2 * self.inner * PANEL))
+            .zip(num.par_chunks_mut(2 * k * PANEL))
+            .zip(rows.par_chunks_mut(2 * PANEL * k))
+            .zip(parts.par_chunks_mut(2 * k))
             .for_each(|((((p, xp), np), out_rows), sums)| {
                 let _ftz = FlushSubnormals::new(true);
                 np.fill(0.0);
-                ratio_panel(self.kern, fixed, k, p, xp, self.inner, self.eps, np);
-                let valid = out_rows.len() / k;
-                apply_panel(
-                    p, np, den, free, valid, self.reg, self.eps, self.tiny, self.floor,
-                );
-                panel_out(p, k, valid, out_rows, sums);
+                if p.len() == 2 * k * PANEL {
+                    ratio_pair(self.kern, fixed, k, p, xp, self.inner, self.eps, np);
+                } else {
+                    ratio_panel(self.kern, fixed, k, p, xp, self.inner, self.eps, np);
+                }
+                for (((p, np), out_rows), sums) in p
+                    .chunks_exact_mut(k * PANEL)
+                    .zip(np.chunks_exact(k * PANEL))
+                    .zip(out_rows.chunks_mut(PANEL * k))
+                    .zip(sums.chunks_exact_mut(k))
+                {
+                    let valid = out_rows.len() / k;
+                    apply_panel(
+                        p, np, den, free, valid, self.reg, self.eps, self.tiny, self.floor,
+                    );
+                    panel_out(p, k, valid, out_rows, sums);
+                }
             });
     }
 }
@@ -789,6 +948,19 @@ mod tests {
                 ratio_panel(kern, &a, k, &b, &x, rows, 1e-7, &mut got);
                 assert_eq!(got, want, "{kern:?} rows {rows} k {k}");
             }
+            // two panels at once: the second panel's operands differ from the first's
+            let b2 = [b.clone(), rand_vec(k * PANEL, 5)].concat();
+            let x2 = [x.clone(), rand_vec(rows * PANEL, 6)].concat();
+            let start2 = [start.clone(), rand_vec(k * PANEL, 7)].concat();
+            let mut want2 = start2.clone();
+            let (w0, w1) = want2.split_at_mut(k * PANEL);
+            ratio_panel_portable(&a, k, &b2[..k * PANEL], &x2[..rows * PANEL], rows, 1e-7, w0);
+            ratio_panel_portable(&a, k, &b2[k * PANEL..], &x2[rows * PANEL..], rows, 1e-7, w1);
+            for kern in Kern::available() {
+                let mut got = start2.clone();
+                ratio_pair(kern, &a, k, &b2, &x2, rows, 1e-7, &mut got);
+                assert_eq!(got, want2, "pair: {kern:?} rows {rows} k {k}");
+            }
         }
     }
 
@@ -910,6 +1082,46 @@ mod timing {
                 "{kern:?}: {:.2} us per panel, {:.1} GFLOP/s",
                 best * 1e6,
                 flop / best / 1e9
+            );
+        }
+    }
+
+    /// One pair of panels through `ratio_pair` against two `ratio_panel` calls, alternated.
+    #[test]
+    #[ignore = "timing: cargo test --release --lib nmf::kl::timing -- --ignored --nocapture"]
+    fn pair_flop_rate() {
+        let (rows, k) = (1001usize, 20usize);
+        let a: Vec<f32> = (0..rows * k).map(|i| 0.1 + (i % 7) as f32 * 0.01).collect();
+        let b: Vec<f32> = (0..2 * k * PANEL)
+            .map(|i| 0.2 + (i % 5) as f32 * 0.01)
+            .collect();
+        let x: Vec<f32> = (0..2 * rows * PANEL)
+            .map(|i| 0.3 + (i % 3) as f32 * 0.01)
+            .collect();
+        let mut num = vec![0.0f32; 2 * k * PANEL];
+        let kern = Kern::for_level(crate::simd::detected());
+        let (ks, xs) = (k * PANEL, rows * PANEL);
+        let mut best = [f64::INFINITY; 2];
+        for _ in 0..2000 {
+            for (m, bm) in best.iter_mut().enumerate() {
+                num.fill(0.0);
+                let t0 = std::time::Instant::now();
+                if m == 0 {
+                    let (n0, n1) = num.split_at_mut(ks);
+                    ratio_panel(kern, &a, k, &b[..ks], &x[..xs], rows, 1e-7, n0);
+                    ratio_panel(kern, &a, k, &b[ks..], &x[xs..], rows, 1e-7, n1);
+                } else {
+                    ratio_pair(kern, &a, k, &b, &x, rows, 1e-7, &mut num);
+                }
+                *bm = bm.min(t0.elapsed().as_secs_f64());
+            }
+        }
+        let flop = 8.0 * (rows * k * PANEL) as f64;
+        for (name, b) in ["two panels", "pair"].iter().zip(best) {
+            println!(
+                "{kern:?} {name}: {:.2} us, {:.1} GFLOP/s",
+                b * 1e6,
+                flop / b / 1e9
             );
         }
     }
