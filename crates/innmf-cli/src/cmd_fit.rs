@@ -240,16 +240,27 @@ pub fn run(args: &FitArgs) -> Result<()> {
         &cfg,
         Some(&mut cb),
     )?;
-    let report = innmf::fit(&mut model, &points, &cfg, weights.as_deref(), Some(&mut cb))?;
+    let report = innmf::separate::fit_with_options(
+        &mut model,
+        &points,
+        &training,
+        &cfg,
+        weights.as_deref(),
+        Some(&mut cb),
+    )?;
     bar.finish_and_clear();
     let mut report = report;
     report.elapsed_s += warm["secs"].as_f64().unwrap_or(0.0);
+    let training_opts_midpoints = training.freq_midpoints;
     let mut training = serde_json::json!({
         "spec": spec, "fit": cfg, "final_loss": report.final_loss, "steps": report.steps,
         "converged": report.converged, "preset": args.preset,
     });
     if !warm.is_null() {
         training["warm_start"] = warm.clone();
+    }
+    if training_opts_midpoints > 0 {
+        training["freq_midpoints"] = serde_json::json!(training_opts_midpoints);
     }
     innmf::modelfile::save(&args.out, &model, &data, &training)?;
     innmf::io::write_json(

@@ -113,6 +113,7 @@ fn separates_two_tones_and_scores_them() {
     let training = &report["sources"][0]["training"]["config"]["training"];
     assert_eq!(training["nmf_warm_start"], 3000, "{report}");
     assert_eq!(training["freeze_h"], true, "{report}");
+    assert_eq!(training["freq_midpoints"], 1, "{report}");
     assert_eq!(report["separation"]["config"]["solver"], "mu", "{report}");
     assert_eq!(report["separation"]["config"]["mu_precision"], "f32");
 

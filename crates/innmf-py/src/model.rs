@@ -276,6 +276,7 @@ pub fn fit_model<'py>(
     let (t, f, m) = (slice1(&t, "t")?, slice1(&f, "f")?, slice1(&m, "m")?);
     let preset = parse_name::<Preset>("preset", preset, "\"paper\", \"innmf\"")?;
     let training = preset.training();
+    let midpoints = training.freq_midpoints;
     let weights = match &weights {
         Some(w) => Some(slice1(w, "weights")?),
         None => None,
@@ -355,7 +356,14 @@ pub fn fit_model<'py>(
                 Some(&mut cb),
             );
             let report = warm.and_then(|warm| {
-                let mut r = innmf::fit(&mut model, &points, &cfg, weights, Some(&mut cb))?;
+                let mut r = innmf::separate::fit_with_options(
+                    &mut model,
+                    &points,
+                    &training,
+                    &cfg,
+                    weights,
+                    Some(&mut cb),
+                )?;
                 r.elapsed_s += warm["secs"].as_f64().unwrap_or(0.0);
                 Ok((r, warm))
             });
@@ -370,6 +378,9 @@ pub fn fit_model<'py>(
     });
     if !warm.is_null() {
         training["warm_start"] = warm;
+    }
+    if midpoints > 0 {
+        training["freq_midpoints"] = serde_json::json!(midpoints);
     }
     let pm = py.detach(|| {
         guarded("fit", || {

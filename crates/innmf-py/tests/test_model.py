@@ -103,6 +103,7 @@ def test_innmf_preset_as_the_cli(cli, pts, tmp_path) -> None:
     assert warm["nmf_iters"] == 3000 and warm["w_steps"] == 0
     assert ours.config["training"]["fit"]["freeze"] == "h"
     assert ours.config["training"]["preset"] == "innmf"
+    assert ours.config["training"]["freq_midpoints"] == 1
     assert ours.config["training"]["spec"]["match_scale"] is True
     # the CLI's --preset innmf on the same audio gives the same model, bit for bit
     wav = tmp_path / "x.wav"

@@ -387,7 +387,7 @@ fn presets_paper_is_the_default_and_innmf_warm_starts() {
     assert_eq!(Preset::Paper.training(), TrainingOptions::default());
     assert_eq!(Preset::Paper.activations(), (HSolver::Rprop, 100));
     let t = Preset::Innmf.training();
-    assert!(t.nmf_warm_start > 0 && t.freeze_h && t.match_scale);
+    assert!(t.nmf_warm_start > 0 && t.freeze_h && t.match_scale && t.freq_midpoints == 1);
     assert_eq!(t.main_freeze(), innmf::Freeze::H);
     assert_eq!(Preset::Paper.training().main_freeze(), innmf::Freeze::None);
     assert_eq!(Preset::of_training(&t), Some(Preset::Innmf));
@@ -476,4 +476,61 @@ fn warm_start_is_a_no_op_without_nmf_iterations_and_refuses_an_implicit_h() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("explicit H"), "{e}");
+}
+
+#[test]
+fn freq_midpoints_interpolate_between_bins_and_keep_the_bins() {
+    use innmf::separate::{with_freq_midpoints, MAX_FREQ_MIDPOINTS};
+    let freqs = [0.0, 10.0, 30.0];
+    let times = [0.0, 0.5];
+    // row-major freqs × times
+    let mag = [1.0, 2.0, 3.0, 6.0, 0.0, 10.0];
+    let pts = TfPoints::from_grid(&freqs, &times, &mag).unwrap();
+    let same = with_freq_midpoints(&pts, 0).unwrap();
+    assert_eq!(same.unique_freqs(), &freqs);
+    assert_eq!(same.grid_values().unwrap().as_ref(), &mag);
+    let fine = with_freq_midpoints(&pts, 3).unwrap();
+    // by hand: 3 points at 1/4, 2/4, 3/4 of each interval
+    let want_f = [0.0, 2.5, 5.0, 7.5, 10.0, 15.0, 20.0, 25.0, 30.0];
+    assert_eq!(fine.unique_freqs(), &want_f);
+    assert_eq!(fine.unique_times(), &times);
+    let v = fine.grid_values().unwrap();
+    let want = [
+        [1.0, 2.0],
+        [1.5, 3.0],
+        [2.0, 4.0],
+        [2.5, 5.0],
+        [3.0, 6.0],
+        [2.25, 7.0],
+        [1.5, 8.0],
+        [0.75, 9.0],
+        [0.0, 10.0],
+    ];
+    for (i, row) in want.iter().enumerate() {
+        for (j, &w) in row.iter().enumerate() {
+            let got = v[i * 2 + j];
+            assert!(
+                (got - w).abs() <= 1e-12 * w.abs().max(1.0),
+                "({i}, {j}): {got} vs {w}"
+            );
+        }
+    }
+    // too many, and a cloud that is not one grid: named errors
+    let e = with_freq_midpoints(&pts, MAX_FREQ_MIDPOINTS + 1)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("freq_midpoints") && e.contains("at most"), "{e}");
+    let opts = innmf::separate::TrainingOptions {
+        freq_midpoints: MAX_FREQ_MIDPOINTS + 1,
+        ..Default::default()
+    };
+    assert!(opts
+        .validate()
+        .unwrap_err()
+        .to_string()
+        .contains("freq_midpoints"));
+    let e = with_freq_midpoints(&cloud(50, 7, 9, 1.0, 3), 1)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("grid"), "{e}");
 }

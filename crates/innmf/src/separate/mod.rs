@@ -40,8 +40,9 @@ pub use general::{activation_points, resynthesize_masked};
 pub use masks::{masks, MaskKind};
 pub use phase::PhaseMethod;
 pub use templates::{
-    learn_templates, nmf_model, sample_templates, warm_start, LearnedTemplates, Preset,
-    TemplateConfig, TemplateMethod, TemplateSet, TrainingOptions,
+    fit_with_options, learn_templates, nmf_model, sample_templates, warm_start,
+    with_freq_midpoints, LearnedTemplates, Preset, TemplateConfig, TemplateMethod, TemplateSet,
+    TrainingOptions, MAX_FREQ_MIDPOINTS,
 };
 
 use crate::error::{Error, Result};
