@@ -101,8 +101,9 @@ pub struct TrainingOptions {
     /// lowers the training KL and separates worse). Left out of the JSON when false.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub freeze_h: bool,
-    /// Points inserted between adjacent frequency bins of the training spectrogram for the main
-    /// fit, their magnitudes interpolated linearly (0: the analysis's bins only). The networks
+    /// Points inserted between adjacent frequency bins of the training spectrogram for the W
+    /// fits (the warm start's W-only stage and the main fit), their magnitudes interpolated
+    /// linearly (0: the analysis's bins only). The networks
     /// then follow the interpolant between bins, where a mixture at another window samples them,
     /// instead of ringing there. Needs points on one grid. Left out of the JSON when 0.
     #[serde(skip_serializing_if = "is_zero")]
@@ -115,6 +116,18 @@ fn is_zero(n: &usize) -> bool {
 
 /// Most points [`TrainingOptions::freq_midpoints`] inserts between two bins.
 pub const MAX_FREQ_MIDPOINTS: usize = 7;
+
+/// `m` within [`MAX_FREQ_MIDPOINTS`].
+fn check_midpoints(m: usize) -> Result<()> {
+    if m > MAX_FREQ_MIDPOINTS {
+        return Err(Error::param(
+            "freq_midpoints",
+            m,
+            format!("at most {MAX_FREQ_MIDPOINTS} (each one adds a copy of the training points)"),
+        ));
+    }
+    Ok(())
+}
 
 /// `points` (one time-frequency grid) with `m` points inserted between adjacent frequencies,
 /// their magnitudes interpolated linearly along frequency in each frame.
@@ -135,13 +148,7 @@ fn with_freq_midpoints_weighted(
     weights: Option<&[f64]>,
     m: usize,
 ) -> Result<(crate::points::TfPoints, Option<Vec<f64>>)> {
-    if m > MAX_FREQ_MIDPOINTS {
-        return Err(Error::param(
-            "freq_midpoints",
-            m,
-            format!("at most {MAX_FREQ_MIDPOINTS} (each one adds a copy of the training points)"),
-        ));
-    }
+    check_midpoints(m)?;
     let not_grid = || {
         Error::param(
             "training points",
@@ -152,6 +159,15 @@ fn with_freq_midpoints_weighted(
     let v = points.grid_values().ok_or_else(not_grid)?;
     let (freqs, times) = (points.unique_freqs(), points.unique_times());
     let nt = times.len();
+    // the new set's size, before it is allocated
+    let n2 = ((freqs.len() - 1) * (m + 1) + 1).saturating_mul(nt);
+    if n2 > u32::MAX as usize {
+        return Err(Error::param(
+            "freq_midpoints",
+            m,
+            format!("fewer: {n2} points would exceed the limit of 2^32 - 1"),
+        ));
+    }
     let (f2, v2) = midpoint_rows(freqs, &v, nt, m);
     let w2 = match weights {
         None => None,
@@ -234,16 +250,7 @@ impl TrainingOptions {
         if let Some(h) = &self.h_optimizer {
             h.validate()?;
         }
-        if self.freq_midpoints > MAX_FREQ_MIDPOINTS {
-            return Err(Error::param(
-                "freq_midpoints",
-                self.freq_midpoints,
-                format!(
-                    "at most {MAX_FREQ_MIDPOINTS} (each one adds a copy of the training points)"
-                ),
-            ));
-        }
-        Ok(())
+        check_midpoints(self.freq_midpoints)
     }
 }
 
