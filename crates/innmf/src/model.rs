@@ -22,6 +22,8 @@ use rand::Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+mod dense;
+
 /// Implicit (networks) or explicit (table) factor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -662,6 +664,8 @@ pub struct Trainer<'p> {
     pub grad_h: Vec<f32>,
     w_frozen_values: bool,
     level: crate::simd::Level,
+    /// Whether a full-grid step may take the row-block pass (tests compare it with the other).
+    rows_pass: bool,
 }
 
 impl<'p> Trainer<'p> {
@@ -763,6 +767,7 @@ impl<'p> Trainer<'p> {
             grad_h: vec![0.0; model.h.params().len()],
             w_frozen_values: false,
             level: crate::simd::level(),
+            rows_pass: true,
         })
     }
 
@@ -806,6 +811,13 @@ impl<'p> Trainer<'p> {
                 self.points.len()
             );
         }
+        if grads && subset.is_none() && self.rows_pass_applies(model) {
+            self.h_eval
+                .forward(&model.h, self.points.unique_times(), &mut self.hv, true);
+            let loss = self.dense_rows_pass(model);
+            self.h_eval.backward(&model.h, &self.dhv, &mut self.grad_h);
+            return loss;
+        }
         if !self.w_frozen_values {
             self.w_eval
                 .forward(&model.w, self.points.unique_freqs(), &mut self.wv, grads);
@@ -833,78 +845,6 @@ impl<'p> Trainer<'p> {
     /// The values of H at the unique times after the last call, `[K, T]`.
     pub fn h_values(&self) -> &[f32] {
         &self.hv
-    }
-
-    fn dense_pass(&mut self, grads: bool) -> f64 {
-        let (k, nf, nt) = (self.k, self.nf, self.nt);
-        let d = self.dense.as_mut().expect("dense buffers");
-        // W stored [K, F]; the row blocks of V̂ = Wᵀ·H need Wᵀ as [F, K]
-        for c in 0..k {
-            for f in 0..nf {
-                d.wt[f * k + c] = self.wv[c * nf + f];
-            }
-        }
-        let norm = match &d.weight {
-            Some(w) => w.iter().map(|&v| v as f64).sum::<f64>(),
-            None => (nf * nt) as f64,
-        };
-        let div = self.div;
-        let rows = rows_per_task(nf, nt);
-        let hv = &self.hv;
-        let wt = &d.wt;
-        let weight = d.weight.as_deref();
-        let target: &[f32] = &d.target;
-        let level = self.level;
-        let loss: f64 = d
-            .vhat
-            .par_chunks_mut(rows * nt)
-            .zip(target.par_chunks(rows * nt))
-            .enumerate()
-            .map(|(b, (vh, x))| {
-                let r0 = b * rows;
-                let nr = vh.len() / nt;
-                kernels::gemm(
-                    level,
-                    vh,
-                    &wt[r0 * k..(r0 + nr) * k],
-                    hv,
-                    nr,
-                    k,
-                    nt,
-                    false,
-                    false,
-                );
-                let w = weight.map(|w| &w[r0 * nt..r0 * nt + vh.len()]);
-                pointwise(level, &div, x, vh, w, norm, grads, true)
-            })
-            .sum::<f64>()
-            + if kl_fast(&div, weight.is_some()) {
-                d.kl_const
-            } else {
-                0.0
-            };
-        if grads {
-            // Hᵀ as [T, K] (the right operand of ∂Wᵀ = G·Hᵀ)
-            for c in 0..k {
-                for t in 0..nt {
-                    self.ht[t * k + c] = self.hv[c * nt + t];
-                }
-            }
-            let g = &d.vhat;
-            let (dwt, dhv, ht) = (&mut self.wt, &mut self.dhv, &self.ht);
-            rayon::join(
-                // ∂Wᵀ = G·Hᵀ : [F, T]·[T, K]
-                || kernels::gemm(level, dwt, g, ht, nf, nt, k, false, false),
-                // ∂H = W·G : [K, F]·[F, T], W as stored transposed ([F, K])
-                || kernels::gemm(level, dhv, wt, g, k, nf, nt, true, false),
-            );
-            for c in 0..k {
-                for f in 0..nf {
-                    self.dwv[c * nf + f] = self.wt[f * k + c];
-                }
-            }
-        }
-        loss / norm
     }
 
     fn gather_pass(&mut self, subset: Option<&[u32]>, grads: bool) -> f64 {
@@ -1050,11 +990,6 @@ impl<'a> Cells<'a> {
             }
         }
     }
-}
-
-fn rows_per_task(nf: usize, nt: usize) -> usize {
-    // blocks of about 16k cells, at least one row
-    (16384 / nt.max(1)).clamp(1, nf.max(1))
 }
 
 /// KL over a block: Σ [x·ln(x+ε) − x]·WITH_CONST − x·ln(y+ε) + y, and (if `grads`) the gradient

@@ -408,10 +408,54 @@ simd_fn! {
     }
 }
 
+/// [`output_backward_rows`] over columns `j..j + C` with `gw`'s and `gb`'s running sums in
+/// registers across the rows (through memory, each row waited for the previous row's store).
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn output_backward_cols<const C: usize>(
+    a: &[f32],
+    cos: &[f32],
+    dg: &[f32],
+    w: &[f32],
+    omega: f32,
+    gw: &mut [f32],
+    gb: &mut [f32],
+    dz: &mut [f32],
+    j: usize,
+) {
+    let h = w.len();
+    let cols = j..j + C;
+    let wj: [f32; C] = w[cols.clone()].try_into().expect("C columns");
+    let mut sw: [f32; C] = gw[cols.clone()].try_into().expect("C columns");
+    let mut sb: [f32; C] = gb[cols.clone()].try_into().expect("C columns");
+    for (n, &d) in dg.iter().enumerate() {
+        let r = n * h + j..n * h + j + C;
+        let (ar, zr) = (&a[r.clone()], &mut dz[r.clone()]);
+        for i in 0..C {
+            sw[i] = ar[i].mul_add(d, sw[i]);
+        }
+        if cos.is_empty() {
+            for i in 0..C {
+                zr[i] = d * wj[i];
+                sb[i] += zr[i];
+            }
+        } else {
+            let cr = &cos[r];
+            for i in 0..C {
+                zr[i] = (d * wj[i]) * (omega * cr[i]);
+                sb[i] += zr[i];
+            }
+        }
+    }
+    gw[cols.clone()].copy_from_slice(&sw);
+    gb[cols].copy_from_slice(&sb);
+}
+
 simd_fn! {
     /// Backward of the output layer and of the last sine layer, for one block of rows:
     /// `gw[o] += a[n, o]·dg[n]`, `dz[n, o] = (dg[n]·w[o])·(ω·cos[n, o])` (or `dg[n]·w[o]` when
-    /// `cos` is empty: no sine layer), `gb[o] += dz[n, o]`; rows in order.
+    /// `cos` is empty: no sine layer), `gb[o] += dz[n, o]`; rows in order (64, 16 then 1
+    /// columns at a time).
     pub(crate) fn output_backward_rows(
         a: &[f32],
         cos: &[f32],
@@ -423,37 +467,60 @@ simd_fn! {
         dz: &mut [f32],
     ) {
         let h = w.len();
-        for (n, &d) in dg.iter().enumerate() {
-            let ar = &a[n * h..(n + 1) * h];
-            let zr = &mut dz[n * h..(n + 1) * h];
-            for (g, &x) in gw.iter_mut().zip(ar) {
-                *g = x.mul_add(d, *g);
-            }
-            if cos.is_empty() {
-                for ((z, &wo), b) in zr.iter_mut().zip(w).zip(gb.iter_mut()) {
-                    *z = d * wo;
-                    *b += *z;
-                }
-            } else {
-                let cr = &cos[n * h..(n + 1) * h];
-                for (((z, &wo), &c), b) in zr.iter_mut().zip(w).zip(cr).zip(gb.iter_mut()) {
-                    *z = (d * wo) * (omega * c);
-                    *b += *z;
-                }
-            }
+        let mut j = 0;
+        while j + 64 <= h {
+            output_backward_cols::<64>(a, cos, dg, w, omega, gw, gb, dz, j);
+            j += 64;
+        }
+        while j + 16 <= h {
+            output_backward_cols::<16>(a, cos, dg, w, omega, gw, gb, dz, j);
+            j += 16;
+        }
+        while j < h {
+            output_backward_cols::<1>(a, cos, dg, w, omega, gw, gb, dz, j);
+            j += 1;
         }
     }
 }
 
+/// [`cos_scale_rows`] over columns `j..j + C`, `gb`'s running sums in registers across rows.
+#[inline(always)]
+fn cos_scale_cols<const C: usize>(
+    dz: &mut [f32],
+    cos: &[f32],
+    omega: f32,
+    gb: &mut [f32],
+    j: usize,
+) {
+    let h = gb.len();
+    let mut sb: [f32; C] = gb[j..j + C].try_into().expect("C columns");
+    for (zr, cr) in dz.chunks_exact_mut(h).zip(cos.chunks_exact(h)) {
+        let (zr, cr) = (&mut zr[j..j + C], &cr[j..j + C]);
+        for i in 0..C {
+            zr[i] *= omega * cr[i];
+            sb[i] += zr[i];
+        }
+    }
+    gb[j..j + C].copy_from_slice(&sb);
+}
+
 simd_fn! {
-    /// `dz[n, o] *= ω·cos[n, o]` and `gb[o] += dz[n, o]` (rows in order).
+    /// `dz[n, o] *= ω·cos[n, o]` and `gb[o] += dz[n, o]` (rows in order; 64, 16 then 1
+    /// columns at a time).
     pub(crate) fn cos_scale_rows(dz: &mut [f32], cos: &[f32], omega: f32, gb: &mut [f32]) {
         let h = gb.len();
-        for (zr, cr) in dz.chunks_exact_mut(h).zip(cos.chunks_exact(h)) {
-            for ((z, &c), b) in zr.iter_mut().zip(cr).zip(gb.iter_mut()) {
-                *z *= omega * c;
-                *b += *z;
-            }
+        let mut j = 0;
+        while j + 64 <= h {
+            cos_scale_cols::<64>(dz, cos, omega, gb, j);
+            j += 64;
+        }
+        while j + 16 <= h {
+            cos_scale_cols::<16>(dz, cos, omega, gb, j);
+            j += 16;
+        }
+        while j < h {
+            cos_scale_cols::<1>(dz, cos, omega, gb, j);
+            j += 1;
         }
     }
 }
@@ -670,6 +737,61 @@ mod tests {
                 .sum::<f64>()
                 + 0.25;
             assert!((g[n] as f64 - want).abs() < 1e-5);
+        }
+    }
+
+    /// The column-blocked backward kernels give the bits of the plain row-by-row loops, on
+    /// widths that take every column path (64, 16 and single columns), with and without cos.
+    #[test]
+    fn column_blocked_backward_kernels_match_the_row_loops() {
+        for (rows, h) in [(37, 24), (9, 83), (5, 64), (3, 7)] {
+            let a = rand_vec(rows * h, 11);
+            let cos = rand_vec(rows * h, 12);
+            let dg = rand_vec(rows, 13);
+            let w = rand_vec(h, 14);
+            let omega = 1.5f32;
+            for with_cos in [true, false] {
+                let c: &[f32] = if with_cos { &cos } else { &[] };
+                // the row loops
+                let (mut gw, mut gb, mut dz) =
+                    (rand_vec(h, 15), rand_vec(h, 16), vec![0.0; rows * h]);
+                for n in 0..rows {
+                    for o in 0..h {
+                        gw[o] = a[n * h + o].mul_add(dg[n], gw[o]);
+                        let z = if with_cos {
+                            (dg[n] * w[o]) * (omega * c[n * h + o])
+                        } else {
+                            dg[n] * w[o]
+                        };
+                        dz[n * h + o] = z;
+                        gb[o] += z;
+                    }
+                }
+                let mut dz2 = dz.clone();
+                let mut gb2 = gb.clone();
+                for n in 0..rows {
+                    for o in 0..h {
+                        dz2[n * h + o] *= omega * cos[n * h + o];
+                        gb2[o] += dz2[n * h + o];
+                    }
+                }
+                for l in Level::available() {
+                    let (mut lgw, mut lgb, mut ldz) =
+                        (rand_vec(h, 15), rand_vec(h, 16), vec![0.0; rows * h]);
+                    output_backward_rows(l, &a, c, &dg, &w, omega, &mut lgw, &mut lgb, &mut ldz);
+                    assert_eq!(
+                        (bits(&lgw), bits(&lgb), bits(&ldz)),
+                        (bits(&gw), bits(&gb), bits(&dz)),
+                        "{l} h {h}"
+                    );
+                    cos_scale_rows(l, &mut ldz, &cos, omega, &mut lgb);
+                    assert_eq!(
+                        (bits(&ldz), bits(&lgb)),
+                        (bits(&dz2), bits(&gb2)),
+                        "{l} h {h}"
+                    );
+                }
+            }
         }
     }
 

@@ -347,10 +347,17 @@ struct ComponentBuffers {
     dz2: Vec<f32>,
     wt: Vec<Vec<f32>>,
     pf: Vec<f32>,
+    /// The row-block pass ([`MlpWorkspace::begin_rows`]): layers 0 and 1 collapsed for the
+    /// step's parameters, the output bias's gradient summed so far (f64, rows in order) and
+    /// whether a pre-activation left the sine's range.
+    prep: Collapsed,
+    gsum: f64,
+    bad: bool,
 }
 
 /// Layers 0 and 1 collapsed (no activation between them): `M = W0·W1` `[2J, h]` and
 /// `c = b0·W1 + b1` `[h]`, so `z1 = F·M + c` replaces an N×h×h product by a 2J×h×h one.
+#[derive(Debug, Clone, Default)]
 struct Collapsed {
     m: Vec<f32>,
     c: Vec<f32>,
@@ -426,6 +433,9 @@ impl MlpWorkspace {
                     dz2: vec![0.0; ROWS * h],
                     wt: (0..depth).map(|_| vec![0.0; h * h]).collect(),
                     pf: vec![0.0; 2 * j * h],
+                    prep: Collapsed::default(),
+                    gsum: 0.0,
+                    bad: false,
                 }
             })
             .collect();
@@ -511,6 +521,148 @@ impl MlpWorkspace {
             .for_each(|(((buf, p), gr), dv)| {
                 backward_component(level, buf, p, gr, dv, specs, n, omega, output)
             });
+    }
+}
+
+/// The row-block pass: a training step that runs the forward and backward passes block by
+/// block of coordinates, so that the activations of every component stay in cache between the
+/// two (the whole forward of K = 20 networks at 1001 coordinates is 31 MB; a block of 96 rows is
+/// 3 MB). It needs ∂loss/∂value of a block before the next block's forward, as a dense
+/// spectrogram's loss gives it (each frequency's ∂loss/∂W depends on that frequency's row only):
+///
+/// ```text
+/// begin_rows(p)
+/// for each block of rows, in order:  forward_rows(p, r0, nb, values) … backward_rows(p, dvalues, r0, nb, grad)
+/// end_rows(p, grad)
+/// ```
+///
+/// Blocks start at multiples of [`MlpWorkspace::ROW_BLOCK`] (the last may be shorter) and
+/// their values, gradients and sums are those of [`forward`](MlpWorkspace::forward) and
+/// [`backward`](MlpWorkspace::backward), bit for bit: every row's arithmetic is the same and the
+/// gradients' sums over rows run in the same order. After a row-block pass the workspace keeps
+/// only the last block's activations: [`backward`](MlpWorkspace::backward) needs a whole
+/// [`forward`](MlpWorkspace::forward) first.
+impl MlpWorkspace {
+    /// The rows a block of the row-block pass starts at a multiple of (the forward and backward
+    /// passes' own blocks, so the sums over rows keep their order).
+    pub const ROW_BLOCK: usize = ROWS;
+
+    /// Starts a row-block pass with `params`: collapses the first two layers and prepares the
+    /// gradients (`grad` is overwritten).
+    #[track_caller]
+    pub fn begin_rows(&mut self, params: &[f32], grad: &mut [f32]) {
+        assert_eq!(params.len(), self.per * self.comps.len());
+        assert_eq!(grad.len(), params.len());
+        let (specs, level) = (&self.specs, self.level);
+        self.comps
+            .par_iter_mut()
+            .zip(params.par_chunks(self.per))
+            .zip(grad.par_chunks_mut(self.per))
+            .for_each(|((buf, p), gr)| {
+                buf.prep = Collapsed::new(level, p, specs);
+                buf.bad = false;
+                backward_begin(buf, p, gr, specs);
+            });
+    }
+
+    /// Forward pass over rows `r0..r0 + nb`: their values into `values` (`[K, N]`, only those
+    /// rows are written). A component whose pre-activations leave the sine's range in this
+    /// block gets NaN values for these rows (the loss becomes NaN: the fit reports divergence).
+    #[track_caller]
+    pub fn forward_rows(&mut self, params: &[f32], r0: usize, nb: usize, values: &mut [f32]) {
+        assert_eq!(params.len(), self.per * self.comps.len());
+        assert_eq!(values.len(), self.n * self.comps.len());
+        assert!(r0.is_multiple_of(Self::ROW_BLOCK) && nb > 0 && r0 + nb <= self.n);
+        let (n, specs, omega, level, output) =
+            (self.n, &self.specs, self.omega, self.level, self.output);
+        let j2 = specs[0].fan_in;
+        self.comps
+            .par_iter_mut()
+            .zip(params.par_chunks(self.per))
+            .zip(values.par_chunks_mut(n))
+            .for_each(|((buf, p), out)| {
+                let mut bad = false;
+                for b0 in (r0..r0 + nb).step_by(ROWS) {
+                    let bn = ROWS.min(r0 + nb - b0);
+                    bad |= forward_block(
+                        level,
+                        p,
+                        specs,
+                        &buf.prep,
+                        omega,
+                        &buf.feats[b0 * j2..(b0 + bn) * j2],
+                        &mut buf.acts,
+                        &mut buf.cos,
+                        b0 - r0,
+                        bn,
+                        &mut buf.g[b0..b0 + bn],
+                    );
+                }
+                let (g, vals) = (&buf.g[r0..r0 + nb], &mut buf.values[r0..r0 + nb]);
+                map_values(level, output, g, vals);
+                if bad {
+                    vals.fill(f32::NAN);
+                    buf.bad = true;
+                }
+                out[r0..r0 + nb].copy_from_slice(vals);
+            });
+    }
+
+    /// Backward pass over rows `r0..r0 + nb` (those of the last [`forward_rows`]), from
+    /// `dvalues` (`[K, N]`, only those rows are read); adds to `grad`.
+    ///
+    /// [`forward_rows`]: MlpWorkspace::forward_rows
+    #[track_caller]
+    pub fn backward_rows(
+        &mut self,
+        params: &[f32],
+        dvalues: &[f32],
+        r0: usize,
+        nb: usize,
+        grad: &mut [f32],
+    ) {
+        assert_eq!(params.len(), self.per * self.comps.len());
+        assert_eq!(grad.len(), params.len());
+        assert_eq!(dvalues.len(), self.n * self.comps.len());
+        assert!(r0.is_multiple_of(Self::ROW_BLOCK) && nb > 0 && r0 + nb <= self.n);
+        let (n, specs, omega, level, output) =
+            (self.n, &self.specs, self.omega, self.level, self.output);
+        self.comps
+            .par_iter_mut()
+            .zip(params.par_chunks(self.per))
+            .zip(grad.par_chunks_mut(self.per))
+            .zip(dvalues.par_chunks(n))
+            .for_each(|(((buf, p), gr), dv)| {
+                for b0 in (r0..r0 + nb).step_by(ROWS) {
+                    let bn = ROWS.min(r0 + nb - b0);
+                    backward_block(
+                        level,
+                        buf,
+                        p,
+                        gr,
+                        &dv[b0..b0 + bn],
+                        specs,
+                        output,
+                        omega,
+                        b0,
+                        b0 - r0,
+                        bn,
+                    );
+                }
+            });
+    }
+
+    /// Ends a row-block pass: the gradients of the output bias and of the collapsed layers.
+    #[track_caller]
+    pub fn end_rows(&mut self, params: &[f32], grad: &mut [f32]) {
+        assert_eq!(params.len(), self.per * self.comps.len());
+        assert_eq!(grad.len(), params.len());
+        let (specs, level) = (&self.specs, self.level);
+        self.comps
+            .par_iter_mut()
+            .zip(params.par_chunks(self.per))
+            .zip(grad.par_chunks_mut(self.per))
+            .for_each(|((buf, p), gr)| backward_end(level, buf, p, gr, specs));
     }
 }
 
@@ -723,24 +875,14 @@ fn collapsed_backward(
     );
 }
 
-fn backward_component(
-    level: Level,
-    buf: &mut ComponentBuffers,
-    p: &[f32],
-    grad: &mut [f32],
-    dvalues: &[f32],
-    specs: &[LayerSpec],
-    n: usize,
-    omega: f32,
-    output: OutputMap,
-) {
+/// The start of a backward pass: zeroed gradient, `dg = dvalue · map'(g)` over `rows` of `g`
+/// (all rows, or the first block of a row-block pass), the transposed sine weights and a zeroed
+/// `Fᵀ·∂z₁`.
+fn backward_begin(buf: &mut ComponentBuffers, p: &[f32], grad: &mut [f32], specs: &[LayerSpec]) {
     let depth = specs.len() - 2;
-    let (s0, so) = (specs[0], specs[depth + 1]);
-    let (j2, h) = (s0.fan_in, so.fan_in);
     grad.fill(0.0);
-    // dg = dvalue · map'(g), in place of g
-    map_grads(level, output, &mut buf.g, dvalues);
-    grad[so.b] = buf.g.iter().map(|&v| v as f64).sum::<f64>() as f32;
+    // the sum of no values, as `Iterator::sum` starts it (rows are added in order after)
+    buf.gsum = std::iter::empty::<f64>().sum();
     // Wᵀ of the sine layers, for ∂a = ∂z·Wᵀ
     for l in 1..=depth {
         let s = specs[l];
@@ -756,75 +898,143 @@ fn backward_component(
         }
     }
     buf.pf.fill(0.0);
+}
+
+/// The backward pass over rows `r0..r0 + nb`, whose activations sit at rows `ra..ra + nb` of
+/// `acts`/`cos` (`ra = r0` after a whole forward, 0 in a row-block pass); `dvalues` holds
+/// ∂loss/∂value of those rows. Blocks must come in row order (the sums run over rows in order).
+#[allow(clippy::too_many_arguments)]
+fn backward_block(
+    level: Level,
+    buf: &mut ComponentBuffers,
+    p: &[f32],
+    grad: &mut [f32],
+    dvalues: &[f32],
+    specs: &[LayerSpec],
+    output: OutputMap,
+    omega: f32,
+    r0: usize,
+    ra: usize,
+    nb: usize,
+) {
+    let depth = specs.len() - 2;
+    let (s0, so) = (specs[0], specs[depth + 1]);
+    let (j2, h) = (s0.fan_in, so.fan_in);
+    // dg = dvalue · map'(g), in place of g
+    let g = &mut buf.g[r0..r0 + nb];
+    map_grads(level, output, g, dvalues);
+    buf.gsum = g.iter().fold(buf.gsum, |acc, &v| acc + v as f64);
     // the bias gradient fed by the output layer's backward: the last sine layer's, or layer 0's
     let last_b = specs[depth].b..specs[depth].b + h;
-    for r0 in (0..n).step_by(ROWS) {
-        let nb = ROWS.min(n - r0);
-        let rows = r0 * h..(r0 + nb) * h;
-        let cos_last: &[f32] = if depth > 0 {
-            &buf.cos[depth - 1][rows.clone()]
-        } else {
-            &[]
-        };
-        {
-            let (gw, gb) = two_mut(grad, so.w..so.b, last_b.clone());
-            kernels::output_backward_rows(
-                level,
-                &buf.acts[depth.max(1) - 1][rows.clone()],
-                cos_last,
-                &buf.g[r0..r0 + nb],
-                &p[so.w..so.b],
-                omega,
-                gw,
-                gb,
-                &mut buf.dz[..nb * h],
-            );
-        }
-        for l in (2..=depth).rev() {
-            let s = specs[l];
-            // ∂W_l += a_lᵀ·∂z_l (a_l: the previous sine layer's output)
-            kernels::gemm(
-                level,
-                &mut grad[s.w..s.b],
-                &buf.acts[l - 2][rows.clone()],
-                &buf.dz[..nb * h],
-                h,
-                nb,
-                h,
-                true,
-                true,
-            );
-            // ∂z_{l−1} = (∂z_l·W_lᵀ) ⊙ ω·cos(z_{l−1}), and its bias gradient
-            kernels::gemm(
-                level,
-                &mut buf.dz2[..nb * h],
-                &buf.dz[..nb * h],
-                &buf.wt[l - 1],
-                nb,
-                h,
-                h,
-                false,
-                false,
-            );
-            let sp = specs[l - 1];
-            kernels::cos_scale_rows(
-                level,
-                &mut buf.dz2[..nb * h],
-                &buf.cos[l - 2][rows.clone()],
-                omega,
-                &mut grad[sp.b..sp.b + h],
-            );
-            std::mem::swap(&mut buf.dz, &mut buf.dz2);
-        }
-        let f = &buf.feats[r0 * j2..(r0 + nb) * j2];
-        let target: &mut [f32] = if depth > 0 {
-            &mut buf.pf
-        } else {
-            &mut grad[s0.w..s0.b]
-        };
-        kernels::gemm(level, target, f, &buf.dz[..nb * h], j2, nb, h, true, true);
+    let rows = ra * h..(ra + nb) * h;
+    let cos_last: &[f32] = if depth > 0 {
+        &buf.cos[depth - 1][rows.clone()]
+    } else {
+        &[]
+    };
+    {
+        let (gw, gb) = two_mut(grad, so.w..so.b, last_b.clone());
+        kernels::output_backward_rows(
+            level,
+            &buf.acts[depth.max(1) - 1][rows.clone()],
+            cos_last,
+            &buf.g[r0..r0 + nb],
+            &p[so.w..so.b],
+            omega,
+            gw,
+            gb,
+            &mut buf.dz[..nb * h],
+        );
     }
+    for l in (2..=depth).rev() {
+        let s = specs[l];
+        // ∂W_l += a_lᵀ·∂z_l (a_l: the previous sine layer's output)
+        kernels::gemm(
+            level,
+            &mut grad[s.w..s.b],
+            &buf.acts[l - 2][rows.clone()],
+            &buf.dz[..nb * h],
+            h,
+            nb,
+            h,
+            true,
+            true,
+        );
+        // ∂z_{l−1} = (∂z_l·W_lᵀ) ⊙ ω·cos(z_{l−1}), and its bias gradient
+        kernels::gemm(
+            level,
+            &mut buf.dz2[..nb * h],
+            &buf.dz[..nb * h],
+            &buf.wt[l - 1],
+            nb,
+            h,
+            h,
+            false,
+            false,
+        );
+        let sp = specs[l - 1];
+        kernels::cos_scale_rows(
+            level,
+            &mut buf.dz2[..nb * h],
+            &buf.cos[l - 2][rows.clone()],
+            omega,
+            &mut grad[sp.b..sp.b + h],
+        );
+        std::mem::swap(&mut buf.dz, &mut buf.dz2);
+    }
+    let f = &buf.feats[r0 * j2..(r0 + nb) * j2];
+    let target: &mut [f32] = if depth > 0 {
+        &mut buf.pf
+    } else {
+        &mut grad[s0.w..s0.b]
+    };
+    kernels::gemm(level, target, f, &buf.dz[..nb * h], j2, nb, h, true, true);
+}
+
+/// The end of a backward pass: the output bias's gradient and, with sine layers, the
+/// gradients of the two collapsed layers.
+fn backward_end(
+    level: Level,
+    buf: &ComponentBuffers,
+    p: &[f32],
+    grad: &mut [f32],
+    specs: &[LayerSpec],
+) {
+    let depth = specs.len() - 2;
+    grad[specs[depth + 1].b] = buf.gsum as f32;
     if depth > 0 {
         collapsed_backward(level, buf, p, grad, specs);
     }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn backward_component(
+    level: Level,
+    buf: &mut ComponentBuffers,
+    p: &[f32],
+    grad: &mut [f32],
+    dvalues: &[f32],
+    specs: &[LayerSpec],
+    n: usize,
+    omega: f32,
+    output: OutputMap,
+) {
+    backward_begin(buf, p, grad, specs);
+    for r0 in (0..n).step_by(ROWS) {
+        let nb = ROWS.min(n - r0);
+        backward_block(
+            level,
+            buf,
+            p,
+            grad,
+            &dvalues[r0..r0 + nb],
+            specs,
+            output,
+            omega,
+            r0,
+            r0,
+            nb,
+        );
+    }
+    backward_end(level, buf, p, grad, specs);
 }

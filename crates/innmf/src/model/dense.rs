@@ -1,0 +1,337 @@
+//! The full-grid pass of [`Trainer`]: `V̂ = Wᵀ·H` with one matrix product and the gradients
+//! with two more, either over the whole grid ([`Trainer::dense_pass`]) or, for a network W
+//! trained on every cell, frequency block by frequency block
+//! ([`Trainer::dense_rows_pass`]), so that W's activations stay in cache between its forward
+//! and backward passes.
+
+use super::{kernels, kl_fast, pointwise, Factor, FactorWorkspace, Trainer};
+use crate::field::MlpWorkspace;
+use rayon::prelude::*;
+
+/// Frequencies per block of the row-block pass: one block of the networks' own passes. Its
+/// activations (K = 20, h = 64, three sine layers: 20 · 96 · 64 · 6 floats = 3 MB, half per
+/// core on two) stay in the second-level cache; 192 rows ran no faster.
+const ROWS_PER_BLOCK: usize = 2 * MlpWorkspace::ROW_BLOCK;
+
+/// Rows of a loss task: about 16k cells, at least one row, and a divisor of [`ROWS_PER_BLOCK`],
+/// so that both passes cut the grid into the same chunks (the KL sums of a chunk run in f32
+/// lanes: other cuts move the loss's last bits) and add their sums in the same order.
+fn chunk_rows(nt: usize) -> usize {
+    let max = (16384 / nt.max(1)).max(1);
+    (1..=ROWS_PER_BLOCK)
+        .rev()
+        .find(|d| ROWS_PER_BLOCK.is_multiple_of(*d) && *d <= max)
+        .unwrap_or(1)
+}
+
+impl Trainer<'_> {
+    pub(super) fn dense_pass(&mut self, grads: bool) -> f64 {
+        let (k, nf, nt) = (self.k, self.nf, self.nt);
+        let d = self.dense.as_mut().expect("dense buffers");
+        // W stored [K, F]; the row blocks of V̂ = Wᵀ·H need Wᵀ as [F, K]
+        for c in 0..k {
+            for f in 0..nf {
+                d.wt[f * k + c] = self.wv[c * nf + f];
+            }
+        }
+        let norm = match &d.weight {
+            Some(w) => w.iter().map(|&v| v as f64).sum::<f64>(),
+            None => (nf * nt) as f64,
+        };
+        let div = self.div;
+        let rows = chunk_rows(nt);
+        let hv = &self.hv;
+        let wt = &d.wt;
+        let weight = d.weight.as_deref();
+        let target: &[f32] = &d.target;
+        let level = self.level;
+        let sums: Vec<f64> = d
+            .vhat
+            .par_chunks_mut(rows * nt)
+            .zip(target.par_chunks(rows * nt))
+            .enumerate()
+            .map(|(b, (vh, x))| {
+                let r0 = b * rows;
+                let nr = vh.len() / nt;
+                kernels::gemm(
+                    level,
+                    vh,
+                    &wt[r0 * k..(r0 + nr) * k],
+                    hv,
+                    nr,
+                    k,
+                    nt,
+                    false,
+                    false,
+                );
+                let w = weight.map(|w| &w[r0 * nt..r0 * nt + vh.len()]);
+                pointwise(level, &div, x, vh, w, norm, grads, true)
+            })
+            .collect();
+        // the chunks' sums in order, whatever the threads
+        let loss = sums.iter().sum::<f64>()
+            + if kl_fast(&div, weight.is_some()) {
+                d.kl_const
+            } else {
+                0.0
+            };
+        if grads {
+            // Hᵀ as [T, K] (the right operand of ∂Wᵀ = G·Hᵀ)
+            for c in 0..k {
+                for t in 0..nt {
+                    self.ht[t * k + c] = self.hv[c * nt + t];
+                }
+            }
+            let g = &d.vhat;
+            let (dwt, dhv, ht) = (&mut self.wt, &mut self.dhv, &self.ht);
+            rayon::join(
+                // ∂Wᵀ = G·Hᵀ : [F, T]·[T, K]
+                || kernels::gemm(level, dwt, g, ht, nf, nt, k, false, false),
+                // ∂H = W·G : [K, F]·[F, T], W as stored transposed ([F, K])
+                || kernels::gemm(level, dhv, wt, g, k, nf, nt, true, false),
+            );
+            for c in 0..k {
+                for f in 0..nf {
+                    self.dwv[c * nf + f] = self.wt[f * k + c];
+                }
+            }
+        }
+        loss / norm
+    }
+
+    /// True when [`dense_rows_pass`](Self::dense_rows_pass) serves a step with gradients on
+    /// every cell: a full grid, W a network evaluated exactly (no resampling grid) and trained.
+    pub(super) fn rows_pass_applies(&self, model: &super::Model) -> bool {
+        self.rows_pass
+            && self.dense.is_some()
+            && !self.w_frozen_values
+            && self.w_eval.grid.is_none()
+            && matches!(model.w, Factor::Implicit(_))
+            && matches!(self.w_eval.ws, FactorWorkspace::Implicit(_))
+    }
+
+    /// [`dense_pass`](Self::dense_pass) with gradients, and W's forward and backward passes,
+    /// block of frequencies by block: each frequency's ∂loss/∂W needs that frequency's row of V̂
+    /// only, so a block's rows of `V̂ = Wᵀ·H`, of `G = ∂loss/∂V̂` and of `∂Wᵀ = G·Hᵀ` follow its
+    /// forward pass and W's backward pass follows them while the activations are still in
+    /// cache; `∂H = W·G` accumulates block by block (its products add the rows in order, as the
+    /// one product over every row does). The gradients are those of the whole-grid pass bit for
+    /// bit; the loss adds its per-chunk sums in order (the whole-grid pass sums them in rayon's
+    /// order, so the two may differ in the last bit). H's values must be current.
+    pub(super) fn dense_rows_pass(&mut self, model: &super::Model) -> f64 {
+        let (k, nf, nt) = (self.k, self.nf, self.nt);
+        let (Factor::Implicit(mlp), FactorWorkspace::Implicit(ws)) =
+            (&model.w, &mut self.w_eval.ws)
+        else {
+            unreachable!("rows_pass_applies checked an implicit W");
+        };
+        let params = &mlp.params;
+        let d = self.dense.as_mut().expect("dense buffers");
+        let norm = match &d.weight {
+            Some(w) => w.iter().map(|&v| v as f64).sum::<f64>(),
+            None => (nf * nt) as f64,
+        };
+        // Hᵀ as [T, K] (the right operand of ∂Wᵀ = G·Hᵀ)
+        for c in 0..k {
+            for t in 0..nt {
+                self.ht[t * k + c] = self.hv[c * nt + t];
+            }
+        }
+        let (div, level) = (self.div, self.level);
+        let rows = chunk_rows(nt);
+        let mut sums: Vec<f64> = Vec::new();
+        ws.begin_rows(params, &mut self.grad_w);
+        for r0 in (0..nf).step_by(ROWS_PER_BLOCK) {
+            let nb = ROWS_PER_BLOCK.min(nf - r0);
+            ws.forward_rows(params, r0, nb, &mut self.wv);
+            for f in r0..r0 + nb {
+                for c in 0..k {
+                    d.wt[f * k + c] = self.wv[c * nf + f];
+                }
+            }
+            let cells = r0 * nt..(r0 + nb) * nt;
+            let (wt, ht, hv) = (&d.wt, &self.ht, &self.hv);
+            let weight = d.weight.as_deref();
+            let block_sums: Vec<f64> = d.vhat[cells.clone()]
+                .par_chunks_mut(rows * nt)
+                .zip(d.target[cells.clone()].par_chunks(rows * nt))
+                .zip(self.wt[r0 * k..(r0 + nb) * k].par_chunks_mut(rows * k))
+                .enumerate()
+                .map(|(b, ((vh, x), dw))| {
+                    let q0 = r0 + b * rows;
+                    let nr = vh.len() / nt;
+                    kernels::gemm(
+                        level,
+                        vh,
+                        &wt[q0 * k..(q0 + nr) * k],
+                        hv,
+                        nr,
+                        k,
+                        nt,
+                        false,
+                        false,
+                    );
+                    let w = weight.map(|w| &w[q0 * nt..q0 * nt + vh.len()]);
+                    let loss = pointwise(level, &div, x, vh, w, norm, true, true);
+                    // these rows of ∂Wᵀ = G·Hᵀ : [F, T]·[T, K]
+                    kernels::gemm(level, dw, vh, ht, nr, nt, k, false, false);
+                    loss
+                })
+                .collect();
+            sums.extend(block_sums);
+            for c in 0..k {
+                for f in r0..r0 + nb {
+                    self.dwv[c * nf + f] = self.wt[f * k + c];
+                }
+            }
+            let (g, wt_block) = (&d.vhat[cells], &d.wt[r0 * k..(r0 + nb) * k]);
+            let (dhv, dwv, grad_w) = (&mut self.dhv, &self.dwv, &mut self.grad_w);
+            rayon::join(
+                // ∂H (+)= W·G over these rows : [K, F]·[F, T], W as stored transposed ([F, K])
+                || kernels::gemm(level, dhv, wt_block, g, k, nb, nt, true, r0 > 0),
+                || ws.backward_rows(params, dwv, r0, nb, grad_w),
+            );
+        }
+        ws.end_rows(params, &mut self.grad_w);
+        let loss = sums.iter().sum::<f64>()
+            + if kl_fast(&div, d.weight.is_some()) {
+                d.kl_const
+            } else {
+                0.0
+            };
+        loss / norm
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::divergence::Divergence;
+    use crate::simd::Level;
+    use crate::{FactorKind, Model, ModelSpec, TfPoints, Trainer};
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    fn bits(v: &[f32]) -> Vec<u32> {
+        v.iter().map(|x| x.to_bits()).collect()
+    }
+
+    /// 250 frequencies: two whole blocks of the row-block pass and a shorter one.
+    fn grid(seed: u64) -> TfPoints {
+        let mut r = ChaCha8Rng::seed_from_u64(seed);
+        let freqs: Vec<f64> = (0..250).map(|i| i as f64 * 16.0).collect();
+        let times: Vec<f64> = (0..23).map(|i| i as f64 * 0.05).collect();
+        let mag: Vec<f64> = (0..250 * 23).map(|_| r.random_range(0.0..2.0)).collect();
+        TfPoints::from_grid(&freqs, &times, &mag).unwrap()
+    }
+
+    fn model(points: &TfPoints, h: FactorKind, depth: usize) -> Model {
+        let mut spec = ModelSpec::new(3);
+        spec.width = 24;
+        spec.depth = depth;
+        spec.h = h;
+        spec.build(points, &mut ChaCha8Rng::seed_from_u64(5))
+            .unwrap()
+    }
+
+    /// One step's loss, gradients and values with the row-block pass on or off.
+    fn step(
+        points: &TfPoints,
+        m: &Model,
+        weights: Option<&[f64]>,
+        level: Level,
+        rows: bool,
+    ) -> (f64, [Vec<u32>; 4]) {
+        let mut tr = Trainer::new(m, points, Divergence::kl(), weights).unwrap();
+        tr.set_level(level);
+        tr.rows_pass = rows;
+        assert_eq!(tr.rows_pass_applies(m), rows);
+        let loss = tr.loss_and_grad(m, None, true);
+        let out = [
+            bits(&tr.grad_w),
+            bits(&tr.grad_h),
+            bits(tr.w_values()),
+            bits(tr.h_values()),
+        ];
+        (loss, out)
+    }
+
+    #[test]
+    fn row_block_pass_gives_the_whole_grid_pass_bits() {
+        let points = grid(1);
+        let mut r = ChaCha8Rng::seed_from_u64(2);
+        let weights: Vec<f64> = (0..points.len())
+            .map(|_| r.random_range(0.0..3.0))
+            .collect();
+        for (h, depth) in [
+            (FactorKind::Explicit, 3),
+            (FactorKind::Implicit, 3),
+            (FactorKind::Explicit, 1),
+            (FactorKind::Explicit, 0),
+        ] {
+            let m = model(&points, h, depth);
+            for w in [None, Some(&weights[..])] {
+                for level in [Level::Scalar, crate::simd::level()] {
+                    let (l0, whole) = step(&points, &m, w, level, false);
+                    let (l1, rows) = step(&points, &m, w, level, true);
+                    assert_eq!(whole, rows, "{h:?} depth {depth} weighted {}", w.is_some());
+                    assert_eq!(l0.to_bits(), l1.to_bits(), "{l0} vs {l1}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn row_block_pass_marks_a_diverged_network() {
+        let points = grid(3);
+        let mut m = model(&points, FactorKind::Explicit, 3);
+        if let crate::field::Factor::Implicit(mlp) = &mut m.w {
+            mlp.params.iter_mut().for_each(|p| *p *= 1e6);
+        }
+        let mut tr = Trainer::new(&m, &points, Divergence::kl(), None).unwrap();
+        assert!(tr.rows_pass_applies(&m));
+        assert!(tr.loss_and_grad(&m, None, true).is_nan());
+    }
+}
+
+/// Run by hand (`cargo test --release -p innmf --lib rows_pass_timing -- --ignored --nocapture`):
+/// the `stft-fit` workload's step (20 s at 16 kHz synthesized, 1001 × 319, K = 20, h = 64) with
+/// the row-block pass and with the whole-grid pass, alternating step by step so that both see
+/// the same machine; medians of each.
+#[cfg(test)]
+mod timing {
+    use crate::bench::{fit_workload, synthesized, Workload};
+    use crate::Trainer;
+    use std::time::Instant;
+
+    #[test]
+    #[ignore]
+    fn rows_pass_timing() {
+        let x = synthesized(16000, 20.0);
+        let wl = fit_workload(Workload::StftFit, &x).unwrap();
+        let mut tr = [true, false].map(|rows| {
+            let mut t = Trainer::new(&wl.model, &wl.points, wl.config.divergence, None).unwrap();
+            t.rows_pass = rows;
+            t
+        });
+        let mut times = [vec![], vec![]];
+        for i in 0..160 {
+            for (t, ts) in tr.iter_mut().zip(times.iter_mut()) {
+                let t0 = Instant::now();
+                t.loss_and_grad(&wl.model, None, true);
+                if i >= 10 {
+                    ts.push(t0.elapsed().as_secs_f64() * 1e3);
+                }
+            }
+        }
+        let med = |v: &mut Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        let (a, b) = (med(&mut times[0]), med(&mut times[1]));
+        println!(
+            "loss and gradients, {} threads: row-block pass {a:.2} ms, whole-grid pass {b:.2} ms ({:.2}x)",
+            rayon::current_num_threads(),
+            b / a
+        );
+    }
+}
