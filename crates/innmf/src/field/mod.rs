@@ -15,7 +15,7 @@ pub mod resample;
 pub mod table;
 
 pub use axis::{Axis, AxisScale};
-pub use mlp::{Mlp, MlpConfig, MlpInit, MlpWorkspace, OutputMap};
+pub use mlp::{Mlp, MlpConfig, MlpInit, MlpWorkspace, OutputMap, RowBlock};
 pub use table::Table;
 
 use crate::error::{Error, Result};
