@@ -85,16 +85,11 @@ impl MlpWorkspace {
         assert_eq!(params.len(), self.per * self.comps.len());
         assert_eq!(values.len(), self.n * self.comps.len());
         self.check_block(block);
-        let ctx = Ctx {
-            specs: &self.specs,
-            level: self.level,
-            omega: self.omega,
-            output: self.output,
-        };
-        let n = self.n;
-        self.comps
+        let (n, per) = (self.n, self.per);
+        let (ctx, comps) = self.split();
+        comps
             .par_iter_mut()
-            .zip(params.par_chunks(self.per))
+            .zip(params.par_chunks(per))
             .zip(values.par_chunks_mut(n))
             .for_each(|((buf, p), out)| ctx.forward(buf, p, out, block));
     }
@@ -127,17 +122,12 @@ impl MlpWorkspace {
                 "blocks {back:?} then {nx:?}: in order, with disjoint activations"
             );
         }
-        let ctx = Ctx {
-            specs: &self.specs,
-            level: self.level,
-            omega: self.omega,
-            output: self.output,
-        };
-        let n = self.n;
-        self.comps
+        let (n, per) = (self.n, self.per);
+        let (ctx, comps) = self.split();
+        comps
             .par_iter_mut()
-            .zip(params.par_chunks(self.per))
-            .zip(grad.par_chunks_mut(self.per))
+            .zip(params.par_chunks(per))
+            .zip(grad.par_chunks_mut(per))
             .zip(dvalues.par_chunks(n))
             .zip(values.par_chunks_mut(n))
             .for_each(|((((buf, p), gr), dv), out)| {
@@ -146,6 +136,17 @@ impl MlpWorkspace {
                     ctx.forward(buf, p, out, nx);
                 }
             });
+    }
+
+    /// What each component's block needs, beside the components' buffers (borrowed apart).
+    fn split(&mut self) -> (Ctx<'_>, &mut [ComponentBuffers]) {
+        let ctx = Ctx {
+            specs: &self.specs,
+            level: self.level,
+            omega: self.omega,
+            output: self.output,
+        };
+        (ctx, &mut self.comps)
     }
 
     /// Ends a row-block pass: the gradients of the output bias and of the collapsed layers.
