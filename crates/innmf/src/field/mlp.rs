@@ -736,9 +736,9 @@ fn collapsed_backward(
     );
 }
 
-/// The start of a backward pass: zeroed gradient, `dg = dvalue · map'(g)` over `rows` of `g`
-/// (all rows, or the first block of a row-block pass), the transposed sine weights and a zeroed
-/// `Fᵀ·∂z₁`.
+/// The start of a backward pass: a zeroed gradient, an empty sum for the output bias's
+/// gradient, the transposed sine weights and a zeroed `Fᵀ·∂z₁` (the blocks of rows follow,
+/// [`backward_block`], then [`backward_end`]).
 fn backward_begin(buf: &mut ComponentBuffers, p: &[f32], grad: &mut [f32], specs: &[LayerSpec]) {
     let depth = specs.len() - 2;
     grad.fill(0.0);

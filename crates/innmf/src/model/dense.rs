@@ -27,6 +27,8 @@ fn chunk_rows(nt: usize) -> usize {
 }
 
 impl Trainer<'_> {
+    /// The loss on every cell of the grid from W's and H's current values and, with `grads`,
+    /// `∂loss/∂W` and `∂loss/∂H` in `dwv` and `dhv` (`[K, F]`, `[K, T]`).
     pub(super) fn dense_pass(&mut self, grads: bool) -> f64 {
         let (k, nf, nt) = (self.k, self.nf, self.nt);
         let d = self.dense.as_mut().expect("dense buffers");
@@ -105,6 +107,7 @@ impl Trainer<'_> {
     /// every cell: a full grid, W a network evaluated exactly (no resampling grid) and trained.
     pub(super) fn rows_pass_applies(&self, model: &super::Model) -> bool {
         self.rows_pass
+            && self.nf > 0
             && self.dense.is_some()
             && !self.w_frozen_values
             && self.w_eval.grid.is_none()
@@ -117,9 +120,8 @@ impl Trainer<'_> {
     /// only, so a block's rows of `V̂ = Wᵀ·H`, of `G = ∂loss/∂V̂` and of `∂Wᵀ = G·Hᵀ` follow its
     /// forward pass and W's backward pass follows them while the activations are still in
     /// cache; `∂H = W·G` accumulates block by block (its products add the rows in order, as the
-    /// one product over every row does). The gradients are those of the whole-grid pass bit for
-    /// bit; the loss adds its per-chunk sums in order (the whole-grid pass sums them in rayon's
-    /// order, so the two may differ in the last bit). H's values must be current.
+    /// one product over every row does). The loss and gradients are those of the whole-grid pass
+    /// bit for bit (the same chunks, their sums added in order). H's values must be current.
     pub(super) fn dense_rows_pass(&mut self, model: &super::Model) -> f64 {
         let (k, nf, nt) = (self.k, self.nf, self.nt);
         let (Factor::Implicit(mlp), FactorWorkspace::Implicit(ws)) =
