@@ -251,17 +251,9 @@ pub fn run(args: &FitArgs) -> Result<()> {
     bar.finish_and_clear();
     let mut report = report;
     report.elapsed_s += warm["secs"].as_f64().unwrap_or(0.0);
-    let training_opts_midpoints = training.freq_midpoints;
-    let mut training = serde_json::json!({
-        "spec": spec, "fit": cfg, "final_loss": report.final_loss, "steps": report.steps,
-        "converged": report.converged, "preset": args.preset,
-    });
-    if !warm.is_null() {
-        training["warm_start"] = warm.clone();
-    }
-    if training_opts_midpoints > 0 {
-        training["freq_midpoints"] = serde_json::json!(training_opts_midpoints);
-    }
+    let mut training =
+        innmf::separate::training_record(&spec, &cfg, &report, warm.clone(), &training);
+    training["preset"] = serde_json::json!(args.preset);
     innmf::modelfile::save(&args.out, &model, &data, &training)?;
     innmf::io::write_json(
         &report_path,

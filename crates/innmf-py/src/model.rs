@@ -276,7 +276,6 @@ pub fn fit_model<'py>(
     let (t, f, m) = (slice1(&t, "t")?, slice1(&f, "f")?, slice1(&m, "m")?);
     let preset = parse_name::<Preset>("preset", preset, "\"paper\", \"innmf\"")?;
     let training = preset.training();
-    let midpoints = training.freq_midpoints;
     let weights = match &weights {
         Some(w) => Some(slice1(w, "weights")?),
         None => None,
@@ -372,16 +371,8 @@ pub fn fit_model<'py>(
     })?;
     let (model, report) = result;
     let (report, warm) = report.map_err(|e| to_py(e, watch.error.take()))?;
-    let mut training = serde_json::json!({
-        "spec": spec, "fit": cfg, "final_loss": report.final_loss, "steps": report.steps,
-        "converged": report.converged, "preset": preset,
-    });
-    if !warm.is_null() {
-        training["warm_start"] = warm;
-    }
-    if midpoints > 0 {
-        training["freq_midpoints"] = serde_json::json!(midpoints);
-    }
+    let mut training = innmf::separate::training_record(&spec, &cfg, &report, warm, &training);
+    training["preset"] = serde_json::json!(preset);
     let pm = py.detach(|| {
         guarded("fit", || {
             PyModel::from_fit(&model, &data, &training).map_err(py_err)

@@ -492,16 +492,8 @@ pub fn learn_templates(
         )?,
     };
     report.elapsed_s += warm["secs"].as_f64().unwrap_or(0.0);
-    let mut training = serde_json::json!({
-        "spec": spec, "fit": fit_cfg, "final_loss": report.final_loss, "steps": report.steps,
-        "converged": report.converged, "method": cfg.method,
-    });
-    if !warm.is_null() {
-        training["warm_start"] = warm;
-    }
-    if cfg.training.freq_midpoints > 0 {
-        training["freq_midpoints"] = serde_json::json!(cfg.training.freq_midpoints);
-    }
+    let mut training = training_record(&spec, &fit_cfg, &report, warm, &cfg.training);
+    training["method"] = serde_json::json!(cfg.method);
     // as `innmf fit` records it (Python's ImplicitNMF reads it back as its `preset`)
     if let Some(p) = Preset::of_training(&cfg.training) {
         training["preset"] = serde_json::json!(p);
@@ -512,6 +504,30 @@ pub fn learn_templates(
         data,
         training,
     })
+}
+
+/// The `training` record a model file keeps (`innmf fit`, Python's `ImplicitNMF.fit`,
+/// [`learn_templates`]): the model's spec, the fit's settings and outcome, the warm start when
+/// one ran (`warm` not null) and [`TrainingOptions::freq_midpoints`] when set. Callers add their
+/// own keys (`preset`, `method`).
+pub fn training_record(
+    spec: &impl serde::Serialize,
+    fit_cfg: &FitConfig,
+    report: &FitReport,
+    warm: serde_json::Value,
+    opts: &TrainingOptions,
+) -> serde_json::Value {
+    let mut training = serde_json::json!({
+        "spec": spec, "fit": fit_cfg, "final_loss": report.final_loss, "steps": report.steps,
+        "converged": report.converged,
+    });
+    if !warm.is_null() {
+        training["warm_start"] = warm;
+    }
+    if opts.freq_midpoints > 0 {
+        training["freq_midpoints"] = serde_json::json!(opts.freq_midpoints);
+    }
+    training
 }
 
 /// The main fit of a training run with `opts`: [`fit`] on `points`, or, with

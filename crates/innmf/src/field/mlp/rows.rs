@@ -63,18 +63,11 @@ impl MlpWorkspace {
     /// gradients (`grad` is overwritten).
     #[track_caller]
     pub fn begin_rows(&mut self, params: &[f32], grad: &mut [f32]) {
-        assert_eq!(params.len(), self.per * self.comps.len());
-        assert_eq!(grad.len(), params.len());
-        let (specs, level) = (&self.specs, self.level);
-        self.comps
-            .par_iter_mut()
-            .zip(params.par_chunks(self.per))
-            .zip(grad.par_chunks_mut(self.per))
-            .for_each(|((buf, p), gr)| {
-                buf.prep = Collapsed::new(level, p, specs);
-                buf.bad = false;
-                backward_begin(buf, p, gr, specs);
-            });
+        self.each_component(params, grad, |ctx, buf, p, gr| {
+            buf.prep = Collapsed::new(ctx.level, p, ctx.specs);
+            buf.bad = false;
+            backward_begin(buf, p, gr, ctx.specs);
+        });
     }
 
     /// Forward pass over a block: its values into `values` (`[K, N]`, only the block's rows
@@ -152,14 +145,28 @@ impl MlpWorkspace {
     /// Ends a row-block pass: the gradients of the output bias and of the collapsed layers.
     #[track_caller]
     pub fn end_rows(&mut self, params: &[f32], grad: &mut [f32]) {
+        self.each_component(params, grad, |ctx, buf, p, gr| {
+            backward_end(ctx.level, buf, p, gr, ctx.specs)
+        });
+    }
+
+    /// `f` on every component's buffers, parameters and gradient, in parallel.
+    #[track_caller]
+    fn each_component(
+        &mut self,
+        params: &[f32],
+        grad: &mut [f32],
+        f: impl Fn(Ctx<'_>, &mut ComponentBuffers, &[f32], &mut [f32]) + Sync,
+    ) {
         assert_eq!(params.len(), self.per * self.comps.len());
         assert_eq!(grad.len(), params.len());
-        let (specs, level) = (&self.specs, self.level);
-        self.comps
+        let per = self.per;
+        let (ctx, comps) = self.split();
+        comps
             .par_iter_mut()
-            .zip(params.par_chunks(self.per))
-            .zip(grad.par_chunks_mut(self.per))
-            .for_each(|((buf, p), gr)| backward_end(level, buf, p, gr, specs));
+            .zip(params.par_chunks(per))
+            .zip(grad.par_chunks_mut(per))
+            .for_each(|((buf, p), gr)| f(ctx, buf, p, gr));
     }
 }
 
