@@ -457,9 +457,16 @@ mod avx512 {
     /// Panel 1's `b` and `num` start `k·PANEL` after panel 0's, its `x` `xs` after. Every entry
     /// sees the same operations in the same order as in [`tiles`].
     ///
+    /// The divider is the kernel's narrowest unit (a 16-lane division holds it about as long as
+    /// ten cycles of multiply-adds, so a tile's `2·M` divisions take half the time of its
+    /// multiply-adds). They are spread through the previous tile's numerator pass: division `j`
+    /// of tile t + 1 follows the `j`-th twelfth of tile t's numerator steps (unrolled, each
+    /// division in its own register), so the divider works beside the multiply-adds instead of
+    /// in one burst that the numerator pass waits for.
+    ///
     /// # Safety
     /// The CPU supports AVX-512F; `a` holds `tiles·M·k` values; `x` and `x + xs` hold
-    /// `tiles·M·PANEL`; `b` and `num` hold `2·k·PANEL`.
+    /// `tiles·M·PANEL`; `b` and `num` hold `2·k·PANEL`; `M ≤ 6`.
     #[allow(clippy::too_many_arguments)]
     #[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
     pub(super) unsafe fn pair_tiles<const M: usize>(
@@ -472,6 +479,7 @@ mod avx512 {
         eps: f32,
         num: *mut f32,
     ) {
+        const { assert!(M <= 6) };
         if tiles == 0 {
             return;
         }
@@ -480,6 +488,7 @@ mod avx512 {
         unsafe {
             let epsv = _mm512_set1_ps(eps);
             let ks = k * PANEL;
+            let pairs = k / 2;
             let product = |t: usize| {
                 let at = a.add(t * M * k);
                 let mut acc = [[_mm512_setzero_ps(); 2]; M];
@@ -506,29 +515,56 @@ mod avx512 {
             };
             let mut cur = ratio(0, product(0));
             for t in 0..tiles {
-                let next = if t + 1 < tiles { product(t + 1) } else { cur };
+                let more = t + 1 < tiles;
+                let mut next = if more { product(t + 1) } else { cur };
                 let at = a.add(t * M * k);
-                let mut kk = 0;
-                while kk + 2 <= k {
-                    let p: [*mut f32; 2] = std::array::from_fn(|q| num.add((kk + q) * PANEL));
-                    let mut n: [[__m512; 2]; 2] = std::array::from_fn(|q| {
-                        [_mm512_loadu_ps(p[q]), _mm512_loadu_ps(p[q].add(ks))]
-                    });
-                    for (i, v) in cur.iter().enumerate() {
-                        let ai = at.add(i * k + kk);
-                        for (q, nq) in n.iter_mut().enumerate() {
-                            let w = _mm512_set1_ps(*ai.add(q));
-                            nq[0] = _mm512_fmadd_ps(w, v[0], nq[0]);
-                            nq[1] = _mm512_fmadd_ps(w, v[1], nq[1]);
+                let xn = x.add((t + 1) * M * PANEL);
+                // numerator steps (two rows of `num` each) up to pair `end`
+                let mut q = 0;
+                macro_rules! steps_to {
+                    ($end:expr) => {
+                        while q < $end {
+                            let kk = 2 * q;
+                            let p: [*mut f32; 2] =
+                                std::array::from_fn(|r| num.add((kk + r) * PANEL));
+                            let mut n: [[__m512; 2]; 2] = std::array::from_fn(|r| {
+                                [_mm512_loadu_ps(p[r]), _mm512_loadu_ps(p[r].add(ks))]
+                            });
+                            for (i, v) in cur.iter().enumerate() {
+                                let ai = at.add(i * k + kk);
+                                for (r, nr) in n.iter_mut().enumerate() {
+                                    let w = _mm512_set1_ps(*ai.add(r));
+                                    nr[0] = _mm512_fmadd_ps(w, v[0], nr[0]);
+                                    nr[1] = _mm512_fmadd_ps(w, v[1], nr[1]);
+                                }
+                            }
+                            for r in 0..2 {
+                                _mm512_storeu_ps(p[r], n[r][0]);
+                                _mm512_storeu_ps(p[r].add(ks), n[r][1]);
+                            }
+                            q += 1;
                         }
-                    }
-                    for q in 0..2 {
-                        _mm512_storeu_ps(p[q], n[q][0]);
-                        _mm512_storeu_ps(p[q].add(ks), n[q][1]);
-                    }
-                    kk += 2;
+                    };
                 }
-                if kk < k {
+                // division j of tile t + 1 (row j / 2, panel j % 2) after the j-th share of steps
+                macro_rules! share {
+                    ($($j:literal)*) => {$(
+                        if $j < 2 * M {
+                            steps_to!(($j + 1) * pairs / (2 * M));
+                            if more {
+                                if let Some(v) = next.get_mut($j / 2) {
+                                    let d = _mm512_max_ps(v[$j % 2], epsv);
+                                    let xv = _mm512_loadu_ps(xn.add(($j % 2) * xs + ($j / 2) * PANEL));
+                                    v[$j % 2] = _mm512_div_ps(xv, d);
+                                }
+                            }
+                        }
+                    )*};
+                }
+                share!(0 1 2 3 4 5 6 7 8 9 10 11);
+                steps_to!(pairs);
+                if 2 * pairs < k {
+                    let kk = 2 * pairs;
                     let p0 = num.add(kk * PANEL);
                     let mut n = [_mm512_loadu_ps(p0), _mm512_loadu_ps(p0.add(ks))];
                     for (i, v) in cur.iter().enumerate() {
@@ -539,8 +575,8 @@ mod avx512 {
                     _mm512_storeu_ps(p0, n[0]);
                     _mm512_storeu_ps(p0.add(ks), n[1]);
                 }
-                if t + 1 < tiles {
-                    cur = ratio(t + 1, next);
+                if more {
+                    cur = next;
                 }
             }
         }

@@ -28,6 +28,9 @@ fn simd_kernels_are_bit_identical_to_the_portable_twin() {
         (13, 5),
         (101, 20),
         (319, 7),
+        // more numerator steps than the AVX-512 pair kernel spreads divisions over (2·6)
+        (50, 31),
+        (19, 64),
     ] {
         let a = rand_vec(rows * k, 1);
         let b = rand_vec(k * PANEL, 2);
