@@ -14,7 +14,7 @@ date -u
 echo "builds: ${bins[*]}; rounds: $rounds"
 run() { # binary workload args... -> the median it reports (ms or s)
   local bin=$1; shift
-  "$bin" bench "$@" 2>/dev/null | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d.get("median_ms", d.get("median_s")))'
+  "$bin" bench --shared ../shared "$@" 2>/dev/null | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d.get("median_ms", d.get("median_s")))'
 }
 for spec in "stft-fit --input $data/speech_slt_20s.wav --steps 60" \
             "hybrid-fit --input $data/piano_4410.wav --steps 100" \

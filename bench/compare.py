@@ -82,7 +82,7 @@ def workloads(py, innmf):
     """name -> definition. `ours`: the innmf command and the key of its figure; `theirs`: commands,
     each giving one or more named baselines (name -> (value, threads)); `targets`: (side, op,
     bound) with side 'innmf' (its median, absolute) or a baseline name (ratio baseline/innmf)."""
-    bench = [innmf, "bench"]
+    bench = [innmf, "bench", "--shared", SHARED]
     torch_side = [py, os.path.join(ROOT, "bench", "torch_side.py")]
 
     def torch_fit(doc):

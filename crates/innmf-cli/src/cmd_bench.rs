@@ -2,8 +2,8 @@
 //!
 //! Training workloads time every step of a normal `innmf::fit` through its progress callback
 //! after warm-up steps and report the median (`median_ms`); `nmf-kl` and the analyses report
-//! whole runs (`median_s`); `bss-eval` whole calls (`median_ms`). Compare against
-//! `../shared/bench/` run side by side (see the README for the exact commands).
+//! whole runs (`median_s`); `bss-eval` whole calls (`median_ms`). The baselines run side by side
+//! on the same recordings, named by `--shared` (see the README for the exact commands).
 
 use anyhow::{bail, Result};
 use innmf::audio;
@@ -11,14 +11,11 @@ use innmf::bench::{self, Workload};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-/// Recordings used when present (the baselines' inputs), relative to the repository root.
-const SPEECH_20S: &str = "../shared/bench/data/speech_slt_20s.wav";
-const PIANO_4410: &str = "../shared/bench/data/piano_4410.wav";
-const PIANO_22050: &str = "../shared/data/music/ode_piano.wav";
-const SPEECH_PAIR: [&str; 2] = [
-    "../shared/data/speech/slt.wav",
-    "../shared/data/speech/awb.wav",
-];
+/// The baselines' recordings, relative to the `--shared` folder; used when present.
+const SPEECH_20S: &str = "bench/data/speech_slt_20s.wav";
+const PIANO_4410: &str = "bench/data/piano_4410.wav";
+const PIANO_22050: &str = "data/music/ode_piano.wav";
+const SPEECH_PAIR: [&str; 2] = ["data/speech/slt.wav", "data/speech/awb.wav"];
 
 #[derive(clap::Args, Debug)]
 pub struct BenchArgs {
@@ -26,10 +23,16 @@ pub struct BenchArgs {
     /// analyze-vqt, analyze-nsgt, analyze-cwt, analyze-cwt-full (see `innmf::bench::Workload`).
     pub workload: Workload,
     /// Input recording (stft-fit, nmf-kl: 16 kHz speech, first 20 s; hybrid-fit: a 4410 Hz
-    /// excerpt; analyze-*: 22.05 kHz audio looped to 30 s). Default: the baselines' recordings
-    /// under ../shared when present, else a synthesized signal of the same size.
+    /// excerpt; analyze-*: 22.05 kHz audio looped to 30 s). Default: the baselines' recording
+    /// under `--shared` when given and present, else a synthesized signal of the same size.
     #[arg(long)]
     pub input: Option<PathBuf>,
+    /// The folder holding the baselines' recordings (`bench/data/speech_slt_20s.wav`,
+    /// `bench/data/piano_4410.wav`, `data/music/ode_piano.wav`, `data/speech/{slt,awb}.wav`: the
+    /// project's shared folder), for the inputs `--input` does not name. Without it the inputs
+    /// are synthesized.
+    #[arg(long)]
+    pub shared: Option<PathBuf>,
     /// Timed steps (training workloads; the analyses run min(steps, 5) times).
     #[arg(long, default_value_t = 60)]
     pub steps: usize,
@@ -51,12 +54,16 @@ fn read(path: &Path) -> Result<(Vec<f64>, u32, String)> {
     ))
 }
 
-/// The workload's input: `--input`, else `default` when it exists, else synthesized.
+/// `rel` under `--shared`, when given and present.
+fn shared(args: &BenchArgs, rel: &str) -> Option<PathBuf> {
+    let p = args.shared.as_ref()?.join(rel);
+    p.exists().then_some(p)
+}
+
+/// The workload's input: `--input`, else `default` under `--shared` when it exists, else
+/// synthesized.
 fn input(args: &BenchArgs, default: &str) -> Result<bench::Input> {
-    let path = args.input.clone().or_else(|| {
-        let p = PathBuf::from(default);
-        p.exists().then_some(p)
-    });
+    let path = args.input.clone().or_else(|| shared(args, default));
     let recording = path.as_deref().map(read).transpose()?;
     Ok(bench::prepare_input(args.workload, recording)?)
 }
@@ -139,10 +146,11 @@ fn nmf(args: &BenchArgs) -> Result<serde_json::Value> {
 
 fn bss_eval(args: &BenchArgs) -> Result<serde_json::Value> {
     let spec = Workload::BssEval.input_spec();
-    let (sources, input) = if SPEECH_PAIR.iter().all(|p| Path::new(p).exists()) {
+    let pair: Option<Vec<PathBuf>> = SPEECH_PAIR.iter().map(|p| shared(args, p)).collect();
+    let (sources, input) = if let Some(pair) = pair {
         let mut xs = Vec::new();
-        for p in SPEECH_PAIR {
-            let (x, rate, name) = read(Path::new(p))?;
+        for p in &pair {
+            let (x, rate, name) = read(p)?;
             let x = if rate == spec.sample_rate {
                 x
             } else {
@@ -154,7 +162,8 @@ fn bss_eval(args: &BenchArgs) -> Result<serde_json::Value> {
         }
         let b = xs.pop().expect("two");
         let a = xs.pop().expect("two");
-        (Some([a, b]), SPEECH_PAIR.join(" + "))
+        let names: Vec<String> = pair.iter().map(|p| p.display().to_string()).collect();
+        (Some([a, b]), names.join(" + "))
     } else {
         (None, "synthesized".to_string())
     };

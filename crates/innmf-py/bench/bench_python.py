@@ -96,7 +96,8 @@ def main() -> None:
         "python_over_cli": py_ms / rust["median_ms"],
     }
 
-    rust_bss = cli_bench(args.cli, "bss-eval", ["--repeats", str(args.repeats)])
+    rust_bss = cli_bench(args.cli, "bss-eval", ["--shared", str(ROOT / ".." / "shared"),
+                                                  "--repeats", str(args.repeats)])
     n = 80_000
     rng = np.random.default_rng(5)
     refs = np.stack([rng.standard_normal(n), rng.standard_normal(n)])
