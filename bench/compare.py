@@ -255,8 +255,8 @@ def main():
             w = defs[n]
             cmd, env, key = w["ours"]
             entry = {}
-            # every input is passed explicitly except bss-eval's pair, which innmf bench reads as
-            # ../shared/data/speech/{slt,awb}.wav: run it from SHARED (a folder named shared)
+            # the training inputs are passed with --input; bss-eval's pair and the analyses'
+            # recording come from --shared SHARED (in `bench`)
             text, wall, ru, foreign = run(cmd, env, cwd=SHARED)
             d = last_json(text)
             entry.update({"value": d[key], "input": d.get("input"), "peak_rss_kb": ru.ru_maxrss, "threads": d.get("threads"),

@@ -518,7 +518,8 @@ mod avx512 {
                 let more = t + 1 < tiles;
                 let mut next = if more { product(t + 1) } else { cur };
                 let at = a.add(t * M * k);
-                let xn = x.add((t + 1) * M * PANEL);
+                // tile t + 1's rows of `x` (read only when `more`)
+                let xn = x.wrapping_add((t + 1) * M * PANEL);
                 // numerator steps (two rows of `num` each) up to pair `end`
                 let mut q = 0;
                 macro_rules! steps_to {
