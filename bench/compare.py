@@ -255,9 +255,9 @@ def main():
             w = defs[n]
             cmd, env, key = w["ours"]
             entry = {}
-            # the training inputs are passed with --input; bss-eval's pair and the analyses'
-            # recording come from --shared SHARED (in `bench`)
-            text, wall, ru, foreign = run(cmd, env, cwd=SHARED)
+            # every path is absolute: the training inputs are passed with --input, bss-eval's
+            # pair and the analyses' recording come from --shared SHARED (in `bench`)
+            text, wall, ru, foreign = run(cmd, env)
             d = last_json(text)
             entry.update({"value": d[key], "input": d.get("input"), "peak_rss_kb": ru.ru_maxrss, "threads": d.get("threads"),
                           "wall_s": round(wall, 2), "cpu_s": round(ru.ru_utime + ru.ru_stime, 2),
