@@ -7,7 +7,7 @@ use innmf::field::{AxisScale, MlpInit};
 use innmf::io::{check_output, is_point_set_file};
 use innmf::modelfile::TrainingData;
 use innmf::optim::OptimizerConfig;
-use innmf::separate::{warm_start, Preset};
+use innmf::separate::Preset;
 use innmf::transform::Analysis;
 use innmf::{Divergence, FactorKind, FitConfig, ModelSpec, TfPoints};
 use rand::SeedableRng;
@@ -231,26 +231,17 @@ pub fn run(args: &FitArgs) -> Result<()> {
     );
     let bar = progress::training_bar(cfg.steps, "fitting");
     let mut cb = progress::callback(&bar);
-    let warm = warm_start(
+    let (report, warm) = innmf::separate::train(
         &mut model,
         &points,
         &training,
         args.beta,
         args.seed,
         &cfg,
-        Some(&mut cb),
-    )?;
-    let report = innmf::separate::fit_with_options(
-        &mut model,
-        &points,
-        &training,
-        &cfg,
         weights.as_deref(),
         Some(&mut cb),
     )?;
     bar.finish_and_clear();
-    let mut report = report;
-    report.elapsed_s += warm["secs"].as_f64().unwrap_or(0.0);
     let mut training =
         innmf::separate::training_record(&spec, &cfg, &report, warm.clone(), &training);
     training["preset"] = serde_json::json!(args.preset);

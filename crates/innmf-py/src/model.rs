@@ -6,7 +6,7 @@ use crate::progress::Watch;
 use innmf::field::{Axis, AxisScale, MlpInit, OutputMap};
 use innmf::modelfile::{self, ModelConfig, TrainingData};
 use innmf::optim::OptimizerConfig;
-use innmf::separate::{warm_start, Preset};
+use innmf::separate::Preset;
 use innmf::transform::Analysis;
 use innmf::{Divergence, FactorKind, FitConfig, Model, ModelSpec, TfPoints};
 use numpy::{PyArray1, PyArray2, PyReadonlyArray1};
@@ -345,27 +345,16 @@ pub fn fit_model<'py>(
             let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
             let mut model = spec.build(&points, &mut rng).map_err(py_err)?;
             let mut cb = |s: usize, n: usize, l: f64| watch.tick(s, n, l);
-            let warm = warm_start(
+            let report = innmf::separate::train(
                 &mut model,
                 &points,
                 &training,
                 beta,
                 seed,
                 &cfg,
+                weights,
                 Some(&mut cb),
             );
-            let report = warm.and_then(|warm| {
-                let mut r = innmf::separate::fit_with_options(
-                    &mut model,
-                    &points,
-                    &training,
-                    &cfg,
-                    weights,
-                    Some(&mut cb),
-                )?;
-                r.elapsed_s += warm["secs"].as_f64().unwrap_or(0.0);
-                Ok((r, warm))
-            });
             Ok((model, report))
         })
     })?;

@@ -534,3 +534,123 @@ fn freq_midpoints_interpolate_between_bins_and_keep_the_bins() {
         .to_string();
     assert!(e.contains("grid"), "{e}");
 }
+
+#[test]
+fn w_target_templates_fits_each_network_to_its_nmf_template_and_keeps_nmfs_activations() {
+    use innmf::nmf::{Init, NmfParams};
+    use innmf::separate::{
+        learn_templates, TemplateConfig, TrainingOptions, WTarget, MU_CHECK_EVERY,
+    };
+    let x = two_voices(12000);
+    let (rank, iters, seed) = (3, 200, 7);
+    let repr = innmf::transform::Representation::Stft(innmf::transform::StftParams::new(256, 128));
+    let opts = TrainingOptions {
+        nmf_warm_start: iters,
+        w_steps: 400,
+        w_target: WTarget::Templates,
+        ..Default::default()
+    };
+    let cfg = TemplateConfig {
+        rank,
+        width: 16,
+        representation: repr.clone(),
+        steps: 0,
+        seed,
+        training: opts.clone(),
+        ..Default::default()
+    };
+    let got = learn_templates(&x, 8000.0, &cfg, None).unwrap();
+    let pts = innmf::transform::Analysis::new(&repr, 8000.0, 0.5, cfg.calibration)
+        .unwrap()
+        .points(&x)
+        .unwrap();
+    let (freqs, times) = (pts.unique_freqs().to_vec(), pts.unique_times().to_vec());
+    let (nf, nt) = (freqs.len(), times.len());
+    // the reference: the same NMF run on its own
+    let v = pts.grid_values().unwrap();
+    let (w, h, rep) = NmfParams::new(rank)
+        .beta(1.0)
+        .init(Init::Paper)
+        .max_iter(iters)
+        .tol(0.0)
+        .check_every(MU_CHECK_EVERY)
+        .seed(seed)
+        .fit::<f64>(&v, nf, nt)
+        .unwrap();
+    let mean = |c: usize| (0..nf).map(|f| w[f * rank + c]).sum::<f64>() / nf as f64;
+    // H is NMF's, each row times its template's mean (to the table's f32 storage)
+    let hm = got.model.sample_h(&times);
+    for c in 0..rank {
+        for t in 0..nt {
+            let want = h[c * nt + t] * mean(c);
+            let e = (hm[c * nt + t] as f64 - want).abs() / want.max(1e-9);
+            assert!(e < 1e-4, "H[{c},{t}] {} vs {want}", hm[c * nt + t]);
+        }
+    }
+    // each network follows its template, divided by the template's mean
+    let wm = got.model.sample_w(&freqs);
+    for c in 0..rank {
+        let col: Vec<f64> = (0..nf).map(|f| w[f * rank + c] / mean(c)).collect();
+        let top = col.iter().cloned().fold(0.0, f64::max);
+        let mut errs: Vec<f64> = (0..nf)
+            .filter(|&f| col[f] > 0.05 * top)
+            .map(|f| (wm[c * nf + f] as f64 - col[f]).abs() / col[f])
+            .collect();
+        errs.sort_by(f64::total_cmp);
+        let median = errs[errs.len() / 2];
+        assert!(
+            median < 0.02,
+            "component {c}: median relative error {median}"
+        );
+    }
+    // so the data's loss comes close to NMF's own, and the record says what it is
+    let loss = got.model.loss(&pts, &innmf::Divergence::kl());
+    assert!(
+        loss < 1.02 * rep.final_loss,
+        "{loss} vs NMF {}",
+        rep.final_loss
+    );
+    let warm = &got.training["warm_start"];
+    assert_eq!(warm["w_final_loss"].as_f64().unwrap(), loss);
+    assert_eq!(got.report.final_loss, loss);
+    assert!(warm["template_final_loss"].as_f64().unwrap() > 0.0);
+    assert_eq!(got.training["w_target"], "templates");
+    // the preset's form (no W-only stage, the main fit trains W alone) fits the templates the
+    // same way, bit for bit
+    let frozen = TemplateConfig {
+        steps: 400,
+        training: TrainingOptions {
+            w_steps: 0,
+            freeze_h: true,
+            ..opts.clone()
+        },
+        ..cfg.clone()
+    };
+    let same = learn_templates(&x, 8000.0, &frozen, None).unwrap();
+    assert_eq!(same.model.sample_w(&freqs), wm);
+    assert_eq!(same.model.sample_h(&times), hm);
+    assert_eq!(same.report.final_loss, loss);
+    assert_eq!(same.report.steps, 400);
+    // per-point weights weigh the data, which a fit to the templates does not see
+    let mut model = got.model.clone();
+    let e = innmf::separate::train(
+        &mut model,
+        &pts,
+        &frozen.training,
+        1.0,
+        seed,
+        &FitConfig::default(),
+        Some(&vec![1.0; pts.len()]),
+        None,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("weights") && e.contains("templates"), "{e}");
+    // templates need a fit of W alone to follow them
+    let mut bad = opts.clone();
+    bad.w_steps = 0;
+    let e = bad.validate().unwrap_err().to_string();
+    assert!(e.contains("w_target") && e.contains("freeze_h"), "{e}");
+    let e = "table".parse::<WTarget>().unwrap_err().to_string();
+    assert!(e.contains("table") && e.contains("data, templates"), "{e}");
+}

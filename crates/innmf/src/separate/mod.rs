@@ -40,9 +40,9 @@ pub use general::{activation_points, resynthesize_masked};
 pub use masks::{masks, MaskKind};
 pub use phase::PhaseMethod;
 pub use templates::{
-    fit_with_options, learn_templates, nmf_model, sample_templates, training_record, warm_start,
-    with_freq_midpoints, LearnedTemplates, Preset, TemplateConfig, TemplateMethod, TemplateSet,
-    TrainingOptions, MAX_FREQ_MIDPOINTS,
+    fit_with_options, learn_templates, nmf_model, sample_templates, train, training_record,
+    warm_start, with_freq_midpoints, LearnedTemplates, Preset, TemplateConfig, TemplateMethod,
+    TemplateSet, TrainingOptions, WTarget, MAX_FREQ_MIDPOINTS,
 };
 
 use crate::error::{Error, Result};

@@ -108,7 +108,37 @@ pub struct TrainingOptions {
     /// instead of ringing there. Needs points on one grid. Left out of the JSON when 0.
     #[serde(skip_serializing_if = "is_zero")]
     pub freq_midpoints: usize,
+    /// What the fits of W alone (the warm start's W-only stage, and the main fit with
+    /// [`freeze_h`](Self::freeze_h)) fit W's networks to: the training data through NMF's
+    /// activations (`data`, the default), or NMF's templates themselves (`templates`: each
+    /// network to its own NMF template divided by the template's mean, by the same divergence,
+    /// with that mean moved into H; [`match_scale`](Self::match_scale) then has nothing to do).
+    /// Left out of the JSON when `data`.
+    #[serde(skip_serializing_if = "WTarget::is_data")]
+    pub w_target: WTarget,
 }
+
+/// What the W-only stage of an NMF warm start fits W's networks to
+/// ([`TrainingOptions::w_target`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum WTarget {
+    /// The training spectrogram, through NMF's activations (H frozen).
+    #[default]
+    Data,
+    /// NMF's templates: network k is fitted to template k alone (H frozen at the identity on
+    /// a grid whose frames are the templates), so a component's fit does not depend on how
+    /// much of the data the other components explain.
+    Templates,
+}
+
+impl WTarget {
+    fn is_data(&self) -> bool {
+        *self == WTarget::Data
+    }
+}
+
+crate::error::from_str_by_serde_name!(WTarget, "w_target", "data, templates");
 
 fn is_zero(n: &usize) -> bool {
     *n == 0
@@ -245,6 +275,16 @@ impl TrainingOptions {
                 "freeze_h",
                 true,
                 "an NMF warm start (nmf_warm_start > 0): H is frozen at its activations",
+            ));
+        }
+        if self.w_target == WTarget::Templates
+            && !(self.nmf_warm_start > 0 && (self.w_steps > 0 || self.freeze_h))
+        {
+            return Err(Error::param(
+                "w_target",
+                "templates",
+                "an NMF warm start (nmf_warm_start > 0) with a fit of W alone (w_steps > 0 or \
+                 freeze_h): that fit is what follows NMF's templates",
             ));
         }
         if let Some(h) = &self.h_optimizer {
@@ -414,13 +454,8 @@ pub fn learn_templates(
             "a recording of the source: nothing can be learned from silence",
         ));
     }
-    if cfg.method == TemplateMethod::Innmf && cfg.steps == 0 && !cfg.training.has_w_only_stage() {
-        return Err(Error::param(
-            "training steps",
-            0,
-            "at least 1 (0 only after an NMF warm start with w_steps > 0: its W-only stage is \
-             then the whole training)",
-        ));
+    if cfg.method == TemplateMethod::Innmf {
+        check_main_steps(cfg.steps, &cfg.training)?;
     }
     // the fit's own settings, before the analysis and the warm start
     if cfg.method == TemplateMethod::Innmf {
@@ -457,41 +492,16 @@ pub fn learn_templates(
         freeze: cfg.training.main_freeze(),
         ..Default::default()
     };
-    // one callback for the warm start and the main fit
-    let mut progress = progress;
-    let mut forward = |s: usize, n: usize, loss: f64| match progress.as_deref_mut() {
-        Some(p) => p(s, n, loss),
-        None => std::ops::ControlFlow::Continue(()),
-    };
-    let warm = warm_start(
+    let (report, warm) = train(
         &mut model,
         &points,
         &cfg.training,
         cfg.beta,
         cfg.seed,
         &fit_cfg,
-        Some(&mut forward),
+        None,
+        progress,
     )?;
-    let mut report = match (cfg.steps, warm["w_final_loss"].as_f64()) {
-        // no joint stage: the templates are the W-only stage's (checked above)
-        (0, Some(loss)) => FitReport {
-            steps: 0,
-            loss_history: vec![loss],
-            final_loss: loss,
-            converged: false,
-            elapsed_s: 0.0,
-            points_per_step: points.len(),
-        },
-        _ => fit_with_options(
-            &mut model,
-            &points,
-            &cfg.training,
-            &fit_cfg,
-            None,
-            Some(&mut forward),
-        )?,
-    };
-    report.elapsed_s += warm["secs"].as_f64().unwrap_or(0.0);
     let mut training = training_record(&spec, &fit_cfg, &report, warm, &cfg.training);
     training["method"] = serde_json::json!(cfg.method);
     // as `innmf fit` records it (Python's ImplicitNMF reads it back as its `preset`)
@@ -508,7 +518,8 @@ pub fn learn_templates(
 
 /// The `training` record a model file keeps (`innmf fit`, Python's `ImplicitNMF.fit`,
 /// [`learn_templates`]): the model's spec, the fit's settings and outcome, the warm start when
-/// one ran (`warm` not null) and [`TrainingOptions::freq_midpoints`] when set. Callers add their
+/// one ran (`warm` not null), [`TrainingOptions::freq_midpoints`] and
+/// [`TrainingOptions::w_target`] when set. Callers add their
 /// own keys (`preset`, `method`).
 pub fn training_record(
     spec: &impl serde::Serialize,
@@ -526,6 +537,9 @@ pub fn training_record(
     }
     if opts.freq_midpoints > 0 {
         training["freq_midpoints"] = serde_json::json!(opts.freq_midpoints);
+    }
+    if opts.w_target != WTarget::Data {
+        training["w_target"] = serde_json::json!(opts.w_target);
     }
     training
 }
@@ -576,10 +590,24 @@ pub fn warm_start(
     beta: f64,
     seed: u64,
     fit_cfg: &FitConfig,
-    mut progress: Option<Progress<'_>>,
+    progress: Option<Progress<'_>>,
 ) -> Result<serde_json::Value> {
+    warm_start_with_target(model, points, opts, beta, seed, fit_cfg, progress).map(|(s, _)| s)
+}
+
+/// [`warm_start`], and NMF's templates as the target of later fits of W alone with
+/// [`WTarget::Templates`].
+fn warm_start_with_target(
+    model: &mut Model,
+    points: &crate::points::TfPoints,
+    opts: &TrainingOptions,
+    beta: f64,
+    seed: u64,
+    fit_cfg: &FitConfig,
+    mut progress: Option<Progress<'_>>,
+) -> Result<(serde_json::Value, Option<TemplateTarget>)> {
     if opts.nmf_warm_start == 0 {
-        return Ok(serde_json::Value::Null);
+        return Ok((serde_json::Value::Null, None));
     }
     let main_steps = fit_cfg.steps;
     let mut tick = |_: usize, _: usize, loss: f64| match progress.as_deref_mut() {
@@ -610,31 +638,200 @@ pub fn warm_start(
         .tol(0.0)
         .check_every(super::MU_CHECK_EVERY)
         .seed(seed);
-    let (_, h, rep) = nmf.fit_observed::<f64>(&v, nf, nt, Some(&mut tick))?;
-    model.h = Factor::Explicit(Table::from_values(
-        rank,
-        points.unique_times().to_vec(),
-        &h,
-    )?);
-    if opts.match_scale {
-        model.match_scale(points)?;
-    }
+    let (w, mut h, rep) = nmf.fit_observed::<f64>(&v, nf, nt, Some(&mut tick))?;
     let nmf_secs = start.elapsed().as_secs_f64();
-    let w_loss = if opts.w_steps > 0 {
-        let w_cfg = FitConfig {
-            steps: opts.w_steps,
-            freeze: Freeze::H,
-            ..fit_cfg.clone()
-        };
-        Some(fit_with_options(model, points, opts, &w_cfg, None, Some(&mut tick))?.final_loss)
-    } else {
-        None
+    let w_cfg = FitConfig {
+        steps: opts.w_steps,
+        freeze: Freeze::H,
+        ..fit_cfg.clone()
     };
-    Ok(serde_json::json!({
+    let times = points.unique_times().to_vec();
+    let mut summary = serde_json::json!({
         "nmf_iters": opts.nmf_warm_start, "nmf_final_loss": rep.final_loss,
-        "nmf_secs": nmf_secs, "w_steps": opts.w_steps, "w_final_loss": w_loss,
-        "secs": start.elapsed().as_secs_f64(),
-    }))
+        "nmf_secs": nmf_secs, "w_steps": opts.w_steps,
+    });
+    let mut target = None;
+    let w_loss = match opts.w_target {
+        WTarget::Data => {
+            model.h = Factor::Explicit(Table::from_values(rank, times, &h)?);
+            if opts.match_scale {
+                model.match_scale(points)?;
+            }
+            if opts.w_steps > 0 {
+                Some(
+                    fit_with_options(model, points, opts, &w_cfg, None, Some(&mut tick))?
+                        .final_loss,
+                )
+            } else {
+                None
+            }
+        }
+        WTarget::Templates => {
+            let (targets, scales) = normalised_templates(&w, nf, rank);
+            // H: NMF's activations, each row carrying its template's mean
+            for (c, s) in scales.iter().enumerate() {
+                h[c * nt..(c + 1) * nt].iter_mut().for_each(|x| *x *= s);
+            }
+            let t = TemplateTarget {
+                points: crate::points::TfPoints::from_grid_owned(
+                    points.unique_freqs().to_vec(),
+                    (0..rank).map(|c| c as f64).collect(),
+                    targets,
+                )?,
+                data_h: Table::from_values(rank, times, &h)?,
+            };
+            model.h = Factor::Explicit(t.data_h.clone());
+            let w_loss = if opts.w_steps > 0 {
+                let (fitted, template_loss) =
+                    t.fit(model, points, opts, &w_cfg, Some(&mut tick))?;
+                summary["template_final_loss"] = serde_json::json!(template_loss);
+                Some(fitted.final_loss)
+            } else {
+                None
+            };
+            target = Some(t);
+            w_loss
+        }
+    };
+    summary["w_final_loss"] = serde_json::json!(w_loss);
+    summary["secs"] = serde_json::json!(start.elapsed().as_secs_f64());
+    Ok((summary, target))
+}
+
+/// NMF's templates as the target of the fits of W alone ([`WTarget::Templates`]).
+struct TemplateTarget {
+    /// The normalised templates as a grid: the training frequencies × one frame per template.
+    points: crate::points::TfPoints,
+    /// The data's H: NMF's activations times the templates' means.
+    data_h: Table,
+}
+
+impl TemplateTarget {
+    /// Fits W's networks alone (H frozen at the identity) to the templates for `cfg.steps`
+    /// steps, with `opts`' frequency midpoints, and puts the data's H back. The report's loss
+    /// history is the templates' loss; its final loss is the data's (`points`), as a fit of W
+    /// on the data reports it. Returns it with the templates' final loss.
+    fn fit(
+        &self,
+        model: &mut Model,
+        points: &crate::points::TfPoints,
+        opts: &TrainingOptions,
+        cfg: &FitConfig,
+        progress: Option<Progress<'_>>,
+    ) -> Result<(FitReport, f64)> {
+        let rank = model.rank();
+        let identity: Vec<f64> = (0..rank * rank)
+            .map(|i| if i % (rank + 1) == 0 { 1.0 } else { 0.0 })
+            .collect();
+        model.h = Factor::Explicit(Table::from_values(
+            rank,
+            self.points.unique_times().to_vec(),
+            &identity,
+        )?);
+        let cfg = FitConfig {
+            freeze: Freeze::H,
+            ..cfg.clone()
+        };
+        let fitted = fit_with_options(model, &self.points, opts, &cfg, None, progress);
+        model.h = Factor::Explicit(self.data_h.clone());
+        let mut report = fitted?;
+        let template_loss = report.final_loss;
+        report.final_loss = model.loss(points, &cfg.divergence);
+        report.points_per_step = points.len();
+        Ok((report, template_loss))
+    }
+}
+
+/// Zero main steps only after a W-only stage, which is then the whole training.
+fn check_main_steps(steps: usize, opts: &TrainingOptions) -> Result<()> {
+    if steps == 0 && !opts.has_w_only_stage() {
+        return Err(Error::param(
+            "training steps",
+            0,
+            "at least 1 (0 only after an NMF warm start with w_steps > 0: its W-only stage is \
+             then the whole training)",
+        ));
+    }
+    Ok(())
+}
+
+/// A whole training run with `opts`: the warm start ([`warm_start`]) and the main fit of
+/// `fit_cfg.steps` steps ([`fit_with_options`], with per-point `weights`; with
+/// [`WTarget::Templates`] and [`freeze_h`](TrainingOptions::freeze_h) a fit of W's networks to
+/// NMF's templates). Zero main steps are allowed after a W-only stage, which is then the whole
+/// training. `innmf fit`, Python's `ImplicitNMF.fit` and [`learn_templates`] all train through
+/// it. Returns the report (the warm start's seconds included) and the warm start's summary.
+///
+/// # Errors
+/// Zero steps without a W-only stage, per-point weights with the templates as the target
+/// (they weigh the data's points, which that fit does not see), those of [`warm_start`] and
+/// [`fit_with_options`].
+#[allow(clippy::too_many_arguments)]
+pub fn train(
+    model: &mut Model,
+    points: &crate::points::TfPoints,
+    opts: &TrainingOptions,
+    beta: f64,
+    seed: u64,
+    fit_cfg: &FitConfig,
+    weights: Option<&[f64]>,
+    progress: Option<Progress<'_>>,
+) -> Result<(FitReport, serde_json::Value)> {
+    opts.validate()?;
+    check_main_steps(fit_cfg.steps, opts)?;
+    if weights.is_some() && opts.w_target == WTarget::Templates {
+        return Err(Error::param(
+            "weights",
+            "given",
+            "none with w_target templates: the networks are fitted to NMF's templates, not to \
+             the weighted points",
+        ));
+    }
+    let mut progress = progress;
+    let mut forward = |s: usize, n: usize, loss: f64| match progress.as_deref_mut() {
+        Some(p) => p(s, n, loss),
+        None => std::ops::ControlFlow::Continue(()),
+    };
+    let (warm, target) =
+        warm_start_with_target(model, points, opts, beta, seed, fit_cfg, Some(&mut forward))?;
+    let mut report = match (fit_cfg.steps, warm["w_final_loss"].as_f64(), &target) {
+        // no main fit: the templates are the W-only stage's
+        (0, Some(loss), _) => FitReport {
+            steps: 0,
+            loss_history: vec![loss],
+            final_loss: loss,
+            converged: false,
+            elapsed_s: 0.0,
+            points_per_step: points.len(),
+        },
+        (_, _, Some(t)) if opts.freeze_h => {
+            t.fit(model, points, opts, fit_cfg, Some(&mut forward))?.0
+        }
+        _ => fit_with_options(model, points, opts, fit_cfg, weights, Some(&mut forward))?,
+    };
+    report.elapsed_s += warm["secs"].as_f64().unwrap_or(0.0);
+    Ok((report, warm))
+}
+
+/// NMF's templates `w` (`nf × rank`, row-major) each divided by its mean, as a row-major
+/// `nf × rank` grid (frequencies × templates), and the means (1 for a template that is zero
+/// everywhere).
+fn normalised_templates(w: &[f64], nf: usize, rank: usize) -> (Vec<f64>, Vec<f64>) {
+    let mut scales = vec![0.0; rank];
+    for row in w.chunks_exact(rank) {
+        scales.iter_mut().zip(row).for_each(|(s, &x)| *s += x);
+    }
+    for s in &mut scales {
+        *s /= nf as f64;
+        if !(*s > 0.0 && s.is_finite()) {
+            *s = 1.0;
+        }
+    }
+    let targets = w
+        .chunks_exact(rank)
+        .flat_map(|row| row.iter().zip(&scales).map(|(&x, &s)| x / s))
+        .collect();
+    (targets, scales)
 }
 
 /// Classical NMF templates: β multiplicative updates of [`crate::nmf`] (NNDSVDa start,
