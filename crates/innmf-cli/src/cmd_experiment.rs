@@ -79,7 +79,7 @@ pub struct ExperimentArgs {
     /// Small, fast settings (8 kHz, windows 256/512, rank 4, few steps) for trials.
     #[arg(long, conflicts_with = "config")]
     pub quick: bool,
-    /// iN-NMF protocol: innmf (ours, the default: W's networks fitted through NMF's activations,
+    /// iN-NMF protocol: innmf (ours, the default: W's networks fitted to NMF's templates,
     /// activations on a mixture by multiplicative updates; see the README) | paper (the authors':
     /// random start, 100 Rprop steps on a mixture). Sets innmf_training, separation_solver and
     /// separation_steps (also with --quick); a --config file's `"preset"` field does the same.

@@ -110,10 +110,10 @@ pub struct FitArgs {
     /// Per-point loss weights (.npy, one value ≥ 0 per point, in the point set's order).
     #[arg(long)]
     pub weights: Option<PathBuf>,
-    /// Training protocol: paper (the authors': a random start) | innmf (ours: H from classical
-    /// NMF on the grid (3000 iterations) and kept; the --steps train W alone through it; needs an
-    /// explicit H and grid points, e.g. an STFT; the NMF ignores --weights). See the README's
-    /// findings.
+    /// Training protocol: paper (the authors': a random start) | innmf (ours: classical NMF on
+    /// the grid (3000 iterations); the --steps fit each of W's networks to its NMF template, H
+    /// keeps NMF's activations; needs an explicit H and grid points, e.g. an STFT, and no
+    /// --weights). See the README's findings.
     #[arg(long, default_value = "paper")]
     pub preset: Preset,
 }
@@ -156,6 +156,18 @@ pub fn run(args: &FitArgs) -> Result<()> {
         ..Default::default()
     };
     cfg.validate()?;
+    if let (Some(w), innmf::separate::WTarget::Templates) = (&args.weights, training.w_target) {
+        return Err(innmf::Error::param(
+            "--weights",
+            w.display(),
+            format!(
+                "none with --preset {}: its networks are fitted to NMF's templates, which \
+                 per-point weights do not weigh (--preset paper fits the weighted points)",
+                args.preset
+            ),
+        )
+        .into());
+    }
     let weights = match &args.weights {
         Some(p) => Some(innmf::io::read_npy(p)?.data),
         None => None,

@@ -64,8 +64,8 @@ pub struct SeparateArgs {
     /// Training STFT hop (default: 1000 for iN-NMF, the mixture's --hop for NMF).
     #[arg(long)]
     pub train_hop: Option<usize>,
-    /// Training steps per source (Rprop, full batch; with --preset innmf, of W's networks alone
-    /// through NMF's activations).
+    /// Training steps per source (Rprop, full batch; with --preset innmf, of W's networks alone,
+    /// each fitted to its NMF template).
     #[arg(long, default_value_t = 1000)]
     pub train_steps: usize,
     /// Mixture STFT window (any size: iN-NMF templates are sampled at its bins); with
@@ -112,8 +112,8 @@ pub struct SeparateArgs {
     /// rounding) | f64 (the reference, 2-4x slower).
     #[arg(long, default_value = "f32")]
     pub mu_precision: Precision,
-    /// iN-NMF protocol: innmf (ours, the default on an STFT: W's networks fitted through the
-    /// activations of 3000 NMF iterations, 3000 MU iterations on the mixture) | paper (the
+    /// iN-NMF protocol: innmf (ours, the default on an STFT: W's networks fitted to the
+    /// templates of 3000 NMF iterations, 3000 MU iterations on the mixture) | paper (the
     /// authors': templates from a random start, 100 Rprop steps on the mixture). Without it on
     /// other representations: the paper's training, 200 Rprop steps. --steps and --solver, when
     /// given, override the preset's; the mask is not part of a preset.

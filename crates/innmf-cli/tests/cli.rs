@@ -247,7 +247,7 @@ fn fit_with_the_innmf_preset_warm_starts_from_nmf() {
     let dir = tempfile::tempdir().unwrap();
     let wav = dir.path().join("tone.wav");
     tone_wav(&wav);
-    const STEPS: &str = "200";
+    const STEPS: &str = "400";
     let fit = |preset: &str, name: &str| {
         let model = dir.path().join(name);
         let (ok, _, stderr) = innmf(&[
@@ -284,8 +284,8 @@ fn fit_with_the_innmf_preset_warm_starts_from_nmf() {
         ours["warm_start"]["nmf_iters"].as_u64().unwrap() > 0,
         "{ours}"
     );
-    // W's networks fitted through NMF's activations (kept: the main fit freezes H) end within
-    // 5 % of NMF's own KL on the same grid
+    // W's networks fitted to NMF's templates (H keeps NMF's activations: the main fit freezes
+    // it) end within 5 % of NMF's own KL on the same grid
     let loss = |r: &serde_json::Value| r["report"]["final_loss"].as_f64().unwrap();
     let nmf = ours["warm_start"]["nmf_final_loss"].as_f64().unwrap();
     assert_eq!(ours["config"]["freeze"], "h", "{ours}");

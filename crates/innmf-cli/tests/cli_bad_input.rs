@@ -142,6 +142,7 @@ const CASES: &[(&str, &[&str])] = &[
     // the fit's settings are checked before the input is read (and before a preset's warm
     // start): a bad setting is named even when the input does not exist
     ("fit {missing.wav} --preset innmf --steps 0 -o {out.safetensors}", &["--steps", "0"]),
+    ("fit {missing.wav} --preset innmf --weights {w.npy} -o {out.safetensors}", &["--weights", "w.npy", "templates"]),
     ("fit {missing.wav} --lr NaN -o {out.safetensors}", &["--lr", "NaN"]),
     ("fit {missing.wav} --fraction 0 -o {out.safetensors}", &["--fraction", "0"]),
     // classes that already worked: empty, truncated and text WAVs; bad point sets; models

@@ -388,6 +388,7 @@ fn presets_paper_is_the_default_and_innmf_warm_starts() {
     assert_eq!(Preset::Paper.activations(), (HSolver::Rprop, 100));
     let t = Preset::Innmf.training();
     assert!(t.nmf_warm_start > 0 && t.freeze_h && t.match_scale && t.freq_midpoints == 1);
+    assert_eq!(t.w_target, innmf::separate::WTarget::Templates);
     assert_eq!(t.main_freeze(), innmf::Freeze::H);
     assert_eq!(Preset::Paper.training().main_freeze(), innmf::Freeze::None);
     assert_eq!(Preset::of_training(&t), Some(Preset::Innmf));
@@ -631,6 +632,17 @@ fn w_target_templates_fits_each_network_to_its_nmf_template_and_keeps_nmfs_activ
     assert_eq!(same.model.sample_h(&times), hm);
     assert_eq!(same.report.final_loss, loss);
     assert_eq!(same.report.steps, 400);
+    // its losses are the data's, before and after; the templates' is the warm start's record
+    assert_eq!(same.report.loss_history.len(), 2);
+    assert!(
+        same.report.loss_history[0] > 2.0 * loss,
+        "{:?}",
+        same.report.loss_history
+    );
+    assert_eq!(
+        same.training["warm_start"]["template_final_loss"],
+        warm["template_final_loss"]
+    );
     // per-point weights weigh the data, which a fit to the templates does not see
     let mut model = got.model.clone();
     let e = innmf::separate::train(

@@ -53,10 +53,11 @@ class ImplicitNMF(BaseEstimator):
         output: the networks' output map, ``"softplus"`` (the paper's) or ``"exp"``.
         h_optimizer: a separate optimizer for an explicit H (name or dict; ``None``: the same).
         preset: ``"paper"`` (the default: the authors' random start) or ``"innmf"`` (ours, as
-            ``innmf fit --preset innmf``: H is the activations of 3000 KL multiplicative updates
-            of classical NMF on the data's grid, rescaled to the data's scale and kept fixed;
-            the ``steps`` of the main fit train W's networks alone through them; it needs
-            ``h="explicit"`` and grid data (an STFT/VQT analysis or a matrix)) [``--preset``].
+            ``innmf fit --preset innmf``: 3000 KL multiplicative updates of classical NMF on
+            the data's grid; the ``steps`` of the main fit train each of W's networks alone to
+            follow its NMF template (divided by its mean) and H keeps NMF's activations (times
+            the templates' means); it needs ``h="explicit"``, grid data (an STFT/VQT analysis
+            or a matrix) and no ``weights``) [``--preset``].
 
     Attributes (after :meth:`fit`):
         model_: the fitted native model (``innmf._innmf.Model``).

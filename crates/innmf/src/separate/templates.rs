@@ -298,10 +298,11 @@ impl TrainingOptions {
 /// mixture. `Paper` is the authors' (arXiv 2404.04439 §3–4: a random start, 1000 full-batch
 /// Rprop steps at lr 1e-3, 100 Rprop steps for the activations on a mixture); `Innmf` is the
 /// protocol that closed most of the gap to NMF on our speech corpus (issue 15, see the README's
-/// findings): classical NMF's activations (3000 multiplicative updates) are kept, W's networks
-/// are fitted to the data through them for the same 1000 Rprop steps (with one interpolated
-/// frequency between adjacent bins, [`TrainingOptions::freq_midpoints`]), and the activations
-/// on a mixture are fitted as NMF fits them.
+/// findings): classical NMF (3000 multiplicative updates) is fitted to the training data, each
+/// of W's networks is fitted to its NMF template for the same 1000 Rprop steps
+/// ([`WTarget::Templates`], with one interpolated frequency between adjacent bins,
+/// [`TrainingOptions::freq_midpoints`]), H keeps NMF's activations, and the activations on a
+/// mixture are fitted as NMF fits them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Preset {
@@ -335,6 +336,7 @@ impl Preset {
                 w_steps: 0,
                 freeze_h: true,
                 freq_midpoints: INNMF_FREQ_MIDPOINTS,
+                w_target: WTarget::Templates,
                 ..TrainingOptions::default()
             },
         }
@@ -708,9 +710,10 @@ struct TemplateTarget {
 
 impl TemplateTarget {
     /// Fits W's networks alone (H frozen at the identity) to the templates for `cfg.steps`
-    /// steps, with `opts`' frequency midpoints, and puts the data's H back. The report's loss
-    /// history is the templates' loss; its final loss is the data's (`points`), as a fit of W
-    /// on the data reports it. Returns it with the templates' final loss.
+    /// steps, with `opts`' frequency midpoints, and puts the data's H back. The report's losses
+    /// are the data's (`points`), as a fit of W on the data reports them, before and after the
+    /// fit (the steps' losses are the templates', which only the progress callback sees).
+    /// Returns it with the templates' final loss.
     fn fit(
         &self,
         model: &mut Model,
@@ -720,6 +723,8 @@ impl TemplateTarget {
         progress: Option<Progress<'_>>,
     ) -> Result<(FitReport, f64)> {
         let rank = model.rank();
+        model.h = Factor::Explicit(self.data_h.clone());
+        let before = model.loss(points, &cfg.divergence);
         let identity: Vec<f64> = (0..rank * rank)
             .map(|i| if i % (rank + 1) == 0 { 1.0 } else { 0.0 })
             .collect();
@@ -737,7 +742,7 @@ impl TemplateTarget {
         let mut report = fitted?;
         let template_loss = report.final_loss;
         report.final_loss = model.loss(points, &cfg.divergence);
-        report.points_per_step = points.len();
+        report.loss_history = vec![before, report.final_loss];
         Ok((report, template_loss))
     }
 }
@@ -792,7 +797,7 @@ pub fn train(
         Some(p) => p(s, n, loss),
         None => std::ops::ControlFlow::Continue(()),
     };
-    let (warm, target) =
+    let (mut warm, target) =
         warm_start_with_target(model, points, opts, beta, seed, fit_cfg, Some(&mut forward))?;
     let mut report = match (fit_cfg.steps, warm["w_final_loss"].as_f64(), &target) {
         // no main fit: the templates are the W-only stage's
@@ -805,7 +810,10 @@ pub fn train(
             points_per_step: points.len(),
         },
         (_, _, Some(t)) if opts.freeze_h => {
-            t.fit(model, points, opts, fit_cfg, Some(&mut forward))?.0
+            let (report, template_loss) =
+                t.fit(model, points, opts, fit_cfg, Some(&mut forward))?;
+            warm["template_final_loss"] = serde_json::json!(template_loss);
+            report
         }
         _ => fit_with_options(model, points, opts, fit_cfg, weights, Some(&mut forward))?,
     };
