@@ -94,8 +94,8 @@ def test_training_options_beyond_the_paper(pts, tmp_path) -> None:
 
 
 def test_innmf_preset_as_the_cli(cli, pts, tmp_path) -> None:
-    # the innmf preset keeps NMF's activations and fits W through them: after a few steps it is
-    # far below the paper's random start on the same data and seed
+    # the innmf preset fits W's networks to NMF's templates and keeps NMF's activations: after a
+    # few steps it is far below the paper's random start on the same data and seed
     paper = innmf.ImplicitNMF(2, steps=15, **FAST).fit(pts)
     ours = innmf.ImplicitNMF(2, steps=15, preset="innmf", **FAST).fit(pts)
     assert ours.reconstruction_err_ < 0.5 * paper.reconstruction_err_
@@ -104,6 +104,8 @@ def test_innmf_preset_as_the_cli(cli, pts, tmp_path) -> None:
     assert ours.config["training"]["fit"]["freeze"] == "h"
     assert ours.config["training"]["preset"] == "innmf"
     assert ours.config["training"]["freq_midpoints"] == 1
+    assert ours.config["training"]["w_target"] == "templates"
+    assert warm["template_final_loss"] > 0
     assert ours.config["training"]["spec"]["match_scale"] is True
     # the CLI's --preset innmf on the same audio gives the same model, bit for bit
     wav = tmp_path / "x.wav"
@@ -127,6 +129,9 @@ def test_innmf_preset_as_the_cli(cli, pts, tmp_path) -> None:
         innmf.ImplicitNMF(2, steps=2, preset="fast").fit(pts)
     with pytest.raises(ValueError, match="explicit"):
         innmf.ImplicitNMF(2, h="implicit", steps=2, preset="innmf", **FAST).fit(pts)
+    # per-point weights weigh the data, which the networks no longer see
+    with pytest.raises(ValueError, match="weights.*templates"):
+        innmf.ImplicitNMF(2, steps=2, preset="innmf", **FAST).fit(pts, weights=np.ones(len(pts.m)))
     # a cloud of points has no grid for NMF to start from
     rng = np.random.default_rng(0)
     t, f_, m = rng.uniform(0, 1, 50), rng.uniform(0, 4000, 50), rng.uniform(0, 1, 50)
