@@ -574,7 +574,9 @@ pub fn fit_with_options(
 /// [`nmf_warm_start`](TrainingOptions::nmf_warm_start) is positive, H from that many β-NMF
 /// multiplicative updates (the authors' `10 + N(0, 1)` start, seeded with `seed`) on the grid of
 /// `points`, rescaled with [`match_scale`](TrainingOptions::match_scale), then
-/// [`w_steps`](TrainingOptions::w_steps) steps of `fit_cfg` on W alone. `model` needs an explicit
+/// [`w_steps`](TrainingOptions::w_steps) steps of `fit_cfg` on W alone (fitted to the data, or
+/// to NMF's templates with H then carrying their means: [`TrainingOptions::w_target`]). A
+/// main fit that follows the templates too goes through [`train`]. `model` needs an explicit
 /// H over the points' times. Returns a summary with the seconds spent (`secs`), or `null` when
 /// there is no warm start.
 ///
