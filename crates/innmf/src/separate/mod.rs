@@ -34,15 +34,19 @@ pub mod general;
 mod masks;
 mod phase;
 mod templates;
+mod training;
 
 pub use activations::{fit_activations, HSolver};
 pub use general::{activation_points, resynthesize_masked};
 pub use masks::{masks, MaskKind};
 pub use phase::PhaseMethod;
 pub use templates::{
-    fit_with_options, learn_templates, nmf_model, sample_templates, train, training_record,
-    warm_start, with_freq_midpoints, LearnedTemplates, Preset, TemplateConfig, TemplateMethod,
-    TemplateSet, TrainingOptions, WTarget, MAX_FREQ_MIDPOINTS,
+    learn_templates, nmf_model, sample_templates, LearnedTemplates, TemplateConfig, TemplateMethod,
+    TemplateSet,
+};
+pub use training::{
+    fit_with_options, train, training_record, warm_start, with_freq_midpoints, Preset,
+    TrainingOptions, WTarget, MAX_FREQ_MIDPOINTS,
 };
 
 use crate::error::{Error, Result};
