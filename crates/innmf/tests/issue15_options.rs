@@ -666,3 +666,79 @@ fn w_target_templates_fits_each_network_to_its_nmf_template_and_keeps_nmfs_activ
     let e = "table".parse::<WTarget>().unwrap_err().to_string();
     assert!(e.contains("table") && e.contains("data, templates"), "{e}");
 }
+
+#[test]
+fn an_f32_warm_start_keeps_the_f32_engines_activations_and_says_so() {
+    use innmf::nmf::{Init, NmfParams, Precision};
+    use innmf::separate::{
+        learn_templates, TemplateConfig, TrainingOptions, WTarget, MU_CHECK_EVERY,
+    };
+    let x = two_voices(12000);
+    let (rank, iters, seed) = (3, 200, 11);
+    let repr = innmf::transform::Representation::Stft(innmf::transform::StftParams::new(256, 128));
+    let opts = TrainingOptions {
+        nmf_warm_start: iters,
+        freeze_h: true,
+        w_target: WTarget::Templates,
+        nmf_precision: Precision::F32,
+        ..Default::default()
+    };
+    let cfg = TemplateConfig {
+        rank,
+        width: 16,
+        representation: repr.clone(),
+        steps: 20,
+        seed,
+        training: opts.clone(),
+        ..Default::default()
+    };
+    let got = learn_templates(&x, 8000.0, &cfg, None).unwrap();
+    let pts = innmf::transform::Analysis::new(&repr, 8000.0, 0.5, cfg.calibration)
+        .unwrap()
+        .points(&x)
+        .unwrap();
+    let (nf, nt) = (pts.unique_freqs().len(), pts.unique_times().len());
+    let times = pts.unique_times().to_vec();
+    let v = pts.grid_values().unwrap();
+    let nmf = NmfParams::new(rank)
+        .beta(1.0)
+        .init(Init::Paper)
+        .max_iter(iters)
+        .tol(0.0)
+        .check_every(MU_CHECK_EVERY)
+        .seed(seed);
+    // the reference: the f32 engine on its own (data rounded to f32, factors widened back)
+    let (w, h, rep) = nmf.fit_as(Precision::F32, &v, nf, nt).unwrap();
+    let (w64, h64, _) = nmf.fit_as(Precision::F64, &v, nf, nt).unwrap();
+    let mean = |w: &[f64], c: usize| (0..nf).map(|f| w[f * rank + c]).sum::<f64>() / nf as f64;
+    let hm = got.model.sample_h(&times);
+    let mut moved = 0.0f64;
+    for c in 0..rank {
+        for t in 0..nt {
+            let want = h[c * nt + t] * mean(&w, c);
+            let e = (hm[c * nt + t] as f64 - want).abs() / want.max(1e-9);
+            assert!(e < 1e-4, "H[{c},{t}] {} vs {want}", hm[c * nt + t]);
+            let want64 = h64[c * nt + t] * mean(&w64, c);
+            moved = moved.max((want - want64).abs() / want64.max(1e-6));
+        }
+    }
+    // f32 and f64 agree to rounding, but not bit for bit: the f32 path did run
+    assert!(
+        moved > 0.0 && moved < 1e-2,
+        "f32 vs f64 activations: {moved}"
+    );
+    let warm = &got.training["warm_start"];
+    assert_eq!(warm["nmf_final_loss"].as_f64().unwrap(), rep.final_loss);
+    assert_eq!(warm["nmf_precision"], "f32");
+    assert_eq!(got.training["nmf_precision"], "f32");
+    // f64, the default, is left out of the record; "f32" reads back
+    let json = serde_json::to_value(TrainingOptions::default()).unwrap();
+    assert!(json.get("nmf_precision").is_none(), "{json}");
+    let back: TrainingOptions =
+        serde_json::from_value(serde_json::to_value(&opts).unwrap()).unwrap();
+    assert_eq!(back, opts);
+    let e = serde_json::from_value::<TrainingOptions>(serde_json::json!({"nmf_precision": "f16"}))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("f16"), "{e}");
+}

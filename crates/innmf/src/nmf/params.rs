@@ -89,12 +89,13 @@ pub enum NmfEngine {
 /// iterates on the data as given; `F32` rounds data and start to f32, iterates there (for
 /// β = 1 on the fused KL engine, 2–4× faster) and widens the factors back. The two agree to f32
 /// rounding (per entry within about 1e-4 after thousands of iterations).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Precision {
     /// Single precision.
     F32,
-    /// Double precision (the reference).
+    /// Double precision (the reference, and the default).
+    #[default]
     F64,
 }
 

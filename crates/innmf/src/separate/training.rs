@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::field::{Factor, OutputMap, Table};
 use crate::fit::{fit, FitConfig, FitReport, Freeze, Progress};
 use crate::model::Model;
-use crate::nmf::{Init, NmfParams};
+use crate::nmf::{Init, NmfParams, Precision};
 use crate::optim::OptimizerConfig;
 use crate::transform::Representation;
 use serde::{Deserialize, Serialize};
@@ -57,6 +57,12 @@ pub struct TrainingOptions {
     /// Left out of the JSON when `data`.
     #[serde(skip_serializing_if = "WTarget::is_data")]
     pub w_target: WTarget,
+    /// The arithmetic of the NMF warm start's multiplicative updates
+    /// ([`Precision`]): `f64` (the default) iterates on the data as
+    /// given; `f32` on the fused KL engine (2–4× faster for β = 1; the templates agree with
+    /// f64's to f32 rounding). Left out of the JSON when `f64`.
+    #[serde(skip_serializing_if = "Precision::is_f64")]
+    pub nmf_precision: Precision,
 }
 
 /// What the W-only stage of an NMF warm start fits W's networks to
@@ -344,6 +350,9 @@ pub fn training_record(
     if opts.w_target != WTarget::Data {
         training["w_target"] = serde_json::json!(opts.w_target);
     }
+    if !opts.nmf_precision.is_f64() {
+        training["nmf_precision"] = serde_json::json!(opts.nmf_precision);
+    }
     training
 }
 
@@ -443,7 +452,15 @@ fn warm_start_with_target(
         .tol(0.0)
         .check_every(super::MU_CHECK_EVERY)
         .seed(seed);
-    let (w, mut h, rep) = nmf.fit_observed::<f64>(&v, nf, nt, Some(&mut tick))?;
+    let (w, mut h, rep) = match opts.nmf_precision {
+        Precision::F64 => nmf.fit_observed::<f64>(&v, nf, nt, Some(&mut tick))?,
+        Precision::F32 => {
+            let v32: Vec<f32> = v.iter().map(|&x| x as f32).collect();
+            let (w, h, rep) = nmf.fit_observed::<f32>(&v32, nf, nt, Some(&mut tick))?;
+            let widen = |a: Vec<f32>| a.into_iter().map(f64::from).collect::<Vec<f64>>();
+            (widen(w), widen(h), rep)
+        }
+    };
     let nmf_secs = start.elapsed().as_secs_f64();
     let w_cfg = FitConfig {
         steps: opts.w_steps,
@@ -455,6 +472,9 @@ fn warm_start_with_target(
         "nmf_iters": opts.nmf_warm_start, "nmf_final_loss": rep.final_loss,
         "nmf_secs": nmf_secs, "w_steps": opts.w_steps,
     });
+    if !opts.nmf_precision.is_f64() {
+        summary["nmf_precision"] = serde_json::json!(opts.nmf_precision);
+    }
     let mut target = None;
     let w_loss = match opts.w_target {
         WTarget::Data => {
