@@ -113,7 +113,7 @@ pub struct SeparateArgs {
     #[arg(long, default_value = "f32")]
     pub mu_precision: Precision,
     /// iN-NMF protocol: innmf (ours, the default on an STFT: W's networks fitted to the
-    /// templates of 3000 NMF iterations, 3000 MU iterations on the mixture) | paper (the
+    /// templates of 3000 f32 NMF iterations, 3000 MU iterations on the mixture) | paper (the
     /// authors': templates from a random start, 100 Rprop steps on the mixture). Without it on
     /// other representations: the paper's training, 200 Rprop steps. --steps and --solver, when
     /// given, override the preset's; the mask is not part of a preset.

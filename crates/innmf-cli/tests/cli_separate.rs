@@ -114,6 +114,7 @@ fn separates_two_tones_and_scores_them() {
     assert_eq!(training["nmf_warm_start"], 3000, "{report}");
     assert_eq!(training["freeze_h"], true, "{report}");
     assert_eq!(training["freq_midpoints"], 1, "{report}");
+    assert_eq!(training["nmf_precision"], "f32", "{report}");
     assert_eq!(report["separation"]["config"]["solver"], "mu", "{report}");
     assert_eq!(report["separation"]["config"]["mu_precision"], "f32");
 

@@ -105,6 +105,7 @@ def test_innmf_preset_as_the_cli(cli, pts, tmp_path) -> None:
     assert ours.config["training"]["preset"] == "innmf"
     assert ours.config["training"]["freq_midpoints"] == 1
     assert ours.config["training"]["w_target"] == "templates"
+    assert ours.config["training"]["nmf_precision"] == "f32"
     assert warm["template_final_loss"] > 0
     assert ours.config["training"]["spec"]["match_scale"] is True
     # the CLI's --preset innmf on the same audio gives the same model, bit for bit

@@ -389,6 +389,7 @@ fn presets_paper_is_the_default_and_innmf_warm_starts() {
     let t = Preset::Innmf.training();
     assert!(t.nmf_warm_start > 0 && t.freeze_h && t.match_scale && t.freq_midpoints == 1);
     assert_eq!(t.w_target, innmf::separate::WTarget::Templates);
+    assert_eq!(t.nmf_precision, innmf::nmf::Precision::F32);
     assert_eq!(t.main_freeze(), innmf::Freeze::H);
     assert_eq!(Preset::Paper.training().main_freeze(), innmf::Freeze::None);
     assert_eq!(Preset::of_training(&t), Some(Preset::Innmf));

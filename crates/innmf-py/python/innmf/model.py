@@ -53,7 +53,7 @@ class ImplicitNMF(BaseEstimator):
         output: the networks' output map, ``"softplus"`` (the paper's) or ``"exp"``.
         h_optimizer: a separate optimizer for an explicit H (name or dict; ``None``: the same).
         preset: ``"paper"`` (the default: the authors' random start) or ``"innmf"`` (ours, as
-            ``innmf fit --preset innmf``: 3000 KL multiplicative updates of classical NMF on
+            ``innmf fit --preset innmf``: 3000 KL multiplicative updates of classical NMF (f32) on
             the data's grid; the ``steps`` of the main fit train each of W's networks alone to
             follow its NMF template (divided by its mean) and H keeps NMF's activations (times
             the templates' means); it needs ``h="explicit"``, grid data (an STFT/VQT analysis

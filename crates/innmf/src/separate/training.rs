@@ -245,7 +245,8 @@ impl TrainingOptions {
 /// mixture. `Paper` is the authors' (arXiv 2404.04439 §3–4: a random start, 1000 full-batch
 /// Rprop steps at lr 1e-3, 100 Rprop steps for the activations on a mixture); `Innmf` is the
 /// protocol that closed most of the gap to NMF on our speech corpus (issue 15, see the README's
-/// findings): classical NMF (3000 multiplicative updates) is fitted to the training data, each
+/// findings): classical NMF (3000 multiplicative updates, in f32 on the fused KL engine) is
+/// fitted to the training data, each
 /// of W's networks is fitted to its NMF template for the same 1000 Rprop steps
 /// ([`WTarget::Templates`], with one interpolated frequency between adjacent bins,
 /// [`TrainingOptions::freq_midpoints`]), H keeps NMF's activations, and the activations on a
@@ -284,6 +285,7 @@ impl Preset {
                 freeze_h: true,
                 freq_midpoints: INNMF_FREQ_MIDPOINTS,
                 w_target: WTarget::Templates,
+                nmf_precision: Precision::F32,
                 ..TrainingOptions::default()
             },
         }
