@@ -537,46 +537,65 @@ fn freq_midpoints_interpolate_between_bins_and_keep_the_bins() {
     assert!(e.contains("grid"), "{e}");
 }
 
+/// Templates learned with `opts` from `two_voices(12000)` at 8 kHz (STFT 256/128, rank `rank`,
+/// width 16), and the analysis's points they were trained on.
+fn learned_two_voices(
+    rank: usize,
+    steps: usize,
+    seed: u64,
+    opts: &innmf::separate::TrainingOptions,
+) -> (
+    innmf::separate::TemplateConfig,
+    innmf::separate::LearnedTemplates,
+    TfPoints,
+    Vec<f64>,
+) {
+    let x = two_voices(12000);
+    let repr = innmf::transform::Representation::Stft(innmf::transform::StftParams::new(256, 128));
+    let cfg = innmf::separate::TemplateConfig {
+        rank,
+        width: 16,
+        representation: repr.clone(),
+        steps,
+        seed,
+        training: opts.clone(),
+        ..Default::default()
+    };
+    let got = innmf::separate::learn_templates(&x, 8000.0, &cfg, None).unwrap();
+    let pts = innmf::transform::Analysis::new(&repr, 8000.0, 0.5, cfg.calibration)
+        .unwrap()
+        .points(&x)
+        .unwrap();
+    (cfg, got, pts, x)
+}
+
+/// The NMF of an `innmf` warm start: KL, the paper's start, `iters` updates, no early stop.
+fn warm_start_nmf(rank: usize, iters: usize, seed: u64) -> innmf::nmf::NmfParams {
+    innmf::nmf::NmfParams::new(rank)
+        .beta(1.0)
+        .init(innmf::nmf::Init::Paper)
+        .max_iter(iters)
+        .tol(0.0)
+        .check_every(innmf::separate::MU_CHECK_EVERY)
+        .seed(seed)
+}
+
 #[test]
 fn w_target_templates_fits_each_network_to_its_nmf_template_and_keeps_nmfs_activations() {
-    use innmf::nmf::{Init, NmfParams};
-    use innmf::separate::{
-        learn_templates, TemplateConfig, TrainingOptions, WTarget, MU_CHECK_EVERY,
-    };
-    let x = two_voices(12000);
+    use innmf::separate::{learn_templates, TemplateConfig, TrainingOptions, WTarget};
     let (rank, iters, seed) = (3, 200, 7);
-    let repr = innmf::transform::Representation::Stft(innmf::transform::StftParams::new(256, 128));
     let opts = TrainingOptions {
         nmf_warm_start: iters,
         w_steps: 400,
         w_target: WTarget::Templates,
         ..Default::default()
     };
-    let cfg = TemplateConfig {
-        rank,
-        width: 16,
-        representation: repr.clone(),
-        steps: 0,
-        seed,
-        training: opts.clone(),
-        ..Default::default()
-    };
-    let got = learn_templates(&x, 8000.0, &cfg, None).unwrap();
-    let pts = innmf::transform::Analysis::new(&repr, 8000.0, 0.5, cfg.calibration)
-        .unwrap()
-        .points(&x)
-        .unwrap();
+    let (cfg, got, pts, x) = learned_two_voices(rank, 0, seed, &opts);
     let (freqs, times) = (pts.unique_freqs().to_vec(), pts.unique_times().to_vec());
     let (nf, nt) = (freqs.len(), times.len());
     // the reference: the same NMF run on its own
     let v = pts.grid_values().unwrap();
-    let (w, h, rep) = NmfParams::new(rank)
-        .beta(1.0)
-        .init(Init::Paper)
-        .max_iter(iters)
-        .tol(0.0)
-        .check_every(MU_CHECK_EVERY)
-        .seed(seed)
+    let (w, h, rep) = warm_start_nmf(rank, iters, seed)
         .fit::<f64>(&v, nf, nt)
         .unwrap();
     let mean = |c: usize| (0..nf).map(|f| w[f * rank + c]).sum::<f64>() / nf as f64;
@@ -670,13 +689,9 @@ fn w_target_templates_fits_each_network_to_its_nmf_template_and_keeps_nmfs_activ
 
 #[test]
 fn an_f32_warm_start_keeps_the_f32_engines_activations_and_says_so() {
-    use innmf::nmf::{Init, NmfParams, Precision};
-    use innmf::separate::{
-        learn_templates, TemplateConfig, TrainingOptions, WTarget, MU_CHECK_EVERY,
-    };
-    let x = two_voices(12000);
+    use innmf::nmf::Precision;
+    use innmf::separate::{TrainingOptions, WTarget};
     let (rank, iters, seed) = (3, 200, 11);
-    let repr = innmf::transform::Representation::Stft(innmf::transform::StftParams::new(256, 128));
     let opts = TrainingOptions {
         nmf_warm_start: iters,
         freeze_h: true,
@@ -684,30 +699,11 @@ fn an_f32_warm_start_keeps_the_f32_engines_activations_and_says_so() {
         nmf_precision: Precision::F32,
         ..Default::default()
     };
-    let cfg = TemplateConfig {
-        rank,
-        width: 16,
-        representation: repr.clone(),
-        steps: 20,
-        seed,
-        training: opts.clone(),
-        ..Default::default()
-    };
-    let got = learn_templates(&x, 8000.0, &cfg, None).unwrap();
-    let pts = innmf::transform::Analysis::new(&repr, 8000.0, 0.5, cfg.calibration)
-        .unwrap()
-        .points(&x)
-        .unwrap();
+    let (_, got, pts, _) = learned_two_voices(rank, 20, seed, &opts);
     let (nf, nt) = (pts.unique_freqs().len(), pts.unique_times().len());
     let times = pts.unique_times().to_vec();
     let v = pts.grid_values().unwrap();
-    let nmf = NmfParams::new(rank)
-        .beta(1.0)
-        .init(Init::Paper)
-        .max_iter(iters)
-        .tol(0.0)
-        .check_every(MU_CHECK_EVERY)
-        .seed(seed);
+    let nmf = warm_start_nmf(rank, iters, seed);
     // the reference: the f32 engine on its own (data rounded to f32, factors widened back)
     let (w, h, rep) = nmf.fit_as(Precision::F32, &v, nf, nt).unwrap();
     let (w64, h64, _) = nmf.fit_as(Precision::F64, &v, nf, nt).unwrap();
