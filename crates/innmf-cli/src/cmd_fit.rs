@@ -111,9 +111,9 @@ pub struct FitArgs {
     #[arg(long)]
     pub weights: Option<PathBuf>,
     /// Training protocol: paper (the authors': a random start) | innmf (ours: classical NMF on
-    /// the grid (3000 iterations, f32); the --steps fit each of W's networks to its NMF template, H
-    /// keeps NMF's activations; needs an explicit H and grid points, e.g. an STFT, and no
-    /// --weights). See the README's findings.
+    /// the grid (3000 iterations, f32); the --steps fit each of W's networks to its NMF
+    /// template, H keeps NMF's activations; needs an explicit H and grid points, e.g. an STFT,
+    /// magnitudes below 3.4e38 and no --weights). See the README's findings.
     #[arg(long, default_value = "paper")]
     pub preset: Preset,
 }

@@ -34,6 +34,12 @@ impl Fixtures {
             "t,f,m\n0,100,1\n0.1,100,2\n0.1,200,1\n0,200,0.5\n",
         )
         .unwrap();
+        // a grid whose magnitudes f32 cannot hold (the innmf preset's warm start runs in f32)
+        std::fs::write(
+            p.join("huge.csv"),
+            "t,f,m\n0,100,1e300\n0.1,100,2e300\n0.1,200,1e300\n0,200,5e299\n",
+        )
+        .unwrap();
         // a stereo float WAV whose second channel holds a NaN
         let mut wav = Vec::new();
         let n = 100u32;
@@ -143,6 +149,7 @@ const CASES: &[(&str, &[&str])] = &[
     // start): a bad setting is named even when the input does not exist
     ("fit {missing.wav} --preset innmf --steps 0 -o {out.safetensors}", &["--steps", "0"]),
     ("fit {missing.wav} --preset innmf --weights {w.npy} -o {out.safetensors}", &["--weights", "w.npy", "templates"]),
+    ("fit {huge.csv} --preset innmf --rank 1 --steps 5 -o {out.safetensors}", &["training data", "2e300", "nmf_precision"]),
     ("fit {missing.wav} --lr NaN -o {out.safetensors}", &["--lr", "NaN"]),
     ("fit {missing.wav} --fraction 0 -o {out.safetensors}", &["--fraction", "0"]),
     // classes that already worked: empty, truncated and text WAVs; bad point sets; models

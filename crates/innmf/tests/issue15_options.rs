@@ -734,6 +734,30 @@ fn an_f32_warm_start_keeps_the_f32_engines_activations_and_says_so() {
     let back: TrainingOptions =
         serde_json::from_value(serde_json::to_value(&opts).unwrap()).unwrap();
     assert_eq!(back, opts);
+    // magnitudes beyond f32's range are refused by name, not fitted as infinities
+    let big = TfPoints::new(
+        pts.t().to_vec(),
+        pts.f().to_vec(),
+        pts.m().iter().map(|m| m * 1e300).collect(),
+    )
+    .unwrap();
+    let mut model = got.model.clone();
+    let e = innmf::separate::train(
+        &mut model,
+        &big,
+        &opts,
+        1.0,
+        seed,
+        &FitConfig::default(),
+        None,
+        None,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("training data") && e.contains("nmf_precision"),
+        "{e}"
+    );
     let e = serde_json::from_value::<TrainingOptions>(serde_json::json!({"nmf_precision": "f16"}))
         .unwrap_err()
         .to_string();

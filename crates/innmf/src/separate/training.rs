@@ -246,8 +246,8 @@ impl TrainingOptions {
 /// Rprop steps at lr 1e-3, 100 Rprop steps for the activations on a mixture); `Innmf` is the
 /// protocol that closed most of the gap to NMF on our speech corpus (issue 15, see the README's
 /// findings): classical NMF (3000 multiplicative updates, in f32 on the fused KL engine) is
-/// fitted to the training data, each
-/// of W's networks is fitted to its NMF template for the same 1000 Rprop steps
+/// fitted to the training data, each of W's networks is fitted to its NMF template for the
+/// same 1000 Rprop steps
 /// ([`WTarget::Templates`], with one interpolated frequency between adjacent bins,
 /// [`TrainingOptions::freq_midpoints`]), H keeps NMF's activations, and the activations on a
 /// mixture are fitted as NMF fits them.
@@ -457,6 +457,15 @@ fn warm_start_with_target(
     let (w, mut h, rep) = match opts.nmf_precision {
         Precision::F64 => nmf.fit_observed::<f64>(&v, nf, nt, Some(&mut tick))?,
         Precision::F32 => {
+            let top = v.iter().copied().fold(0.0, f64::max);
+            if top > f64::from(f32::MAX) {
+                return Err(Error::param(
+                    "training data",
+                    format!("a magnitude of {top:e}"),
+                    "magnitudes below 3.4e38 for an f32 NMF warm start (nmf_precision f32, the \
+                     innmf preset's): rescale the data, or set nmf_precision to f64",
+                ));
+            }
             let v32: Vec<f32> = v.iter().map(|&x| x as f32).collect();
             let (w, h, rep) = nmf.fit_observed::<f32>(&v32, nf, nt, Some(&mut tick))?;
             let widen = |a: Vec<f32>| a.into_iter().map(f64::from).collect::<Vec<f64>>();
