@@ -14,7 +14,11 @@ import pytest
 
 CHILD = textwrap.dedent(
     """
-    import sys, time, numpy as np, innmf
+    import signal, sys, time, numpy as np, innmf
+    # Python's own SIGINT handling, whatever the parent left: a blocked or ignored SIGINT is
+    # inherited through exec, and then no Ctrl-C would reach any fit
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {{signal.SIGINT}})
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     rng = np.random.default_rng(0)
     n = 20000
     t, f = rng.uniform(0, 10, n), rng.uniform(0, 8000, n)
@@ -50,6 +54,16 @@ CASES = {
 }
 
 
+def _signal_state(pid: int) -> str:
+    """The child's state and signal masks (Linux), for a failure message."""
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            keep = ("State", "Threads", "SigPnd", "ShdPnd", "SigBlk", "SigIgn", "SigCgt")
+            return "; ".join(ln.strip() for ln in fh if ln.startswith(keep))
+    except OSError as e:
+        return f"(no /proc status: {e})"
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_sigint_stops_a_long_fit_within_a_second(name: str) -> None:
@@ -62,7 +76,10 @@ def test_sigint_stops_a_long_fit_within_a_second(name: str) -> None:
         time.sleep(0.3)  # well inside the fit
         sent = time.monotonic()
         os.kill(p.pid, signal.SIGINT)
-        out, err = p.communicate(timeout=30)
+        try:
+            out, err = p.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"no answer 30 s after SIGINT; the child: {_signal_state(p.pid)}")
     finally:
         if p.poll() is None:
             p.kill()
