@@ -154,3 +154,16 @@ def test_presets() -> None:
     assert rep["config"]["solver"] == "mu" and rep["config"]["steps"] == 50
     with pytest.raises(ValueError, match="fast"):
         innmf.learn_templates(x, SR, window=256, hop=128, preset="fast")
+    # a training dict replaces the preset's options; its warm start may run in f64 (the
+    # default) or f32 (the preset's), which the model's record says
+    warm = {"match_scale": True, "nmf_warm_start": 300, "freeze_h": True, "w_target": "templates"}
+    kw = dict(window=256, hop=128, steps=20, **fast)
+    f64 = innmf.learn_templates(x, SR, training=warm, **kw)
+    f32 = innmf.learn_templates(x, SR, training={**warm, "nmf_precision": "f32"}, **kw)
+    assert "nmf_precision" not in f64.config["training"]
+    assert f32.config["training"]["nmf_precision"] == "f32"
+    assert f32.config["training"]["warm_start"]["nmf_precision"] == "f32"
+    assert f32.reconstruction_err_ == pytest.approx(f64.reconstruction_err_, rel=1e-2)
+    assert f32.reconstruction_err_ != f64.reconstruction_err_
+    with pytest.raises(ValueError, match="f16"):
+        innmf.learn_templates(x, SR, training={**warm, "nmf_precision": "f16"}, **kw)

@@ -53,7 +53,8 @@ def learn_templates(
             ``calibration``, ``power`` (0.5), ``steps`` (1000), ``optimizer`` (``"rprop"``,
             ``"adam"`` or a dict), ``beta`` (1), ``seed`` (0), ``training`` (dict:
             ``match_scale``, ``output``, ``h_optimizer``, ``nmf_warm_start``, ``w_steps``,
-            ``freeze_h``, ``freq_midpoints``),
+            ``freeze_h``, ``freq_midpoints``, ``w_target`` (``"data"`` or ``"templates"``),
+            ``nmf_precision`` (``"f64"`` or ``"f32"``)),
             ``preset`` (``"innmf"``, the default on an STFT, or ``"paper"``: the training
             options of ``innmf fit --preset``; without one on other representations the
             paper's; a ``training`` dict given as well replaces them).
