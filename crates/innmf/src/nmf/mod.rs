@@ -214,10 +214,22 @@ impl NmfParams {
         f: usize,
         t: usize,
     ) -> Result<(Vec<f64>, Vec<f64>, NmfReport)> {
+        self.fit_observed_as(precision, x, f, t, None)
+    }
+
+    /// [`fit_as`](Self::fit_as) with a progress callback, as [`fit_observed`](Self::fit_observed).
+    pub fn fit_observed_as(
+        &self,
+        precision: Precision,
+        x: &[f64],
+        f: usize,
+        t: usize,
+        progress: Option<Progress<'_>>,
+    ) -> Result<(Vec<f64>, Vec<f64>, NmfReport)> {
         match precision {
-            Precision::F64 => self.fit(x, f, t),
+            Precision::F64 => self.fit_observed(x, f, t, progress),
             Precision::F32 => {
-                let (w, h, report) = self.fit::<f32>(&from_f64(x), f, t)?;
+                let (w, h, report) = self.fit_observed::<f32>(&from_f64(x), f, t, progress)?;
                 Ok((to_f64(&w), to_f64(&h), report))
             }
         }

@@ -454,24 +454,18 @@ fn warm_start_with_target(
         .tol(0.0)
         .check_every(super::MU_CHECK_EVERY)
         .seed(seed);
-    let (w, mut h, rep) = match opts.nmf_precision {
-        Precision::F64 => nmf.fit_observed::<f64>(&v, nf, nt, Some(&mut tick))?,
-        Precision::F32 => {
-            let top = v.iter().copied().fold(0.0, f64::max);
-            if top > f64::from(f32::MAX) {
-                return Err(Error::param(
-                    "training data",
-                    format!("a magnitude of {top:e}"),
-                    "magnitudes below 3.4e38 for an f32 NMF warm start (nmf_precision f32, the \
-                     innmf preset's): rescale the data, or set nmf_precision to f64",
-                ));
-            }
-            let v32: Vec<f32> = v.iter().map(|&x| x as f32).collect();
-            let (w, h, rep) = nmf.fit_observed::<f32>(&v32, nf, nt, Some(&mut tick))?;
-            let widen = |a: Vec<f32>| a.into_iter().map(f64::from).collect::<Vec<f64>>();
-            (widen(w), widen(h), rep)
+    if opts.nmf_precision == Precision::F32 {
+        let top = v.iter().copied().fold(0.0, f64::max);
+        if top > f64::from(f32::MAX) {
+            return Err(Error::param(
+                "training data",
+                format!("a magnitude of {top:e}"),
+                "magnitudes below 3.4e38 for an f32 NMF warm start (nmf_precision f32, the \
+                 innmf preset's): rescale the data, or set nmf_precision to f64",
+            ));
         }
-    };
+    }
+    let (w, mut h, rep) = nmf.fit_observed_as(opts.nmf_precision, &v, nf, nt, Some(&mut tick))?;
     let nmf_secs = start.elapsed().as_secs_f64();
     let w_cfg = FitConfig {
         steps: opts.w_steps,
