@@ -4,26 +4,44 @@
 //! ([`Trainer::dense_rows_pass`]), so that W's activations stay in cache between its forward
 //! and backward passes.
 
-use super::{kernels, kl_fast, pointwise, Factor, FactorWorkspace, Trainer};
-use crate::field::{MlpWorkspace, RowBlock};
+use super::{kernels, kl_fast, pointwise, Factor, FactorWorkspace, LossCarry, Trainer};
+use crate::field::RowBlock;
 use rayon::prelude::*;
 
-/// Frequencies per block of the row-block pass: one block of the networks' own passes. Its
-/// activations (K = 20, h = 64, three sine layers: 20 · 96 · 64 · 6 floats = 3 MB; with the next
-/// block's in flight 6 MB, half per core on two) mostly stay in the second-level cache. 192 rows
-/// were 1.06–1.16× faster than the whole-grid pass against 1.15–1.18× for 96 (`timing` below,
-/// alternated).
-const ROWS_PER_BLOCK: usize = MlpWorkspace::ROW_BLOCK;
+/// The loss's chunks divide blocks of this many rows (the networks' kernel blocks when the
+/// row-block pass was made; the chunks, so the loss's bits, have not moved since).
+const CHUNK_UNIT: usize = 96;
 
-/// Rows of a loss task: about 16k cells, at least one row, and a divisor of [`ROWS_PER_BLOCK`],
+/// Rows of a loss task: about 16k cells, at least one row, and a divisor of [`CHUNK_UNIT`],
 /// so that both passes cut the grid into the same chunks (the KL sums of a chunk run in f32
 /// lanes: other cuts move the loss's last bits) and add their sums in the same order.
 fn chunk_rows(nt: usize) -> usize {
     let max = (16384 / nt.max(1)).max(1);
-    (1..=ROWS_PER_BLOCK)
+    (1..=CHUNK_UNIT)
         .rev()
-        .find(|d| ROWS_PER_BLOCK.is_multiple_of(*d) && *d <= max)
+        .find(|d| CHUNK_UNIT.is_multiple_of(*d) && *d <= max)
         .unwrap_or(1)
+}
+
+/// Rows the row-block pass aims at per block: W's activations of all K = 20 networks
+/// (h = 64, three sine layers) over 32 rows are about 1 MB, the second-level cache of a core of
+/// the AMD EPYC we measure on, so that a block's forward pass is still there for its backward
+/// pass on one thread. 96-row blocks (3 MB) made a preset's template fit (2001 × 20 cells) on
+/// one thread 1.3× slower (16.2–18 s against 10.7–12.6 s for 300 steps, alternated).
+const BLOCK_TARGET: usize = 32;
+
+/// Rows per block of the row-block pass with loss chunks of `chunk` rows (a divisor of
+/// [`CHUNK_UNIT`]): whole chunks when they are small (`chunk · ⌊32/chunk⌋`), else a whole
+/// fraction of one chunk carried to the next block ([`LossCarry`]; 32 of 96, whole lane groups
+/// since 32 rows are a multiple of 16 cells), else (48) one chunk.
+fn block_rows(chunk: usize) -> usize {
+    if chunk <= BLOCK_TARGET {
+        chunk * (BLOCK_TARGET / chunk)
+    } else if chunk.is_multiple_of(BLOCK_TARGET) {
+        BLOCK_TARGET
+    } else {
+        chunk
+    }
 }
 
 impl Trainer<'_> {
@@ -69,7 +87,18 @@ impl Trainer<'_> {
                     false,
                 );
                 let w = weight.map(|w| &w[r0 * nt..r0 * nt + vh.len()]);
-                pointwise(level, &div, x, vh, w, norm, grads, true)
+                pointwise(
+                    level,
+                    &div,
+                    x,
+                    vh,
+                    w,
+                    norm,
+                    grads,
+                    true,
+                    &mut LossCarry::default(),
+                    true,
+                )
             })
             .collect();
         // the chunks' sums in order, whatever the threads
@@ -142,19 +171,21 @@ impl Trainer<'_> {
             }
         }
         let (div, level) = (self.div, self.level);
-        let rows = chunk_rows(nt);
+        let chunk = chunk_rows(nt);
+        let rows_per_block = block_rows(chunk);
         let mut sums: Vec<f64> = Vec::new();
-        // block i's activations in rows (i mod 2)·ROWS_PER_BLOCK.. of W's buffers: block i + 1's
+        let mut carry = LossCarry::default();
+        // block i's activations in rows (i mod 2)·rows_per_block.. of W's buffers: block i + 1's
         // forward pass runs with block i's backward pass
         let block = |i: usize| {
-            let r0 = i * ROWS_PER_BLOCK;
+            let r0 = i * rows_per_block;
             RowBlock {
                 r0,
-                nb: ROWS_PER_BLOCK.min(nf - r0),
-                ra: (i % 2) * ROWS_PER_BLOCK,
+                nb: rows_per_block.min(nf - r0),
+                ra: (i % 2) * rows_per_block,
             }
         };
-        let blocks = nf.div_ceil(ROWS_PER_BLOCK);
+        let blocks = nf.div_ceil(rows_per_block);
         ws.begin_rows(params, &mut self.grad_w);
         ws.forward_rows(params, block(0), &mut self.wv);
         for i in 0..blocks {
@@ -167,33 +198,58 @@ impl Trainer<'_> {
             let cells = r0 * nt..(r0 + nb) * nt;
             let (wt, ht, hv) = (&d.wt, &self.ht, &self.hv);
             let weight = d.weight.as_deref();
-            let block_sums: Vec<f64> = d.vhat[cells.clone()]
-                .par_chunks_mut(rows * nt)
-                .zip(d.target[cells.clone()].par_chunks(rows * nt))
-                .zip(self.wt[r0 * k..(r0 + nb) * k].par_chunks_mut(rows * k))
-                .enumerate()
-                .map(|(b, ((vh, x), dw))| {
-                    let q0 = r0 + b * rows;
-                    let nr = vh.len() / nt;
-                    kernels::gemm(
-                        level,
-                        vh,
-                        &wt[q0 * k..(q0 + nr) * k],
-                        hv,
-                        nr,
-                        k,
-                        nt,
-                        false,
-                        false,
-                    );
-                    let w = weight.map(|w| &w[q0 * nt..q0 * nt + vh.len()]);
-                    let loss = pointwise(level, &div, x, vh, w, norm, true, true);
-                    // these rows of ∂Wᵀ = G·Hᵀ : [F, T]·[T, K]
-                    kernels::gemm(level, dw, vh, ht, nr, nt, k, false, false);
-                    loss
-                })
-                .collect();
-            sums.extend(block_sums);
+            // rows q0..q0 + nr: V̂ = Wᵀ·H, G = ∂loss/∂V̂ over it, these rows of ∂Wᵀ = G·Hᵀ
+            // ([F, T]·[T, K]); the loss continues `carry`, `last` when the rows end a chunk
+            let piece = |q0: usize,
+                         vh: &mut [f32],
+                         x: &[f32],
+                         dw: &mut [f32],
+                         carry: &mut LossCarry,
+                         last: bool| {
+                let nr = vh.len() / nt;
+                kernels::gemm(
+                    level,
+                    vh,
+                    &wt[q0 * k..(q0 + nr) * k],
+                    hv,
+                    nr,
+                    k,
+                    nt,
+                    false,
+                    false,
+                );
+                let w = weight.map(|w| &w[q0 * nt..q0 * nt + vh.len()]);
+                let loss = pointwise(level, &div, x, vh, w, norm, true, true, carry, last);
+                kernels::gemm(level, dw, vh, ht, nr, nt, k, false, false);
+                loss
+            };
+            let (vh, x, dw) = (
+                &mut d.vhat[cells.clone()],
+                &d.target[cells.clone()],
+                &mut self.wt[r0 * k..(r0 + nb) * k],
+            );
+            if rows_per_block.is_multiple_of(chunk) {
+                // whole chunks, in parallel
+                let block_sums: Vec<f64> = vh
+                    .par_chunks_mut(chunk * nt)
+                    .zip(x.par_chunks(chunk * nt))
+                    .zip(dw.par_chunks_mut(chunk * k))
+                    .enumerate()
+                    .map(|(b, ((vh, x), dw))| {
+                        piece(r0 + b * chunk, vh, x, dw, &mut LossCarry::default(), true)
+                    })
+                    .collect();
+                sums.extend(block_sums);
+            } else {
+                // a part of one chunk: its sum carried to the chunk's last block
+                let end = r0 + nb;
+                let last = end.is_multiple_of(chunk) || end == nf;
+                piece(r0, vh, x, dw, &mut carry, last);
+                if last {
+                    sums.push(carry.sum());
+                    carry = LossCarry::default();
+                }
+            }
             for c in 0..k {
                 for f in r0..r0 + nb {
                     self.dwv[c * nf + f] = self.wt[f * k + c];
@@ -221,6 +277,7 @@ impl Trainer<'_> {
 
 #[cfg(test)]
 mod tests {
+    use super::{block_rows, chunk_rows, CHUNK_UNIT};
     use crate::divergence::Divergence;
     use crate::simd::Level;
     use crate::{FactorKind, Model, ModelSpec, TfPoints, Trainer};
@@ -231,14 +288,32 @@ mod tests {
         v.iter().map(|x| x.to_bits()).collect()
     }
 
-    /// 450 frequencies: four whole blocks of the row-block pass and a shorter one, so both
-    /// activation slots are used and reused.
-    fn grid(seed: u64) -> TfPoints {
+    /// 450 frequencies × `nt` times: whole blocks of the row-block pass and a shorter one, so
+    /// both activation slots are used and reused.
+    fn grid(seed: u64, nt: usize) -> TfPoints {
         let mut r = ChaCha8Rng::seed_from_u64(seed);
         let freqs: Vec<f64> = (0..450).map(|i| i as f64 * 16.0).collect();
-        let times: Vec<f64> = (0..23).map(|i| i as f64 * 0.05).collect();
-        let mag: Vec<f64> = (0..450 * 23).map(|_| r.random_range(0.0..2.0)).collect();
+        let times: Vec<f64> = (0..nt).map(|i| i as f64 * 0.05).collect();
+        let mag: Vec<f64> = (0..450 * nt).map(|_| r.random_range(0.0..2.0)).collect();
         TfPoints::from_grid(&freqs, &times, &mag).unwrap()
+    }
+
+    #[test]
+    fn blocks_hold_whole_chunks_or_whole_lane_groups_of_one() {
+        for nt in 1..=20_000 {
+            let (c, b) = (chunk_rows(nt), block_rows(chunk_rows(nt)));
+            assert!(
+                CHUNK_UNIT.is_multiple_of(c) && (16_384 / nt).max(1) >= c,
+                "nt {nt}"
+            );
+            assert!(b.is_multiple_of(c) || (c.is_multiple_of(b) && (b * nt) % 16 == 0));
+            assert!((16..=96).contains(&b) || b == c, "nt {nt}: {b} rows");
+        }
+        // the three kinds: whole chunks (16-row chunks, two a block), a third of a 96-row
+        // chunk carried over three blocks, one 48-row chunk
+        assert_eq!((chunk_rows(700), block_rows(16)), (16, 32));
+        assert_eq!((chunk_rows(20), block_rows(96)), (96, 32));
+        assert_eq!((chunk_rows(319), block_rows(48)), (48, 48));
     }
 
     fn model(points: &TfPoints, h: FactorKind, depth: usize) -> Model {
@@ -272,25 +347,44 @@ mod tests {
         (loss, out)
     }
 
+    /// Every kind of block (see `block_rows`): 23 times (96-row chunks, a third of one per
+    /// block, carried), 319 (48-row chunks, one per block) and 700 (16-row chunks, two per
+    /// block); 450 rows end each with a shorter block and a shorter chunk.
     #[test]
     fn row_block_pass_gives_the_whole_grid_pass_bits() {
-        let points = grid(1);
+        for nt in [23, 319, 700] {
+            row_block_pass_matches(nt);
+        }
+    }
+
+    fn row_block_pass_matches(nt: usize) {
+        let points = grid(1, nt);
         let mut r = ChaCha8Rng::seed_from_u64(2);
         let weights: Vec<f64> = (0..points.len())
             .map(|_| r.random_range(0.0..3.0))
             .collect();
-        for (h, depth) in [
-            (FactorKind::Explicit, 3),
-            (FactorKind::Implicit, 3),
-            (FactorKind::Explicit, 1),
-            (FactorKind::Explicit, 0),
-        ] {
+        let kinds = if nt == 23 {
+            &[
+                (FactorKind::Explicit, 3),
+                (FactorKind::Implicit, 3),
+                (FactorKind::Explicit, 1),
+                (FactorKind::Explicit, 0),
+            ][..]
+        } else {
+            &[(FactorKind::Explicit, 3)][..]
+        };
+        for &(h, depth) in kinds {
             let m = model(&points, h, depth);
             for w in [None, Some(&weights[..])] {
                 for level in [Level::Scalar, crate::simd::level()] {
                     let (l0, whole) = step(&points, &m, w, level, false);
                     let (l1, rows) = step(&points, &m, w, level, true);
-                    assert_eq!(whole, rows, "{h:?} depth {depth} weighted {}", w.is_some());
+                    assert_eq!(
+                        whole,
+                        rows,
+                        "{nt} times, {h:?} depth {depth} weighted {}",
+                        w.is_some()
+                    );
                     assert_eq!(l0.to_bits(), l1.to_bits(), "{l0} vs {l1}");
                 }
             }
@@ -299,7 +393,7 @@ mod tests {
 
     #[test]
     fn row_block_pass_marks_a_diverged_network() {
-        let points = grid(3);
+        let points = grid(3, 23);
         let mut m = model(&points, FactorKind::Explicit, 3);
         if let crate::field::Factor::Implicit(mlp) = &mut m.w {
             mlp.params.iter_mut().for_each(|p| *p *= 1e6);

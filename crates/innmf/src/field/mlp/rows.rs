@@ -22,7 +22,7 @@ pub struct RowBlock {
 /// The row-block pass: a training step that runs the forward and backward passes block by
 /// block of coordinates, so that the activations of every component stay in cache between the
 /// two (the whole forward of K = 20 networks at 1001 coordinates is 31 MB of activations; a
-/// block of 96 rows 3 MB). It needs ∂loss/∂value of a block before that
+/// block of 32 rows 1 MB). It needs ∂loss/∂value of a block before that
 /// block's backward pass, as a dense spectrogram's loss gives it (each frequency's ∂loss/∂W
 /// depends on that frequency's row only):
 ///
@@ -36,24 +36,17 @@ pub struct RowBlock {
 /// Block `b`'s backward pass and block `b + 1`'s forward pass run in one parallel loop over the
 /// components (one fork and join per block fewer, and each component's weights stay in cache
 /// for both); the two blocks' activations must sit in disjoint rows of the buffers (`ra`).
-/// Blocks start at multiples of [`MlpWorkspace::ROW_BLOCK`] and come in order; the values,
-/// gradients and sums are those of [`forward`](MlpWorkspace::forward) and
-/// [`backward`](MlpWorkspace::backward), bit for bit: every row's arithmetic is the same and the
-/// gradients' sums over rows run in the same order. After a row-block pass the workspace holds
-/// only the last blocks' activations: [`backward`](MlpWorkspace::backward) needs a whole
-/// [`forward`](MlpWorkspace::forward) first.
+/// Blocks come in order and may have any size; the values, gradients and sums are those of
+/// [`forward`](MlpWorkspace::forward) and [`backward`](MlpWorkspace::backward), bit for bit:
+/// every row's arithmetic is the same, and every sum over rows is one running sum that each
+/// block continues (the kernels' products start from the sums so far and add their rows in
+/// order). After a row-block pass the workspace holds only the last blocks' activations:
+/// [`backward`](MlpWorkspace::backward) needs a whole [`forward`](MlpWorkspace::forward) first.
 impl MlpWorkspace {
-    /// The rows a block of the row-block pass starts at a multiple of (the forward and backward
-    /// passes' own blocks).
-    pub const ROW_BLOCK: usize = ROWS;
-
     #[track_caller]
     fn check_block(&self, b: RowBlock) {
         assert!(
-            b.r0.is_multiple_of(Self::ROW_BLOCK)
-                && b.nb > 0
-                && b.r0 + b.nb <= self.n
-                && b.ra + b.nb <= self.n,
+            b.nb > 0 && b.r0 + b.nb <= self.n && b.ra + b.nb <= self.n,
             "row block {b:?} of {} coordinates",
             self.n
         );
