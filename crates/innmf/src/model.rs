@@ -886,14 +886,7 @@ fn kl_block<const WITH_CONST: bool, X: Copy + Into<f64>>(
     last: bool,
 ) -> f64 {
     const L: usize = 16;
-    let term = |xi: f32, yi: f32| {
-        let c = if WITH_CONST {
-            xi * ln_pos(xi + eps) - xi
-        } else {
-            0.0
-        };
-        c - xi * ln_pos(yi + eps) + yi
-    };
+    let term = |xi: f32, yi: f32| kl_term::<WITH_CONST>(xi, yi, eps);
     let LossCarry {
         mut acc,
         mut lanes,
@@ -931,6 +924,66 @@ fn kl_block<const WITH_CONST: bool, X: Copy + Into<f64>>(
             if grads {
                 y[j] = (1.0 - xi / (y[j] + eps)) * inv;
             }
+        }
+    }
+    *carry = LossCarry { acc, lanes, groups };
+    acc
+}
+
+/// One cell's term of [`kl_block`]'s sum.
+#[inline(always)]
+fn kl_term<const WITH_CONST: bool>(xi: f32, yi: f32, eps: f32) -> f32 {
+    let c = if WITH_CONST {
+        xi * ln_pos(xi + eps) - xi
+    } else {
+        0.0
+    };
+    c - xi * ln_pos(yi + eps) + yi
+}
+
+crate::simd::simd_fn! {
+    /// [`kl_dense`] without its sum: each cell's term into `terms` and its gradient over `y`
+    /// (cells independent, so any cut of a chunk can run on any thread); [`kl_sum_terms`] then
+    /// adds the terms as [`kl_block`] does, to its bits.
+    fn kl_dense_terms(x: &[f32], y: &mut [f32], eps: f32, inv: f32, terms: &mut [f32]) {
+        for ((&xi, yi), t) in x.iter().zip(y.iter_mut()).zip(terms.iter_mut()) {
+            *t = kl_term::<false>(xi, *yi, eps);
+            *yi = (1.0 - xi / (*yi + eps)) * inv;
+        }
+    }
+}
+
+/// [`kl_block`]'s sum over terms already computed ([`kl_dense_terms`]): the same 16 lanes, the
+/// same flush every 64 lane groups and the same tail, continuing `carry` (`last`: the terms end
+/// their chunk; otherwise they must be whole lane groups). Returns the sum so far.
+fn kl_sum_terms(terms: &[f32], carry: &mut LossCarry, last: bool) -> f64 {
+    const L: usize = 16;
+    let LossCarry {
+        mut acc,
+        mut lanes,
+        mut groups,
+    } = *carry;
+    let n_full = terms.len() / L * L;
+    assert!(
+        last || n_full == terms.len(),
+        "a piece of a chunk ({} cells) is whole lane groups",
+        terms.len()
+    );
+    for tb in terms[..n_full].chunks_exact(L) {
+        for j in 0..L {
+            lanes[j] += tb[j];
+        }
+        groups += 1;
+        if groups % 64 == 0 {
+            acc += lanes.iter().map(|&v| v as f64).sum::<f64>();
+            lanes = [0.0; L];
+        }
+    }
+    if last {
+        acc += lanes.iter().map(|&v| v as f64).sum::<f64>();
+        lanes = [0.0; L];
+        for &t in &terms[n_full..] {
+            acc += t as f64;
         }
     }
     *carry = LossCarry { acc, lanes, groups };

@@ -4,7 +4,10 @@
 //! ([`Trainer::dense_rows_pass`]), so that W's activations stay in cache between its forward
 //! and backward passes.
 
-use super::{kernels, kl_fast, pointwise, Factor, FactorWorkspace, LossCarry, Trainer};
+use super::{
+    kernels, kl_dense_terms, kl_fast, kl_sum_terms, pointwise, Factor, FactorWorkspace, LossCarry,
+    Trainer,
+};
 use crate::field::RowBlock;
 use rayon::prelude::*;
 
@@ -175,6 +178,15 @@ impl Trainer<'_> {
         let rows_per_block = block_rows(chunk);
         let mut sums: Vec<f64> = Vec::new();
         let mut carry = LossCarry::default();
+        // the fused KL (no weights, β = 1): its terms computed in parallel, summed in order
+        let fast = kl_fast(&div, d.weight.is_some());
+        let (eps, inv) = (div.eps as f32, (1.0 / norm) as f32);
+        let threads = rayon::current_num_threads().max(1);
+        let mut terms = if fast {
+            vec![0.0f32; rows_per_block * nt]
+        } else {
+            Vec::new()
+        };
         // block i's activations in rows (i mod 2)·rows_per_block.. of W's buffers: block i + 1's
         // forward pass runs with block i's backward pass
         let block = |i: usize| {
@@ -228,7 +240,35 @@ impl Trainer<'_> {
                 &d.target[cells.clone()],
                 &mut self.wt[r0 * k..(r0 + nb) * k],
             );
-            if rows_per_block.is_multiple_of(chunk) {
+            if fast {
+                // the products and each cell's KL term and gradient in parallel, cut by rows
+                // whatever the chunks (every cell's arithmetic is its own), then the terms'
+                // sums chunk by chunk in order, as `kl_block` adds them (`kl_sum_terms`)
+                let per = nb.div_ceil(threads);
+                vh.par_chunks_mut(per * nt)
+                    .zip(x.par_chunks(per * nt))
+                    .zip(dw.par_chunks_mut(per * k))
+                    .zip(terms[..nb * nt].par_chunks_mut(per * nt))
+                    .enumerate()
+                    .for_each(|(b, (((vh, x), dw), tm))| {
+                        let (q0, nr) = (r0 + b * per, vh.len() / nt);
+                        let w_rows = &wt[q0 * k..(q0 + nr) * k];
+                        kernels::gemm(level, vh, w_rows, hv, nr, k, nt, false, false);
+                        kl_dense_terms(level, x, vh, eps, inv, tm);
+                        kernels::gemm(level, dw, vh, ht, nr, nt, k, false, false);
+                    });
+                let mut q = r0;
+                while q < r0 + nb {
+                    let end = ((q / chunk + 1) * chunk).min(r0 + nb);
+                    let last = end.is_multiple_of(chunk) || end == nf;
+                    kl_sum_terms(&terms[(q - r0) * nt..(end - r0) * nt], &mut carry, last);
+                    if last {
+                        sums.push(carry.sum());
+                        carry = LossCarry::default();
+                    }
+                    q = end;
+                }
+            } else if rows_per_block.is_multiple_of(chunk) {
                 // whole chunks, in parallel
                 let block_sums: Vec<f64> = vh
                     .par_chunks_mut(chunk * nt)
