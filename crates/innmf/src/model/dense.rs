@@ -338,6 +338,39 @@ mod tests {
         TfPoints::from_grid(&freqs, &times, &mag).unwrap()
     }
 
+    /// The terms computed apart and summed in pieces (`kl_dense_terms`, `kl_sum_terms`) give
+    /// the fused KL's loss and gradients (`kl_dense` over the whole chunk) bit for bit: a chunk
+    /// of 2213 cells (two flushes of the lanes and a 5-cell tail) in pieces of 512, 1024 and the
+    /// rest, carried, at every SIMD level.
+    #[test]
+    fn kl_terms_summed_in_pieces_match_the_fused_pass() {
+        use crate::model::{kl_dense, kl_dense_terms, kl_sum_terms, LossCarry};
+        let mut r = ChaCha8Rng::seed_from_u64(9);
+        let n = 2213;
+        let x: Vec<f32> = (0..n).map(|_| r.random_range(0.0f32..2.0)).collect();
+        let y: Vec<f32> = (0..n).map(|_| r.random_range(0.01f32..2.0)).collect();
+        let (eps, inv) = (1e-8f32, 1.0 / n as f32);
+        for level in [Level::Scalar, crate::simd::level()] {
+            let mut fused = y.clone();
+            let mut carry = LossCarry::default();
+            let whole = kl_dense(level, &x, &mut fused, eps, inv, true, &mut carry, true);
+            let mut split = y.clone();
+            let mut terms = vec![0.0f32; n];
+            kl_dense_terms(level, &x, &mut split, eps, inv, &mut terms);
+            let mut carry = LossCarry::default();
+            let mut sum = 0.0;
+            for (a, b) in [(0, 512), (512, 1536), (1536, n)] {
+                sum = kl_sum_terms(&terms[a..b], &mut carry, b == n);
+            }
+            assert_eq!(
+                whole.to_bits(),
+                sum.to_bits(),
+                "{level:?}: {whole} vs {sum}"
+            );
+            assert_eq!(bits(&fused), bits(&split), "{level:?}");
+        }
+    }
+
     #[test]
     fn blocks_hold_whole_chunks_or_whole_lane_groups_of_one() {
         for nt in 1..=20_000 {
