@@ -344,7 +344,7 @@ mod tests {
     /// rest, carried, at every SIMD level.
     #[test]
     fn kl_terms_summed_in_pieces_match_the_fused_pass() {
-        use crate::model::{kl_dense, kl_dense_terms, kl_sum_terms, LossCarry};
+        use crate::model::loss::{kl_dense, kl_dense_terms, kl_sum_terms, LossCarry};
         let mut r = ChaCha8Rng::seed_from_u64(9);
         let n = 2213;
         let x: Vec<f32> = (0..n).map(|_| r.random_range(0.0f32..2.0)).collect();
