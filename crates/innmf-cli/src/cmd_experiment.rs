@@ -32,6 +32,12 @@ pub enum Which {
     RunUnit,
     /// Collect the finished units of OUT/plan.json into results.json and REPORT.md.
     Collect,
+    /// Average runs of one study at different seeds (their folders or results.json files,
+    /// named after it) row by row into OUT/results.json, REPORT.md and the figures: each pair's
+    /// and recording's scores over the random starts. The runs must differ in their seed alone
+    /// (reconstruction and separation studies; for the same pairs at every seed, --pairs N with
+    /// N all distinct-speaker pairs).
+    Combine,
 }
 
 #[derive(Args, Debug)]
@@ -40,7 +46,7 @@ pub struct ExperimentArgs {
     #[arg(value_enum)]
     pub which: Which,
     /// `plan`: the study (reconstruction, separation, transfer, hybrid, all); `run-unit`: unit
-    /// ids of OUT/plan.json.
+    /// ids of OUT/plan.json; `combine`: the runs (folders or results.json files).
     pub names: Vec<String>,
     /// Folder of recordings (any supported audio format, recognized by content), in one of the
     /// layouts: flat (DIR/speech/* and DIR/music/*, or files directly in DIR; speaker = the file
@@ -172,6 +178,19 @@ pub fn run(args: &ExperimentArgs) -> Result<()> {
                 &claim_settings(args.stale_after)?,
                 &progress,
             )?;
+            return Ok(());
+        }
+        Which::Combine => {
+            let runs: Vec<PathBuf> = args.names.iter().map(PathBuf::from).collect();
+            let r = experiment::combine_runs(&runs, &args.out)?;
+            eprintln!(
+                "averaged {} runs (seeds {:?}) into {} and {}",
+                runs.len(),
+                r.seeds,
+                args.out.join("results.json").display(),
+                args.out.join("REPORT.md").display()
+            );
+            println!("{}", serde_json::to_string_pretty(&r.seconds_by_kind)?);
             return Ok(());
         }
         Which::Collect => {

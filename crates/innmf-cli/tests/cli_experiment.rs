@@ -204,3 +204,56 @@ fn the_configs_seed_holds_unless_the_command_line_names_one() {
         3
     );
 }
+
+#[test]
+fn runs_at_several_seeds_combine_into_one_report() {
+    use common::innmf_code;
+    let runs = concat!(env!("CARGO_MANIFEST_DIR"), "/../../studies/issue15/runs");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("avg");
+    let o = out.to_str().unwrap();
+    let run = |s: u32| format!("{runs}/all-mid1-tt-f32-s{s}.results.json");
+    let (code, stdout, err) = innmf_code(&[
+        "experiment",
+        "combine",
+        "--out",
+        o,
+        &run(0),
+        &run(1),
+        &run(2),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("averaged 3 runs (seeds [0, 1, 2])"), "{err}");
+    let kinds: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert!(kinds["innmf-train"].as_f64().unwrap() > 0.0, "{stdout}");
+    let results: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("results.json")).unwrap()).unwrap();
+    assert_eq!(results["seeds"], serde_json::json!([0, 1, 2]));
+    let md = std::fs::read_to_string(out.join("REPORT.md")).unwrap();
+    assert!(md.contains("Seeds 0, 1, 2"), "{md}");
+    assert!(out.join("figures/separation_sdr.png").is_file());
+    // `report` redraws the same file from the combined results.json
+    std::fs::remove_file(out.join("REPORT.md")).unwrap();
+    let (code, _, err) = innmf_code(&["experiment", "report", "--out", o]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(std::fs::read_to_string(out.join("REPORT.md")).unwrap(), md);
+
+    // bad input: exit 2, the value named, nothing written
+    let bad = dir.path().join("bad");
+    let b = bad.to_str().unwrap();
+    let (code, _, err) = innmf_code(&["experiment", "combine", "--out", b, &run(0)]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("at least 2 runs"), "{err}");
+    let (code, _, err) = innmf_code(&["experiment", "combine", "--out", b, &run(0), &run(0)]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("seed 0 twice"), "{err}");
+    let other = format!("{runs}/all-mid1-tt-f32-tw2250-s1.results.json");
+    let (code, _, err) = innmf_code(&["experiment", "combine", "--out", b, &run(0), &other]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("`train_window` differs"), "{err}");
+    assert!(!bad.exists());
+    // never over an input
+    let (code, _, err) = innmf_code(&["experiment", "combine", "--out", o, &run(3), o]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("would be overwritten"), "{err}");
+}

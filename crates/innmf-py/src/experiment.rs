@@ -118,3 +118,16 @@ pub fn experiment_collect(py: Python<'_>, out: PathBuf) -> PyResult<String> {
         })
     })
 }
+
+/// `experiment_combine(out, runs)`: averages runs of one study at different seeds (their folders
+/// or results.json files) row by row into OUT's results.json, REPORT.md and figures; returns
+/// results.json's text.
+#[pyfunction]
+pub fn experiment_combine(py: Python<'_>, out: PathBuf, runs: Vec<PathBuf>) -> PyResult<String> {
+    py.detach(|| {
+        guarded("experiment.combine", || {
+            let r = studies::combine_runs(&runs, &out).map_err(py_err)?;
+            serde_json::to_string(&r).map_err(|e| value_error(e.to_string()))
+        })
+    })
+}

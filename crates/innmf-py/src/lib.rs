@@ -41,5 +41,6 @@ fn _innmf(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(experiment::experiment_plan, m)?)?;
     m.add_function(wrap_pyfunction!(experiment::experiment_run_unit, m)?)?;
     m.add_function(wrap_pyfunction!(experiment::experiment_collect, m)?)?;
+    m.add_function(wrap_pyfunction!(experiment::experiment_combine, m)?)?;
     Ok(())
 }

@@ -85,3 +85,51 @@ def test_plan_run_unit_collect(tmp_path: pathlib.Path, corpus: pathlib.Path) -> 
 def _quick_config(corpus: pathlib.Path, tmp: pathlib.Path) -> dict:
     """The quick settings as a dict (from a plan written with config="quick")."""
     return experiment.plan("hybrid", corpus, tmp / "q", "quick")["config"]
+
+
+RUNS = pathlib.Path(__file__).resolve().parents[3] / "studies" / "issue15" / "runs"
+
+
+def _write_run(folder: pathlib.Path, results: dict) -> pathlib.Path:
+    folder.mkdir(parents=True)
+    (folder / "results.json").write_text(json.dumps(results))
+    return folder
+
+
+def test_combine_averages_seeds_row_by_row(tmp_path: pathlib.Path) -> None:
+    import numpy as np
+
+    src = [json.loads((RUNS / f"all-mid1-tt-f32-s{s}.results.json").read_text()) for s in (0, 1)]
+    runs = [_write_run(tmp_path / f"s{s}", r) for s, r in enumerate(src)]
+    out = tmp_path / "both"
+    r = experiment.combine(out, runs)
+    assert r["seeds"] == [0, 1]
+    assert (out / "REPORT.md").read_text().count("Seeds 0, 1") == 1
+    by_key = [
+        {(x["pair"], x["method"], x["window"]): x for x in s["rows"]["separation"]} for s in src
+    ]
+    assert len(r["rows"]["separation"]) == len(src[0]["rows"]["separation"]) == 112
+    for row in r["rows"]["separation"]:
+        k = (row["pair"], row["method"], row["window"])
+        for m in ("sdr", "sir", "sar", "si_sdr", "stoi"):
+            assert row[m] == pytest.approx(np.mean([b[k][m] for b in by_key]), rel=1e-12)
+        assert row["per_source"]["sdr"] == pytest.approx(
+            np.mean([b[k]["per_source"]["sdr"] for b in by_key], axis=0), rel=1e-12
+        )
+    # the output never goes over a run's results.json
+    before = (runs[0] / "results.json").read_bytes()
+    with pytest.raises(ValueError, match="overwritten"):
+        experiment.combine(runs[0], runs)
+    assert (runs[0] / "results.json").read_bytes() == before
+    # runs differing in more than the seed, or at the same seed, are refused by name
+    other = dict(src[1], config=dict(src[1]["config"], rank=10))
+    with pytest.raises(ValueError, match="rank"):
+        experiment.combine(tmp_path / "x", [runs[0], _write_run(tmp_path / "r10", other)])
+    with pytest.raises(ValueError, match="seed 0 twice"):
+        experiment.combine(tmp_path / "x", [runs[0], runs[0]])
+    with pytest.raises(ValueError, match="at least 2 runs"):
+        experiment.combine(tmp_path / "x", [runs[0]])
+    with pytest.raises(OSError):
+        experiment.combine(tmp_path / "x", [runs[0], tmp_path / "missing"])
+    with pytest.raises(TypeError, match="sequence"):
+        experiment.combine(tmp_path / "x", str(runs[0]))

@@ -16,6 +16,7 @@
 //! | [`claims`] | one process per unit on a shared output folder; stale claims, leftover temp files |
 //! | [`results`] | typed rows, unit files, `results.json` ([`Results`]) |
 //! | [`report`] | `REPORT.md` and the figures, drawn from [`Results`] alone |
+//! | [`combine`] | runs at different seeds averaged row by row (`innmf experiment combine`) |
 //!
 //! # How a run is organised
 //! A run is a list of **units** (train one model, refit one window, separate one pair at one
@@ -33,6 +34,7 @@
 //! without recomputing anything.
 
 pub mod claims;
+pub mod combine;
 pub mod config;
 pub mod corpus;
 pub mod hybrid;
@@ -47,6 +49,7 @@ pub mod separation;
 pub mod transfer;
 
 pub use claims::ClaimSettings;
+pub use combine::{combine, combine_runs};
 pub use config::{
     music_representation, music_representation_name, representation_name, ExperimentConfig,
     HybridConfig, InnmfTemplateGrid, MusicConfig, NmfTemplates, Study, TransferConfig,

@@ -38,6 +38,21 @@ pub fn regenerate(out: &Path) -> Result<Results> {
     Ok(results)
 }
 
+/// "Seed S", or for runs combined over seeds what was averaged.
+fn seeds_line(results: &Results) -> String {
+    if results.seeds.is_empty() {
+        return format!("Seed {}", results.config.seed);
+    }
+    let list: Vec<String> = results.seeds.iter().map(u64::to_string).collect();
+    format!(
+        "Seeds {} (`innmf experiment combine`: every row's scores are the mean of the {} runs', \
+         so each recording's and pair's score is averaged over the random starts before the \
+         medians and intervals; the settings hash is the first run's)",
+        list.join(", "),
+        results.seeds.len()
+    )
+}
+
 /// A seed for a table cell, from the run's seed and the cell's name.
 fn cell_seed(results: &Results, name: &str) -> u64 {
     unit_seed(results.config.seed, name)
@@ -241,7 +256,7 @@ pub fn markdown(results: &Results, figures: &[PathBuf]) -> String {
     let _ = writeln!(s, "# iN-NMF experiment report\n");
     let _ = writeln!(
         s,
-        "Studies: {}. Seed {}, configuration hash `{}`. Every number below is recomputed from \
+        "Studies: {}. {}, configuration hash `{}`. Every number below is recomputed from \
          `results.json` (`innmf experiment report --out DIR` redraws this file). Medians with \
          {:.0} % percentile-bootstrap intervals ({} resamples); paired differences compare the \
          methods on the same recordings / pairs.\n",
@@ -251,7 +266,7 @@ pub fn markdown(results: &Results, figures: &[PathBuf]) -> String {
             .map(|s| s.name())
             .collect::<Vec<_>>()
             .join(", "),
-        c.seed,
+        seeds_line(results),
         results.config_hash,
         LEVEL * 100.0,
         c.bootstrap

@@ -378,6 +378,10 @@ pub struct Results {
     pub wall_s: f64,
     /// Units run at the same time in this invocation.
     pub jobs: usize,
+    /// The seeds of the runs whose rows are averaged here (`innmf experiment combine`; the
+    /// configuration is the first's); empty for a single run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub seeds: Vec<u64>,
 }
 
 #[cfg(test)]

@@ -620,6 +620,7 @@ pub fn collect(
         seconds_by_kind,
         wall_s: 0.0,
         jobs: 1,
+        seeds: Vec::new(),
     })
 }
 

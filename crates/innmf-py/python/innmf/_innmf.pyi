@@ -182,3 +182,6 @@ def experiment_run_unit(
 
 def experiment_collect(out: str | PathLike[str]) -> str:
     """Writes results.json, REPORT.md and the figures; returns results.json's text."""
+
+def experiment_combine(out: str | PathLike[str], runs: list[str | PathLike[str]]) -> str:
+    """Averages runs at different seeds into OUT; returns results.json's text."""
