@@ -297,7 +297,7 @@ fn results_path(path: &Path) -> PathBuf {
 
 /// Reads the runs (folders or their `results.json`), [`combine`]s them and writes
 /// `results.json`, `REPORT.md` and the figures into `out`, which must not be one of the runs'
-/// folders.
+/// folders nor any run's (a folder with `units/` or `plan.json`).
 ///
 /// # Errors
 /// An unreadable or malformed `results.json`, `out` among the inputs, those of [`combine`],
@@ -320,6 +320,14 @@ pub fn combine_runs(runs: &[PathBuf], out: &Path) -> Result<Results> {
                 ),
             ));
         }
+    }
+    if out.join("units").is_dir() || out.join("plan.json").is_file() {
+        return Err(Error::param(
+            "out",
+            out.display(),
+            "a folder of its own, not a run's (it holds units/ or plan.json, whose results.json \
+             the averaged rows would replace)",
+        ));
     }
     let mut all = Vec::with_capacity(files.len());
     for f in &files {
@@ -489,6 +497,13 @@ mod tests {
             std::fs::read(dir.path().join("r0/results.json")).unwrap(),
             before
         );
+        // nor into another run's folder, even one not combined
+        std::fs::create_dir_all(dir.path().join("r2/units")).unwrap();
+        let e = combine_runs(&runs, &dir.path().join("r2"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("a folder of its own"), "{e}");
+        assert!(!dir.path().join("r2/results.json").exists());
         let out = dir.path().join("both");
         let c = combine_runs(&runs, &out).unwrap();
         assert_eq!(c.seeds, [0, 1]);
