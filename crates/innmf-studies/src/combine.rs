@@ -15,7 +15,6 @@
 use crate::report;
 use crate::results::{PerSource, ReconstructionRow, Results, SeparationRow};
 use innmf::error::{Error, Result};
-use innmf::io;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
@@ -329,13 +328,10 @@ pub fn combine_runs(runs: &[PathBuf], out: &Path) -> Result<Results> {
              the averaged rows would replace)",
         ));
     }
-    let mut all = Vec::with_capacity(files.len());
-    for f in &files {
-        let bytes = io::read_bytes(f)?;
-        let r: Results = serde_json::from_slice(&bytes)
-            .map_err(|e| Error::format(f, format!("not an experiment results file: {e}")))?;
-        all.push(r);
-    }
+    let all = files
+        .iter()
+        .map(|f| report::read_results(f))
+        .collect::<Result<Vec<Results>>>()?;
     let combined = combine(&all)?;
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
     report::write_all(out, &combined)?;

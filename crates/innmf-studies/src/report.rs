@@ -30,12 +30,19 @@ pub fn write_all(out: &Path, results: &Results) -> Result<()> {
 /// # Errors
 /// A missing or malformed `results.json`, an unwritable folder.
 pub fn regenerate(out: &Path) -> Result<Results> {
-    let path = out.join("results.json");
-    let bytes = io::read_bytes(&path)?;
-    let results: Results = serde_json::from_slice(&bytes)
-        .map_err(|e| Error::format(&path, format!("not an experiment results file: {e}")))?;
+    let results = read_results(&out.join("results.json"))?;
     write_all(out, &results)?;
     Ok(results)
+}
+
+/// Reads a `results.json`.
+///
+/// # Errors
+/// A missing or unreadable file, or one that is not an experiment's results.
+pub fn read_results(path: &Path) -> Result<Results> {
+    let bytes = io::read_bytes(path)?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| Error::format(path, format!("not an experiment results file: {e}")))
 }
 
 /// "Seed S", or for runs combined over seeds what was averaged.
