@@ -137,6 +137,15 @@ fn load_input(args: &NmfArgs) -> anyhow::Result<Matrix> {
                     x.iter_mut().for_each(|v| *v /= e);
                 }
             }
+            // before the plan: a window longer than the signal fails anyway, after seconds of
+            // planning a large FFT
+            if args.window > x.len() {
+                bail!(
+                    "--window {}: expected at most the signal length {} samples",
+                    args.window,
+                    x.len()
+                );
+            }
             let params = StftParams::new(args.window, args.hop);
             let spec = Stft::new(params, audio.sample_rate as f64)?.analyze(&x)?;
             let data = spec
