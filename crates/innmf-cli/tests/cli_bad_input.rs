@@ -62,6 +62,11 @@ impl Fixtures {
             wav.extend_from_slice(&v.to_le_bytes());
         }
         std::fs::write(p.join("nan2.wav"), wav).unwrap();
+        // valid float WAVs at the edges of what arithmetic holds: samples of 1e200 (finite, but
+        // their squares and energies are not), and a header's absurd sample rate of 4 GHz
+        let loud: Vec<f64> = tone.iter().map(|v| v * 1e200).collect();
+        std::fs::write(p.join("loud.wav"), float64_wav(8000, &loud)).unwrap();
+        std::fs::write(p.join("fast.wav"), float64_wav(4_000_000_000, &tone)).unwrap();
         let f = Fixtures { dir };
         let (code, _, err) = innmf_code(&[
             "fit",
@@ -82,6 +87,18 @@ impl Fixtures {
             &f.path("m.safetensors"),
         ]);
         assert_eq!(code, 0, "{err}");
+        // the same model with W's parameters at 3e38: finite, so the file loads, but W
+        // overflows f32 wherever it is evaluated
+        let (mut model, config) =
+            innmf::modelfile::load(std::path::Path::new(&f.path("m.safetensors"))).unwrap();
+        model.w.params_mut().fill(3e38);
+        innmf::modelfile::save(
+            std::path::Path::new(&f.path("overflow.safetensors")),
+            &model,
+            &config.data.unwrap(),
+            &config.training,
+        )
+        .unwrap();
         f
     }
 
@@ -107,6 +124,28 @@ impl Fixtures {
     }
 }
 
+/// A mono 64-bit float WAV at `rate` Hz.
+fn float64_wav(rate: u32, samples: &[f64]) -> Vec<u8> {
+    let data_len = samples.len() as u32 * 8;
+    let mut wav = Vec::new();
+    wav.extend_from_slice(b"RIFF");
+    wav.extend_from_slice(&(36 + data_len).to_le_bytes());
+    wav.extend_from_slice(b"WAVEfmt ");
+    wav.extend_from_slice(&16u32.to_le_bytes());
+    wav.extend_from_slice(&3u16.to_le_bytes()); // IEEE float
+    wav.extend_from_slice(&1u16.to_le_bytes());
+    wav.extend_from_slice(&rate.to_le_bytes());
+    wav.extend_from_slice(&rate.wrapping_mul(8).to_le_bytes());
+    wav.extend_from_slice(&8u16.to_le_bytes());
+    wav.extend_from_slice(&64u16.to_le_bytes());
+    wav.extend_from_slice(b"data");
+    wav.extend_from_slice(&data_len.to_le_bytes());
+    for v in samples {
+        wav.extend_from_slice(&v.to_le_bytes());
+    }
+    wav
+}
+
 /// (arguments with `{name}` for fixture paths, substrings the message must hold)
 const CASES: &[(&str, &[&str])] = &[
     // 1. absurd sizes fail before allocation
@@ -122,6 +161,12 @@ const CASES: &[(&str, &[&str])] = &[
     ("analyze {tone.wav} --window 1000000000 --hop 500000000 -o {out.npz}", &["--window", "1000000000"]),
     ("sample {m.safetensors} --freqs 0:8000:100000 --times 0:1:100000 --out {out.npy}", &["100000"]),
     ("separate --source {tone.wav} --source {other.wav} --mix {mix.wav} --free 1000000000 -o {outdir}", &["--free", "1000000000"]),
+    // (these aborted out of memory, panicked on a capacity overflow or ran for days)
+    ("sample {m.safetensors} --freqs 0:8000:18446744073709551615 --times 0 --out {outdir}", &["--freqs", "18446744073709551615"]),
+    ("analyze {fast.wav} --transform hybrid -o {out.npz}", &["f_min", "4000000000 Hz", "16777216"]),
+    ("nmf {tone.wav} --rank 2 --window 4294967296 --hop 1 --out {outdir}", &["--window", "4294967296"]),
+    ("nmf {tone.wav} --rank 2 --iters 1000000000000 --tol 0 --out {outdir}", &["--iters", "1000000000000"]),
+    ("separate --source {tone.wav} --source {other.wav} --mix {mix.wav} --phase-iters 1000000000000 -o {outdir}", &["--phase-iters", "1000000000000"]),
     // 4. outputs never over an input, extensions match their format
     ("fit {pts.csv} -o {pts.csv}", &["pts.csv"]),
     ("fit {pts.csv} -o {out.safetensors} --report {out.safetensors}", &["out.safetensors"]),
@@ -150,6 +195,12 @@ const CASES: &[(&str, &[&str])] = &[
     ("fit {missing.wav} --preset innmf --steps 0 -o {out.safetensors}", &["--steps", "0"]),
     ("fit {missing.wav} --preset innmf --weights {w.npy} -o {out.safetensors}", &["--weights", "w.npy", "templates"]),
     ("fit {huge.csv} --preset innmf --rank 1 --steps 5 -o {out.safetensors}", &["training data", "2e300", "nmf_precision"]),
+    // 11. finite values whose arithmetic overflows: an error, not a divergence (exit 1) or a
+    // NaN or infinity in an output
+    ("fit {huge.csv} --rank 1 --steps 5 -o {out.safetensors}", &["training data", "2e300", "f32"]),
+    ("analyze {loud.wav} --power 2 -o {out.npz}", &["--power", "2", "overflows"]),
+    ("eval --reference {loud.wav} --estimate {loud.wav}", &["reference source", "e199"]),
+    ("sample {overflow.safetensors} --freqs 0:4000:5 --times 0:1:5 --out {outdir}", &["overflow.safetensors", "W", "finite"]),
     ("fit {missing.wav} --lr NaN -o {out.safetensors}", &["--lr", "NaN"]),
     ("fit {missing.wav} --fraction 0 -o {out.safetensors}", &["--fraction", "0"]),
     // classes that already worked: empty, truncated and text WAVs; bad point sets; models
