@@ -93,7 +93,32 @@ pub fn run(args: &SampleArgs) -> Result<()> {
     let freqs = parse_coords(&args.freqs, "freqs")?;
     let times = parse_coords(&args.times, "times")?;
     model.check_grid(&freqs, &times)?;
-    io::check_writable_dir(&args.out)?;
+    // the files written into --out are none of the inputs (a --freqs DIR/freqs.npy with --out
+    // DIR was rewritten)
+    let mut inputs: Vec<&Path> = vec![&args.model];
+    inputs.extend(
+        [&args.freqs, &args.times]
+            .into_iter()
+            .filter(|s| s.ends_with(".npy"))
+            .map(Path::new),
+    );
+    let ext = match args.format {
+        Format::Npy => "npy",
+        Format::Csv => "csv",
+    };
+    let mut names: Vec<String> = ["W", "H", "V"]
+        .iter()
+        .map(|n| format!("{n}.{ext}"))
+        .collect();
+    if args.format == Format::Npy {
+        names.extend(["freqs.npy".to_string(), "times.npy".to_string()]);
+    }
+    if args.plot {
+        names.extend(["W.png".to_string(), "H.png".to_string()]);
+    }
+    for name in &names {
+        io::check_output(&args.out.join(name), "out", &[], &inputs, &[])?;
+    }
     let k = model.rank();
     let w: Vec<f64> = model.sample_w(&freqs).iter().map(|&v| v as f64).collect();
     let h: Vec<f64> = model.sample_h(&times).iter().map(|&v| v as f64).collect();
