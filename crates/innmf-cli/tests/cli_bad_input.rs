@@ -67,6 +67,12 @@ impl Fixtures {
         let loud: Vec<f64> = tone.iter().map(|v| v * 1e200).collect();
         std::fs::write(p.join("loud.wav"), float64_wav(8000, &loud)).unwrap();
         std::fs::write(p.join("fast.wav"), float64_wav(4_000_000_000, &tone)).unwrap();
+        // inputs inside a folder that a command writes its fixed file names into
+        std::fs::create_dir(p.join("wdir")).unwrap();
+        let w = innmf::io::NdArray::new(vec![1001, 2], vec![1.0; 2002]);
+        innmf::io::write_npy(&p.join("wdir/W.npy"), &w, false).unwrap();
+        let freqs = innmf::io::NdArray::vector(vec![100.0, 200.0]);
+        innmf::io::write_npy(&p.join("wdir/freqs.npy"), &freqs, false).unwrap();
         let f = Fixtures { dir };
         let (code, _, err) = innmf_code(&[
             "fit",
@@ -172,6 +178,11 @@ const CASES: &[(&str, &[&str])] = &[
     ("fit {pts.csv} -o {out.safetensors} --report {out.safetensors}", &["out.safetensors"]),
     ("fit {pts.csv} -o {out.npz}", &["out.npz", "safetensors"]),
     ("analyze {tone.wav} -o {out.npz} --plot {out.jpg}", &["out.jpg"]),
+    // (these wrote over an input: the report over a reference WAV, W over the --fixed-w it was
+    // fitted with, the coordinates over the --freqs file)
+    ("eval --reference {tone.wav} --estimate {other.wav} --json {tone.wav}", &["--json", "tone.wav"]),
+    ("nmf {tone.wav} --rank 2 --fixed-w {wdir/W.npy} --out {wdir}", &["--out", "W.npy", "overwritten"]),
+    ("sample {m.safetensors} --freqs {wdir/freqs.npy} --times 0 --out {wdir}", &["--out", "freqs.npy", "overwritten"]),
     // 5. threads
     ("fit {pts.csv} --threads 0 -o {out.safetensors}", &["--threads", "0"]),
     ("fit {pts.csv} --threads 100000 -o {out.safetensors}", &["--threads", "100000"]),
@@ -182,6 +193,7 @@ const CASES: &[(&str, &[&str])] = &[
     ("analyze {tone.wav} --start NaN -o {out.npz}", &["--start", "NaN"]),
     ("fit {silent.wav} --window 512 --hop 256 -o {out.safetensors}", &["silent.wav", "silent"]),
     ("separate --source {silent.wav} --source {other.wav} --mix {mix.wav} -o {outdir}", &["silent.wav", "silent"]),
+    ("nmf {silent.wav} --rank 1 --out {outdir}", &["silent.wav", "silent"]),
     ("sample {m.safetensors} --freqs 100 --times=-1e308 --out {out.npy}", &["-1e308"]),
     // (an explicit H, a table, is constant beyond its ends: only networks are refused there)
     // 10. messages name the right value
