@@ -73,6 +73,8 @@ impl Fixtures {
         innmf::io::write_npy(&p.join("wdir/W.npy"), &w, false).unwrap();
         let freqs = innmf::io::NdArray::vector(vec![100.0, 200.0]);
         innmf::io::write_npy(&p.join("wdir/freqs.npy"), &freqs, false).unwrap();
+        let big_weights = innmf::io::NdArray::vector(vec![1e300; 4]);
+        innmf::io::write_npy(&p.join("bigw.npy"), &big_weights, false).unwrap();
         let f = Fixtures { dir };
         let (code, _, err) = innmf_code(&[
             "fit",
@@ -210,8 +212,10 @@ const CASES: &[(&str, &[&str])] = &[
     // 11. finite values whose arithmetic overflows: an error, not a divergence (exit 1) or a
     // NaN or infinity in an output
     ("fit {huge.csv} --rank 1 --steps 5 -o {out.safetensors}", &["training data", "2e300", "f32"]),
+    ("fit {pts.csv} --weights {bigw.npy} --rank 1 --steps 5 -o {out.safetensors}", &["weight", "3.4e38"]),
     ("analyze {loud.wav} --power 2 -o {out.npz}", &["--power", "2", "overflows"]),
     ("eval --reference {loud.wav} --estimate {loud.wav}", &["reference source", "e199"]),
+    ("eval --reference {fast.wav} --estimate {fast.wav}", &["4000000000", "10 kHz"]),
     ("sample {overflow.safetensors} --freqs 0:4000:5 --times 0:1:5 --out {outdir}", &["overflow.safetensors", "W", "finite"]),
     ("fit {missing.wav} --lr NaN -o {out.safetensors}", &["--lr", "NaN"]),
     ("fit {missing.wav} --fraction 0 -o {out.safetensors}", &["--fraction", "0"]),
