@@ -849,7 +849,8 @@ mod tests {
     #[test]
     fn sizes_are_bounded_before_anything_runs() {
         // each of these aborted (out of memory) or ran for hours in `innmf experiment`
-        let cases: [(&str, fn(&mut ExperimentConfig)); 4] = [
+        type Set = fn(&mut ExperimentConfig);
+        let cases: [(&str, Set); 4] = [
             ("bootstrap", |c| c.bootstrap = 1 << 50),
             ("sample_rate", |c| c.sample_rate = 4_000_000_000),
             ("hybrid.sample_rate", |c| {
