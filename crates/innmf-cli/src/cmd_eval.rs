@@ -112,6 +112,11 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
         .channel
         .map_or(ChannelSelect::Mix, ChannelSelect::Index);
     let paths: Vec<&PathBuf> = args.reference.iter().chain(&args.estimate).collect();
+    // before any file is read: the report was written over a reference named as --json
+    if let Some(json) = &args.json {
+        let inputs: Vec<&Path> = paths.iter().map(|p| p.as_path()).collect();
+        innmf::io::check_output(json, "json", &["json"], &inputs, &[])?;
+    }
     let loaded = paths
         .iter()
         .map(|p| load(p, select))

@@ -3,7 +3,7 @@
 
 use anyhow::{bail, Context};
 use innmf::audio::{read, ChannelSelect};
-use innmf::io::{read_npy, write_json, write_npy, NdArray};
+use innmf::io::{check_output, read_npy, write_json, write_npy, NdArray};
 use innmf::nmf::{Init, NmfParams, NmfReport, UpdateOrder};
 use innmf::transform::stft::{Stft, StftParams};
 use serde::Serialize;
@@ -131,11 +131,22 @@ fn load_input(args: &NmfArgs) -> anyhow::Result<Matrix> {
                 .channel
                 .map_or(ChannelSelect::Mix, ChannelSelect::Index);
             let mut x = audio.mono(select)?;
+            // nothing to factorize: W and H would be whatever the initialisation left
+            innmf::audio::check_audible(&x, &args.input)?;
             if args.unit_energy {
                 let e = x.iter().map(|v| v * v).sum::<f64>().sqrt();
                 if e > 0.0 {
                     x.iter_mut().for_each(|v| *v /= e);
                 }
+            }
+            // before the plan: a window longer than the signal fails anyway, after seconds of
+            // planning a large FFT
+            if args.window > x.len() {
+                bail!(
+                    "--window {}: expected at most the signal length {} samples",
+                    args.window,
+                    x.len()
+                );
             }
             let params = StftParams::new(args.window, args.hop);
             let spec = Stft::new(params, audio.sample_rate as f64)?.analyze(&x)?;
@@ -206,6 +217,17 @@ fn fit<T: innmf::nmf::Float>(
 /// Runs `innmf nmf`.
 pub fn run(args: &NmfArgs) -> anyhow::Result<()> {
     let p = params(args)?;
+    // the files written into --out are none of the inputs (a --fixed-w DIR/W.npy with --out
+    // DIR was overwritten by the fitted W)
+    let mut inputs: Vec<&Path> = vec![&args.input];
+    inputs.extend(args.fixed_w.as_deref());
+    let mut names = vec!["W.npy", "H.npy", "report.json"];
+    if !args.no_plot {
+        names.extend(["W.png", "H.png", "loss.png"]);
+    }
+    for name in names {
+        check_output(&args.out.join(name), "out", &[], &inputs, &[])?;
+    }
     let m = load_input(args).with_context(|| format!("reading {}", args.input.display()))?;
     let fixed = match &args.fixed_w {
         Some(path) => {

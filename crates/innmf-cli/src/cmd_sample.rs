@@ -55,6 +55,14 @@ pub fn parse_coords(spec: &str, what: &str) -> Result<Vec<f64>> {
         if n == 0 {
             bail!("--{what} {spec}: COUNT must be at least 1");
         }
+        // the coordinates are allocated here, before the model's grid check sees them
+        let max = innmf::model::MAX_GRID_VALUES;
+        if n as u128 > max {
+            bail!(
+                "--{what} {spec}: expected a COUNT of at most {max} coordinates (the values one \
+                 evaluation of a model may produce, innmf::model::MAX_GRID_VALUES)"
+            );
+        }
         if n == 1 {
             vec![a]
         } else {
@@ -85,7 +93,32 @@ pub fn run(args: &SampleArgs) -> Result<()> {
     let freqs = parse_coords(&args.freqs, "freqs")?;
     let times = parse_coords(&args.times, "times")?;
     model.check_grid(&freqs, &times)?;
-    io::check_writable_dir(&args.out)?;
+    // the files written into --out are none of the inputs (a --freqs DIR/freqs.npy with --out
+    // DIR was rewritten)
+    let mut inputs: Vec<&Path> = vec![&args.model];
+    inputs.extend(
+        [&args.freqs, &args.times]
+            .into_iter()
+            .filter(|s| s.ends_with(".npy"))
+            .map(Path::new),
+    );
+    let ext = match args.format {
+        Format::Npy => "npy",
+        Format::Csv => "csv",
+    };
+    let mut names: Vec<String> = ["W", "H", "V"]
+        .iter()
+        .map(|n| format!("{n}.{ext}"))
+        .collect();
+    if args.format == Format::Npy {
+        names.extend(["freqs.npy".to_string(), "times.npy".to_string()]);
+    }
+    if args.plot {
+        names.extend(["W.png".to_string(), "H.png".to_string()]);
+    }
+    for name in &names {
+        io::check_output(&args.out.join(name), "out", &[], &inputs, &[])?;
+    }
     let k = model.rank();
     let w: Vec<f64> = model.sample_w(&freqs).iter().map(|&v| v as f64).collect();
     let h: Vec<f64> = model.sample_h(&times).iter().map(|&v| v as f64).collect();
@@ -94,6 +127,29 @@ pub fn run(args: &SampleArgs) -> Result<()> {
         .iter()
         .map(|&v| v as f64)
         .collect();
+    // finite parameters can still overflow f32 on the way out (a corrupt or hostile file):
+    // refuse before anything is written rather than write NaN or infinity
+    let (nf, nt) = (freqs.len(), times.len());
+    let first_bad = |vals: &[f64]| vals.iter().position(|x| !x.is_finite());
+    let bad = if let Some(i) = first_bad(&w) {
+        let at = format!("component {}, {} Hz", i / nf + 1, freqs[i % nf]);
+        Some(("W", w[i], at))
+    } else if let Some(i) = first_bad(&h) {
+        let at = format!("component {}, {} s", i / nt + 1, times[i % nt]);
+        Some(("H", h[i], at))
+    } else {
+        first_bad(&v).map(|i| {
+            let at = format!("{} Hz, {} s", freqs[i / nt], times[i % nt]);
+            ("the reconstruction", v[i], at)
+        })
+    };
+    if let Some((name, value, at)) = bad {
+        bail!(
+            "{}: {name} evaluates to {value} at {at}: expected finite values (the model's \
+             parameters overflow f32 there); nothing was written",
+            args.model.display()
+        );
+    }
     match args.format {
         Format::Npy => {
             io::write_npy(
@@ -208,5 +264,8 @@ mod tests {
         assert!(parse_coords("0:1", "f").is_err());
         assert!(parse_coords("0:1:0", "f").is_err());
         assert!(parse_coords("a,b", "f").is_err());
+        // a COUNT that cannot be allocated is refused before it is
+        let e = parse_coords("0:8000:18446744073709551615", "freqs").unwrap_err();
+        assert!(e.to_string().contains("at most 134217728"), "{e}");
     }
 }

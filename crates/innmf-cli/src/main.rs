@@ -131,6 +131,7 @@ fn flag_for(subcommand: &str, name: &str) -> Option<String> {
             "minimum-track-length" => "min-track-len".into(),
             "frozen-components" => "free".into(),
             "training-steps" => "train-steps".into(),
+            "max-iter" => "iters".into(),
             _ => kebab.clone(),
         },
     ];

@@ -62,6 +62,19 @@ impl Fixtures {
             wav.extend_from_slice(&v.to_le_bytes());
         }
         std::fs::write(p.join("nan2.wav"), wav).unwrap();
+        // valid float WAVs at the edges of what arithmetic holds: samples of 1e200 (finite, but
+        // their squares and energies are not), and a header's absurd sample rate of 4 GHz
+        let loud: Vec<f64> = tone.iter().map(|v| v * 1e200).collect();
+        std::fs::write(p.join("loud.wav"), float64_wav(8000, &loud)).unwrap();
+        std::fs::write(p.join("fast.wav"), float64_wav(4_000_000_000, &tone)).unwrap();
+        // inputs inside a folder that a command writes its fixed file names into
+        std::fs::create_dir(p.join("wdir")).unwrap();
+        let w = innmf::io::NdArray::new(vec![1001, 2], vec![1.0; 2002]);
+        innmf::io::write_npy(&p.join("wdir/W.npy"), &w, false).unwrap();
+        let freqs = innmf::io::NdArray::vector(vec![100.0, 200.0]);
+        innmf::io::write_npy(&p.join("wdir/freqs.npy"), &freqs, false).unwrap();
+        let big_weights = innmf::io::NdArray::vector(vec![1e300; 4]);
+        innmf::io::write_npy(&p.join("bigw.npy"), &big_weights, false).unwrap();
         let f = Fixtures { dir };
         let (code, _, err) = innmf_code(&[
             "fit",
@@ -82,6 +95,18 @@ impl Fixtures {
             &f.path("m.safetensors"),
         ]);
         assert_eq!(code, 0, "{err}");
+        // the same model with W's parameters at 3e38: finite, so the file loads, but W
+        // overflows f32 wherever it is evaluated
+        let (mut model, config) =
+            innmf::modelfile::load(std::path::Path::new(&f.path("m.safetensors"))).unwrap();
+        model.w.params_mut().fill(3e38);
+        innmf::modelfile::save(
+            std::path::Path::new(&f.path("overflow.safetensors")),
+            &model,
+            &config.data.unwrap(),
+            &config.training,
+        )
+        .unwrap();
         f
     }
 
@@ -107,6 +132,28 @@ impl Fixtures {
     }
 }
 
+/// A mono 64-bit float WAV at `rate` Hz.
+fn float64_wav(rate: u32, samples: &[f64]) -> Vec<u8> {
+    let data_len = samples.len() as u32 * 8;
+    let mut wav = Vec::new();
+    wav.extend_from_slice(b"RIFF");
+    wav.extend_from_slice(&(36 + data_len).to_le_bytes());
+    wav.extend_from_slice(b"WAVEfmt ");
+    wav.extend_from_slice(&16u32.to_le_bytes());
+    wav.extend_from_slice(&3u16.to_le_bytes()); // IEEE float
+    wav.extend_from_slice(&1u16.to_le_bytes());
+    wav.extend_from_slice(&rate.to_le_bytes());
+    wav.extend_from_slice(&rate.wrapping_mul(8).to_le_bytes());
+    wav.extend_from_slice(&8u16.to_le_bytes());
+    wav.extend_from_slice(&64u16.to_le_bytes());
+    wav.extend_from_slice(b"data");
+    wav.extend_from_slice(&data_len.to_le_bytes());
+    for v in samples {
+        wav.extend_from_slice(&v.to_le_bytes());
+    }
+    wav
+}
+
 /// (arguments with `{name}` for fixture paths, substrings the message must hold)
 const CASES: &[(&str, &[&str])] = &[
     // 1. absurd sizes fail before allocation
@@ -122,11 +169,22 @@ const CASES: &[(&str, &[&str])] = &[
     ("analyze {tone.wav} --window 1000000000 --hop 500000000 -o {out.npz}", &["--window", "1000000000"]),
     ("sample {m.safetensors} --freqs 0:8000:100000 --times 0:1:100000 --out {out.npy}", &["100000"]),
     ("separate --source {tone.wav} --source {other.wav} --mix {mix.wav} --free 1000000000 -o {outdir}", &["--free", "1000000000"]),
+    // (these aborted out of memory, panicked on a capacity overflow or ran for days)
+    ("sample {m.safetensors} --freqs 0:8000:18446744073709551615 --times 0 --out {outdir}", &["--freqs", "18446744073709551615"]),
+    ("analyze {fast.wav} --transform hybrid -o {out.npz}", &["f_min", "4000000000 Hz", "16777216"]),
+    ("nmf {tone.wav} --rank 2 --window 4294967296 --hop 1 --out {outdir}", &["--window", "4294967296"]),
+    ("nmf {tone.wav} --rank 2 --iters 1000000000000 --tol 0 --out {outdir}", &["--iters", "1000000000000"]),
+    ("separate --source {tone.wav} --source {other.wav} --mix {mix.wav} --phase-iters 1000000000000 -o {outdir}", &["--phase-iters", "1000000000000"]),
     // 4. outputs never over an input, extensions match their format
     ("fit {pts.csv} -o {pts.csv}", &["pts.csv"]),
     ("fit {pts.csv} -o {out.safetensors} --report {out.safetensors}", &["out.safetensors"]),
     ("fit {pts.csv} -o {out.npz}", &["out.npz", "safetensors"]),
     ("analyze {tone.wav} -o {out.npz} --plot {out.jpg}", &["out.jpg"]),
+    // (these wrote over an input: the report over a reference WAV, W over the --fixed-w it was
+    // fitted with, the coordinates over the --freqs file)
+    ("eval --reference {tone.wav} --estimate {other.wav} --json {tone.wav}", &["--json", "tone.wav"]),
+    ("nmf {tone.wav} --rank 2 --fixed-w {wdir/W.npy} --out {wdir}", &["--out", "W.npy", "overwritten"]),
+    ("sample {m.safetensors} --freqs {wdir/freqs.npy} --times 0 --out {wdir}", &["--out", "freqs.npy", "overwritten"]),
     // 5. threads
     ("fit {pts.csv} --threads 0 -o {out.safetensors}", &["--threads", "0"]),
     ("fit {pts.csv} --threads 100000 -o {out.safetensors}", &["--threads", "100000"]),
@@ -137,6 +195,7 @@ const CASES: &[(&str, &[&str])] = &[
     ("analyze {tone.wav} --start NaN -o {out.npz}", &["--start", "NaN"]),
     ("fit {silent.wav} --window 512 --hop 256 -o {out.safetensors}", &["silent.wav", "silent"]),
     ("separate --source {silent.wav} --source {other.wav} --mix {mix.wav} -o {outdir}", &["silent.wav", "silent"]),
+    ("nmf {silent.wav} --rank 1 --out {outdir}", &["silent.wav", "silent"]),
     ("sample {m.safetensors} --freqs 100 --times=-1e308 --out {out.npy}", &["-1e308"]),
     // (an explicit H, a table, is constant beyond its ends: only networks are refused there)
     // 10. messages name the right value
@@ -150,6 +209,14 @@ const CASES: &[(&str, &[&str])] = &[
     ("fit {missing.wav} --preset innmf --steps 0 -o {out.safetensors}", &["--steps", "0"]),
     ("fit {missing.wav} --preset innmf --weights {w.npy} -o {out.safetensors}", &["--weights", "w.npy", "templates"]),
     ("fit {huge.csv} --preset innmf --rank 1 --steps 5 -o {out.safetensors}", &["training data", "2e300", "nmf_precision"]),
+    // 11. finite values whose arithmetic overflows: an error, not a divergence (exit 1) or a
+    // NaN or infinity in an output
+    ("fit {huge.csv} --rank 1 --steps 5 -o {out.safetensors}", &["training data", "2e300", "f32"]),
+    ("fit {pts.csv} --weights {bigw.npy} --rank 1 --steps 5 -o {out.safetensors}", &["weight", "3.4e38"]),
+    ("analyze {loud.wav} --power 2 -o {out.npz}", &["--power", "2", "overflows"]),
+    ("eval --reference {loud.wav} --estimate {loud.wav}", &["reference source", "e199"]),
+    ("eval --reference {fast.wav} --estimate {fast.wav}", &["4000000000", "10 kHz"]),
+    ("sample {overflow.safetensors} --freqs 0:4000:5 --times 0:1:5 --out {outdir}", &["overflow.safetensors", "W", "finite"]),
     ("fit {missing.wav} --lr NaN -o {out.safetensors}", &["--lr", "NaN"]),
     ("fit {missing.wav} --fraction 0 -o {out.safetensors}", &["--fraction", "0"]),
     // classes that already worked: empty, truncated and text WAVs; bad point sets; models

@@ -41,8 +41,20 @@ pub fn regenerate(out: &Path) -> Result<Results> {
 /// A missing or unreadable file, or one that is not an experiment's results.
 pub fn read_results(path: &Path) -> Result<Results> {
     let bytes = io::read_bytes(path)?;
-    serde_json::from_slice(&bytes)
-        .map_err(|e| Error::format(path, format!("not an experiment results file: {e}")))
+    let results: Results = serde_json::from_slice(&bytes)
+        .map_err(|e| Error::format(path, format!("not an experiment results file: {e}")))?;
+    // the report draws this many resamples per interval, held at once
+    if results.config.bootstrap > crate::config::MAX_BOOTSTRAP {
+        return Err(Error::format(
+            path,
+            format!(
+                "config.bootstrap = {}: expected at most {} resamples",
+                results.config.bootstrap,
+                crate::config::MAX_BOOTSTRAP
+            ),
+        ));
+    }
+    Ok(results)
 }
 
 /// "Seed S", or for runs combined over seeds what was averaged.

@@ -91,7 +91,8 @@ impl Ctx<'_> {
         let x = self.signal(rec)?;
         let n_train = ((self.cfg.train_seconds * self.sr()).round() as usize).min(x.len());
         let n_test = (self.cfg.test_seconds * self.sr()).round() as usize;
-        let end = (n_train + n_test).min(x.len());
+        // a huge test_seconds saturates n_test at usize::MAX: the sum must not wrap
+        let end = n_train.saturating_add(n_test).min(x.len());
         Ok((&x[..n_train], &x[n_train..end]))
     }
 

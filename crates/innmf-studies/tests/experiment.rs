@@ -196,6 +196,16 @@ fn bad_inputs_are_named() {
     let e = experiment::run(&cfg, &opts(&data, vec![Study::Separation], 2), &none).unwrap_err();
     assert!(e.to_string().contains("two speakers"), "{e}");
 
+    // a held-out length past any recording (1e300 s) takes the rest of each: the excerpt's end
+    // overflowed and the study panicked on a slice
+    let mut long_test = cfg.clone();
+    long_test.test_seconds = 1e300;
+    let o = RunOptions {
+        out: dir.path().join("long-test"),
+        ..opts(&data, vec![Study::Reconstruction], 1)
+    };
+    experiment::run(&long_test, &o, &none).unwrap();
+
     // a recording too short for the settings, the only one of its speaker: left out, and the
     // error names it and why
     let short = dir.path().join("short");

@@ -159,6 +159,16 @@ pub fn fit(
             "a point set with some energy (a silent input has nothing to fit)",
         ));
     }
+    // the trainer holds its targets in f32: a larger magnitude is infinite there, and the loss
+    // NaN at the first step (the fit would report a divergence, not the data)
+    let top = points.m().iter().copied().fold(0.0, f64::max);
+    if top > f64::from(f32::MAX) {
+        return Err(Error::param(
+            "training data",
+            format!("a magnitude of {top:e}"),
+            "magnitudes below 3.4e38 (training runs in f32): rescale the data",
+        ));
+    }
     let k = model.rank();
     let frozen_w_params = match config.freeze {
         Freeze::WComponents { n } if n > k => {

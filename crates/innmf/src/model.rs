@@ -704,8 +704,17 @@ impl<'p> Trainer<'p> {
                         got: w.len(),
                     });
                 }
-                if let Some(i) = w.iter().position(|v| !(v.is_finite() && *v >= 0.0)) {
-                    return Err(Error::param("weight", w[i], "finite and >= 0"));
+                // held in f32 below: a larger weight is infinite there, the loss NaN
+                let max = f64::from(f32::MAX);
+                if let Some(i) = w
+                    .iter()
+                    .position(|v| !(v.is_finite() && (0.0..=max).contains(v)))
+                {
+                    return Err(Error::param(
+                        "weight",
+                        w[i],
+                        "finite, >= 0 and at most 3.4e38 (weights are held in f32)",
+                    ));
                 }
                 if w.iter().sum::<f64>() <= 0.0 {
                     return Err(Error::param("weights", "all zero", "a positive total"));

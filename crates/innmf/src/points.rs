@@ -329,6 +329,16 @@ impl TfPoints {
             return Err(Error::param("p (magnitude power)", p, "a finite value > 0"));
         }
         if p != 1.0 {
+            // a finite magnitude can overflow when raised (1e200 squared): refuse, naming the
+            // largest (magnitudes are >= 0, so it overflows first), rather than hand on infinity
+            let top = self.m.iter().copied().fold(0.0, f64::max);
+            if !top.powf(p).is_finite() {
+                return Err(Error::param(
+                    "power",
+                    p,
+                    format!("a power at which every magnitude stays finite: {top:e}^{p} overflows"),
+                ));
+            }
             self.m.iter_mut().for_each(|v| *v = v.powf(p));
         }
         Ok(self)
@@ -465,6 +475,11 @@ mod tests {
         let e = TfPoints::new(vec![0.0, 1.0], vec![1.0, 2.0], vec![1.0, -0.5]).unwrap_err();
         assert!(matches!(e, Error::NegativeMagnitude { index: 1, .. }));
         assert!(e.to_string().contains("-0.5"));
+        // a power that overflows a finite magnitude (a float WAV of 1e200 at --power 2)
+        let big = TfPoints::new(vec![0.0, 1.0], vec![1.0, 2.0], vec![1.0, 1e200]).unwrap();
+        let e = big.powered(2.0).unwrap_err().to_string();
+        assert!(e.contains("power") && e.contains("1e200"), "{e}");
+        assert!(big.powered(0.5).is_ok());
     }
 
     #[test]

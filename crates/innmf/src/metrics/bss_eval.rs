@@ -145,7 +145,9 @@ pub fn bss_eval_sources_framewise<R: AsRef<[f64]> + Sync, E: AsRef<[f64]> + Sync
     }
     let (nsrc, nsampl) = validate_sources(reference, estimate)?;
     check_permutable(nsrc, compute_permutation)?;
-    let nwin = (nsampl as i64 - window as i64 + hop as i64).div_euclid(hop as i64);
+    // in i128: a window or hop near usize::MAX wrapped in i64 (more windows than the signal
+    // holds, then a slice past its end)
+    let nwin = (nsampl as i128 - window as i128 + hop as i128).div_euclid(hop as i128);
     let refs: Vec<&[f64]> = reference.iter().map(|r| r.as_ref()).collect();
     let ests: Vec<&[f64]> = estimate.iter().map(|e| e.as_ref()).collect();
     let column = |r: BssEvalSources| -> Vec<Vec<f64>> { vec![r.sdr, r.sir, r.sar] };
@@ -789,6 +791,12 @@ mod tests {
         assert!((f.sdr[1][0] - w0.sdr[1]).abs() < 1e-12);
         let whole = bss_eval_sources_framewise(&[&a, &b], &[&e0, &e1], 5000, 500, true).unwrap();
         assert_eq!(whole.sdr[0].len(), 1);
+        // a window near usize::MAX is longer than the signal: one window, the whole signal (its
+        // length wrapped to -1 in i64 and the windows ran past the end, a panic)
+        for (window, hop) in [(usize::MAX, 1), (2, usize::MAX), (usize::MAX, usize::MAX)] {
+            let f = bss_eval_sources_framewise(&[&a, &b], &[&e0, &e1], window, hop, false).unwrap();
+            assert_eq!(f.starts, vec![0], "window {window}, hop {hop}");
+        }
         assert!(bss_eval_sources_framewise(&[&a], &[&e0], 0, 1, false).is_err());
         assert!(bss_eval_sources_framewise(&[&a], &[&e0], 10, 0, false).is_err());
     }

@@ -40,6 +40,11 @@ pub use stoi::{estoi, resample_oct, stoi, STOI_FS};
 
 use crate::error::{check_finite, Error, Result};
 
+/// Largest sample magnitude a scored signal may have: energies (sums of up to 2^30 squares) and
+/// their products stay finite in f64 below it. Audio is near 1; a larger value is a corrupt
+/// float file.
+pub const MAX_AMPLITUDE: f64 = 1e50;
+
 /// Rejects a permutation search over more than [`MAX_PERMUTED_SOURCES`] sources (n! candidates).
 pub(crate) fn check_permutable(nsrc: usize, compute_permutation: bool) -> Result<()> {
     if compute_permutation && nsrc > MAX_PERMUTED_SOURCES {
@@ -121,6 +126,30 @@ pub(crate) fn validate_sources<R: AsRef<[f64]>, E: AsRef<[f64]>>(
     }
     for e in estimate {
         check_finite("estimated source", e.as_ref())?;
+    }
+    // energies (sums of squares over up to 2^30 samples) and their products must stay finite:
+    // beyond, the scores come out NaN
+    let peak = |x: &[f64]| x.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    let peaks = reference
+        .iter()
+        .map(|r| ("reference source", peak(r.as_ref())))
+        .chain(
+            estimate
+                .iter()
+                .map(|e| ("estimated source", peak(e.as_ref()))),
+        );
+    for (j, (what, p)) in peaks.enumerate() {
+        if p > MAX_AMPLITUDE {
+            let j = j % reference.len();
+            return Err(Error::param(
+                what,
+                format!("#{j}, peak |x| = {p:e}"),
+                format!(
+                    "samples of magnitude at most {MAX_AMPLITUDE:e} (energies and their \
+                     products must stay finite in f64)"
+                ),
+            ));
+        }
     }
     if let Some(j) = reference
         .iter()
@@ -257,6 +286,13 @@ pub(crate) mod tests {
         let e = validate_sources(&silent, &r).unwrap_err().to_string();
         assert!(e.contains("#1"), "{e}");
         assert!(validate_sources(&r, &silent).is_err());
+        // finite samples whose energies overflow (a float file of 1e100): scores came out NaN
+        let loud = vec![vec![1.0, 2.0], vec![0.5, 1e100]];
+        let e = validate_sources(&r, &loud).unwrap_err().to_string();
+        assert!(
+            e.contains("estimated source") && e.contains("#1") && e.contains("1e100"),
+            "{e}"
+        );
         let none: Vec<Vec<f64>> = vec![];
         assert!(matches!(
             validate_sources(&none, &none),

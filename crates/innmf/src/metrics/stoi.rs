@@ -58,9 +58,11 @@ const EPS: f64 = f64::EPSILON;
 /// Returns `1e-5` when fewer than 30 frames remain after silent-frame removal (pystoi's value).
 ///
 /// # Errors
-/// Different lengths, empty or non-finite signals, `fs == 0`, and signals too short to hold one
+/// Different lengths, empty or non-finite signals, `fs` outside 1 kHz to
+/// [`MAX_SAMPLE_RATE`](crate::audio::MAX_SAMPLE_RATE), and signals too short to hold one
 /// 256-sample frame at 10 kHz (pystoi fails there with a NumPy error).
 pub fn stoi(clean: &[f64], processed: &[f64], fs: u32, extended: bool) -> Result<f64> {
+    const MIN_FS: u32 = 1000;
     if clean.len() != processed.len() {
         return Err(Error::LengthMismatch {
             what: "samples in processed vs. clean signal".into(),
@@ -73,8 +75,15 @@ pub fn stoi(clean: &[f64], processed: &[f64], fs: u32, extended: bool) -> Result
             what: "clean signal",
         });
     }
-    if fs == 0 {
-        return Err(Error::param("fs", fs, "a sample rate > 0 Hz"));
+    // the resampling to 10 kHz builds a filter of about 36·max(p, q) taps for 10000/fs = p/q:
+    // a header's 4 GHz rate asked for 500 GB, and 1 Hz made a 1 s file 8000 s long at 10 kHz
+    let max = crate::audio::MAX_SAMPLE_RATE;
+    if !(MIN_FS..=max).contains(&fs) {
+        return Err(Error::param(
+            "fs",
+            fs,
+            format!("a sample rate between {MIN_FS} and {max} Hz (STOI resamples to 10 kHz)"),
+        ));
     }
     check_finite("clean signal", clean)?;
     check_finite("processed signal", processed)?;
@@ -400,6 +409,11 @@ mod tests {
             })
             .collect();
         assert!((stoi(&x, &x, fs as u32, false).unwrap() - 1.0).abs() < 1e-9);
+        // rates whose resampling to 10 kHz cannot be afforded: refused (an abort, an hour)
+        for bad in [0, 1, 4_000_000_000] {
+            let e = stoi(&x, &x, bad, false).unwrap_err().to_string();
+            assert!(e.contains(&bad.to_string()) && e.contains("10 kHz"), "{e}");
+        }
         assert!((stoi(&x, &x, fs as u32, true).unwrap() - 1.0).abs() < 1e-9);
         let mut s = 12345u64;
         let noisy: Vec<f64> = x

@@ -262,6 +262,14 @@ impl NmfParams {
         if !(self.tol.is_finite() && self.tol >= 0.0) {
             return Err(Error::param("tol", self.tol, "a finite value >= 0"));
         }
+        // with tol = 0 every iteration runs: more than a fit's steps is a typo, not a plan
+        if self.max_iter > crate::fit::MAX_STEPS {
+            return Err(Error::param(
+                "max_iter",
+                self.max_iter,
+                format!("at most {} iterations", crate::fit::MAX_STEPS),
+            ));
+        }
         if self.check_every == 0 {
             return Err(Error::param("check_every", 0, "an integer >= 1"));
         }
@@ -341,6 +349,9 @@ mod tests {
         assert!(NmfParams::new(2).alpha_h(f64::INFINITY).check().is_err());
         assert!(NmfParams::new(2).l1_ratio(1.5).check().is_err());
         assert!(NmfParams::new(2).check_every(0).check().is_err());
+        // `innmf nmf --iters 100000000000 --tol 0` ran for days
+        let e = NmfParams::new(2).max_iter(usize::MAX).check().unwrap_err();
+        assert!(e.to_string().contains("max_iter"), "{e}");
         assert!(NmfParams::new(2).check().is_ok());
         let e = Init::parse("svd").unwrap_err().to_string();
         assert!(e.contains("init") && e.contains("svd"), "{e}");

@@ -233,6 +233,14 @@ impl SeparateConfig {
                 format!("between 1 and {}", crate::fit::MAX_STEPS),
             ));
         }
+        // each iteration is an inverse and a forward STFT of the mixture
+        if self.phase_iters > crate::fit::MAX_STEPS {
+            return Err(Error::param(
+                "phase_iters",
+                self.phase_iters,
+                format!("at most {} iterations", crate::fit::MAX_STEPS),
+            ));
+        }
         if self.free > MAX_FREE_COMPONENTS {
             return Err(Error::param(
                 "free",

@@ -19,6 +19,7 @@
 //! windowed again and summed, then divided by `Σ_j w²[n − s_j]`. It reconstructs exactly every
 //! sample covered by a window value > 0 (all samples with centre padding).
 
+use super::representation::MAX_WINDOW;
 use super::window::WindowKind;
 use crate::error::{Error, Result};
 use crate::points::TfPoints;
@@ -161,11 +162,11 @@ impl Stft {
     /// Validates the parameters and plans the FFTs for signals sampled at `sample_rate` Hz.
     pub fn new(params: StftParams, sample_rate: f64) -> Result<Self> {
         crate::error::check_sample_rate(sample_rate)?;
-        if params.window_len < 2 {
+        if params.window_len < 2 || params.window_len > MAX_WINDOW {
             return Err(Error::param(
                 "window length",
                 params.window_len,
-                "at least 2 samples",
+                format!("between 2 and {MAX_WINDOW} samples"),
             ));
         }
         if params.hop == 0 || params.hop > params.window_len {

@@ -17,6 +17,7 @@
 use super::CqtBin;
 use super::CqtCoefficients;
 use crate::error::{Error, Result};
+use crate::transform::representation::MAX_WINDOW;
 use crate::transform::window::hann;
 use num_complex::Complex64;
 use rayon::prelude::*;
@@ -85,6 +86,17 @@ pub(crate) fn bin_layout(params: &DirectCqtParams, sample_rate: f64) -> Result<V
         .map(|k| {
             let fk = params.f_min * 2f64.powf(k as f64 / params.bins_per_octave as f64);
             let mut n = (sample_rate * params.q / fk) as usize;
+            if n > MAX_WINDOW {
+                // checked before any window is allocated (a file's absurd sample rate)
+                return Err(Error::param(
+                    "f_min (lowest constant-Q bin)",
+                    format!("{fk} Hz (bin {k}): a window of {n} samples at {sample_rate} Hz"),
+                    format!(
+                        "windows of at most {MAX_WINDOW} samples (q · sample rate / f_min); \
+                         raise f_min or lower q"
+                    ),
+                ));
+            }
             if n % 2 == 1 {
                 n += 1;
             }
@@ -108,6 +120,10 @@ pub(crate) fn bin_layout(params: &DirectCqtParams, sample_rate: f64) -> Result<V
         .collect()
 }
 
+/// Most kernel samples, all bins together, a [`DirectCqt`] may hold: 2^27 complex values
+/// (2 GiB). The paper's demo at 192 kHz needs 56 million.
+pub const MAX_DIRECT_KERNEL_SAMPLES: usize = 1 << 27;
+
 /// A planned direct constant-Q transform for one sample rate.
 #[derive(Debug, Clone)]
 pub struct DirectCqt {
@@ -118,8 +134,24 @@ pub struct DirectCqt {
 
 impl DirectCqt {
     /// Validates the parameters and precomputes the kernels.
+    ///
+    /// # Errors
+    /// Those of the layout (a bin above Nyquist, a window over [`MAX_WINDOW`]) and kernels of
+    /// more than [`MAX_DIRECT_KERNEL_SAMPLES`] samples in all.
     pub fn new(params: DirectCqtParams, sample_rate: f64) -> Result<Self> {
-        let kernels = bin_layout(&params, sample_rate)?
+        let layout = bin_layout(&params, sample_rate)?;
+        let total: usize = layout.iter().map(|b| b.window_len).sum();
+        if total > MAX_DIRECT_KERNEL_SAMPLES {
+            return Err(Error::param(
+                "direct constant-Q kernels",
+                format!("{total} samples in all at {sample_rate} Hz"),
+                format!(
+                    "at most {MAX_DIRECT_KERNEL_SAMPLES} (one complex value each, held at once); \
+                     raise f_min, lower q or the sample rate, or use the sparse kernels"
+                ),
+            ));
+        }
+        let kernels = layout
             .into_iter()
             .map(|b| {
                 let n = b.window_len;
@@ -307,5 +339,20 @@ mod tests {
         assert!(DirectCqt::new(p, 4410.0).is_err());
         let cqt = DirectCqt::new(DirectCqtParams::paper_demo(), 4410.0).unwrap();
         assert!(cqt.analyze(&[0.0; 100]).is_err());
+        // a file's absurd sample rate: refused before a window is allocated (a 4 GHz header
+        // asked for a 1.28e10-sample window, an abort)
+        let e = DirectCqt::new(DirectCqtParams::paper_demo(), 4e9)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("f_min") && e.contains("16777216"), "{e}");
+        let e = crate::transform::FastCqt::new(DirectCqtParams::paper_demo(), 4e9)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("f_min"), "{e}");
+        // each window fits, their sum does not (24 GB of kernels)
+        let e = DirectCqt::new(DirectCqtParams::paper_demo(), 5e6)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("direct constant-Q kernels"), "{e}");
     }
 }

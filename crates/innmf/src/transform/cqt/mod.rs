@@ -20,7 +20,7 @@ mod fast;
 mod kernel_bank;
 mod vqt;
 
-pub use direct::{DirectCqt, DirectCqtParams};
+pub use direct::{DirectCqt, DirectCqtParams, MAX_DIRECT_KERNEL_SAMPLES};
 pub use fast::FastCqt;
 pub use vqt::{Vqt, VqtParams};
 
