@@ -111,6 +111,24 @@ def test_analyze_bad_inputs() -> None:
     np.testing.assert_array_equal(c.m, innmf.analyze(x, SR, SMALL["stft"]).m)
 
 
+def test_sizes_are_checked_before_the_kernels_are_built() -> None:
+    # at a sample rate of 1e12 Hz the variable-Q and the hybrid's direct constant-Q kernels asked
+    # for 15 GB and 25 TB and aborted the interpreter; a low f_min made the direct kernels GBs
+    x = two_tones(SR)
+    with pytest.raises(ValueError, match="window of variable-Q bin 0.*at most 16777216"):
+        innmf.analyze(x, 1e12, "vqt")
+    with pytest.raises(ValueError, match="window of constant-Q bin.*at most 16777216"):
+        innmf.analyze(x, 1e12, "hybrid")
+    with pytest.raises(ValueError, match="direct constant-Q kernels.*sparse"):
+        innmf.analyze(x, 44100, innmf.CQT(kernels="direct", f_min=0.2))
+
+
+def test_magnitudes_that_overflow_at_the_power_are_refused() -> None:
+    # |c|^16 of a loud signal was inf in the returned points (and the model fitted to them)
+    with pytest.raises(ValueError, match="power.*overflows"):
+        innmf.analyze(two_tones(SR) * 1e30, SR, SMALL["stft"], power=16)
+
+
 def test_points_constructor_checks() -> None:
     p = innmf.Points([0, 1], [100, 200], [1, 2])
     assert len(p) == 2 and p.analysis is None and p.power == 1.0

@@ -17,6 +17,7 @@
 use super::CqtBin;
 use super::CqtCoefficients;
 use crate::error::{Error, Result};
+use crate::transform::representation::MAX_WINDOW;
 use crate::transform::window::hann;
 use num_complex::Complex64;
 use rayon::prelude::*;
@@ -84,7 +85,22 @@ pub(crate) fn bin_layout(params: &DirectCqtParams, sample_rate: f64) -> Result<V
     (0..params.n_bins)
         .map(|k| {
             let fk = params.f_min * 2f64.powf(k as f64 / params.bins_per_octave as f64);
-            let mut n = (sample_rate * params.q / fk) as usize;
+            let len = sample_rate * params.q / fk;
+            // checked before anything is allocated: the direct kernels are built eagerly and
+            // a sample rate of 1e12 Hz asked for terabytes (bin 0 has the longest window)
+            if !(len <= MAX_WINDOW as f64) {
+                return Err(Error::param(
+                    "window of constant-Q bin",
+                    format!(
+                        "{len:.0} samples (bin {k}: q·sr/f = {} · {sample_rate} / {fk})",
+                        params.q
+                    ),
+                    format!(
+                        "at most {MAX_WINDOW} samples; raise f_min or lower q or the sample rate"
+                    ),
+                ));
+            }
+            let mut n = len as usize;
             if n % 2 == 1 {
                 n += 1;
             }
@@ -108,6 +124,9 @@ pub(crate) fn bin_layout(params: &DirectCqtParams, sample_rate: f64) -> Result<V
         .collect()
 }
 
+/// Most kernel samples, all bins together, a [`DirectCqt`] stores (2^27, 2 GiB of complex f64).
+pub const MAX_DIRECT_KERNEL_SAMPLES: usize = 1 << 27;
+
 /// A planned direct constant-Q transform for one sample rate.
 #[derive(Debug, Clone)]
 pub struct DirectCqt {
@@ -119,7 +138,21 @@ pub struct DirectCqt {
 impl DirectCqt {
     /// Validates the parameters and precomputes the kernels.
     pub fn new(params: DirectCqtParams, sample_rate: f64) -> Result<Self> {
-        let kernels = bin_layout(&params, sample_rate)?
+        let layout = bin_layout(&params, sample_rate)?;
+        // every kernel is stored whole (16 bytes a sample): about 92 times bin 0's window at
+        // 64 bins per octave, so a window near the limit would still ask for tens of GiB
+        let total: usize = layout.iter().map(|b| b.window_len).sum();
+        if total > MAX_DIRECT_KERNEL_SAMPLES {
+            return Err(Error::param(
+                "direct constant-Q kernels",
+                format!("{total} samples in all ({} bins)", layout.len()),
+                format!(
+                    "at most {MAX_DIRECT_KERNEL_SAMPLES} (2 GiB); use the sparse kernels, fewer \
+                     bins or a higher f_min"
+                ),
+            ));
+        }
+        let kernels = layout
             .into_iter()
             .map(|b| {
                 let n = b.window_len;
