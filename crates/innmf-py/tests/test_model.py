@@ -243,3 +243,15 @@ def test_progress_callback_and_sklearn_manners(pts) -> None:
     with pytest.raises(RuntimeError, match="stop here"):
         m.fit(pts, progress=boom)
     assert not hasattr(m, "model_") and not hasattr(m, "components_")
+
+
+def test_sampling_is_checked_as_innmf_sample_checks_it(fitted) -> None:
+    # the CLI's Model::check_grid was skipped: reconstruct(200000 × 200000) aborted the
+    # interpreter on a 160 GB allocation, sample_w(1e9 Hz) returned the features' noise
+    with pytest.raises(ValueError, match="at most 134217728 values"):
+        fitted.reconstruct(np.zeros(200_000), np.zeros(200_000))
+    with pytest.raises(ValueError, match="freqs = 1e9.*spans"):
+        fitted.sample_w([1e9])
+    with pytest.raises(ValueError, match="freqs = 1e9.*spans"):
+        fitted.predict([0.0], [1e9])
+    assert fitted.sample_w([100.0]).shape == (2, 1)

@@ -167,3 +167,10 @@ def test_presets() -> None:
     assert f32.reconstruction_err_ != f64.reconstruction_err_
     with pytest.raises(ValueError, match="f16"):
         innmf.learn_templates(x, SR, training={**warm, "nmf_precision": "f16"}, **kw)
+
+
+def test_nmf_warm_start_is_bounded_as_the_steps_are() -> None:
+    # nmf_warm_start = 2^63 ran (and held the interpreter) for ever
+    with pytest.raises(ValueError, match="nmf_warm_start = 9223372036854775808"):
+        innmf.learn_templates(harmonic(200.0), SR, window=256, hop=128, rank=2, steps=3,
+                              training={"nmf_warm_start": 2**63})
