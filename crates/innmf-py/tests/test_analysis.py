@@ -181,3 +181,35 @@ def test_same_points_as_the_cli(cli, tmp_path, rep, flags) -> None:
     theirs = np.load(out)
     for k in ("t", "f", "m"):
         np.testing.assert_array_equal(getattr(ours, k), theirs[k])  # bit for bit
+
+
+def test_audio_arguments_and_files_beyond_the_limits(tmp_path) -> None:
+    x = two_tones(SR)
+    p = tmp_path / "x.wav"
+    # bytes paths (os.fspath kept them bytes: a TypeError from the native layer)
+    innmf.write_wav(bytes(p), x, SR)
+    assert innmf.load_audio(bytes(p))[1] == SR
+    # OverflowErrors from the conversions before
+    with pytest.raises(ValueError, match="channel = -1"):
+        innmf.load_audio(p, channel=-1)
+    with pytest.raises(ValueError, match="sample_rate = -1"):
+        innmf.load_audio(p, sample_rate=-1)
+    with pytest.raises(ValueError, match="sample_rate = 4294967296"):
+        innmf.write_wav(p, x, 2**32)
+    # a rate whose byte rate overflows the header wrote a file that could not be read back
+    with pytest.raises(ValueError, match="sample rate = 4294967295.*byte rate"):
+        innmf.write_wav(tmp_path / "y.wav", x, 2**32 - 1)
+    # 32-bit float samples: 1e300 was written as inf
+    with pytest.raises(ValueError, match="32-bit floats"):
+        innmf.write_wav(tmp_path / "z.wav", np.full(10, 1e300), SR)
+    assert not (tmp_path / "y.wav").exists() and not (tmp_path / "z.wav").exists()
+    # a file claiming 4294967295 Hz resampled to 8000 Hz asked for a 137 GB filter (an abort)
+    import struct
+
+    hdr = b"RIFF" + struct.pack("<I", 44) + b"WAVEfmt " + struct.pack(
+        "<IHHIIHH", 16, 1, 1, 2**32 - 1, 0, 2, 16
+    ) + b"data" + struct.pack("<I", 8) + b"\x01\x00" * 4
+    fast = tmp_path / "fast.wav"
+    fast.write_bytes(hdr)
+    with pytest.raises(ValueError, match="resampling factor.*at most 3355443"):
+        innmf.load_audio(fast, sample_rate=8000)
