@@ -129,6 +129,9 @@ def test_scores_of_very_loud_or_quiet_signals_are_finite() -> None:
             np.testing.assert_allclose(v, u, rtol=1e-9)
         assert np.isclose(innmf.metrics.si_sdr(r[0] * scale, e[0] * scale),
                           innmf.metrics.si_sdr(r[0], e[0]), rtol=1e-9)
+    # subnormal samples (fewer digits, but finite scores; 2^1063 is no double to scale by)
+    sdr, _, sar, _ = innmf.metrics.bss_eval(r * 1e-320, e * 1e-320)
+    assert np.isfinite(sdr).all() and np.isfinite(sar).all()
 
 
 def test_stoi_rates_whose_resampling_is_too_large_are_refused() -> None:

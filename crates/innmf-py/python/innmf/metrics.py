@@ -35,8 +35,9 @@ def _common_scale(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
     peak = max((float(np.max(np.abs(a))) for a in arrays if a.size), default=0.0)
     if peak == 0.0 or 2.0**-300 <= peak <= 2.0**300:
         return arrays
-    scale = np.ldexp(1.0, -int(np.frexp(peak)[1]))
-    return tuple(a * scale for a in arrays)
+    # elementwise: 2^1063 (for subnormal peaks) is not a double, the scaled samples are
+    e = -int(np.frexp(peak)[1])
+    return tuple(np.ldexp(a, e) for a in arrays)
 
 
 def bss_eval(
