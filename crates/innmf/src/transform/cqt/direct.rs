@@ -88,7 +88,7 @@ pub(crate) fn bin_layout(params: &DirectCqtParams, sample_rate: f64) -> Result<V
             let len = sample_rate * params.q / fk;
             // checked before anything is allocated: the direct kernels are built eagerly and
             // a sample rate of 1e12 Hz asked for terabytes (bin 0 has the longest window)
-            if !(len <= MAX_WINDOW as f64) {
+            if len.is_nan() || len > MAX_WINDOW as f64 {
                 return Err(Error::param(
                     "window of constant-Q bin",
                     format!(

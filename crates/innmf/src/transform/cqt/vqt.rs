@@ -130,7 +130,7 @@ impl Vqt {
             .collect();
         // checked before the kernels are built: at 1e12 Hz they asked for terabytes (bin 0 has
         // the longest window)
-        if !(lengths[0] <= MAX_WINDOW as f64) {
+        if lengths[0].is_nan() || lengths[0] > MAX_WINDOW as f64 {
             return Err(Error::param(
                 "window of variable-Q bin 0",
                 format!(
