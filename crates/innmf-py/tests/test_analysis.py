@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import pickle
 import subprocess
 
@@ -213,3 +214,11 @@ def test_audio_arguments_and_files_beyond_the_limits(tmp_path) -> None:
     fast.write_bytes(hdr)
     with pytest.raises(ValueError, match="resampling factor.*at most 3355443"):
         innmf.load_audio(fast, sample_rate=8000)
+
+
+def test_the_documented_sines_tracking_form_is_accepted() -> None:
+    # the docstring showed {"max_deviation": "50c"}, which the library refuses
+    doc = innmf.Sines.__doc__
+    start = doc.index("``{", doc.index("tracking"))
+    form = json.loads(doc[start + 2:doc.index("}``", start) + 1])
+    assert innmf.Sines(tracking=form).to_dict()["tracking"]["max_deviation"] == {"cents": 50.0}
