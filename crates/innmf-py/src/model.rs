@@ -124,6 +124,9 @@ impl PyModel {
         freqs: PyReadonlyArray1<'py, f64>,
     ) -> PyResult<Bound<'py, PyArray2<f32>>> {
         let f = slice1(&freqs, "freqs")?;
+        // the CLI's checks (`innmf sample`): the output's size before it is allocated, and
+        // coordinates where the networks still have precision
+        self.model.check_grid(f, &[]).map_err(py_err)?;
         let w = py.detach(|| guarded("sample_w", || Ok(self.model.sample_w(f))))?;
         vec2(py, w, self.model.rank(), f.len())
     }
@@ -135,6 +138,7 @@ impl PyModel {
         times: PyReadonlyArray1<'py, f64>,
     ) -> PyResult<Bound<'py, PyArray2<f32>>> {
         let t = slice1(&times, "times")?;
+        self.model.check_grid(&[], t).map_err(py_err)?;
         let h = py.detach(|| guarded("sample_h", || Ok(self.model.sample_h(t))))?;
         vec2(py, h, self.model.rank(), t.len())
     }
@@ -148,6 +152,7 @@ impl PyModel {
     ) -> PyResult<Bound<'py, PyArray2<f32>>> {
         let f = slice1(&freqs, "freqs")?;
         let t = slice1(&times, "times")?;
+        self.model.check_grid(f, t).map_err(py_err)?;
         let v = py.detach(|| guarded("reconstruct", || Ok(self.model.reconstruct_grid(f, t))))?;
         vec2(py, v, f.len(), t.len())
     }
@@ -165,6 +170,11 @@ impl PyModel {
             guarded("predict", || {
                 let pts =
                     TfPoints::new(t.to_vec(), f.to_vec(), vec![0.0; t.len()]).map_err(py_err)?;
+                // W and H are sampled at the distinct coordinates: their sizes and ranges
+                self.model
+                    .check_grid(pts.unique_freqs(), &[])
+                    .and_then(|()| self.model.check_grid(&[], pts.unique_times()))
+                    .map_err(py_err)?;
                 Ok(self.model.predict(&pts))
             })
         })?;

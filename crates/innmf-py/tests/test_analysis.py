@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import pickle
 import subprocess
 
@@ -111,6 +112,24 @@ def test_analyze_bad_inputs() -> None:
     np.testing.assert_array_equal(c.m, innmf.analyze(x, SR, SMALL["stft"]).m)
 
 
+def test_sizes_are_checked_before_the_kernels_are_built() -> None:
+    # at a sample rate of 1e12 Hz the variable-Q and the hybrid's direct constant-Q kernels asked
+    # for 15 GB and 25 TB and aborted the interpreter; a low f_min made the direct kernels GBs
+    x = two_tones(SR)
+    with pytest.raises(ValueError, match="window of variable-Q bin 0.*at most 16777216"):
+        innmf.analyze(x, 1e12, "vqt")
+    with pytest.raises(ValueError, match="window of constant-Q bin.*at most 16777216"):
+        innmf.analyze(x, 1e12, "hybrid")
+    with pytest.raises(ValueError, match="direct constant-Q kernels.*sparse"):
+        innmf.analyze(x, 44100, innmf.CQT(kernels="direct", f_min=0.2))
+
+
+def test_magnitudes_that_overflow_at_the_power_are_refused() -> None:
+    # |c|^16 of a loud signal was inf in the returned points (and the model fitted to them)
+    with pytest.raises(ValueError, match="power.*overflows"):
+        innmf.analyze(two_tones(SR) * 1e30, SR, SMALL["stft"], power=16)
+
+
 def test_points_constructor_checks() -> None:
     p = innmf.Points([0, 1], [100, 200], [1, 2])
     assert len(p) == 2 and p.analysis is None and p.power == 1.0
@@ -163,3 +182,43 @@ def test_same_points_as_the_cli(cli, tmp_path, rep, flags) -> None:
     theirs = np.load(out)
     for k in ("t", "f", "m"):
         np.testing.assert_array_equal(getattr(ours, k), theirs[k])  # bit for bit
+
+
+def test_audio_arguments_and_files_beyond_the_limits(tmp_path) -> None:
+    x = two_tones(SR)
+    p = tmp_path / "x.wav"
+    # bytes paths (os.fspath kept them bytes: a TypeError from the native layer)
+    innmf.write_wav(bytes(p), x, SR)
+    assert innmf.load_audio(bytes(p))[1] == SR
+    # OverflowErrors from the conversions before
+    with pytest.raises(ValueError, match="channel = -1"):
+        innmf.load_audio(p, channel=-1)
+    with pytest.raises(ValueError, match="sample_rate = -1"):
+        innmf.load_audio(p, sample_rate=-1)
+    with pytest.raises(ValueError, match="sample_rate = 4294967296"):
+        innmf.write_wav(p, x, 2**32)
+    # a rate whose byte rate overflows the header wrote a file that could not be read back
+    with pytest.raises(ValueError, match="sample rate = 4294967295.*byte rate"):
+        innmf.write_wav(tmp_path / "y.wav", x, 2**32 - 1)
+    # 32-bit float samples: 1e300 was written as inf
+    with pytest.raises(ValueError, match="32-bit floats"):
+        innmf.write_wav(tmp_path / "z.wav", np.full(10, 1e300), SR)
+    assert not (tmp_path / "y.wav").exists() and not (tmp_path / "z.wav").exists()
+    # a file claiming 4294967295 Hz resampled to 8000 Hz asked for a 137 GB filter (an abort)
+    import struct
+
+    hdr = b"RIFF" + struct.pack("<I", 44) + b"WAVEfmt " + struct.pack(
+        "<IHHIIHH", 16, 1, 1, 2**32 - 1, 0, 2, 16
+    ) + b"data" + struct.pack("<I", 8) + b"\x01\x00" * 4
+    fast = tmp_path / "fast.wav"
+    fast.write_bytes(hdr)
+    with pytest.raises(ValueError, match="resampling factor.*at most 3355443"):
+        innmf.load_audio(fast, sample_rate=8000)
+
+
+def test_the_documented_sines_tracking_form_is_accepted() -> None:
+    # the docstring showed {"max_deviation": "50c"}, which the library refuses
+    doc = innmf.Sines.__doc__
+    start = doc.index("``{", doc.index("tracking"))
+    form = json.loads(doc[start + 2:doc.index("}``", start) + 1])
+    assert innmf.Sines(tracking=form).to_dict()["tracking"]["max_deviation"] == {"cents": 50.0}

@@ -133,3 +133,19 @@ def test_combine_averages_seeds_row_by_row(tmp_path: pathlib.Path) -> None:
         experiment.combine(tmp_path / "x", [runs[0], tmp_path / "missing"])
     with pytest.raises(TypeError, match="sequence"):
         experiment.combine(tmp_path / "x", str(runs[0]))
+
+
+def test_plan_arguments_beyond_64_bits_and_binary_configs(tmp_path: pathlib.Path) -> None:
+    # OverflowErrors from the conversions before; a binary config file a UnicodeDecodeError
+    data = tmp_path / "data"
+    data.mkdir()
+    with pytest.raises(ValueError, match="pairs = -1"):
+        experiment.plan("separation", data, tmp_path / "o", "quick", pairs=-1)
+    with pytest.raises(ValueError, match="seed = 18446744073709551616"):
+        experiment.plan("separation", data, tmp_path / "o", "quick", seed=2**64)
+    with pytest.raises(ValueError, match="jobs = -1"):
+        experiment.run_unit(tmp_path / "o", [], jobs=-1)
+    binary = tmp_path / "config.json"
+    binary.write_bytes(b"\x80\x81\x82")
+    with pytest.raises(ValueError, match="not a UTF-8 JSON file"):
+        experiment.plan("separation", data, tmp_path / "o", binary)

@@ -116,3 +116,31 @@ def test_evaluate_returns_floats_for_a_perfect_estimate() -> None:
             assert isinstance(src[key], float), (key, src[key])
         # a perfect estimate: no interference at all (mir_eval returns inf)
         assert src["sir"] > 100 or math.isinf(src["sir"])
+
+
+def test_scores_of_very_loud_or_quiet_signals_are_finite() -> None:
+    # energies of samples near 1e300 overflowed (near 1e-300 underflowed): NaN scores, silently
+    r = np.random.default_rng(2).standard_normal((2, 4000))
+    e = r + 0.1 * np.random.default_rng(3).standard_normal((2, 4000))
+    want = innmf.metrics.bss_eval(r, e)
+    for scale in (1e300, 1e-300):
+        got = innmf.metrics.bss_eval(r * scale, e * scale)
+        for u, v in zip(want, got):
+            np.testing.assert_allclose(v, u, rtol=1e-9)
+        assert np.isclose(innmf.metrics.si_sdr(r[0] * scale, e[0] * scale),
+                          innmf.metrics.si_sdr(r[0], e[0]), rtol=1e-9)
+    # subnormal samples (fewer digits, but finite scores; 2^1063 is no double to scale by)
+    sdr, _, sar, _ = innmf.metrics.bss_eval(r * 1e-320, e * 1e-320)
+    assert np.isfinite(sdr).all() and np.isfinite(sar).all()
+
+
+def test_stoi_rates_whose_resampling_is_too_large_are_refused() -> None:
+    x = np.random.default_rng(4).standard_normal(80_000)
+    # at 1 Hz the signal resampled to 8e8 samples (minutes, no Ctrl-C); at 4294967295 Hz the
+    # filter asked for 497 GB (an abort); 2^40 was an OverflowError
+    with pytest.raises(ValueError, match="fs = 1: expected a sample rate at which"):
+        innmf.metrics.stoi(x, x, 1)
+    with pytest.raises(ValueError, match="fs = 4294967295"):
+        innmf.metrics.stoi(x, x, 2**32 - 1)
+    with pytest.raises(ValueError, match="sr = 1099511627776"):
+        innmf.metrics.stoi(x, x, 2**40)

@@ -243,3 +243,41 @@ def test_progress_callback_and_sklearn_manners(pts) -> None:
     with pytest.raises(RuntimeError, match="stop here"):
         m.fit(pts, progress=boom)
     assert not hasattr(m, "model_") and not hasattr(m, "components_")
+
+
+def test_sampling_is_checked_as_innmf_sample_checks_it(fitted) -> None:
+    # the CLI's Model::check_grid was skipped: reconstruct(200000 × 200000) aborted the
+    # interpreter on a 160 GB allocation, sample_w(1e9 Hz) returned the features' noise
+    with pytest.raises(ValueError, match="at most 134217728 values"):
+        fitted.reconstruct(np.zeros(200_000), np.zeros(200_000))
+    with pytest.raises(ValueError, match="freqs = 1e9.*spans"):
+        fitted.sample_w([1e9])
+    with pytest.raises(ValueError, match="freqs = 1e9.*spans"):
+        fitted.predict([0.0], [1e9])
+    assert fitted.sample_w([100.0]).shape == (2, 1)
+
+
+def test_integers_beyond_64_bits_and_reassigned_points(pts) -> None:
+    # an OverflowError from the native conversion before
+    with pytest.raises(ValueError, match="n_components = 1180591620717411303424"):
+        innmf.ImplicitNMF(2**70).fit(pts)
+    with pytest.raises(ValueError, match="steps"):
+        innmf.ImplicitNMF(2, steps=2**64).fit(pts)
+    # Points' arrays reassigned after construction: a list and a float32 array were conversion
+    # errors of the native layer; now converted (or refused) as the constructor does
+    p = innmf.Points(pts.t, pts.f, pts.m)
+    p.t, p.m = list(p.t), p.m.astype(np.float32)
+    assert innmf.ImplicitNMF(2, steps=2, **FAST).fit(p).n_iter_ == 2
+    p.m = p.m[:10]
+    with pytest.raises(ValueError, match="lengths"):
+        innmf.ImplicitNMF(2, steps=2, **FAST).fit(p)
+
+
+def test_model_files_by_bytes_paths(fitted, tmp_path) -> None:
+    # os.fspath kept bytes paths bytes, which the native layer refused with a TypeError
+    path = bytes(tmp_path / "m.safetensors")
+    fitted.save(path)
+    assert innmf.ImplicitNMF.load(path).to_bytes() == fitted.to_bytes()
+    # bytes(10**10) of an integer is ten gigabytes of zeros
+    with pytest.raises(TypeError, match="bytes of a model file"):
+        innmf.ImplicitNMF.from_bytes(10**10)

@@ -165,3 +165,24 @@ def test_progress_callback_and_its_exception() -> None:
     with pytest.raises(Stop):
         est.fit(ARR["X_pos"], progress=stop)
     assert not hasattr(est, "components_")
+
+
+def test_sizes_and_hand_set_components_are_checked() -> None:
+    x = ARR["X_pos"].copy()
+    # a rank of 1e9 aborted the interpreter on a 40 GB allocation of W
+    with pytest.raises(ValueError, match="rank = 1000000000.*at most 268435456 values"):
+        innmf.NMF(10**9).fit(x)
+    # integers beyond 64 bits were an OverflowError
+    with pytest.raises(ValueError, match="n_components"):
+        innmf.NMF(2**64).fit(x)
+    with pytest.raises(ValueError, match="max_iter"):
+        innmf.NMF(3, max_iter=2**64).fit(x)
+    # a scalar or 1-D H/components_ was an IndexError, a list an AttributeError
+    with pytest.raises(ValueError, match="H has shape"):
+        innmf.NMF(init="custom").fit(x, W=np.ones((x.shape[0], 2)), H=3.0)
+    m = innmf.NMF(3, max_iter=5).fit(x)
+    m.components_ = m.components_[0]
+    with pytest.raises(ValueError, match="components_ has shape"):
+        m.transform(x)
+    m.components_ = [[1.0] * x.shape[1]] * 3
+    assert m.transform(x).shape == (x.shape[0], 3)

@@ -167,3 +167,28 @@ def test_presets() -> None:
     assert f32.reconstruction_err_ != f64.reconstruction_err_
     with pytest.raises(ValueError, match="f16"):
         innmf.learn_templates(x, SR, training={**warm, "nmf_precision": "f16"}, **kw)
+
+
+def test_nmf_warm_start_is_bounded_as_the_steps_are() -> None:
+    # nmf_warm_start = 2^63 ran (and held the interpreter) for ever
+    with pytest.raises(ValueError, match="nmf_warm_start = 9223372036854775808"):
+        innmf.learn_templates(harmonic(200.0), SR, window=256, hop=128, rank=2, steps=3,
+                              training={"nmf_warm_start": 2**63})
+
+
+def test_phase_refinement_polls_ctrl_c_and_the_callback(models) -> None:
+    # the MISI / Griffin-Lim loop never visited the interpreter: phase_iters=10**12 held it for
+    # ever (no Ctrl-C); now bounded, and the progress callback (Ctrl-C's poll) runs every
+    # iteration, so an exception it raises stops the refinement
+    with pytest.raises(ValueError, match="phase_iters = 1000000000000"):
+        innmf.separate(MIX, SR, models, phase_iters=10**12, **SEP)
+
+    class Stop(Exception):
+        pass
+
+    def stop_in_phase(step: int, steps: int, loss: float) -> None:
+        if steps == 10**6 and step >= 2:
+            raise Stop
+
+    with pytest.raises(Stop):
+        innmf.separate(MIX, SR, models, phase_iters=10**6, progress=stop_in_phase, **SEP)

@@ -9,6 +9,7 @@ wrong shapes, NaN/inf and negative magnitudes raise ``ValueError`` naming the va
 from __future__ import annotations
 
 import numbers
+import os
 from typing import Any
 
 import numpy as np
@@ -62,12 +63,26 @@ def float_matrix(x: Any, name: str) -> np.ndarray:
     return array(a, name, 2, dtype=dtype, nonnegative=True)
 
 
-def positive_int(v: Any, name: str, minimum: int = 1) -> int:
+def positive_int(v: Any, name: str, minimum: int = 1, maximum: int = 2**64 - 1) -> int:
+    """An integer in ``[minimum, maximum]`` (by default what the library's ``usize`` holds: a
+    larger one was an ``OverflowError`` from the conversion)."""
     if isinstance(v, bool) or not isinstance(v, numbers.Integral):
         raise TypeError(f"{name} = {v!r}: expected an integer")
     if int(v) < minimum:
         raise ValueError(f"{name} = {v}: expected an integer of at least {minimum}")
+    if int(v) > maximum:
+        raise ValueError(f"{name} = {v}: expected an integer of at most {maximum}")
     return int(v)
+
+
+def path(p: Any, name: str = "path") -> str:
+    """A file name from ``str``, ``bytes`` or ``os.PathLike`` (bytes decoded as the OS does)."""
+    try:
+        return os.fsdecode(p)
+    except TypeError:
+        raise TypeError(
+            f"{name} = {p!r}: expected a file name (str, bytes or os.PathLike)"
+        ) from None
 
 
 def real(v: Any, name: str) -> float:

@@ -38,9 +38,11 @@ def load_audio(
         ValueError: a bad channel, rate or excerpt.
     """
     return _innmf.load_audio(
-        os.fspath(path),
-        channel=channel,
-        sample_rate=sample_rate,
+        _checks.path(path),
+        channel=None if channel is None else _checks.positive_int(channel, "channel", 0),
+        sample_rate=None if sample_rate is None else _checks.positive_int(
+            sample_rate, "sample_rate", 1, 2**32 - 1
+        ),
         start=float(start),
         seconds=None if seconds is None else float(seconds),
     )
@@ -50,7 +52,9 @@ def write_wav(path: str | os.PathLike[str], x: Any, sample_rate: int) -> None:
     """Writes ``x`` (shape ``(n_samples,)``) as a mono 32-bit float WAV at ``sample_rate`` Hz,
     atomically (a temporary file, then a rename)."""
     a = _checks.array(x, "x", 1)
-    _innmf.write_wav(os.fspath(path), a, _checks.positive_int(sample_rate, "sample_rate"))
+    _innmf.write_wav(
+        _checks.path(path), a, _checks.positive_int(sample_rate, "sample_rate", 1, 2**32 - 1)
+    )
 
 
 class Points:

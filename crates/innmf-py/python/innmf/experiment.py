@@ -35,7 +35,7 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from . import _innmf
+from . import _checks, _innmf
 
 __all__ = ["plan", "run_unit", "collect", "combine", "run"]
 
@@ -51,7 +51,12 @@ def _config_text(config: Any) -> str | None:
         return json.dumps(config)
     if isinstance(config, (str, os.PathLike)):
         with open(config, encoding="utf-8") as f:
-            return f.read()
+            try:
+                return f.read()
+            except UnicodeDecodeError as e:
+                raise ValueError(
+                    f"config = {os.fspath(config)!r}: not a UTF-8 JSON file ({e})"
+                ) from None
     raise TypeError(
         f"config = {config!r}: expected None, 'quick', a dict or the path of a JSON file"
     )
@@ -77,7 +82,14 @@ def plan(
     if study not in STUDIES:
         raise ValueError(f"study = {study!r}: expected one of {', '.join(STUDIES)}")
     text = _innmf.experiment_plan(
-        study, os.fspath(data), os.fspath(out), _config_text(config), int(pairs), seed, preset
+        study,
+        _checks.path(data, "data"),
+        _checks.path(out, "out"),
+        _config_text(config),
+        # bounded here: a negative or huge count was an OverflowError from the conversion
+        _checks.positive_int(pairs, "pairs", 0),
+        None if seed is None else _checks.seed(seed, "seed"),
+        preset,
     )
     return json.loads(text)
 
@@ -88,13 +100,13 @@ def run_unit(out: PathLike, ids: str | Sequence[str], *, jobs: int = 1) -> None:
     ``ValueError`` naming them). The GIL is released while they run."""
     if isinstance(ids, str):
         ids = [ids]
-    _innmf.experiment_run_unit(os.fspath(out), list(ids), int(jobs))
+    _innmf.experiment_run_unit(_checks.path(out, "out"), list(ids), _checks.positive_int(jobs, "jobs"))
 
 
 def collect(out: PathLike) -> dict:
     """Writes ``results.json``, ``REPORT.md`` and the figures from the finished units of
     ``OUT/plan.json`` (the same files as ``innmf experiment collect``); returns the results."""
-    return json.loads(_innmf.experiment_collect(os.fspath(out)))
+    return json.loads(_innmf.experiment_collect(_checks.path(out, "out")))
 
 
 def combine(out: PathLike, runs: Sequence[PathLike]) -> dict:
@@ -110,7 +122,9 @@ def combine(out: PathLike, runs: Sequence[PathLike]) -> dict:
     """
     if isinstance(runs, (str, os.PathLike)):
         raise TypeError(f"runs = {runs!r}: expected a sequence of run folders or results.json paths")
-    text = _innmf.experiment_combine(os.fspath(out), [os.fspath(r) for r in runs])
+    text = _innmf.experiment_combine(
+        _checks.path(out, "out"), [_checks.path(r, "runs[]") for r in runs]
+    )
     return json.loads(text)
 
 

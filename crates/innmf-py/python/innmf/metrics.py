@@ -27,6 +27,19 @@ def _sources(x: Any, name: str) -> np.ndarray:
     return _checks.array(a, name, 2)
 
 
+def _common_scale(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The arrays times one power of two when their peak is far from 1 (beyond 2^±300): the
+    scores are invariant to a common scale, but the energies of samples near 1e300 overflowed
+    (and those near 1e-300 underflowed) to a NaN score. A power of two scales exactly, and
+    signals of ordinary amplitude are passed through untouched."""
+    peak = max((float(np.max(np.abs(a))) for a in arrays if a.size), default=0.0)
+    if peak == 0.0 or 2.0**-300 <= peak <= 2.0**300:
+        return arrays
+    # elementwise: 2^1063 (for subnormal peaks) is not a double, the scaled samples are
+    e = -int(np.frexp(peak)[1])
+    return tuple(np.ldexp(a, e) for a in arrays)
+
+
 def bss_eval(
     reference_sources: Any,
     estimated_sources: Any,
@@ -47,6 +60,7 @@ def bss_eval(
     """
     r = _sources(reference_sources, "reference_sources")
     e = _sources(estimated_sources, "estimated_sources")
+    r, e = _common_scale(r, e)
     return _innmf.bss_eval_sources(r, e, bool(compute_permutation))
 
 
@@ -62,26 +76,22 @@ def si_sdr(reference: Any, estimate: Any, zero_mean: bool = False) -> float | np
     r = np.asarray(reference)
     e = np.asarray(estimate)
     if r.ndim == 1 and e.ndim == 1:
-        return _innmf.si_sdr(
-            _checks.array(r, "reference", 1), _checks.array(e, "estimate", 1), bool(zero_mean)
-        )
+        r1, e1 = _common_scale(_checks.array(r, "reference", 1), _checks.array(e, "estimate", 1))
+        return _innmf.si_sdr(r1, e1, bool(zero_mean))
     rs, es = _sources(r, "reference"), _sources(e, "estimate")
     if rs.shape != es.shape:
         raise ValueError(
             f"reference has shape {rs.shape} and estimate {es.shape}: expected one shape"
         )
-    return np.array([_innmf.si_sdr(a, b, bool(zero_mean)) for a, b in zip(rs, es)])
+    return np.array([_innmf.si_sdr(*_common_scale(a, b), bool(zero_mean))
+                     for a, b in zip(rs, es)])
 
 
 def stoi(clean: Any, processed: Any, sr: int, extended: bool = False) -> float:
     """Short-time objective intelligibility of ``processed`` against ``clean`` (1-D, same length,
     ``sr`` Hz): pystoi's ``stoi(clean, processed, sr, extended)``, in [−1, 1] (≈ [0, 1])."""
-    return _innmf.stoi(
-        _checks.array(clean, "clean", 1),
-        _checks.array(processed, "processed", 1),
-        _checks.positive_int(sr, "sr"),
-        bool(extended),
-    )
+    c, p = _common_scale(_checks.array(clean, "clean", 1), _checks.array(processed, "processed", 1))
+    return _innmf.stoi(c, p, _checks.positive_int(sr, "sr", 1, 2**32 - 1), bool(extended))
 
 
 def _floats(v: Any) -> Any:
@@ -119,6 +129,7 @@ def evaluate(
     """
     r = _sources(references, "references")
     e = _sources(estimates, "estimates")
+    r, e = _common_scale(r, e)
     return _floats(json.loads(
         _innmf.evaluate(
             r,

@@ -259,7 +259,7 @@ class ImplicitNMF(BaseEstimator):
     def save(self, path: str | os.PathLike[str]) -> None:
         """Writes the model as a safetensors file (atomically), the format ``innmf fit`` writes
         and ``innmf sample`` / ``innmf separate --model`` read."""
-        self._model().save(os.fspath(path))
+        self._model().save(_checks.path(path))
 
     def to_bytes(self) -> bytes:
         """The model file's bytes."""
@@ -269,11 +269,14 @@ class ImplicitNMF(BaseEstimator):
     def load(cls, path: str | os.PathLike[str]) -> "ImplicitNMF":
         """Reads a model file written by :meth:`save`, ``innmf fit`` or ``innmf separate
         --save-models``. Raises ``OSError`` for a missing or malformed file."""
-        return cls._from_native(_innmf.Model.load(os.fspath(path)))
+        return cls._from_native(_innmf.Model.load(_checks.path(path)))
 
     @classmethod
     def from_bytes(cls, data: bytes) -> "ImplicitNMF":
         """A model from the bytes of a model file."""
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            # bytes(n) of an integer is n zero bytes: from_bytes(10**10) allocated 10 GB
+            raise TypeError(f"data = {data!r}: expected the bytes of a model file")
         return cls._from_native(_innmf.Model.from_bytes(bytes(data)))
 
     @classmethod
@@ -329,7 +332,17 @@ def _points_of(
         if f is not None or m is not None or freqs is not None or times is not None:
             raise TypeError("fit(points) takes no f, m, freqs or times")
         analysis = json.dumps(X.analysis) if X.analysis is not None else None
-        return X.t, X.f, X.m, analysis, "Points"
+        # the attributes can be reassigned after construction (a list or a float32 array was a
+        # conversion error from the native layer): checked again, copied only when needed
+        t = _checks.array(X.t, "points.t", 1)
+        fr = _checks.array(X.f, "points.f", 1)
+        mag = _checks.array(X.m, "points.m", 1, nonnegative=True)
+        if not (len(t) == len(fr) == len(mag)):
+            raise ValueError(
+                f"points.t, points.f and points.m have lengths {len(t)}, {len(fr)}, {len(mag)}: "
+                "expected one length"
+            )
+        return t, fr, mag, analysis, "Points"
     if f is not None or m is not None:
         if f is None or m is None or freqs is not None or times is not None:
             raise TypeError("give fit(t, f, m) with all three arrays, or fit(V, freqs=, times=)")

@@ -91,10 +91,11 @@ class NMF(BaseEstimator):
     def _rank(self, X: np.ndarray, W: Any, H: Any) -> int:
         k = self.n_components
         if k is None or (isinstance(k, str) and k == "auto"):
+            # the shapes are checked here: np.shape(H)[0] of a scalar H was an IndexError
             if isinstance(k, str) and H is not None:
-                return int(np.shape(H)[0])
+                return int(_checks.array(H, "H", 2, dtype=X.dtype).shape[0])
             if isinstance(k, str) and W is not None:
-                return int(np.shape(W)[1])
+                return int(_checks.array(W, "W", 2, dtype=X.dtype).shape[1])
             return int(X.shape[1])
         if isinstance(k, str):
             raise ValueError(f"n_components = {k!r}: expected a positive integer, None or 'auto'")
@@ -134,7 +135,8 @@ class NMF(BaseEstimator):
             alpha_h = None
         else:
             alpha_h = _checks.real(alpha_h, "alpha_H")
-        if not isinstance(self.max_iter, numbers.Integral) or self.max_iter < 1:
+        if (not isinstance(self.max_iter, numbers.Integral) or self.max_iter < 1
+                or self.max_iter >= 2**64):
             raise ValueError(f"max_iter = {self.max_iter!r}: expected a positive integer")
         W_, H_, report, err = _innmf.nmf_fit(
             x,
@@ -217,4 +219,6 @@ class NMF(BaseEstimator):
         H = self.__dict__.get("components_")
         if H is None:
             raise ValueError(f"this {type(self).__name__} is not fitted yet: call fit first")
-        return H
+        # components_ may have been set by hand (a 1-D array or a list was an IndexError or
+        # an AttributeError in transform)
+        return _checks.float_matrix(H, "components_")

@@ -263,8 +263,8 @@ class Sines(Representation):
     """Sinusoidal model: interpolated spectral peaks (points off any grid).
 
     window_len, hop (samples), zero_pad (FFT size factor), threshold_db (dB below the frame's
-    peak), max_peaks per frame, tracking (None, or ``{"max_deviation": "50c", "min_len": 3}``
-    to keep only peaks on partial tracks).
+    peak), max_peaks per frame, tracking (None, or ``{"max_deviation": {"cents": 50}, "min_len":
+    3}``, ``{"hz": 10}`` for a deviation in Hz, to keep only peaks on partial tracks).
     """
 
     transform = "sines"

@@ -41,7 +41,7 @@ use crate::error::{Error, Result};
 use std::path::Path;
 
 pub(crate) use resample::{bessel_i0, gcd};
-pub use resample::{resample, resample_poly};
+pub use resample::{resample, resample_poly, MAX_RESAMPLE_FACTOR};
 
 /// The most samples (all channels together) a file may decode to: 2^30, 8 GiB as `f64`, about
 /// 3 h of 48 kHz stereo. A header announcing more is refused before anything is allocated.
@@ -329,6 +329,10 @@ pub fn read_wav(path: &Path) -> Result<Audio> {
 }
 
 /// Writes a mono 32-bit float WAV file atomically.
+///
+/// # Errors
+/// A non-finite sample or one beyond the f32 range, a sample rate of 0 or above `u32::MAX / 4`
+/// (the header's byte rate), the file's I/O.
 pub fn write_wav(path: &Path, samples: &[f64], sample_rate: u32) -> Result<()> {
     if let Some(i) = samples.iter().position(|v| !v.is_finite()) {
         return Err(Error::NonFinite {
@@ -336,6 +340,29 @@ pub fn write_wav(path: &Path, samples: &[f64], sample_rate: u32) -> Result<()> {
             index: i,
             value: samples[i],
         });
+    }
+    // the file holds 32-bit floats: a larger sample became inf, and the file could not be read
+    if let Some(i) = samples.iter().position(|v| v.abs() > f32::MAX as f64) {
+        return Err(Error::param(
+            "audio sample to write",
+            format!("{} (sample {i})", samples[i]),
+            format!(
+                "at most {:e} in magnitude (the file holds 32-bit floats)",
+                f32::MAX
+            ),
+        ));
+    }
+    // the header's byte rate (4 bytes a sample) is a u32: above this it wrapped, and the file
+    // written could not be read back
+    if sample_rate == 0 || sample_rate > u32::MAX / 4 {
+        return Err(Error::param(
+            "sample rate",
+            sample_rate,
+            format!(
+                "between 1 and {} Hz (a 32-bit float WAV's byte rate)",
+                u32::MAX / 4
+            ),
+        ));
     }
     let spec = hound::WavSpec {
         channels: 1,

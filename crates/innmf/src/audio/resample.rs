@@ -55,6 +55,10 @@ fn polyphase_filter(up: usize, down: usize) -> Vec<f64> {
     h
 }
 
+/// Largest reduced factor `max(up, down)` [`resample_poly`] accepts: its filter then has 2^26
+/// taps (512 MiB). Any two rates up to [`super::MAX_SAMPLE_RATE`] have smaller factors.
+pub const MAX_RESAMPLE_FACTOR: usize = (1 << 26) / 20;
+
 /// Resamples by the rational factor `up/down` with a zero-phase polyphase FIR filter; the output
 /// has `ceil(len·up/down)` samples and is aligned with the input (sample 0 stays at time 0),
 /// like `scipy.signal.resample_poly(x, up, down)`.
@@ -75,6 +79,18 @@ pub fn resample_poly(x: &[f64], up: usize, down: usize) -> Result<Vec<f64>> {
     let (up, down) = (up / g, down / g);
     if up == 1 && down == 1 {
         return Ok(x.to_vec());
+    }
+    // the filter has 20·max(up, down) + 1 taps: a file that claims 4294967295 Hz resampled to
+    // 8000 Hz (858993459/1) asked for 137 GB of taps
+    if up.max(down) > MAX_RESAMPLE_FACTOR {
+        return Err(Error::param(
+            "resampling factor",
+            format!("{up}/{down}"),
+            format!(
+                "up and down factors (after reduction) of at most {MAX_RESAMPLE_FACTOR}; the \
+                 filter has 20·max(up, down) + 1 taps"
+            ),
+        ));
     }
     let h = polyphase_filter(up, down);
     let half_len = (h.len() - 1) / 2;

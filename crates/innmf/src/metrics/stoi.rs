@@ -32,13 +32,15 @@
 //! row or column normalises to zero (it correlates with nothing), the expectation of pystoi's
 //! random outcome.
 
-use crate::audio::{bessel_i0, gcd};
+use crate::audio::{bessel_i0, gcd, MAX_RESAMPLE_FACTOR};
 use crate::error::{check_finite, Error, Result};
 use num_complex::Complex;
 use realfft::RealFftPlanner;
 
 /// The rate STOI works at (Hz).
 pub const STOI_FS: u32 = 10_000;
+/// Most samples the signals may have at [`STOI_FS`] (2^28: 7.5 hours).
+pub const MAX_STOI_SAMPLES: usize = 1 << 28;
 const N_FRAME: usize = 256;
 const HOP: usize = N_FRAME / 2;
 const NFFT: usize = 512;
@@ -83,6 +85,23 @@ pub fn stoi(clean: &[f64], processed: &[f64], fs: u32, extended: bool) -> Result
             "fs",
             fs,
             format!("a sample rate between {MIN_FS} and {max} Hz (STOI resamples to 10 kHz)"),
+        ));
+    }
+    // the resampling to 10 kHz, sized before it runs: at 1 Hz a minute of samples became 6e9
+    // (minutes without Ctrl-C, or an abort), at 4294967295 Hz the filter asked for 497 GB
+    let g = gcd(u64::from(STOI_FS), u64::from(fs));
+    let (up, down) = (u64::from(STOI_FS) / g, u64::from(fs) / g);
+    let n_out = (clean.len() as u128 * up as u128).div_ceil(down as u128);
+    if up.max(down) > MAX_RESAMPLE_FACTOR as u64 || n_out > MAX_STOI_SAMPLES as u128 {
+        return Err(Error::param(
+            "fs",
+            fs,
+            format!(
+                "a sample rate at which {} samples resample to 10 kHz with factors up to \
+                 {MAX_RESAMPLE_FACTOR} and at most {MAX_STOI_SAMPLES} samples (here {up}/{down}, \
+                 {n_out} samples)",
+                clean.len()
+            ),
         ));
     }
     check_finite("clean signal", clean)?;

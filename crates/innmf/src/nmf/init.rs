@@ -15,6 +15,10 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 
+/// Most values `W` and `H` together may hold (`K·(F + T)`): 2^28, 2 GiB of f64. A rank typed
+/// with three zeros too many is refused before the factors are allocated.
+pub const MAX_FACTOR_VALUES: u128 = 1 << 28;
+
 /// Initial factors `(W, H)` of an F×T matrix `x` (row-major, validated non-negative).
 ///
 /// `Init::Custom` is not handled here (the caller supplies the factors).
@@ -27,6 +31,17 @@ pub fn initialize(
     seed: u64,
 ) -> Result<(Vec<f64>, Vec<f64>)> {
     let k = rank;
+    let values = k as u128 * (f as u128 + t as u128);
+    if values > MAX_FACTOR_VALUES {
+        return Err(Error::param(
+            "rank",
+            k,
+            format!(
+                "factors of at most {MAX_FACTOR_VALUES} values: rank {k} of a {f}×{t} matrix \
+                 asks for {values} in W and H"
+            ),
+        ));
+    }
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     match init {
         Init::Random => {

@@ -266,6 +266,13 @@ impl SeparateConfig {
             r.validate()?;
             general::check_invertible(r)?;
         }
+        if self.phase_iters > crate::fit::MAX_STEPS {
+            return Err(Error::param(
+                "phase_iters",
+                self.phase_iters,
+                format!("at most {} iterations", crate::fit::MAX_STEPS),
+            ));
+        }
         if let (Some(r), true) = (self.general_representation(), self.phase_iters > 0) {
             return Err(Error::param(
                 "phase_iters",
@@ -398,7 +405,13 @@ pub fn separate(
         )));
     }
 
-    let (model, ranks, fit_report) = fit_activations(&points, templates, cfg, progress)?;
+    // one callback for the activation fit and the phase refinement after it
+    let mut progress = progress;
+    let mut tick = |s: usize, n: usize, loss: f64| match progress.as_deref_mut() {
+        Some(p) => p(s, n, loss),
+        None => std::ops::ControlFlow::Continue(()),
+    };
+    let (model, ranks, fit_report) = fit_activations(&points, templates, cfg, Some(&mut tick))?;
     drop(points); // the mixture's magnitudes: not needed past the fit (8 bytes a point)
     let k = model.rank();
     debug_assert_eq!(k, ranks.iter().sum::<usize>());
@@ -460,6 +473,8 @@ pub fn separate(
             &targets,
             cfg.phase_iters,
             cfg.phase,
+            fit_report.final_loss,
+            Some(&mut tick),
         )?;
     } else {
         // one source at a time, one block of frames at a time: the mixture's coefficients of a

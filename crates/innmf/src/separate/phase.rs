@@ -1,7 +1,8 @@
 //! Step 4 of a separation: the phase of the separated STFTs (the mixture's, or refined by MISI
 //! or Griffin–Lim).
 
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::fit::Progress;
 use crate::transform::{Spectrogram, Stft};
 use num_complex::Complex64;
 use serde::{Deserialize, Serialize};
@@ -25,6 +26,11 @@ crate::error::from_str_by_serde_name!(PhaseMethod, "phase", "misi, griffin-lim")
 /// `y_j` is re-analyzed and its phase kept with the target magnitude; after the last iteration
 /// the error is spread again so that the outputs sum to `x`. Griffin–Lim does the same per
 /// source without the error term.
+///
+/// `progress(it, iters, loss)` is called after every iteration (`loss`: the activation fit's,
+/// passed through); [`std::ops::ControlFlow::Break`] stops the refinement with
+/// [`Error::Interrupted`] (a user's Ctrl-C: it was not polled here, and a large `iters` held the
+/// caller for ever).
 pub(crate) fn refine_phase(
     stft: &Stft,
     mixture: &[f64],
@@ -32,10 +38,19 @@ pub(crate) fn refine_phase(
     targets: &[Vec<f64>],
     iters: usize,
     method: PhaseMethod,
+    loss: f64,
+    mut progress: Option<Progress<'_>>,
 ) -> Result<Vec<Vec<f64>>> {
     let j = estimates.len();
     let mut ys: Vec<Vec<f64>> = Vec::with_capacity(j);
     for it in 0..=iters {
+        if it > 0 {
+            if let Some(p) = progress.as_deref_mut() {
+                if p(it, iters, loss).is_break() {
+                    return Err(Error::Interrupted { step: it });
+                }
+            }
+        }
         ys.clear();
         for s in estimates.iter() {
             ys.push(stft.synthesize(s)?);

@@ -85,18 +85,22 @@ pub(crate) fn bin_layout(params: &DirectCqtParams, sample_rate: f64) -> Result<V
     (0..params.n_bins)
         .map(|k| {
             let fk = params.f_min * 2f64.powf(k as f64 / params.bins_per_octave as f64);
-            let mut n = (sample_rate * params.q / fk) as usize;
-            if n > MAX_WINDOW {
-                // checked before any window is allocated (a file's absurd sample rate)
+            let len = sample_rate * params.q / fk;
+            // checked before anything is allocated: the direct kernels are built eagerly and
+            // a sample rate of 1e12 Hz asked for terabytes (bin 0 has the longest window)
+            if len.is_nan() || len > MAX_WINDOW as f64 {
                 return Err(Error::param(
-                    "f_min (lowest constant-Q bin)",
-                    format!("{fk} Hz (bin {k}): a window of {n} samples at {sample_rate} Hz"),
+                    "window of constant-Q bin",
                     format!(
-                        "windows of at most {MAX_WINDOW} samples (q · sample rate / f_min); \
-                         raise f_min or lower q"
+                        "{len:.0} samples (bin {k}: q·sr/f = {} · {sample_rate} / {fk})",
+                        params.q
+                    ),
+                    format!(
+                        "at most {MAX_WINDOW} samples; raise f_min or lower q or the sample rate"
                     ),
                 ));
             }
+            let mut n = len as usize;
             if n % 2 == 1 {
                 n += 1;
             }
@@ -140,14 +144,16 @@ impl DirectCqt {
     /// more than [`MAX_DIRECT_KERNEL_SAMPLES`] samples in all.
     pub fn new(params: DirectCqtParams, sample_rate: f64) -> Result<Self> {
         let layout = bin_layout(&params, sample_rate)?;
+        // every kernel is stored whole (16 bytes a sample): about 92 times bin 0's window at
+        // 64 bins per octave, so a window near the limit would still ask for tens of GiB
         let total: usize = layout.iter().map(|b| b.window_len).sum();
         if total > MAX_DIRECT_KERNEL_SAMPLES {
             return Err(Error::param(
                 "direct constant-Q kernels",
-                format!("{total} samples in all at {sample_rate} Hz"),
+                format!("{total} samples in all ({} bins)", layout.len()),
                 format!(
-                    "at most {MAX_DIRECT_KERNEL_SAMPLES} (one complex value each, held at once); \
-                     raise f_min, lower q or the sample rate, or use the sparse kernels"
+                    "at most {MAX_DIRECT_KERNEL_SAMPLES} (2 GiB); use the sparse kernels, fewer \
+                     bins or a higher f_min"
                 ),
             ));
         }

@@ -5,6 +5,7 @@ use super::decimate::{decimate2, halfband_taps, DECIMATE_PASS};
 use super::kernel_bank::{BankBin, Framing, HannKernel, KernelBank};
 use super::{CqtBin, CqtCoefficients};
 use crate::error::{Error, Result};
+use crate::transform::representation::MAX_WINDOW;
 use crate::transform::{check_bin, not_invertible, Coefficients, Transform};
 use serde::{Deserialize, Serialize};
 use std::f64::consts::PI;
@@ -127,6 +128,21 @@ impl Vqt {
             .iter()
             .map(|&f| q * sample_rate / (f + params.gamma / alpha))
             .collect();
+        // checked before the kernels are built: at 1e12 Hz they asked for terabytes (bin 0 has
+        // the longest window)
+        if lengths[0].is_nan() || lengths[0] > MAX_WINDOW as f64 {
+            return Err(Error::param(
+                "window of variable-Q bin 0",
+                format!(
+                    "{:.0} samples (at f_min = {} Hz, {sample_rate} Hz)",
+                    lengths[0], params.f_min
+                ),
+                format!(
+                    "at most {MAX_WINDOW} samples; raise f_min or gamma, or lower filter_scale or \
+                     the sample rate"
+                ),
+            ));
+        }
         // upper edge of each kernel's main lobe (Hann: 2 cycles per window length)
         let edge: Vec<f64> = freqs
             .iter()
