@@ -28,12 +28,13 @@ def _sources(x: Any, name: str) -> np.ndarray:
 
 
 def _common_scale(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
-    """The arrays times one power of two when their peak is far from 1 (beyond 2^±300): the
-    scores are invariant to a common scale, but the energies of samples near 1e300 overflowed
-    (and those near 1e-300 underflowed) to a NaN score. A power of two scales exactly, and
+    """The arrays times one power of two when their peak is far from 1 (above 2^150 or below
+    2^-300): the scores are invariant to a common scale, but the energies of samples near 1e300
+    overflowed (and those near 1e-300 underflowed) to a NaN score, and the library refuses
+    peaks above 1e50 (`MAX_AMPLITUDE` of its metrics). A power of two scales exactly, and
     signals of ordinary amplitude are passed through untouched."""
     peak = max((float(np.max(np.abs(a))) for a in arrays if a.size), default=0.0)
-    if peak == 0.0 or 2.0**-300 <= peak <= 2.0**300:
+    if peak == 0.0 or 2.0**-300 <= peak <= 2.0**150:
         return arrays
     # elementwise: 2^1063 (for subnormal peaks) is not a double, the scaled samples are
     e = -int(np.frexp(peak)[1])

@@ -266,13 +266,6 @@ impl SeparateConfig {
             r.validate()?;
             general::check_invertible(r)?;
         }
-        if self.phase_iters > crate::fit::MAX_STEPS {
-            return Err(Error::param(
-                "phase_iters",
-                self.phase_iters,
-                format!("at most {} iterations", crate::fit::MAX_STEPS),
-            ));
-        }
         if let (Some(r), true) = (self.general_representation(), self.phase_iters > 0) {
             return Err(Error::param(
                 "phase_iters",
