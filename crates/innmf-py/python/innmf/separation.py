@@ -137,6 +137,11 @@ def separate(
             solver and steps, and the training of templates learned here; ``solver``/``steps``
             given as well win; without one on other representations: 200 Rprop steps and the
             paper's training).
+        progress: optional ``progress(step, steps, loss)``, called at most every ~0.1 s (and
+            after the last step) during each template fit, the activation fit and, with
+            ``phase_iters``, the phase refinement (then ``step`` of ``phase_iters``, with the
+            activation fit's final loss); an exception it raises stops the separation and
+            propagates. Ctrl-C stops it within a fraction of a second (``KeyboardInterrupt``).
 
     Returns:
         A list of float64 signals, each as long as the mixture (with ``return_report``, a tuple
