@@ -75,6 +75,7 @@ impl Fixtures {
         innmf::io::write_npy(&p.join("wdir/freqs.npy"), &freqs, false).unwrap();
         let big_weights = innmf::io::NdArray::vector(vec![1e300; 4]);
         innmf::io::write_npy(&p.join("bigw.npy"), &big_weights, false).unwrap();
+        innmf::audio::write_wav(&p.join("long.wav"), &vec![0.1; 200_000], 8000).unwrap();
         let f = Fixtures { dir };
         let (code, _, err) = innmf_code(&[
             "fit",
@@ -173,6 +174,7 @@ const CASES: &[(&str, &[&str])] = &[
     ("sample {m.safetensors} --freqs 0:8000:18446744073709551615 --times 0 --out {outdir}", &["--freqs", "18446744073709551615"]),
     ("analyze {fast.wav} --transform hybrid -o {out.npz}", &["f_min", "4000000000 Hz", "16777216"]),
     ("nmf {tone.wav} --rank 2 --window 4294967296 --hop 1 --out {outdir}", &["--window", "4294967296"]),
+    ("analyze {long.wav} --window 65536 --hop 1 -o {out.npz}", &["--hop", "1", "32769 bins"]),
     ("nmf {tone.wav} --rank 2 --iters 1000000000000 --tol 0 --out {outdir}", &["--iters", "1000000000000"]),
     ("separate --source {tone.wav} --source {other.wav} --mix {mix.wav} --phase-iters 1000000000000 -o {outdir}", &["--phase-iters", "1000000000000"]),
     // 4. outputs never over an input, extensions match their format

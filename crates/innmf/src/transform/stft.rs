@@ -312,6 +312,20 @@ impl Stft {
                 ),
             ));
         }
+        // a point set holds at most u32::MAX points: refuse a larger spectrogram before it is
+        // allocated (a 65536-sample window at hop 1 over 30 s asked for 114 GB, an abort)
+        let bins = self.params.window_len / 2 + 1;
+        let values = bins as u128 * frames as u128;
+        if values > u32::MAX as u128 {
+            return Err(Error::param(
+                "hop",
+                self.params.hop,
+                format!(
+                    "a spectrogram of at most {} values: {bins} bins × {frames} frames is {values}",
+                    u32::MAX
+                ),
+            ));
+        }
         Ok(frames)
     }
 
@@ -817,5 +831,11 @@ mod tests {
         assert!(e.to_string().contains("64"));
         assert!(s.analyze(&[]).is_err());
         assert!(s.analyze(&[f64::NAN; 100]).is_err());
+        // sizes refused before anything is allocated (a 2^32 window, a spectrogram of more
+        // values than a point set holds: both aborted out of memory)
+        assert!(Stft::new(StftParams::new(MAX_WINDOW + 1, 1), 100.0).is_err());
+        let s = Stft::new(StftParams::new(65536, 1), 8000.0).unwrap();
+        let e = s.analyze(&vec![0.1; 200_000]).unwrap_err().to_string();
+        assert!(e.contains("hop") && e.contains("32769 bins"), "{e}");
     }
 }
