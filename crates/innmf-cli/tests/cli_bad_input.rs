@@ -41,26 +41,13 @@ impl Fixtures {
         )
         .unwrap();
         // a stereo float WAV whose second channel holds a NaN
-        let mut wav = Vec::new();
-        let n = 100u32;
-        let data_len = n * 2 * 4;
-        wav.extend_from_slice(b"RIFF");
-        wav.extend_from_slice(&(36 + data_len).to_le_bytes());
-        wav.extend_from_slice(b"WAVEfmt ");
-        wav.extend_from_slice(&16u32.to_le_bytes());
-        wav.extend_from_slice(&3u16.to_le_bytes()); // IEEE float
-        wav.extend_from_slice(&2u16.to_le_bytes());
-        wav.extend_from_slice(&8000u32.to_le_bytes());
-        wav.extend_from_slice(&(8000u32 * 8).to_le_bytes());
-        wav.extend_from_slice(&8u16.to_le_bytes());
-        wav.extend_from_slice(&32u16.to_le_bytes());
-        wav.extend_from_slice(b"data");
-        wav.extend_from_slice(&data_len.to_le_bytes());
-        for i in 0..n {
-            wav.extend_from_slice(&0.1f32.to_le_bytes());
+        let mut data = Vec::new();
+        for i in 0..100 {
+            data.extend_from_slice(&0.1f32.to_le_bytes());
             let v = if i == 50 { f32::NAN } else { 0.1 };
-            wav.extend_from_slice(&v.to_le_bytes());
+            data.extend_from_slice(&v.to_le_bytes());
         }
+        let wav = float_wav(8000, 2, 32, &data);
         std::fs::write(p.join("nan2.wav"), wav).unwrap();
         // valid float WAVs at the edges of what arithmetic holds: samples of 1e200 (finite, but
         // their squares and energies are not), and a header's absurd sample rate of 4 GHz
@@ -133,26 +120,31 @@ impl Fixtures {
     }
 }
 
-/// A mono 64-bit float WAV at `rate` Hz.
-fn float64_wav(rate: u32, samples: &[f64]) -> Vec<u8> {
-    let data_len = samples.len() as u32 * 8;
+/// An IEEE-float WAV at `rate` Hz of `channels` channels of `bits`-bit samples, `data` the
+/// interleaved sample bytes (the byte rate wraps for absurd rates, as a corrupt header's would).
+fn float_wav(rate: u32, channels: u16, bits: u16, data: &[u8]) -> Vec<u8> {
+    let block = channels * bits / 8;
     let mut wav = Vec::new();
     wav.extend_from_slice(b"RIFF");
-    wav.extend_from_slice(&(36 + data_len).to_le_bytes());
+    wav.extend_from_slice(&(36 + data.len() as u32).to_le_bytes());
     wav.extend_from_slice(b"WAVEfmt ");
     wav.extend_from_slice(&16u32.to_le_bytes());
     wav.extend_from_slice(&3u16.to_le_bytes()); // IEEE float
-    wav.extend_from_slice(&1u16.to_le_bytes());
+    wav.extend_from_slice(&channels.to_le_bytes());
     wav.extend_from_slice(&rate.to_le_bytes());
-    wav.extend_from_slice(&rate.wrapping_mul(8).to_le_bytes());
-    wav.extend_from_slice(&8u16.to_le_bytes());
-    wav.extend_from_slice(&64u16.to_le_bytes());
+    wav.extend_from_slice(&rate.wrapping_mul(u32::from(block)).to_le_bytes());
+    wav.extend_from_slice(&block.to_le_bytes());
+    wav.extend_from_slice(&bits.to_le_bytes());
     wav.extend_from_slice(b"data");
-    wav.extend_from_slice(&data_len.to_le_bytes());
-    for v in samples {
-        wav.extend_from_slice(&v.to_le_bytes());
-    }
+    wav.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    wav.extend_from_slice(data);
     wav
+}
+
+/// A mono 64-bit float WAV at `rate` Hz.
+fn float64_wav(rate: u32, samples: &[f64]) -> Vec<u8> {
+    let data: Vec<u8> = samples.iter().flat_map(|v| v.to_le_bytes()).collect();
+    float_wav(rate, 1, 64, &data)
 }
 
 /// (arguments with `{name}` for fixture paths, substrings the message must hold)

@@ -138,7 +138,7 @@ def test_stoi_rates_whose_resampling_is_too_large_are_refused() -> None:
     x = np.random.default_rng(4).standard_normal(80_000)
     # at 1 Hz the signal resampled to 8e8 samples (minutes, no Ctrl-C); at 4294967295 Hz the
     # filter asked for 497 GB (an abort); 2^40 was an OverflowError
-    with pytest.raises(ValueError, match="fs = 1: expected a sample rate at which"):
+    with pytest.raises(ValueError, match="fs = 1: expected a sample rate between 1000"):
         innmf.metrics.stoi(x, x, 1)
     with pytest.raises(ValueError, match="fs = 4294967295"):
         innmf.metrics.stoi(x, x, 2**32 - 1)

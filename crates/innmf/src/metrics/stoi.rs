@@ -60,9 +60,10 @@ const EPS: f64 = f64::EPSILON;
 /// Returns `1e-5` when fewer than 30 frames remain after silent-frame removal (pystoi's value).
 ///
 /// # Errors
-/// Different lengths, empty or non-finite signals, `fs == 0`, an `fs` whose resampling to
-/// 10 kHz needs a factor above [`MAX_RESAMPLE_FACTOR`] or more than [`MAX_STOI_SAMPLES`]
-/// samples, and signals too short to hold one
+/// Different lengths, empty or non-finite signals, `fs` outside 1 kHz to
+/// [`MAX_SAMPLE_RATE`](crate::audio::MAX_SAMPLE_RATE) or whose resampling to 10 kHz needs a
+/// factor above [`MAX_RESAMPLE_FACTOR`] or more than [`MAX_STOI_SAMPLES`] samples, and signals
+/// too short to hold one
 /// 256-sample frame at 10 kHz (pystoi fails there with a NumPy error).
 pub fn stoi(clean: &[f64], processed: &[f64], fs: u32, extended: bool) -> Result<f64> {
     if clean.len() != processed.len() {
@@ -77,11 +78,15 @@ pub fn stoi(clean: &[f64], processed: &[f64], fs: u32, extended: bool) -> Result
             what: "clean signal",
         });
     }
-    if fs == 0 {
+    // below 1 kHz there is no speech band to score, and 1 Hz made a 2 s signal 2e8 samples
+    // long at 10 kHz; above MAX_SAMPLE_RATE the rate is a corrupt header's
+    const MIN_FS: u32 = 1000;
+    let max = crate::audio::MAX_SAMPLE_RATE;
+    if !(MIN_FS..=max).contains(&fs) {
         return Err(Error::param(
             "fs",
             fs,
-            "a sample rate > 0 Hz (STOI resamples to 10 kHz)",
+            format!("a sample rate between {MIN_FS} and {max} Hz (STOI resamples to 10 kHz)"),
         ));
     }
     // the resampling to 10 kHz, sized before it runs: at 1 Hz a minute of samples became 6e9

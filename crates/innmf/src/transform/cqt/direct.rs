@@ -92,7 +92,7 @@ pub(crate) fn bin_layout(params: &DirectCqtParams, sample_rate: f64) -> Result<V
                 return Err(Error::param(
                     "window of constant-Q bin",
                     format!(
-                        "{len:.0} samples (bin {k}: q·sr/f = {} · {sample_rate} / {fk})",
+                        "{len:.0} samples (bin {k}: q·sr/f = {} · {sample_rate} Hz / {fk} Hz)",
                         params.q
                     ),
                     format!(
