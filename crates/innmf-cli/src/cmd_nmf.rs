@@ -3,7 +3,7 @@
 
 use anyhow::{bail, Context};
 use innmf::audio::{read, ChannelSelect};
-use innmf::io::{check_output, read_npy, write_json, write_npy, NdArray};
+use innmf::io::{check_outputs_in, read_npy, write_json, write_npy, NdArray};
 use innmf::nmf::{Init, NmfParams, NmfReport, UpdateOrder};
 use innmf::transform::stft::{Stft, StftParams};
 use serde::Serialize;
@@ -225,9 +225,7 @@ pub fn run(args: &NmfArgs) -> anyhow::Result<()> {
     if !args.no_plot {
         names.extend(["W.png", "H.png", "loss.png"]);
     }
-    for name in names {
-        check_output(&args.out.join(name), "out", &[], &inputs, &[])?;
-    }
+    check_outputs_in(&args.out, "out", &names, &inputs)?;
     let m = load_input(args).with_context(|| format!("reading {}", args.input.display()))?;
     let fixed = match &args.fixed_w {
         Some(path) => {

@@ -116,9 +116,7 @@ pub fn run(args: &SampleArgs) -> Result<()> {
     if args.plot {
         names.extend(["W.png".to_string(), "H.png".to_string()]);
     }
-    for name in &names {
-        io::check_output(&args.out.join(name), "out", &[], &inputs, &[])?;
-    }
+    io::check_outputs_in(&args.out, "out", &names, &inputs)?;
     let k = model.rank();
     let w: Vec<f64> = model.sample_w(&freqs).iter().map(|&v| v as f64).collect();
     let h: Vec<f64> = model.sample_h(&times).iter().map(|&v| v as f64).collect();

@@ -88,28 +88,6 @@ pub fn transfer_cwt(f_min: f64, voices_per_octave: usize, sample_rate: f64) -> R
 /// Most bootstrap resamples of a confidence interval (held at once, one median each).
 pub const MAX_BOOTSTRAP: usize = 1_000_000;
 
-/// Checks a rate recordings are resampled to: 1 kHz to [`innmf::audio::MAX_SAMPLE_RATE`].
-fn check_sample_rate(name: &'static str, rate: u32) -> Result<()> {
-    let max = innmf::audio::MAX_SAMPLE_RATE;
-    if !(1000..=max).contains(&rate) {
-        return Err(Error::param(name, rate, format!("1000 to {max} Hz")));
-    }
-    Ok(())
-}
-
-/// Checks a number of NMF iterations against [`innmf::fit::MAX_STEPS`] (every one runs: beyond,
-/// a typo, not a plan).
-fn check_nmf_iter(name: &'static str, n: usize) -> Result<()> {
-    if n > innmf::fit::MAX_STEPS {
-        return Err(Error::param(
-            name,
-            n,
-            format!("at most {} iterations", innmf::fit::MAX_STEPS),
-        ));
-    }
-    Ok(())
-}
-
 /// Settings of the transfer study.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TransferConfig {
@@ -344,8 +322,8 @@ impl MusicConfig {
                 return Err(Error::param(name, 0, "at least 1"));
             }
         }
-        check_nmf_iter("music.nmf_iter", self.nmf_iter)?;
-        check_sample_rate("music.sample_rate", self.sample_rate)?;
+        innmf::fit::check_iterations("music.nmf_iter", self.nmf_iter, "iterations")?;
+        innmf::audio::check_sample_rate("music.sample_rate", self.sample_rate, "")?;
         if let Some(s) = self.h_step {
             if !(s.is_finite() && s > 0.0) {
                 return Err(Error::param(
@@ -743,8 +721,8 @@ impl ExperimentConfig {
         pos("transfer.steps", self.transfer.steps)?;
         pos("transfer.refit_steps", self.transfer.refit_steps)?;
         pos("hybrid.steps", self.hybrid.steps)?;
-        check_sample_rate("sample_rate", self.sample_rate)?;
-        check_sample_rate("hybrid.sample_rate", self.hybrid.sample_rate)?;
+        innmf::audio::check_sample_rate("sample_rate", self.sample_rate, "")?;
+        innmf::audio::check_sample_rate("hybrid.sample_rate", self.hybrid.sample_rate, "")?;
         // every resample is drawn and held: beyond, a typo, not a plan
         if self.bootstrap > MAX_BOOTSTRAP {
             return Err(Error::param(
@@ -753,7 +731,7 @@ impl ExperimentConfig {
                 format!("at most {MAX_BOOTSTRAP} resamples"),
             ));
         }
-        check_nmf_iter("nmf_iter", self.nmf_iter)?;
+        innmf::fit::check_iterations("nmf_iter", self.nmf_iter, "iterations")?;
         if !(self.power.is_finite() && self.power > 0.0) {
             return Err(Error::param("power", self.power, "a finite value > 0"));
         }

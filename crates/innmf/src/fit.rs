@@ -88,6 +88,18 @@ impl Default for FitConfig {
 /// Most optimizer steps a fit may take (a larger request is a typo, not a plan).
 pub const MAX_STEPS: usize = 100_000_000;
 
+/// Checks a count of iterations that all run (NMF's, a warm start's, phase refinement's)
+/// against [`MAX_STEPS`]; `unit` names them in the message ("iterations").
+///
+/// # Errors
+/// [`Error::InvalidParameter`] naming `name` and its value.
+pub fn check_iterations(name: &'static str, n: usize, unit: &str) -> Result<()> {
+    if n > MAX_STEPS {
+        return Err(Error::param(name, n, format!("at most {MAX_STEPS} {unit}")));
+    }
+    Ok(())
+}
+
 impl FitConfig {
     /// Checks the settings (the model-dependent part, `Freeze::WComponents` against the rank, is
     /// checked by [`fit`]).

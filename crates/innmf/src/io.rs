@@ -139,6 +139,22 @@ fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
+/// [`check_output`] for each of the fixed file `names` a command writes into the folder `dir`
+/// (`what` names the folder's option in messages).
+///
+/// # Errors
+/// Those of [`check_output`], for the first file that fails.
+pub fn check_outputs_in<S: AsRef<str>>(
+    dir: &Path,
+    what: &'static str,
+    names: &[S],
+    inputs: &[&Path],
+) -> Result<()> {
+    names
+        .iter()
+        .try_for_each(|n| check_output(&dir.join(n.as_ref()), what, &[], inputs, &[]))
+}
+
 /// Checks an output file before any work is done: its extension is one of `extensions`
 /// (lowercase, without the dot; empty = any), it is none of `inputs` nor of `other_outputs` (by
 /// canonical path, so `./a.npz` and `a.npz` are one file), and its folder exists or can be

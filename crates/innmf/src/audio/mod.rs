@@ -386,6 +386,22 @@ pub fn write_wav(path: &Path, samples: &[f64], sample_rate: u32) -> Result<()> {
 
 /// Highest sample rate accepted for resampling targets (Hz): 16 × 192 kHz. Higher is a typo.
 pub const MAX_SAMPLE_RATE: u32 = 3_072_000;
+
+/// Checks a rate signals are analysed or scored at: 1 kHz (no speech band below it) to
+/// [`MAX_SAMPLE_RATE`]; `why` ends the message (" (STOI resamples to 10 kHz)", or "").
+///
+/// # Errors
+/// [`Error::InvalidParameter`] naming `name` and the rate.
+pub fn check_sample_rate(name: &'static str, rate: u32, why: &str) -> Result<()> {
+    if !(1000..=MAX_SAMPLE_RATE).contains(&rate) {
+        return Err(Error::param(
+            name,
+            rate,
+            format!("a sample rate between 1000 and {MAX_SAMPLE_RATE} Hz{why}"),
+        ));
+    }
+    Ok(())
+}
 /// A mono signal and its sample rate.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Signal {

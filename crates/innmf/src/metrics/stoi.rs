@@ -80,15 +80,7 @@ pub fn stoi(clean: &[f64], processed: &[f64], fs: u32, extended: bool) -> Result
     }
     // below 1 kHz there is no speech band to score, and 1 Hz made a 2 s signal 2e8 samples
     // long at 10 kHz; above MAX_SAMPLE_RATE the rate is a corrupt header's
-    const MIN_FS: u32 = 1000;
-    let max = crate::audio::MAX_SAMPLE_RATE;
-    if !(MIN_FS..=max).contains(&fs) {
-        return Err(Error::param(
-            "fs",
-            fs,
-            format!("a sample rate between {MIN_FS} and {max} Hz (STOI resamples to 10 kHz)"),
-        ));
-    }
+    crate::audio::check_sample_rate("fs", fs, " (STOI resamples to 10 kHz)")?;
     // the resampling to 10 kHz, sized before it runs: at 1 Hz a minute of samples became 6e9
     // (minutes without Ctrl-C, or an abort), at 4294967295 Hz the filter asked for 497 GB
     let g = gcd(u64::from(STOI_FS), u64::from(fs));

@@ -263,13 +263,7 @@ impl NmfParams {
             return Err(Error::param("tol", self.tol, "a finite value >= 0"));
         }
         // with tol = 0 every iteration runs: more than a fit's steps is a typo, not a plan
-        if self.max_iter > crate::fit::MAX_STEPS {
-            return Err(Error::param(
-                "max_iter",
-                self.max_iter,
-                format!("at most {} iterations", crate::fit::MAX_STEPS),
-            ));
-        }
+        crate::fit::check_iterations("max_iter", self.max_iter, "iterations")?;
         if self.check_every == 0 {
             return Err(Error::param("check_every", 0, "an integer >= 1"));
         }

@@ -234,13 +234,7 @@ impl SeparateConfig {
             ));
         }
         // each iteration is an inverse and a forward STFT of the mixture
-        if self.phase_iters > crate::fit::MAX_STEPS {
-            return Err(Error::param(
-                "phase_iters",
-                self.phase_iters,
-                format!("at most {} iterations", crate::fit::MAX_STEPS),
-            ));
-        }
+        crate::fit::check_iterations("phase_iters", self.phase_iters, "iterations")?;
         if self.free > MAX_FREE_COMPONENTS {
             return Err(Error::param(
                 "free",

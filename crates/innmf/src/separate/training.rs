@@ -218,13 +218,11 @@ impl TrainingOptions {
     /// The first invalid setting, named.
     pub fn validate(&self) -> Result<()> {
         // the fits' own limit (a warm start of 2^63 updates ran for ever)
-        if self.nmf_warm_start > crate::fit::MAX_STEPS {
-            return Err(Error::param(
-                "nmf_warm_start",
-                self.nmf_warm_start,
-                format!("at most {} multiplicative updates", crate::fit::MAX_STEPS),
-            ));
-        }
+        crate::fit::check_iterations(
+            "nmf_warm_start",
+            self.nmf_warm_start,
+            "multiplicative updates",
+        )?;
         if self.freeze_h && self.nmf_warm_start == 0 {
             return Err(Error::param(
                 "freeze_h",
