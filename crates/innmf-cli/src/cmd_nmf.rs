@@ -3,6 +3,7 @@
 
 use anyhow::{bail, Context};
 use innmf::audio::{read, ChannelSelect};
+use innmf::error::Num;
 use innmf::io::{check_outputs_in, read_npy, write_json, write_npy, NdArray};
 use innmf::nmf::{Init, NmfParams, NmfReport, UpdateOrder};
 use innmf::transform::stft::{Stft, StftParams};
@@ -124,7 +125,7 @@ fn load_input(args: &NmfArgs) -> anyhow::Result<Matrix> {
         }
         "wav" => {
             if !(args.power.is_finite() && args.power > 0.0) {
-                bail!("--power {}: expected a finite value > 0", args.power);
+                bail!("--power {}: expected a finite value > 0", Num(args.power));
             }
             let audio = read(&args.input)?;
             let select = args

@@ -562,7 +562,7 @@ impl ExperimentConfig {
             (Some(p), Some(q)) if p != q => {
                 return Err(Error::param(
                     "preset",
-                    p,
+                    p.to_string(),
                     format!("the configuration's preset ({q}) or no --preset: give one of them"),
                 ))
             }
@@ -711,7 +711,7 @@ impl ExperimentConfig {
             {
                 return Err(Error::param(
                     "preset",
-                    p,
+                    p.to_string(),
                     "innmf_training, separation_solver and separation_steps as the preset sets \
                      them (ExperimentConfig::apply_preset)",
                 ));

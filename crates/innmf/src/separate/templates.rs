@@ -5,7 +5,7 @@
 use super::activations::nmf_fit_report;
 use super::training::{check_main_steps, train, training_record, Preset, TrainingOptions};
 use crate::divergence::Divergence;
-use crate::error::{Error, Result};
+use crate::error::{Error, Num, Result};
 use crate::field::{Axis, Factor, Table};
 use crate::fit::{FitConfig, FitReport, Progress};
 use crate::model::{FactorKind, Model, ModelSpec};
@@ -293,7 +293,7 @@ impl<'a> TemplateSet<'a> {
                 if !other_rates {
                     return Err(Error::param(
                         "mixture sample rate",
-                        format!("{sample_rate} Hz"),
+                        format!("{} Hz", Num(sample_rate)),
                         format!(
                             "the rate {} Hz that model {} was trained at (or allow other rates \
                              to use it anyway: its templates are then zero above {} Hz)",
