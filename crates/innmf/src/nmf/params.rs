@@ -252,13 +252,7 @@ impl NmfParams {
         if self.rank == 0 {
             return Err(Error::param("rank", self.rank, "an integer >= 1"));
         }
-        if !self.beta.is_finite() {
-            return Err(Error::param(
-                "beta",
-                self.beta,
-                "a finite number (0 IS, 1 KL, 2 Euclidean)",
-            ));
-        }
+        crate::divergence::check_beta(self.beta)?;
         if !(self.tol.is_finite() && self.tol >= 0.0) {
             return Err(Error::param("tol", self.tol, "a finite value >= 0"));
         }

@@ -242,9 +242,7 @@ impl SeparateConfig {
                 format!("at most {MAX_FREE_COMPONENTS} free components"),
             ));
         }
-        if !(self.beta.is_finite() && (-10.0..=10.0).contains(&self.beta)) {
-            return Err(Error::param("beta", self.beta, "a finite β in [−10, 10]"));
-        }
+        crate::divergence::check_beta(self.beta)?;
         if !(self.fraction > 0.0 && self.fraction <= 1.0) {
             return Err(Error::param("fraction", self.fraction, "a value in (0, 1]"));
         }
