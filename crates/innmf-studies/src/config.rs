@@ -751,10 +751,15 @@ impl ExperimentConfig {
                 ),
             ));
         }
-        for &w in self.windows.iter().chain([&self.train_window]) {
-            if w < 4 {
-                return Err(Error::param("window", w, "at least 4 samples"));
-            }
+        if let Some(&w) = self.windows.iter().find(|&&w| w < 4) {
+            return Err(Error::param("windows", w, "at least 4 samples"));
+        }
+        if self.train_window < 4 {
+            return Err(Error::param(
+                "train_window",
+                self.train_window,
+                "at least 4 samples",
+            ));
         }
         for (name, s) in [
             ("train_seconds", self.train_seconds),
