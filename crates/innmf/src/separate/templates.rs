@@ -315,11 +315,25 @@ impl<'a> TemplateSet<'a> {
 }
 
 /// W of a template set at `freqs` (Hz), `[K, F]`, zero above `max_freq`.
+///
+/// Values are clipped below at 0; a non-finite value (a network that overflows f32, a corrupt
+/// model) stays non-finite.
 pub fn sample_templates(set: &TemplateSet<'_>, freqs: &[f64]) -> Vec<f64> {
     let k = set.model.rank();
     let nf = freqs.len();
     let w = set.model.sample_w(freqs);
-    let mut out: Vec<f64> = w.iter().map(|&v| (v as f64).max(0.0)).collect();
+    // negative values clip to 0; NaN stays NaN (`max` would turn it into 0) for the caller to
+    // report as non-finite rather than as a template with no energy
+    let mut out: Vec<f64> = w
+        .iter()
+        .map(|&v| {
+            if v.is_nan() {
+                f64::NAN
+            } else {
+                (v as f64).max(0.0)
+            }
+        })
+        .collect();
     if let Some(fmax) = set.max_freq {
         for c in 0..k {
             for (i, &f) in freqs.iter().enumerate() {
