@@ -42,7 +42,7 @@ pub use masks::{masks, MaskKind};
 pub use phase::PhaseMethod;
 pub use templates::{
     learn_templates, nmf_model, sample_templates, LearnedTemplates, TemplateConfig, TemplateMethod,
-    TemplateSet,
+    TemplateSet, MAX_TEMPLATE_MAGNITUDE,
 };
 pub use training::{
     fit_with_options, train, training_record, warm_start, with_freq_midpoints, Preset,
