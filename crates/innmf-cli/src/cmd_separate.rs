@@ -97,7 +97,7 @@ pub struct SeparateArgs {
     /// Learning rate (Rprop initial step) of every fit.
     #[arg(long, default_value_t = 1e-3)]
     pub lr: f32,
-    /// β of the β-divergence (0 Itakura-Saito, 1 KL, 2 Euclidean).
+    /// β of the β-divergence (0 Itakura-Saito, 1 KL, 2 Euclidean; at most ±10).
     #[arg(long, default_value_t = 1.0)]
     pub beta: f64,
     /// Extra components learned on the mixture alone (an unknown source): written as noise.wav.
