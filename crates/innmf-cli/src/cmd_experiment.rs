@@ -3,6 +3,7 @@
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
+use innmf::error::Num;
 use innmf_studies::{self as experiment, report, Event, ExperimentConfig, RunOptions, Study};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -122,8 +123,9 @@ pub struct ExperimentArgs {
 fn claim_settings(stale_after: f64) -> Result<experiment::ClaimSettings> {
     if !(stale_after.is_finite() && stale_after > 0.0 && stale_after <= 1e9) {
         anyhow::bail!(
-            "--stale-after {stale_after}: expected seconds in (0, 1e9] (the age after which \
-             another process's claim on a unit is taken over)"
+            "--stale-after {}: expected seconds in (0, 1e9] (the age after which \
+             another process's claim on a unit is taken over)",
+            Num(stale_after)
         );
     }
     Ok(experiment::ClaimSettings {

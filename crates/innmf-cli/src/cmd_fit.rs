@@ -77,7 +77,7 @@ pub struct FitArgs {
     /// Fourier feature octaves.
     #[arg(long, default_value_t = 10)]
     pub features: usize,
-    /// Sine scale ω.
+    /// Sine scale ω, in (0, 1000].
     #[arg(long, default_value_t = 1.0)]
     pub omega: f32,
     /// SIREN initialization instead of PyTorch's default.
@@ -86,7 +86,7 @@ pub struct FitArgs {
     /// Logarithmic frequency axis for W's input.
     #[arg(long)]
     pub log_freq: bool,
-    /// β of the β-divergence (0 Itakura-Saito, 1 KL, 2 Euclidean).
+    /// β of the β-divergence (0 Itakura-Saito, 1 KL, 2 Euclidean; at most ±10).
     #[arg(long, default_value_t = 1.0)]
     pub beta: f64,
     /// Optimizer.

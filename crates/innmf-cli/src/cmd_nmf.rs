@@ -3,6 +3,7 @@
 
 use anyhow::{bail, Context};
 use innmf::audio::{read, ChannelSelect};
+use innmf::error::Num;
 use innmf::io::{check_outputs_in, read_npy, write_json, write_npy, NdArray};
 use innmf::nmf::{Init, NmfParams, NmfReport, UpdateOrder};
 use innmf::transform::stft::{Stft, StftParams};
@@ -18,7 +19,8 @@ pub struct NmfArgs {
     /// Number of components K.
     #[arg(long, default_value_t = 20)]
     pub rank: usize,
-    /// β of the β-divergence: 2 Euclidean, 1 Kullback–Leibler, 0 Itakura–Saito, or any value.
+    /// β of the β-divergence: 2 Euclidean, 1 Kullback–Leibler, 0 Itakura–Saito, or any value in
+    /// [−10, 10].
     #[arg(long, default_value_t = 1.0)]
     pub beta: f64,
     /// Initialisation: random, paper, nndsvd, nndsvda, nndsvdar.
@@ -36,7 +38,7 @@ pub struct NmfArgs {
     /// Output folder (W.npy, H.npy, report.json, plots).
     #[arg(long, default_value = "nmf-out")]
     pub out: PathBuf,
-    /// Regularisation strength on W (scikit-learn's alpha_W).
+    /// Regularisation strength on W (scikit-learn's alpha_W), at most 1e30.
     #[arg(long, default_value_t = 0.0)]
     pub alpha_w: f64,
     /// Regularisation strength on H (default: same as --alpha-w).
@@ -124,7 +126,7 @@ fn load_input(args: &NmfArgs) -> anyhow::Result<Matrix> {
         }
         "wav" => {
             if !(args.power.is_finite() && args.power > 0.0) {
-                bail!("--power {}: expected a finite value > 0", args.power);
+                bail!("--power {}: expected a finite value > 0", Num(args.power));
             }
             let audio = read(&args.input)?;
             let select = args

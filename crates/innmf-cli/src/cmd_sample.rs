@@ -1,6 +1,7 @@
 //! `innmf sample`: evaluate a model's W(f), H(t) and reconstruction on any grid.
 
 use anyhow::{bail, Context, Result};
+use innmf::error::Num;
 use innmf::io::{self, NdArray};
 use std::path::{Path, PathBuf};
 
@@ -130,22 +131,23 @@ pub fn run(args: &SampleArgs) -> Result<()> {
     let (nf, nt) = (freqs.len(), times.len());
     let first_bad = |vals: &[f64]| vals.iter().position(|x| !x.is_finite());
     let bad = if let Some(i) = first_bad(&w) {
-        let at = format!("component {}, {} Hz", i / nf + 1, freqs[i % nf]);
+        let at = format!("component {}, {} Hz", i / nf + 1, Num(freqs[i % nf]));
         Some(("W", w[i], at))
     } else if let Some(i) = first_bad(&h) {
-        let at = format!("component {}, {} s", i / nt + 1, times[i % nt]);
+        let at = format!("component {}, {} s", i / nt + 1, Num(times[i % nt]));
         Some(("H", h[i], at))
     } else {
         first_bad(&v).map(|i| {
-            let at = format!("{} Hz, {} s", freqs[i / nt], times[i % nt]);
+            let at = format!("{} Hz, {} s", Num(freqs[i / nt]), Num(times[i % nt]));
             ("the reconstruction", v[i], at)
         })
     };
     if let Some((name, value, at)) = bad {
         bail!(
-            "{}: {name} evaluates to {value} at {at}: expected finite values (the model's \
+            "{}: {name} evaluates to {} at {at}: expected finite values (the model's \
              parameters overflow f32 there); nothing was written",
-            args.model.display()
+            args.model.display(),
+            Num(value)
         );
     }
     match args.format {

@@ -97,7 +97,7 @@ pub struct SeparateArgs {
     /// Learning rate (Rprop initial step) of every fit.
     #[arg(long, default_value_t = 1e-3)]
     pub lr: f32,
-    /// β of the β-divergence (0 Itakura-Saito, 1 KL, 2 Euclidean).
+    /// β of the β-divergence (0 Itakura-Saito, 1 KL, 2 Euclidean; at most ±10).
     #[arg(long, default_value_t = 1.0)]
     pub beta: f64,
     /// Extra components learned on the mixture alone (an unknown source): written as noise.wav.
@@ -310,7 +310,25 @@ pub fn run(args: &SeparateArgs) -> Result<()> {
             ..*p
         });
     }
-    tcfg.representation.validate()?;
+    if train_stft {
+        // the library names the STFT's own parameters; here they came from --train-window and
+        // --train-hop, not --window and --hop
+        tcfg.representation.validate().map_err(|e| match e {
+            innmf::Error::InvalidParameter {
+                name: "window" | "window length",
+                value,
+                expected,
+            } => anyhow::anyhow!("--train-window {value}: expected {expected}"),
+            innmf::Error::InvalidParameter {
+                name: "hop",
+                value,
+                expected,
+            } => anyhow::anyhow!("--train-hop {value}: expected {expected}"),
+            e => e.into(),
+        })?;
+    } else {
+        tcfg.representation.validate()?;
+    }
     // every output location is checked before anything is computed
     let inputs: Vec<&Path> = std::iter::once(args.mix.as_path())
         .chain(args.source.iter().map(PathBuf::as_path))

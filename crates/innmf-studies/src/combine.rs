@@ -72,7 +72,7 @@ pub fn combine(runs: &[Results]) -> Result<Results> {
     }
     let first = &runs[0];
     let first_cfg = serde_json::to_value(&first.config)
-        .map_err(|e| Error::param("config", e, "a configuration that serializes"))?;
+        .map_err(|e| Error::param("config", e.to_string(), "a configuration that serializes"))?;
     let mut seeds: Vec<u64> = Vec::with_capacity(runs.len());
     for (i, r) in runs.iter().enumerate() {
         let what = format!("run {} (seed {})", i + 1, r.config.seed);
@@ -97,8 +97,9 @@ pub fn combine(runs: &[Results]) -> Result<Results> {
                 ));
             }
         }
-        let cfg = serde_json::to_value(&r.config)
-            .map_err(|e| Error::param("config", e, "a configuration that serializes"))?;
+        let cfg = serde_json::to_value(&r.config).map_err(|e| {
+            Error::param("config", e.to_string(), "a configuration that serializes")
+        })?;
         if let Some(field) = config_difference(&first_cfg, &cfg) {
             return Err(Error::param(
                 "runs",

@@ -562,7 +562,7 @@ impl ExperimentConfig {
             (Some(p), Some(q)) if p != q => {
                 return Err(Error::param(
                     "preset",
-                    p,
+                    p.to_string(),
                     format!("the configuration's preset ({q}) or no --preset: give one of them"),
                 ))
             }
@@ -711,7 +711,7 @@ impl ExperimentConfig {
             {
                 return Err(Error::param(
                     "preset",
-                    p,
+                    p.to_string(),
                     "innmf_training, separation_solver and separation_steps as the preset sets \
                      them (ExperimentConfig::apply_preset)",
                 ));
@@ -751,10 +751,15 @@ impl ExperimentConfig {
                 ),
             ));
         }
-        for &w in self.windows.iter().chain([&self.train_window]) {
-            if w < 4 {
-                return Err(Error::param("window", w, "at least 4 samples"));
-            }
+        if let Some(&w) = self.windows.iter().find(|&&w| w < 4) {
+            return Err(Error::param("windows", w, "at least 4 samples"));
+        }
+        if self.train_window < 4 {
+            return Err(Error::param(
+                "train_window",
+                self.train_window,
+                "at least 4 samples",
+            ));
         }
         for (name, s) in [
             ("train_seconds", self.train_seconds),

@@ -15,6 +15,27 @@
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 
+/// The largest |β| accepted anywhere (fit, nmf, separate, the Python classes, experiment
+/// configurations). The β terms raise magnitudes and the ε floor (1e-8) to the powers β and
+/// β − 2: beyond ±10 they leave f64's range (1e-8^−12 is 1e96; 1e-8^−40 overflows) or vanish,
+/// so the loss is infinite or NaN at the first step. The useful range is about [−1, 3].
+pub const MAX_ABS_BETA: f64 = 10.0;
+
+/// Checks a β: finite and within ±[`MAX_ABS_BETA`]. The one check behind every β option.
+pub fn check_beta(beta: f64) -> Result<()> {
+    if beta.is_finite() && beta.abs() <= MAX_ABS_BETA {
+        Ok(())
+    } else {
+        Err(Error::param(
+            "beta",
+            beta,
+            "a finite β in [−10, 10] (0 Itakura–Saito, 1 Kullback–Leibler, 2 Euclidean; beyond \
+             ±10 the terms x^β and x^(β−2) overflow or vanish in f64 and the loss is NaN from the \
+             first step)",
+        ))
+    }
+}
+
 /// A member of the β-divergence family with its ε.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Divergence {
@@ -39,15 +60,9 @@ impl Divergence {
         }
     }
 
-    /// A validated divergence.
+    /// A validated divergence: β through [`check_beta`], ε finite and > 0.
     pub fn new(beta: f64, eps: f64) -> Result<Self> {
-        if !beta.is_finite() {
-            return Err(Error::param(
-                "beta",
-                beta,
-                "a finite number (0 IS, 1 KL, 2 Euclidean)",
-            ));
-        }
+        check_beta(beta)?;
         if !(eps.is_finite() && eps > 0.0) {
             return Err(Error::param("eps", eps, "a finite value > 0"));
         }
@@ -124,6 +139,26 @@ impl Divergence {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn beta_is_bounded_by_one_check() {
+        for beta in [-10.0, -1.0, 0.0, 1.0, 2.0, 3.5, 10.0] {
+            assert!(Divergence::new(beta, 1e-8).is_ok(), "{beta}");
+            assert!(check_beta(beta).is_ok());
+        }
+        // these gave "training diverged at step 0: loss = NaN" (exit 1) in fit and nmf
+        for beta in [1e300, -1e300, 1e5, -1000.0, 10.5, f64::NAN, f64::INFINITY] {
+            let m = Divergence::new(beta, 1e-8).unwrap_err().to_string();
+            assert!(m.contains("[−10, 10]") && m.len() < 260, "{m}");
+            let m = crate::nmf::NmfParams::new(2)
+                .beta(beta)
+                .check()
+                .unwrap_err();
+            assert!(m.to_string().contains("[−10, 10]"), "{m}");
+        }
+        let m = Divergence::new(1e300, 1e-8).unwrap_err().to_string();
+        assert!(m.starts_with("invalid parameter beta = 1e300: "), "{m}");
+    }
 
     #[test]
     fn zero_at_equality_and_positive_elsewhere() {

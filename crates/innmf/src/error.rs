@@ -1,7 +1,106 @@
 //! One error type for the whole library. Every variant carries the offending value and what was
 //! expected, so a message can be acted upon without reading the source.
 
+use std::fmt;
 use std::path::PathBuf;
+
+/// A float for messages: the ordinary `{}` form (`0.25`, `44100`, `-3.5`) for magnitudes in
+/// [1e-6, 1e16), scientific notation (`1e300`, `-2.5e-12`) outside it, so a value such as 1e300
+/// reads as `1e300` and not as 301 digits. Rust's `{}` prints every decimal digit of an f64;
+/// [`Num`] is what every message that shows a float goes through. NaN, infinities and zero print
+/// as `{}` does. A precision (`{:.3}`) applies to either form.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
+pub struct Num<T = f64>(pub T);
+
+/// Magnitudes at or above this print in scientific notation (f64 holds integers exactly only
+/// below 2^53 ≈ 9e15, so every digit from here on is noise).
+pub const SCI_ABOVE: f64 = 1e16;
+/// Nonzero magnitudes below this print in scientific notation.
+pub const SCI_BELOW: f64 = 1e-6;
+
+fn scientific(v: f64) -> bool {
+    let a = v.abs();
+    a.is_finite() && a != 0.0 && !(SCI_BELOW..SCI_ABOVE).contains(&a)
+}
+
+fn write_num<T: fmt::Display + fmt::LowerExp>(
+    f: &mut fmt::Formatter<'_>,
+    v: T,
+    sci: bool,
+) -> fmt::Result {
+    match (sci, f.precision()) {
+        (true, Some(p)) => write!(f, "{v:.p$e}"),
+        (true, None) => write!(f, "{v:e}"),
+        (false, Some(p)) => write!(f, "{v:.p$}"),
+        (false, None) => write!(f, "{v}"),
+    }
+}
+
+impl fmt::Display for Num<f64> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write_num(f, self.0, scientific(self.0))
+    }
+}
+
+impl fmt::Display for Num<f32> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write_num(f, self.0, scientific(f64::from(self.0)))
+    }
+}
+
+/// A value shown in an [`Error::InvalidParameter`] message: floats through [`Num`], everything
+/// else through its `Display`. Implemented for the numbers, strings and `bool`; wrap anything
+/// else in `.to_string()`.
+pub trait ParamValue {
+    /// The value as the message shows it.
+    fn param_text(&self) -> String;
+}
+
+impl ParamValue for f64 {
+    fn param_text(&self) -> String {
+        Num(*self).to_string()
+    }
+}
+impl ParamValue for f32 {
+    fn param_text(&self) -> String {
+        Num(*self).to_string()
+    }
+}
+impl<T> ParamValue for Num<T>
+where
+    Num<T>: fmt::Display,
+{
+    fn param_text(&self) -> String {
+        self.to_string()
+    }
+}
+macro_rules! param_value_display {
+    ($($t:ty),*) => {
+        $(impl ParamValue for $t {
+            fn param_text(&self) -> String {
+                self.to_string()
+            }
+        })*
+    };
+}
+param_value_display!(
+    u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize, bool, char, str, String
+);
+impl<T: ParamValue + ?Sized> ParamValue for &T {
+    fn param_text(&self) -> String {
+        (**self).param_text()
+    }
+}
+impl ParamValue for std::path::Display<'_> {
+    fn param_text(&self) -> String {
+        self.to_string()
+    }
+}
+impl ParamValue for std::borrow::Cow<'_, str> {
+    fn param_text(&self) -> String {
+        self.to_string()
+    }
+}
 
 /// The library's error type.
 #[derive(Debug, thiserror::Error)]
@@ -24,7 +123,7 @@ pub enum Error {
         got: usize,
     },
     /// A NaN or infinity in input data.
-    #[error("non-finite value in {what} at index {index}: {value}")]
+    #[error("non-finite value in {what} at index {index}: {}", Num(*.value))]
     NonFinite {
         /// Which array.
         what: &'static str,
@@ -34,7 +133,7 @@ pub enum Error {
         value: f64,
     },
     /// A negative magnitude (magnitudes must be >= 0).
-    #[error("negative magnitude at index {index}: {value} (magnitudes must be >= 0)")]
+    #[error("negative magnitude at index {index}: {} (magnitudes must be >= 0)", Num(*.value))]
     NegativeMagnitude {
         /// Position of the first negative value.
         index: usize,
@@ -71,7 +170,7 @@ pub enum Error {
     #[error("shape mismatch: {0}")]
     Shape(String),
     /// The optimisation produced a non-finite loss.
-    #[error("training diverged at step {step}: loss = {loss}")]
+    #[error("training diverged at step {step}: loss = {}", Num(*.loss))]
     Diverged {
         /// The step at which it happened.
         step: usize,
@@ -99,11 +198,11 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
-    /// Shorthand for [`Error::InvalidParameter`].
-    pub fn param(name: &'static str, value: impl ToString, expected: impl ToString) -> Self {
+    /// Shorthand for [`Error::InvalidParameter`]; a float value prints through [`Num`].
+    pub fn param(name: &'static str, value: impl ParamValue, expected: impl ToString) -> Self {
         Error::InvalidParameter {
             name,
-            value: value.to_string(),
+            value: value.param_text(),
             expected: expected.to_string(),
         }
     }
@@ -173,3 +272,61 @@ macro_rules! from_str_by_serde_name {
     };
 }
 pub(crate) use from_str_by_serde_name;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn floats_print_short_in_messages() {
+        // `{}` printed 1e300 as 301 digits
+        for (v, want) in [
+            (1e300, "1e300"),
+            (-1e300, "-1e300"),
+            (1e-300, "1e-300"),
+            (2.5e-7, "2.5e-7"),
+            (1e16, "1e16"),
+            (44100.0, "44100"),
+            (0.001, "0.001"),
+            (-3.5, "-3.5"),
+            (0.0, "0"),
+            (f64::NAN, "NaN"),
+            (f64::NEG_INFINITY, "-inf"),
+        ] {
+            assert_eq!(Num(v).to_string(), want);
+        }
+        assert_eq!(Num(1e30f32).to_string(), "1e30");
+        assert_eq!(format!("{:.1}", Num(1e300)), "1.0e300");
+        assert_eq!(format!("{:.1}", Num(440.04)), "440.0");
+    }
+
+    #[test]
+    fn messages_holding_floats_stay_short() {
+        let e = Error::param("power", 1e300, "a value in (0, 16]");
+        assert_eq!(
+            e.to_string(),
+            "invalid parameter power = 1e300: expected a value in (0, 16]"
+        );
+        let e = Error::param("omega", -1e30f32, "a value > 0");
+        assert!(e.to_string().contains("omega = -1e30:"), "{e}");
+        let e = Error::param("fmin", 1e-300, "a frequency > 0");
+        assert!(e.to_string().contains("fmin = 1e-300:"), "{e}");
+        // integers are not reformatted
+        let e = Error::param("window", u64::MAX, "at most 2^24");
+        assert!(e.to_string().contains("18446744073709551615"), "{e}");
+        let e = Error::NegativeMagnitude {
+            index: 3,
+            value: -1e300,
+        };
+        assert!(e.to_string().contains("index 3: -1e300 "), "{e}");
+        let e = Error::Diverged {
+            step: 0,
+            loss: 1e300,
+        };
+        assert!(e.to_string().ends_with("loss = 1e300"), "{e}");
+        for e in [check_sample_rate(-1e300), check_signal(&[1.0], -1e-300)] {
+            let m = e.unwrap_err().to_string();
+            assert!(m.len() < 100, "{m}");
+        }
+    }
+}

@@ -11,7 +11,7 @@
 //! Both paths compute the same (weighted) mean β-divergence; a test checks they agree.
 
 use crate::divergence::Divergence;
-use crate::error::{Error, Result};
+use crate::error::{Error, Num, Result};
 use crate::fastmath::ln_pos;
 use crate::field::kernels;
 use crate::field::{
@@ -399,7 +399,11 @@ impl Model {
         if !(target > 0.0 && current > 0.0 && target.is_finite() && current.is_finite()) {
             return Err(Error::param(
                 "scale matching",
-                format!("mean magnitude {target}, mean model {current}"),
+                format!(
+                    "mean magnitude {}, mean model {}",
+                    Num(target),
+                    Num(current)
+                ),
                 "positive, finite means",
             ));
         }

@@ -12,7 +12,7 @@
 //! settings and summary). The file reads in Python with `safetensors.numpy.load_file` and
 //! `safe_open(...).metadata()`.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Num, Result};
 use crate::field::{Factor, Mlp, MlpConfig, Table};
 use crate::model::Model;
 use crate::transform::Analysis;
@@ -82,7 +82,7 @@ impl TrainingData {
                     return Err(Error::param(
                         "power",
                         target.power,
-                        format!("the power {power} that {model} was trained on"),
+                        format!("the power {} that {model} was trained on", Num(*power)),
                     ));
                 }
                 Ok(())
@@ -307,7 +307,7 @@ fn check_config(config: &ModelConfig, file_len: usize, path: &Path) -> Result<()
                 if !(c.omega.is_finite() && c.omega > 0.0) {
                     return Err(bad(format!(
                         "{p}.omega = {}: expected a finite value > 0",
-                        c.omega
+                        Num(c.omega)
                     )));
                 }
                 let (w, d, j) = (c.width as u128, c.depth as u128, c.n_features as u128);

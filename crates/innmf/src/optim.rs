@@ -1,6 +1,6 @@
 //! Optimizers with PyTorch's semantics: Rprop (iRprop⁻) and Adam.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Num, Result};
 use crate::simd::simd_fn;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -70,14 +70,14 @@ impl OptimizerConfig {
                 if !(0.0 < eta_minus && eta_minus < 1.0 && eta_plus > 1.0) {
                     return Err(Error::param(
                         "rprop etas",
-                        format!("({eta_minus}, {eta_plus})"),
+                        format!("({}, {})", Num(eta_minus), Num(eta_plus)),
                         "0 < eta_minus < 1 < eta_plus",
                     ));
                 }
                 if !(0.0 <= step_min && step_min <= step_max) {
                     return Err(Error::param(
                         "rprop step bounds",
-                        format!("[{step_min}, {step_max}]"),
+                        format!("[{}, {}]", Num(step_min), Num(step_max)),
                         "0 <= min <= max",
                     ));
                 }
@@ -89,19 +89,31 @@ impl OptimizerConfig {
                 if !((0.0..1.0).contains(&beta1) && (0.0..1.0).contains(&beta2)) {
                     return Err(Error::param(
                         "adam betas",
-                        format!("({beta1}, {beta2})"),
+                        format!("({}, {})", Num(beta1), Num(beta2)),
                         "values in [0, 1)",
                     ));
                 }
                 lr
             }
         };
-        if !(lr.is_finite() && lr > 0.0) {
-            return Err(Error::param("lr", lr, "a finite value > 0"));
+        if !(lr.is_finite() && lr > 0.0 && lr <= MAX_LR) {
+            return Err(Error::param(
+                "lr",
+                lr,
+                "a learning rate in (0, 1000] (1e-3 in the paper): a step is about lr per \
+                 parameter, and a larger one throws the networks' sine arguments past the range \
+                 of their f32 evaluation (6433) at the first update",
+            ));
         }
         Ok(())
     }
 }
+
+/// The largest learning rate accepted. Rprop's first step and Adam's every step move each
+/// parameter by about `lr`: well before 1000 the networks' sine arguments leave the range of
+/// their f32 evaluation (|ω·z| < 6433) and training diverges at step 1; explicit tables, whose
+/// parameters are magnitudes in softplus space, can use steps up to the data's magnitudes.
+pub const MAX_LR: f32 = 1000.0;
 
 /// Optimizer state for one flat parameter vector.
 #[derive(Debug, Clone)]
@@ -255,6 +267,26 @@ simd_fn! {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn learning_rate_is_bounded() {
+        for lr in [1e-3, 1.0, MAX_LR] {
+            assert!(OptimizerConfig::rprop(lr).validate().is_ok(), "{lr}");
+        }
+        // 1e30 gave "training diverged at step 1" (exit 1)
+        for lr in [1e30f32, 1001.0, 0.0, -1.0, f32::NAN] {
+            let m = OptimizerConfig::rprop(lr)
+                .validate()
+                .unwrap_err()
+                .to_string();
+            assert!(m.contains("(0, 1000]"), "{m}");
+        }
+        let m = OptimizerConfig::rprop(1e30)
+            .validate()
+            .unwrap_err()
+            .to_string();
+        assert!(m.starts_with("invalid parameter lr = 1e30: "), "{m}");
+    }
 
     #[test]
     fn rprop_follows_the_irprop_minus_rules() {

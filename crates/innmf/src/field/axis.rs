@@ -3,7 +3,7 @@
 //! A model stores the domain it was fit on and maps coordinates itself, so a model trained at
 //! one window size, sample rate or transform can be evaluated anywhere (DESIGN.md decision 2).
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Num, Result};
 use serde::{Deserialize, Serialize};
 
 /// Linear or logarithmic coordinate axis.
@@ -50,7 +50,7 @@ impl Axis {
         if !(lo.is_finite() && hi.is_finite() && hi > lo) {
             return Err(Error::param(
                 "axis domain",
-                format!("[{lo}, {hi}]"),
+                format!("[{}, {}]", Num(lo), Num(hi)),
                 "finite bounds with hi > lo",
             ));
         }

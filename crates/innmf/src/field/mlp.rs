@@ -88,6 +88,28 @@ impl OutputMap {
     }
 }
 
+/// The largest sine frequency scale ω accepted. A sine layer computes sin(ω·z) in f32 through
+/// [`crate::fastmath::sin_cos_checked`], whose range is |ω·z| < 6433 (beyond it the step is
+/// marked diverged); the pre-activations z are of order 1 and up to a few units at
+/// initialization, so an ω much above 1000 leaves that range at the first step. The paper uses
+/// ω = 1, SIREN 30.
+pub const MAX_OMEGA: f32 = 1000.0;
+
+/// Checks a sine frequency scale ω: finite, > 0 and at most [`MAX_OMEGA`].
+pub fn check_omega(omega: f32) -> Result<()> {
+    if omega.is_finite() && omega > 0.0 && omega <= MAX_OMEGA {
+        Ok(())
+    } else {
+        Err(Error::param(
+            "omega",
+            omega,
+            "a finite ω in (0, 1000] (1 in the paper, 30 in SIREN): the sine layers evaluate \
+             sin(ω·z) in f32 for |ω·z| up to 6433 and the pre-activations z reach a few units, so \
+             a larger ω makes the loss NaN from the first step",
+        ))
+    }
+}
+
 /// Architecture of an implicit factor.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MlpConfig {
@@ -140,9 +162,7 @@ impl MlpConfig {
                 "between 1 and 30 octaves",
             ));
         }
-        if !(self.omega.is_finite() && self.omega > 0.0) {
-            return Err(Error::param("omega", self.omega, "a finite value > 0"));
-        }
+        check_omega(self.omega)?;
         Ok(())
     }
 
@@ -898,4 +918,29 @@ fn backward_component(
         );
     }
     backward_end(level, buf, p, grad, specs);
+}
+
+#[cfg(test)]
+mod omega_tests {
+    use super::*;
+    use crate::field::AxisScale;
+
+    #[test]
+    fn omega_is_bounded_where_the_sine_evaluation_holds() {
+        let axis = Axis::new(0.0, 1.0, AxisScale::Linear).unwrap();
+        let mut cfg = MlpConfig::reference(2, axis);
+        for omega in [1.0, 30.0, MAX_OMEGA] {
+            cfg.omega = omega;
+            assert!(cfg.validate().is_ok(), "{omega}");
+        }
+        // 1e30 gave "training diverged at step 0: loss = NaN" (exit 1)
+        for omega in [1e30, 1e4, 1000.5, 0.0, -1.0, f32::NAN, f32::INFINITY] {
+            cfg.omega = omega;
+            let m = cfg.validate().unwrap_err().to_string();
+            assert!(m.contains("(0, 1000]") && m.contains("6433"), "{m}");
+        }
+        cfg.omega = 1e30;
+        let m = cfg.validate().unwrap_err().to_string();
+        assert!(m.starts_with("invalid parameter omega = 1e30: "), "{m}");
+    }
 }

@@ -45,6 +45,24 @@ use crate::error::{check_finite, Error, Result};
 /// float file.
 pub const MAX_AMPLITUDE: f64 = 1e50;
 
+/// Rejects a signal whose peak magnitude exceeds [`MAX_AMPLITUDE`]: energies (sums of squares
+/// over up to 2^30 samples) and their products must stay finite, beyond which the scores come
+/// out NaN. `label` prefixes the value in the message (`"#2, "` for a source index, or `""`).
+pub(crate) fn check_amplitude(what: &'static str, label: &str, x: &[f64]) -> Result<()> {
+    let p = x.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    if p > MAX_AMPLITUDE {
+        return Err(Error::param(
+            what,
+            format!("{label}peak |x| = {p:e}"),
+            format!(
+                "samples of magnitude at most {MAX_AMPLITUDE:e} (energies and their \
+                 products must stay finite in f64)"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Rejects a permutation search over more than [`MAX_PERMUTED_SOURCES`] sources (n! candidates).
 pub(crate) fn check_permutable(nsrc: usize, compute_permutation: bool) -> Result<()> {
     if compute_permutation && nsrc > MAX_PERMUTED_SOURCES {
@@ -127,29 +145,11 @@ pub(crate) fn validate_sources<R: AsRef<[f64]>, E: AsRef<[f64]>>(
     for e in estimate {
         check_finite("estimated source", e.as_ref())?;
     }
-    // energies (sums of squares over up to 2^30 samples) and their products must stay finite:
-    // beyond, the scores come out NaN
-    let peak = |x: &[f64]| x.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-    let peaks = reference
-        .iter()
-        .map(|r| ("reference source", peak(r.as_ref())))
-        .chain(
-            estimate
-                .iter()
-                .map(|e| ("estimated source", peak(e.as_ref()))),
-        );
-    for (j, (what, p)) in peaks.enumerate() {
-        if p > MAX_AMPLITUDE {
-            let j = j % reference.len();
-            return Err(Error::param(
-                what,
-                format!("#{j}, peak |x| = {p:e}"),
-                format!(
-                    "samples of magnitude at most {MAX_AMPLITUDE:e} (energies and their \
-                     products must stay finite in f64)"
-                ),
-            ));
-        }
+    for (j, r) in reference.iter().enumerate() {
+        check_amplitude("reference source", &format!("#{j}, "), r.as_ref())?;
+    }
+    for (j, e) in estimate.iter().enumerate() {
+        check_amplitude("estimated source", &format!("#{j}, "), e.as_ref())?;
     }
     if let Some(j) = reference
         .iter()

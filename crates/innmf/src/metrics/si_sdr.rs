@@ -32,7 +32,9 @@
 //! fast_bss_eval divides by `max(‖x‖, 1e-6)`; here silent signals are rejected instead, so the
 //! numbers agree for every signal both accept.
 
-use super::{best_permutation, check_permutable, validate_sources, BssEvalSources};
+use super::{
+    best_permutation, check_amplitude, check_permutable, validate_sources, BssEvalSources,
+};
 use crate::error::{check_finite, Error, Result};
 use faer::linalg::solvers::Solve;
 use faer::{Mat, Side};
@@ -55,8 +57,9 @@ fn coherence_db(c: f64) -> f64 {
 /// SI-SDR (dB) of one estimate against one reference.
 ///
 /// # Errors
-/// Different lengths ([`Error::LengthMismatch`]), empty signals, non-finite samples, and a
-/// reference or estimate that is all zero (after mean removal when `zero_mean`).
+/// Different lengths ([`Error::LengthMismatch`]), empty signals, non-finite samples, samples
+/// above [`super::MAX_AMPLITUDE`] (as every other metric), and a reference or estimate that is
+/// all zero (after mean removal when `zero_mean`).
 pub fn si_sdr(reference: &[f64], estimate: &[f64], zero_mean: bool) -> Result<f64> {
     if reference.len() != estimate.len() {
         return Err(Error::LengthMismatch {
@@ -70,6 +73,8 @@ pub fn si_sdr(reference: &[f64], estimate: &[f64], zero_mean: bool) -> Result<f6
     }
     check_finite("reference", reference)?;
     check_finite("estimate", estimate)?;
+    check_amplitude("reference", "", reference)?;
+    check_amplitude("estimate", "", estimate)?;
     let (s, e) = if zero_mean {
         (remove_mean(reference), remove_mean(estimate))
     } else {
@@ -178,6 +183,31 @@ pub fn si_bss_eval_sources<R: AsRef<[f64]>, E: AsRef<[f64]>>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn si_sdr_refuses_peaks_above_max_amplitude_like_the_other_metrics() {
+        // 1e80² overflows: the score came out NaN; now the peak is refused, as bss_eval does
+        let s = [1e80, -1e80, 1e80, -0.5e80];
+        let e = [0.9e80, -1e80, 1.1e80, -0.4e80];
+        for (r, x, peak) in [(&s, &e, "1e80"), (&e, &s, "1.1e80")] {
+            let err = si_sdr(r, x, true).unwrap_err().to_string();
+            assert!(
+                err.contains("reference = peak |x| = ") && err.contains(peak),
+                "{err}"
+            );
+            assert!(err.contains("at most 1e50"), "{err}");
+        }
+        let small = [1.0, -1.0, 0.5, 0.25];
+        let err = si_sdr(&small, &s, false).unwrap_err().to_string();
+        assert!(
+            err.contains("estimate") && err.contains("peak |x| = 1e80"),
+            "{err}"
+        );
+        // at the limit it is still a finite score
+        let big: Vec<f64> = small.iter().map(|v| v * 1e50).collect();
+        let big2: Vec<f64> = [0.9, -1.0, 0.5, 0.3].iter().map(|v| v * 1e50).collect();
+        assert!(si_sdr(&big, &big2, true).unwrap().is_finite());
+    }
 
     #[test]
     fn si_sdr_of_known_mixture() {

@@ -33,7 +33,7 @@ pub mod params;
 pub use float::Float;
 pub use init::initialize;
 pub use mu::{LossPoint, NmfReport, EPSILON};
-pub use params::{gamma, Init, NmfEngine, NmfParams, Precision, UpdateOrder};
+pub use params::{gamma, Init, NmfEngine, NmfParams, Precision, UpdateOrder, MAX_ALPHA};
 
 use crate::divergence::Divergence;
 use crate::error::{Error, Result};

@@ -117,6 +117,12 @@ impl Precision {
     }
 }
 
+/// The largest regularisation strength `alpha_w`/`alpha_h` accepted: the penalty enters the
+/// multiplicative updates' f32 sums (largest 3.4e38) scaled by the data's size, and 1e38 already
+/// overflowed them (the loss was NaN at the first check). Far beyond the useful range either way:
+/// 1e30 drives every regularised factor to 0.
+pub const MAX_ALPHA: f64 = 1e30;
+
 /// Hyper-parameters of multiplicative-update NMF `X ≈ W·H` (`X`: F×T, `W`: F×K, `H`: K×T).
 ///
 /// ```
@@ -247,18 +253,13 @@ impl NmfParams {
         self
     }
 
-    /// Checks every hyper-parameter; the fitting functions call this first.
+    /// Checks every hyper-parameter ([`MAX_ALPHA`], β through
+    /// [`crate::divergence::check_beta`]); the fitting functions call this first.
     pub fn check(&self) -> Result<()> {
         if self.rank == 0 {
             return Err(Error::param("rank", self.rank, "an integer >= 1"));
         }
-        if !self.beta.is_finite() {
-            return Err(Error::param(
-                "beta",
-                self.beta,
-                "a finite number (0 IS, 1 KL, 2 Euclidean)",
-            ));
-        }
+        crate::divergence::check_beta(self.beta)?;
         if !(self.tol.is_finite() && self.tol >= 0.0) {
             return Err(Error::param("tol", self.tol, "a finite value >= 0"));
         }
@@ -267,12 +268,17 @@ impl NmfParams {
         if self.check_every == 0 {
             return Err(Error::param("check_every", 0, "an integer >= 1"));
         }
-        if !(self.alpha_w.is_finite() && self.alpha_w >= 0.0) {
-            return Err(Error::param("alpha_w", self.alpha_w, "a finite value >= 0"));
-        }
-        if let Some(a) = self.alpha_h {
-            if !(a.is_finite() && a >= 0.0) {
-                return Err(Error::param("alpha_h", a, "a finite value >= 0"));
+        for (name, a) in [("alpha_w", Some(self.alpha_w)), ("alpha_h", self.alpha_h)] {
+            match a {
+                Some(a) if !(a.is_finite() && (0.0..=MAX_ALPHA).contains(&a)) => {
+                    return Err(Error::param(
+                        name,
+                        a,
+                        "a regularisation strength in [0, 1e30]: the penalty is added to the \
+                         updates' f32 sums, which a larger one overflows (the loss was NaN)",
+                    ));
+                }
+                _ => {}
             }
         }
         if !(0.0..=1.0).contains(&self.l1_ratio) {
@@ -323,6 +329,25 @@ pub fn gamma(beta: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn regularisation_is_bounded() {
+        assert!(NmfParams::new(2).alpha_w(MAX_ALPHA).check().is_ok());
+        // 1e300 (and 1e38) gave "training diverged at step 10: loss = NaN" (exit 1)
+        let m = NmfParams::new(2).alpha_w(1e300).check().unwrap_err();
+        assert!(
+            m.to_string()
+                .starts_with("invalid parameter alpha_w = 1e300: "),
+            "{m}"
+        );
+        let m = NmfParams::new(2).alpha_h(1e38).check().unwrap_err();
+        assert!(
+            m.to_string()
+                .contains("alpha_h = 1e38: expected a regularisation"),
+            "{m}"
+        );
+        assert!(NmfParams::new(2).alpha_h(-1.0).check().is_err());
+    }
 
     #[test]
     fn gamma_matches_fevotte_idier() {

@@ -4,7 +4,7 @@
 use super::templates::{nmf_model, sample_templates, TemplateSet};
 use super::SeparateConfig;
 use crate::divergence::Divergence;
-use crate::error::{Error, Result};
+use crate::error::{Error, Num, Result};
 use crate::field::{Factor, Table};
 use crate::fit::{fit, FitConfig, FitReport, Freeze, Progress};
 use crate::model::Model;
@@ -37,7 +37,7 @@ crate::error::from_str_by_serde_name!(HSolver, "solver", "rprop, mu");
 ///
 /// # Errors
 /// No template sets and no free components, a point set that is not a grid (MU solver), a
-/// template that is zero at every bin, a diverging fit.
+/// template that is zero at every bin or non-finite somewhere, a diverging fit.
 pub fn fit_activations(
     points: &TfPoints,
     templates: &[TemplateSet<'_>],
@@ -61,8 +61,22 @@ pub fn fit_activations(
     let k = k_fixed + cfg.free;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(cfg.seed);
     let mut w_vals = Vec::with_capacity(k * nf);
-    for set in templates {
-        w_vals.extend(sample_templates(set, &freqs));
+    for (s, set) in templates.iter().enumerate() {
+        let w = sample_templates(set, &freqs);
+        if let Some(i) = w.iter().position(|v| !v.is_finite()) {
+            return Err(Error::param(
+                "templates",
+                format!(
+                    "set {}, component {} at {} Hz: {}",
+                    s + 1,
+                    i / nf + 1,
+                    Num(freqs[i % nf]),
+                    w[i]
+                ),
+                "finite templates (the model's W overflows or holds a non-finite value there)",
+            ));
+        }
+        w_vals.extend(w);
     }
     if cfg.free > 0 {
         ranks.push(cfg.free);
@@ -175,5 +189,31 @@ pub(crate) fn nmf_fit_report(rep: &crate::nmf::NmfReport, points: usize) -> FitR
         converged: rep.converged,
         elapsed_s: rep.elapsed_s,
         points_per_step: points,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::separate::nmf_model;
+
+    #[test]
+    fn non_finite_templates_are_reported_as_non_finite_not_as_silent() {
+        let freqs = [0.0, 100.0, 200.0];
+        let times = [0.0, 0.1];
+        let points = TfPoints::from_grid(&freqs, &times, &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]).unwrap();
+        // W F×K = 3×1, H K×T = 1×2; then a NaN where a corrupt file or an overflow puts one
+        let mut model = nmf_model(&[1.0, 2.0, 3.0], &[1.0, 1.0], &freqs, &times).unwrap();
+        model.w.params_mut().fill(f32::NAN);
+        let cfg = SeparateConfig::default();
+        let err = fit_activations(&points, &[TemplateSet::from(&model)], &cfg, None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("NaN") && err.contains("finite templates"),
+            "{err}"
+        );
+        assert!(!err.contains("zero at every"), "{err}");
+        assert!(err.contains("set 1, component 1 at 0 Hz"), "{err}");
     }
 }

@@ -42,7 +42,7 @@ pub use masks::{masks, MaskKind};
 pub use phase::PhaseMethod;
 pub use templates::{
     learn_templates, nmf_model, sample_templates, LearnedTemplates, TemplateConfig, TemplateMethod,
-    TemplateSet,
+    TemplateSet, MAX_TEMPLATE_MAGNITUDE,
 };
 pub use training::{
     fit_with_options, train, training_record, warm_start, with_freq_midpoints, Preset,
@@ -242,9 +242,7 @@ impl SeparateConfig {
                 format!("at most {MAX_FREE_COMPONENTS} free components"),
             ));
         }
-        if !(self.beta.is_finite() && (-10.0..=10.0).contains(&self.beta)) {
-            return Err(Error::param("beta", self.beta, "a finite β in [−10, 10]"));
-        }
+        crate::divergence::check_beta(self.beta)?;
         if !(self.fraction > 0.0 && self.fraction <= 1.0) {
             return Err(Error::param("fraction", self.fraction, "a value in (0, 1]"));
         }

@@ -5,7 +5,7 @@
 use super::activations::nmf_fit_report;
 use super::training::{check_main_steps, train, training_record, Preset, TrainingOptions};
 use crate::divergence::Divergence;
-use crate::error::{Error, Result};
+use crate::error::{Error, Num, Result};
 use crate::field::{Axis, Factor, Table};
 use crate::fit::{FitConfig, FitReport, Progress};
 use crate::model::{FactorKind, Model, ModelSpec};
@@ -126,12 +126,32 @@ pub struct LearnedTemplates {
     pub training: serde_json::Value,
 }
 
+/// The largest magnitude `|X|^p` templates are learned from. The templates (and every model's
+/// parameters) are f32, whose range ends at 3.4e38; a larger magnitude made a model with
+/// infinite entries, refused only when it was stored. Audio is near 1 (magnitudes near the
+/// window length).
+pub const MAX_TEMPLATE_MAGNITUDE: f64 = 1e30;
+
+fn check_magnitudes(points: &crate::points::TfPoints) -> Result<()> {
+    let peak = points.m().iter().fold(0.0f64, |a, &v| a.max(v));
+    if peak > MAX_TEMPLATE_MAGNITUDE {
+        return Err(Error::param(
+            "training signal",
+            format!("magnitudes |X|^p up to {}", Num(peak)),
+            "magnitudes of at most 1e30 (the templates are f32, whose range ends at 3.4e38): \
+             scale the signal down or lower the power",
+        ));
+    }
+    Ok(())
+}
+
 /// Fits a model to the points of a solo recording `x` (sample rate `sample_rate` Hz) in
 /// `cfg.representation`.
 ///
 /// # Errors
 /// An empty or too short signal (shorter than the training window), invalid settings, a
-/// representation that is not one grid for NMF, a diverging fit, an interruption.
+/// representation that is not one grid for NMF, magnitudes above [`MAX_TEMPLATE_MAGNITUDE`], a
+/// diverging fit, an interruption.
 pub fn learn_templates(
     x: &[f64],
     sample_rate: f64,
@@ -161,6 +181,7 @@ pub fn learn_templates(
     }
     let analysis = Analysis::new(&cfg.representation, sample_rate, cfg.power, cfg.calibration)?;
     let points = analysis.points(x)?;
+    check_magnitudes(&points)?;
     let data = TrainingData::Audio(analysis);
     if cfg.method == TemplateMethod::Nmf {
         return learn_nmf_templates(&points, cfg, data);
@@ -293,7 +314,7 @@ impl<'a> TemplateSet<'a> {
                 if !other_rates {
                     return Err(Error::param(
                         "mixture sample rate",
-                        format!("{sample_rate} Hz"),
+                        format!("{} Hz", Num(sample_rate)),
                         format!(
                             "the rate {} Hz that model {} was trained at (or allow other rates \
                              to use it anyway: its templates are then zero above {} Hz)",
@@ -315,11 +336,25 @@ impl<'a> TemplateSet<'a> {
 }
 
 /// W of a template set at `freqs` (Hz), `[K, F]`, zero above `max_freq`.
+///
+/// Values are clipped below at 0; a non-finite value (a network that overflows f32, a corrupt
+/// model) stays non-finite.
 pub fn sample_templates(set: &TemplateSet<'_>, freqs: &[f64]) -> Vec<f64> {
     let k = set.model.rank();
     let nf = freqs.len();
     let w = set.model.sample_w(freqs);
-    let mut out: Vec<f64> = w.iter().map(|&v| (v as f64).max(0.0)).collect();
+    // negative values clip to 0; NaN stays NaN (`max` would turn it into 0) for the caller to
+    // report as non-finite rather than as a template with no energy
+    let mut out: Vec<f64> = w
+        .iter()
+        .map(|&v| {
+            if v.is_nan() {
+                f64::NAN
+            } else {
+                (v as f64).max(0.0)
+            }
+        })
+        .collect();
     if let Some(fmax) = set.max_freq {
         for c in 0..k {
             for (i, &f) in freqs.iter().enumerate() {
@@ -358,4 +393,29 @@ pub fn nmf_model(w: &[f64], h: &[f64], freqs: &[f64], times: &[f64]) -> Result<M
         Factor::Explicit(Table::from_values(k, freqs.to_vec(), &wt)?),
         Factor::Explicit(Table::from_values(k, times.to_vec(), h)?),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_from_absurd_magnitudes_are_refused_before_training() {
+        // samples of 1e300: |X| ≈ 1e302 is a finite f64 but no f32, so the NMF templates came out
+        // infinite (and Python's learn_templates raised OSError when the model was stored)
+        let x: Vec<f64> = (0..4000).map(|i| 1e300 * (i as f64 * 0.3).sin()).collect();
+        for method in [TemplateMethod::Nmf, TemplateMethod::Innmf] {
+            let mut cfg = TemplateConfig::for_mixture(method, 256, 64);
+            cfg.steps = 2;
+            let m = match learn_templates(&x, 8000.0, &cfg, None) {
+                Ok(_) => panic!("{method:?}: templates learned from samples of 1e300"),
+                Err(e) => e.to_string(),
+            };
+            assert!(
+                m.contains("training signal") && m.contains("at most 1e30"),
+                "{m}"
+            );
+            assert!(m.len() < 300, "{m}");
+        }
+    }
 }

@@ -36,7 +36,7 @@
 
 use super::stft::{Norm, Padding, Spectrogram, Stft, StftParams};
 use super::window::WindowKind;
-use crate::error::{Error, Result};
+use crate::error::{Error, Num, Result};
 use crate::points::TfPoints;
 use num_complex::Complex64;
 use realfft::RealFftPlanner;
@@ -219,9 +219,11 @@ impl Multires {
             if !(s.is_finite() && s > prev && s < nyq) {
                 return Err(Error::param(
                     "split frequency",
-                    format!("{s} Hz"),
+                    format!("{} Hz", Num(s)),
                     format!(
-                        "increasing splits above {prev} Hz and below the Nyquist frequency {nyq} Hz"
+                        "increasing splits above {} Hz and below the Nyquist frequency {} Hz",
+                        Num(prev),
+                        Num(nyq)
                     ),
                 ));
             }
@@ -256,7 +258,7 @@ impl Multires {
             if k_lo >= k_hi {
                 return Err(Error::param(
                     "window length",
-                    format!("{n} (band {b}, {f_lo}–{f_hi} Hz)"),
+                    format!("{n} (band {b}, {}–{} Hz)", Num(f_lo), Num(f_hi)),
                     format!(
                         "a bin inside the band: bins are {df:.2} Hz apart; use a longer window or wider band"
                     ),

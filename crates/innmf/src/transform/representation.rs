@@ -24,7 +24,7 @@ use super::{
     MaxDeviation, Multires, MultiresParams, Norm, Nsgt, NsgtParams, Padding, SinusoidalModel,
     SinusoidalParams, Stft, StftParams, TrackParams, Transform, Vqt, VqtParams, WindowKind,
 };
-use crate::error::{Error, Result};
+use crate::error::{Error, Num, Result};
 use crate::points::TfPoints;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -220,7 +220,7 @@ fn bins_below(f_min: f64, f_max: f64, b: usize) -> Result<usize> {
         return Err(Error::param(
             "f_max",
             f_max,
-            format!("a frequency ≥ f_min = {f_min} Hz"),
+            format!("a frequency ≥ f_min = {} Hz", Num(f_min)),
         ));
     }
     let n = (b as f64 * (f_max / f_min).log2() + 1e-9).floor() + 1.0;

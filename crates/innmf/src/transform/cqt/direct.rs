@@ -16,7 +16,7 @@
 
 use super::CqtBin;
 use super::CqtCoefficients;
-use crate::error::{Error, Result};
+use crate::error::{Error, Num, Result};
 use crate::transform::representation::MAX_WINDOW;
 use crate::transform::window::hann;
 use num_complex::Complex64;
@@ -92,8 +92,11 @@ pub(crate) fn bin_layout(params: &DirectCqtParams, sample_rate: f64) -> Result<V
                 return Err(Error::param(
                     "window of constant-Q bin",
                     format!(
-                        "{len:.0} samples (bin {k}: q·sr/f = {} · {sample_rate} Hz / {fk} Hz)",
-                        params.q
+                        "{:.0} samples (bin {k}: q·sr/f = {} · {} Hz / {} Hz)",
+                        Num(len),
+                        Num(params.q),
+                        Num(sample_rate),
+                        Num(fk)
                     ),
                     format!(
                         "at most {MAX_WINDOW} samples; raise f_min or lower q or the sample rate"
@@ -108,7 +111,7 @@ pub(crate) fn bin_layout(params: &DirectCqtParams, sample_rate: f64) -> Result<V
             if freq >= sample_rate / 2.0 || n < 2 {
                 return Err(Error::param(
                     "f_max (top constant-Q bin)",
-                    format!("{freq:.1} Hz (bin {k})"),
+                    format!("{:.1} Hz (bin {k})", Num(freq)),
                     format!(
                         "below the Nyquist frequency {} Hz; use fewer bins",
                         sample_rate / 2.0

@@ -4,7 +4,7 @@
 use super::decimate::{decimate2, halfband_taps, DECIMATE_PASS};
 use super::kernel_bank::{BankBin, Framing, HannKernel, KernelBank};
 use super::{CqtBin, CqtCoefficients};
-use crate::error::{Error, Result};
+use crate::error::{Error, Num, Result};
 use crate::transform::representation::MAX_WINDOW;
 use crate::transform::{check_bin, not_invertible, Coefficients, Transform};
 use serde::{Deserialize, Serialize};
@@ -117,7 +117,7 @@ impl Vqt {
         if cutoff > sample_rate / 2.0 {
             return Err(Error::param(
                 "f_max (top variable-Q bin)",
-                format!("{top:.1} Hz (filter cutoff {cutoff:.1} Hz)"),
+                format!("{:.1} Hz (filter cutoff {:.1} Hz)", Num(top), Num(cutoff)),
                 format!(
                     "a cutoff below the Nyquist frequency {} Hz; use fewer bins",
                     sample_rate / 2.0
@@ -134,8 +134,10 @@ impl Vqt {
             return Err(Error::param(
                 "window of variable-Q bin 0",
                 format!(
-                    "{:.0} samples (at f_min = {} Hz, {sample_rate} Hz)",
-                    lengths[0], params.f_min
+                    "{:.0} samples (at f_min = {} Hz, {} Hz)",
+                    Num(lengths[0]),
+                    Num(params.f_min),
+                    Num(sample_rate)
                 ),
                 format!(
                     "at most {MAX_WINDOW} samples; raise f_min or gamma, or lower filter_scale or \
