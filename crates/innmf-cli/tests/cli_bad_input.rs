@@ -317,3 +317,141 @@ fn every_class_of_bad_input_exits_2_names_the_value_and_writes_nothing() {
         failures.join("\n")
     );
 }
+
+/// Requests below the fixed caps that need more memory than the limit (`INNMF_MEMORY_LIMIT`,
+/// here 64 MiB so that each is refused at once; by default the machine's physical memory): exit
+/// 2 naming the value, the estimate and the limit, before anything is written (these aborted
+/// with "memory allocation of N bytes failed" when the memory was short).
+const MEMORY_CASES: &[(&str, &str, &[&str])] = &[
+    (
+        "64M",
+        "analyze {long.wav} --window 4096 --hop 8 -o {out.npz}",
+        &[
+            "--hop 8",
+            "an STFT of 200000 samples with window 4096 and hop 8",
+            "24489 frames × 2049 bins",
+            "memory limit of 64.0 MiB (set by INNMF_MEMORY_LIMIT)",
+            "a larger hop",
+        ],
+    ),
+    (
+        "64M",
+        "analyze {long.wav} --transform vqt --bins-per-octave 96 --hop 1 -o {out.npz}",
+        &[
+            "--transform vqt",
+            "a vqt analysis of 200000 samples",
+            "64.0 MiB",
+            "fewer bins per octave",
+        ],
+    ),
+    (
+        "64M",
+        "analyze {long.wav} --transform cwt --bins-per-octave 96 -o {out.npz}",
+        &[
+            "--bins-per-octave 96",
+            "a CWT of 200000 samples at 96 voices per octave",
+            "64.0 MiB",
+        ],
+    ),
+    (
+        "16M",
+        "analyze {long.wav} --transform nsgt --bins-per-octave 1200 -o {out.npz}",
+        &[
+            "--bins-per-octave 1200",
+            "an NSGT of 200000 samples",
+            "16.0 MiB",
+        ],
+    ),
+    (
+        "64M",
+        "nmf {long.wav} --rank 2 --window 4096 --hop 8 --out {outdir}",
+        &["--hop 8", "64.0 MiB"],
+    ),
+    (
+        "64M",
+        "fit {tone.wav} --window 256 --hop 4 --rank 20 --width 256 --steps 1 -o {out.safetensors}",
+        &["training a rank-20 model on", "64.0 MiB", "a lower rank"],
+    ),
+    (
+        "64M",
+        "sample {m.safetensors} --freqs 0:4000:3000 --times 0:1:3000 --out {outdir}",
+        &[
+            "--times 3000 coordinates",
+            "a rank-2 model on 3000 frequencies × 3000 times",
+            "64.0 MiB",
+        ],
+    ),
+    (
+        "1K",
+        "analyze {tone.wav} -o {out.npz}",
+        &["1.0 KiB (set by INNMF_MEMORY_LIMIT)"],
+    ),
+    // a limit that is not a size is itself bad input
+    (
+        "lots",
+        "analyze {tone.wav} -o {out.npz}",
+        &["INNMF_MEMORY_LIMIT = \"lots\"", "8G or 512M"],
+    ),
+    (
+        "0",
+        "analyze {tone.wav} -o {out.npz}",
+        &["INNMF_MEMORY_LIMIT = \"0\""],
+    ),
+];
+
+#[test]
+fn requests_over_the_memory_limit_exit_2_before_writing_anything() {
+    let f = Fixtures::new();
+    let run = |limit: &str, args: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_innmf"))
+            .args(expand(&f, args))
+            .env("INNMF_MEMORY_LIMIT", limit)
+            .output()
+            .expect("run innmf");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let before = f.snapshot();
+    let mut failures = Vec::new();
+    for (limit, args, needles) in MEMORY_CASES {
+        let t0 = std::time::Instant::now();
+        let (code, err) = run(limit, args);
+        let secs = t0.elapsed().as_secs_f64();
+        eprintln!("{secs:6.2} s  exit {code}  INNMF_MEMORY_LIMIT={limit} innmf {args}");
+        let missing: Vec<&&str> = needles.iter().filter(|n| !err.contains(**n)).collect();
+        let after = f.snapshot();
+        if code != 2 || !missing.is_empty() || after != before || secs > 20.0 {
+            failures.push(format!(
+                "`INNMF_MEMORY_LIMIT={limit} innmf {args}`: exit {code}, {secs:.1} s, missing \
+                 {missing:?}, {} files written\n    {}",
+                after.len().saturating_sub(before.len()),
+                err.trim()
+            ));
+            for p in after.keys().filter(|p| !before.contains_key(*p)) {
+                let _ = std::fs::remove_file(p);
+            }
+            let _ = std::fs::remove_dir_all(f.path("outdir"));
+        }
+    }
+    // the same small requests run under the same limit, and unset or empty means no override
+    for (limit, args) in [
+        ("64M", "analyze {tone.wav} -o {ok.npz}"),
+        ("", "analyze {long.wav} --window 4096 --hop 8 -o {ok2.npz}"),
+    ] {
+        let (code, err) = run(limit, args);
+        if code != 0 {
+            failures.push(format!(
+                "`INNMF_MEMORY_LIMIT={limit} innmf {args}`: exit {code}\n    {err}"
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        MEMORY_CASES.len() + 2,
+        failures.join("\n")
+    );
+}

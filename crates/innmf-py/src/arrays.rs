@@ -49,3 +49,18 @@ pub fn vec2<T: Element>(
         .map_err(|e| PyValueError::new_err(format!("internal shape error {rows}×{cols}: {e}")))?;
     Ok(a.into_pyarray(py))
 }
+
+/// Checks, before `t`, `f` (and `m`) are copied into a point set, that the copies (24 bytes a
+/// point), the point set's index of distinct coordinates (16) and what is then done with it
+/// (`per_point` more bytes: 32 for a fit's training buffers, 8 for a prediction) fit in memory
+/// ([`innmf::budget`]); `what` names the call.
+pub fn check_point_copies(n: usize, per_point: u128, what: &str) -> PyResult<()> {
+    innmf::budget::check(
+        "t",
+        format!("{n} points"),
+        || format!("{what} on {n} points (the binding copies t, f and m)"),
+        innmf::budget::mul(n as u128, 40 + per_point),
+        "use fewer points (a larger hop, fewer bins, a shorter signal)",
+    )
+    .map_err(crate::errors::py_err)
+}

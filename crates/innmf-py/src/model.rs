@@ -1,6 +1,6 @@
 //! The iN-NMF model as a Python object, and the fit.
 
-use crate::arrays::{slice1, vec1, vec2};
+use crate::arrays::{check_point_copies, slice1, vec1, vec2};
 use crate::errors::{guarded, py_err, to_py, value_error};
 use crate::progress::Watch;
 use innmf::field::{Axis, AxisScale, MlpInit, OutputMap};
@@ -166,6 +166,7 @@ impl PyModel {
     ) -> PyResult<Bound<'py, PyArray1<f64>>> {
         let t = slice1(&t, "t")?;
         let f = slice1(&f, "f")?;
+        check_point_copies(t.len(), 8, "predict")?;
         let v = py.detach(|| {
             guarded("predict", || {
                 let pts =
@@ -339,6 +340,7 @@ pub fn fit_model<'py>(
              needs h=\"explicit\" (use preset=\"paper\" for an implicit H)"
         )));
     }
+    check_point_copies(t.len(), 32, "fit")?;
     let mut watch = Watch::new(progress);
     let result = py.detach(|| {
         guarded("fit", || {

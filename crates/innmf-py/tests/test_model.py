@@ -281,3 +281,24 @@ def test_model_files_by_bytes_paths(fitted, tmp_path) -> None:
     # bytes(10**10) of an integer is ten gigabytes of zeros
     with pytest.raises(TypeError, match="bytes of a model file"):
         innmf.ImplicitNMF.from_bytes(10**10)
+
+
+def test_requests_over_the_memory_limit_are_value_errors(monkeypatch, fitted) -> None:
+    """`INNMF_MEMORY_LIMIT` (read at each call) below what a request needs: a ValueError naming
+    the request, the estimate and the limit, before the binding copies the arrays (fitting 4e8
+    points aborted the interpreter out of memory)."""
+    monkeypatch.setenv("INNMF_MEMORY_LIMIT", "64M")
+    V = np.ones((2000, 1000))  # 2e6 points: t, f and m copied, indexed, trained on
+    with pytest.raises(ValueError, match=r"fit on 2000000 points.*64\.0 MiB.*INNMF_MEMORY_LIMIT"):
+        innmf.ImplicitNMF(2, steps=1, **FAST).fit(
+            V, freqs=np.linspace(1, 4000, 2000), times=np.linspace(0, 1, 1000)
+        )
+    with pytest.raises(ValueError, match=r"an STFT of 80000 samples.*64\.0 MiB"):
+        innmf.analyze(np.tile(two_tones(SR), 10), SR, innmf.STFT(window_len=4096, hop=4))
+    with pytest.raises(ValueError, match=r"3000 frequencies × 3000 times.*64\.0 MiB"):
+        fitted.reconstruct(np.linspace(0, 4000, 3000), np.linspace(0, 1, 3000))
+    # small requests run under the same limit; a limit that is not a size is itself an error
+    assert fitted.reconstruct([100.0], [0.1]).shape == (1, 1)
+    monkeypatch.setenv("INNMF_MEMORY_LIMIT", "lots")
+    with pytest.raises(ValueError, match="INNMF_MEMORY_LIMIT"):
+        fitted.reconstruct([100.0], [0.1])

@@ -420,7 +420,12 @@ pub fn parse_npz(bytes: &[u8], path: &Path) -> Result<Vec<(String, NdArray)>> {
 
 /// Writes arrays into a `.npz` archive (stored members, as `np.savez` does), atomically.
 pub fn write_npz(path: &Path, arrays: &[(&str, &NdArray)], as_f32: bool) -> Result<()> {
-    let mut cursor = std::io::Cursor::new(Vec::new());
+    // sized once (values, headers, the zip's entries): doubling held up to twice the archive
+    let size: usize = arrays
+        .iter()
+        .map(|(_, a)| a.data.len() * if as_f32 { 4 } else { 8 } + 512)
+        .sum();
+    let mut cursor = std::io::Cursor::new(Vec::with_capacity(size + 1024));
     {
         let mut zw = zip::ZipWriter::new(&mut cursor);
         let opts = zip::write::SimpleFileOptions::default()

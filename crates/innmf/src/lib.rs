@@ -51,6 +51,7 @@
 //! | [`stats`] | medians and bootstrap intervals (the paper's studies: the `innmf-studies` crate) |
 //! | [`demo`], [`plot`], [`io`] | the demo, figures, `.npy`/`.npz`/CSV/JSON files |
 //! | [`bench`] | the benchmark workloads, defined once (`innmf bench`, `cargo bench`) |
+//! | [`budget`] | the memory limit every large allocation is checked against (`INNMF_MEMORY_LIMIT`) |
 //!
 //! ## Names
 //! `*Params`: the validated parameters of a plan or algorithm (`StftParams`, `NsgtParams`,
@@ -75,6 +76,7 @@
 
 pub mod audio;
 pub mod bench;
+pub mod budget;
 pub mod demo;
 pub mod divergence;
 pub mod error;

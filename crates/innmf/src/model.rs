@@ -244,6 +244,36 @@ impl ModelSpec {
     }
 }
 
+/// Checks that a [`Trainer`] of `model` on `n` points at `nf` frequencies and `nt` times fits in
+/// memory ([`crate::budget`]). Its peak, in bytes: 56 a point (the point set's t, f, m, and 32
+/// for f32 targets, estimates or gradients, weights, a dense grid's prediction and the fit's
+/// subset index), 24 a factor value (`K·(nf + nt)`: values, transposes, gradients in f32), for
+/// an implicit factor 8 an activation (`K·width·(depth + 2)` a coordinate: values and
+/// gradients), and 16 a parameter (gradient and optimizer state).
+fn check_training_memory(model: &Model, n: usize, nf: usize, nt: usize) -> Result<()> {
+    let k = model.rank() as u128;
+    let acts = |f: &Factor, coords: usize| match f {
+        Factor::Implicit(m) => {
+            let c = &m.config;
+            k * c.width as u128 * (c.depth as u128 + 2) * coords as u128
+        }
+        Factor::Explicit(_) => 0,
+    };
+    let params = (model.w.params().len() + model.h.params().len()) as u128;
+    let bytes = 56 * n as u128
+        + 24 * k * (nf + nt) as u128
+        + 8 * (acts(&model.w, nf) + acts(&model.h, nt))
+        + 16 * params;
+    crate::budget::check(
+        "points",
+        format!("{n} points"),
+        || format!("training a rank-{k} model on {n} points ({nf} frequencies × {nt} times)"),
+        bytes,
+        "use fewer points (a larger hop, fewer bins, a shorter signal), a lower rank or a \
+         smaller network",
+    )
+}
+
 /// An iN-NMF model: a frequency factor W and a time factor H of equal rank.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Model {
@@ -299,6 +329,20 @@ impl Model {
                 ));
             }
         }
+        // peak ([`crate::budget`]): W, H and the reconstruction in f32 and in the f64 copies the
+        // front ends write or return (12 bytes a value), and an implicit factor's activations
+        // (`K·width·(depth + 2)` f32 a coordinate)
+        let acts = |f: &Factor, n: u128| match f {
+            Factor::Implicit(m) => k * m.config.width as u128 * (m.config.depth as u128 + 2) * n,
+            Factor::Explicit(_) => 0,
+        };
+        crate::budget::check(
+            "times",
+            format!("{nt} coordinates"),
+            || format!("a rank-{k} model on {nf} frequencies × {nt} times"),
+            12 * (k * nf + k * nt + nf * nt) + 4 * (acts(&self.w, nf) + acts(&self.h, nt)),
+            "ask for fewer frequencies or times",
+        )?;
         fn coords(what: &'static str, unit: &str, f: &Factor, xs: &[f64]) -> Result<()> {
             for &x in xs {
                 if !x.is_finite() {
@@ -698,6 +742,7 @@ impl<'p> Trainer<'p> {
     ) -> Result<Self> {
         let k = model.rank();
         let (nf, nt) = (points.unique_freqs().len(), points.unique_times().len());
+        check_training_memory(model, points.len(), nf, nt)?;
         let weight = match weights {
             None => None,
             Some(w) => {

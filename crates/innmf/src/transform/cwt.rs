@@ -378,6 +378,34 @@ impl Cwt {
         };
         let half = padded / 2;
         let lf = padded as f64;
+        // peak of the plan and one analysis ([`crate::budget`]): the windows (8 bytes a bin of
+        // support), the coefficients over the padded length (16 bytes, complex), the points
+        // made from those inside the signal (`BYTES_PER_POINT`), the padded signal and its
+        // spectrum (24 bytes a sample)
+        let (mut support_bins, mut coeffs, mut inside) = (0u128, 0u128, 0u128);
+        for (&f, &hop) in freqs.iter().zip(&hops) {
+            let (lo, hi) = support(f, w0, sample_rate, padded);
+            support_bins += (hi - lo + 1) as u128;
+            coeffs += (padded / hop) as u128;
+            inside += len.div_ceil(hop) as u128;
+        }
+        let bytes = 8 * support_bins
+            + 16 * coeffs
+            + crate::budget::BYTES_PER_POINT * inside
+            + 24 * padded as u128;
+        crate::budget::check(
+            "voices per octave",
+            params.voices_per_octave,
+            || {
+                format!(
+                    "a CWT of {len} samples at {} voices per octave from {:.1} to {:.1} Hz: {n_scales} \
+                     scales, {coeffs} coefficients",
+                    params.voices_per_octave, params.f_min, params.f_max
+                )
+            },
+            bytes,
+            "use fewer voices per octave, a larger hop, a narrower band or a shorter signal",
+        )?;
         let (scales, specs): (Vec<Scale>, Vec<BandSpec>) = freqs
             .iter()
             .zip(&hops)
@@ -578,6 +606,11 @@ impl super::Transform for Cwt {
 
     fn bin_freqs(&self) -> Vec<f64> {
         self.freqs()
+    }
+
+    /// The coefficients over the padded length, `L̃/h_j` a scale.
+    fn coefficient_count(&self, _signal_len: usize) -> Result<u128> {
+        Ok(self.scales.iter().map(|s| s.m as u128).sum())
     }
 
     /// The coefficients inside the signal: `n·h_j/sr` for `n·h_j < L`.

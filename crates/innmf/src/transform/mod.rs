@@ -93,6 +93,16 @@ pub trait Transform: Send + Sync + std::fmt::Debug {
     /// length the plan cannot analyze, or (plans fixed to a length) another length.
     fn frame_times(&self, bin: usize, signal_len: usize) -> Result<Vec<f64>>;
 
+    /// An upper bound on the coefficients [`analyze`](Self::analyze) holds at once for a signal
+    /// of `signal_len` samples (what [`crate::budget`] sizes an analysis by). By default the
+    /// frames of every bin; plans override it where that is not what they store or where
+    /// counting is cheaper.
+    fn coefficient_count(&self, signal_len: usize) -> Result<u128> {
+        (0..self.n_bins()).try_fold(0u128, |acc, bin| {
+            Ok(acc + self.frame_times(bin, signal_len)?.len() as u128)
+        })
+    }
+
     /// Whether [`synthesize`](Self::synthesize) exists.
     fn is_invertible(&self) -> bool;
 
@@ -150,7 +160,14 @@ pub(crate) fn band_points<'a, T: Fn(usize) -> f64>(
     bands: impl IntoIterator<Item = (f64, &'a [num_complex::Complex64], T)>,
     p: f64,
 ) -> crate::error::Result<crate::TfPoints> {
-    let (mut t, mut f, mut m) = (Vec::new(), Vec::new(), Vec::new());
+    // sized once: growing by doubling held up to three times the points at a reallocation
+    let bands: Vec<_> = bands.into_iter().collect();
+    let n: usize = bands.iter().map(|(_, c, _)| c.len()).sum();
+    let (mut t, mut f, mut m) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
     for (freq, coeffs, time) in bands {
         for (i, c) in coeffs.iter().enumerate() {
             t.push(time(i));
@@ -158,7 +175,7 @@ pub(crate) fn band_points<'a, T: Fn(usize) -> f64>(
             m.push(c.norm());
         }
     }
-    crate::TfPoints::new(t, f, m)?.powered(p)
+    crate::TfPoints::new(t, f, m)?.into_powered(p)
 }
 
 #[cfg(test)]

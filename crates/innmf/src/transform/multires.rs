@@ -600,6 +600,18 @@ impl super::Transform for Multires {
             .collect()
     }
 
+    /// The kept bins of every band, and the whole STFT of the largest band that
+    /// [`analyze`](Multires::analyze) computes before it keeps them.
+    fn coefficient_count(&self, signal_len: usize) -> Result<u128> {
+        let (mut kept, mut full) = (0u128, 0u128);
+        for b in &self.bands {
+            let frames = b.stft.n_frames(signal_len) as u128;
+            kept += (b.k_hi - b.k_lo) as u128 * frames;
+            full = full.max((b.stft.params().window_len / 2 + 1) as u128 * frames);
+        }
+        Ok(kept + full)
+    }
+
     /// The frames of the bin's band.
     fn frame_times(&self, bin: usize, signal_len: usize) -> Result<Vec<f64>> {
         super::check_bin(self, bin)?;

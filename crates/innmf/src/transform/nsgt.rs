@@ -273,6 +273,32 @@ impl Nsgt {
         }
         let lf = len as f64;
         let to_bin = |f: f64| f * lf / sample_rate;
+        // peak of the plan and one analysis ([`crate::budget`]): per band a window of about
+        // 2·half + 1 bins (8 bytes each), its M ≥ support coefficients (16 bytes, complex) and
+        // the points made from them (`BYTES_PER_POINT`); the signal's spectrum (24 bytes a
+        // sample). `smooth_size` rounds M up by a few per cent: the support counted twice covers
+        // it.
+        {
+            let mut support = 4.0 * to_bin(params.f_min) + 2.0 * (lf / 2.0 - to_bin(top)) + 4.0;
+            for j in 0..n_bands {
+                support += 2.0 * to_bin(params.f_min * 2f64.powf(j as f64 / b)) * rel + 2.0;
+            }
+            let support = support.min(1e30) as u128;
+            crate::budget::check(
+                "bins per octave",
+                params.bins_per_octave,
+                || {
+                    format!(
+                        "an NSGT of {len} samples at {} bins per octave from {:.1} to {:.1} Hz: \
+                         {n_bands} bands, about {support} coefficients",
+                        params.bins_per_octave, params.f_min, params.f_max
+                    )
+                },
+                support.saturating_mul(8 + 2 * (16 + crate::budget::BYTES_PER_POINT))
+                    + 24 * len as u128,
+                "use fewer bins per octave, a narrower band or a shorter signal",
+            )?;
+        }
         let mut specs = Vec::with_capacity(n_bands + 2);
         let xi0 = to_bin(params.f_min);
         specs.push(hann_band(0.0, xi0, BandKind::Dc, 0.0, 1.0 / lf));
@@ -433,6 +459,11 @@ impl super::Transform for Nsgt {
     /// Band centres: 0 (DC band), `f_min·2^{j/B}`, sr/2 (Nyquist band).
     fn bin_freqs(&self) -> Vec<f64> {
         self.bands.iter().map(|b| b.freq).collect()
+    }
+
+    /// `M_j` coefficients a band.
+    fn coefficient_count(&self, _signal_len: usize) -> Result<u128> {
+        Ok(self.bands.iter().map(|b| b.m as u128).sum())
     }
 
     /// Coefficient n of band j sits at `n·L/(M_j·sr)`.

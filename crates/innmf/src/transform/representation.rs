@@ -632,6 +632,7 @@ impl Representation {
             return Ok((pts.into_powered(p)?, None));
         }
         let plan = self.resolved_plan(sr, x.len())?;
+        check_analysis_memory(&*plan, x.len())?;
         let mut c = plan.analyze(x)?;
         let mut tracks = None;
         if let (Coefficients::Sines(sc), Representation::Sines(spec)) = (&c, self) {
@@ -672,6 +673,43 @@ impl super::calibration::BinScale for BinDivisors {
     fn divide_bins(&mut self, divisors: &[f64]) {
         self.divisors = Some(divisors.to_vec());
     }
+}
+
+/// Bytes an analysis holds per coefficient at its peak ([`crate::budget`]): 16 for the complex
+/// coefficient, [`BYTES_PER_POINT`](crate::budget::BYTES_PER_POINT) for the point made from it
+/// and its copies on the way out, 16 for the per-bin times, gains and working buffers.
+const BYTES_PER_COEFFICIENT: u128 = 32 + crate::budget::BYTES_PER_POINT;
+
+/// Checks that analyzing `len` samples with `plan` (and making points of it) fits in memory:
+/// [`Transform::coefficient_count`] × [`BYTES_PER_COEFFICIENT`], and the signal's copies
+/// (decimations, padding, spectra: 64 bytes a sample).
+fn check_analysis_memory(plan: &dyn Transform, len: usize) -> Result<()> {
+    // a length the plan cannot analyze: its own error, from analyze
+    let Ok(coeffs) = plan.coefficient_count(len) else {
+        return Ok(());
+    };
+    let bytes = coeffs
+        .saturating_mul(BYTES_PER_COEFFICIENT)
+        .saturating_add(64 * len as u128);
+    let advice = match plan.name() {
+        "vqt" => "use fewer bins per octave, a larger hop or a shorter signal",
+        "sines" => "use fewer peaks per frame, a larger hop or a shorter signal",
+        "multires" => "use larger hops or a shorter signal",
+        _ => "use fewer bins per octave, a narrower band or a shorter signal",
+    };
+    crate::budget::check(
+        "transform",
+        plan.name(),
+        || {
+            format!(
+                "a {} analysis of {len} samples: {} bins, {coeffs} coefficients",
+                plan.name(),
+                plan.n_bins()
+            )
+        },
+        bytes,
+        advice,
+    )
 }
 
 fn check_power(p: f64) -> Result<()> {

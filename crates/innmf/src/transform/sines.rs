@@ -173,6 +173,12 @@ impl super::Transform for SinusoidalModel {
         (0..n / 2 + 1).map(|k| k as f64 * sr / n as f64).collect()
     }
 
+    /// At most `max_peaks` peaks in each of the `L/hop + 1` frames (no spectrogram is kept).
+    fn coefficient_count(&self, signal_len: usize) -> Result<u128> {
+        let p = self.picker.params();
+        Ok(p.max_peaks as u128 * (signal_len / p.hop + 1) as u128)
+    }
+
     /// Frames centred on `j·hop`, j = 0..=L/hop, the same for every bin.
     fn frame_times(&self, bin: usize, signal_len: usize) -> Result<Vec<f64>> {
         super::check_bin(self, bin)?;

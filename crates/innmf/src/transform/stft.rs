@@ -32,6 +32,10 @@ use std::sync::Arc;
 /// Frames transformed in parallel at a time before they are stored bin-major (a block of a
 /// 2000-sample window's frames is 2 MB).
 const FRAME_BLOCK: usize = 128;
+/// Bytes an analysis needs per spectrogram value at its peak ([`crate::budget`]): 16 for the
+/// complex coefficient, [`BYTES_PER_POINT`](crate::budget::BYTES_PER_POINT) for the point made
+/// from it and its copies on the way out.
+const STFT_BYTES_PER_VALUE: u128 = 16 + crate::budget::BYTES_PER_POINT;
 
 /// Coefficient scaling.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -326,6 +330,22 @@ impl Stft {
                 ),
             ));
         }
+        // peak: the coefficients and the points made from them ([`STFT_BYTES_PER_VALUE`])
+        crate::budget::check(
+            "hop",
+            self.params.hop,
+            || {
+                format!(
+                    "an STFT of {} samples with window {} and hop {}: {frames} frames × {bins} \
+                     bins",
+                    x.len(),
+                    self.params.window_len,
+                    self.params.hop
+                )
+            },
+            crate::budget::mul(values, STFT_BYTES_PER_VALUE),
+            "use a larger hop, a shorter window or a shorter signal",
+        )?;
         Ok(frames)
     }
 
@@ -547,6 +567,11 @@ impl super::Transform for Stft {
         (0..n / 2 + 1)
             .map(|k| k as f64 * self.sample_rate / n as f64)
             .collect()
+    }
+
+    /// Bins × frames.
+    fn coefficient_count(&self, signal_len: usize) -> Result<u128> {
+        Ok((self.params.window_len / 2 + 1) as u128 * self.n_frames(signal_len) as u128)
     }
 
     /// The same frames for every bin: window centres.

@@ -318,6 +318,11 @@ impl Transform for Vqt {
         self.params.frequencies()
     }
 
+    /// `L/hop + 1` frames in every bin.
+    fn coefficient_count(&self, signal_len: usize) -> Result<u128> {
+        Ok(self.params.n_bins as u128 * (signal_len / self.params.hop + 1) as u128)
+    }
+
     /// Frames centred on `j·hop`, j = 0..=L/hop, for every bin.
     fn frame_times(&self, bin: usize, signal_len: usize) -> Result<Vec<f64>> {
         check_bin(self, bin)?;
