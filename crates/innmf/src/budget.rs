@@ -16,7 +16,6 @@
 //! allowance, not exact: each call site documents its own.
 
 use crate::error::{Error, Result};
-use std::fmt::Display;
 use std::sync::OnceLock;
 
 /// The environment variable that overrides the memory limit (bytes, `8G`, `512M`).
@@ -176,7 +175,7 @@ pub fn format_bytes(b: u128) -> String {
 /// not a size.
 pub fn check(
     name: &'static str,
-    value: impl Display,
+    value: impl crate::error::ParamValue,
     request: impl FnOnce() -> String,
     bytes: u128,
     advice: &str,
@@ -191,7 +190,7 @@ pub fn check(
 pub fn check_against(
     limit: Limit,
     name: &'static str,
-    value: impl Display,
+    value: impl crate::error::ParamValue,
     request: impl FnOnce() -> String,
     bytes: u128,
     advice: &str,
