@@ -64,3 +64,16 @@ pub fn check_point_copies(n: usize, per_point: u128, what: &str) -> PyResult<()>
     )
     .map_err(crate::errors::py_err)
 }
+
+/// [`check_point_copies`] for the Python layer, which calls it before it builds the t and f of
+/// a grid with `np.tile`/`np.repeat` (16 bytes a point more), so a grid too large for memory is
+/// a `ValueError` and not numpy's `MemoryError` half-way through.
+#[pyfunction]
+#[pyo3(name = "check_point_copies")]
+pub fn py_check_point_copies(n: u64, per_point: u64, what: &str) -> PyResult<()> {
+    check_point_copies(
+        usize::try_from(n).unwrap_or(usize::MAX),
+        u128::from(per_point),
+        what,
+    )
+}

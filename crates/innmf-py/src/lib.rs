@@ -31,6 +31,7 @@ fn _innmf(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(analysis::analyze, m)?)?;
     m.add_class::<model::PyModel>()?;
     m.add_function(wrap_pyfunction!(model::fit_model, m)?)?;
+    m.add_function(wrap_pyfunction!(arrays::py_check_point_copies, m)?)?;
     m.add_function(wrap_pyfunction!(nmf::nmf_fit, m)?)?;
     m.add_function(wrap_pyfunction!(metrics::bss_eval_sources, m)?)?;
     m.add_function(wrap_pyfunction!(metrics::si_sdr, m)?)?;

@@ -30,6 +30,9 @@ def load_audio(
 def write_wav(path: str | PathLike[str], samples: F64, sample_rate: int) -> None:
     """Mono 32-bit float WAV, written atomically."""
 
+def check_point_copies(n: int, per_point: int, what: str) -> None:
+    """ValueError when copying n points (and per_point more bytes each) would exceed the memory limit."""
+
 def representation_check(json: str) -> str:
     """A representation's JSON form with every field (defaults filled in), checked."""
 

@@ -359,6 +359,9 @@ def _points_of(
         raise ValueError(
             f"V has shape {v.shape}: expected (len(freqs), len(times)) = ({len(fq)}, {len(tm)})"
         )
+    # the grid's t and f (16 bytes a point) and the native fit's copies: refused before numpy
+    # allocates them, as the native layer refuses its own
+    _innmf.check_point_copies(v.size, 32 + 16, "fit")
     t = np.tile(tm, len(fq))
     fr = np.repeat(fq, len(tm))
     return t, fr, v.ravel(), None, "numpy matrix V (freqs × times)"
