@@ -63,6 +63,8 @@ impl Fixtures {
         let big_weights = innmf::io::NdArray::vector(vec![1e300; 4]);
         innmf::io::write_npy(&p.join("bigw.npy"), &big_weights, false).unwrap();
         innmf::audio::write_wav(&p.join("long.wav"), &vec![0.1; 200_000], 8000).unwrap();
+        let v = innmf::io::NdArray::new(vec![500, 400], vec![0.5; 200_000]);
+        innmf::io::write_npy(&p.join("v.npy"), &v, false).unwrap();
         // a data folder for the experiment (its output folder must not be inside it)
         std::fs::create_dir_all(p.join("corpus/speech")).unwrap();
         innmf::audio::write_wav(&p.join("corpus/speech/a.wav"), &tone, 8000).unwrap();
@@ -366,6 +368,16 @@ const MEMORY_CASES: &[(&str, &str, &[&str])] = &[
         "64M",
         "nmf {long.wav} --rank 2 --window 4096 --hop 8 --out {outdir}",
         &["--hop 8", "64.0 MiB"],
+    ),
+    // a matrix read from .npy: no analysis to refuse it, the updates' own estimate does
+    (
+        "1M",
+        "nmf {v.npy} --rank 2 --out {outdir}",
+        &[
+            "NMF of a 500×400 matrix at rank 2",
+            "1.0 MiB",
+            "a smaller matrix",
+        ],
     ),
     (
         "64M",

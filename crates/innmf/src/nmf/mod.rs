@@ -98,6 +98,8 @@ impl NmfParams {
     ) -> Result<(Vec<T>, Vec<T>, NmfReport)> {
         self.check()?;
         check_matrix("data", x, f, t)?;
+        // before the initialisation's f64 copy of the data and its SVD's working copy
+        check_memory(f, t, self.rank, std::mem::size_of::<T>(), 16)?;
         let (w0, h0) = initialize(&to_f64(x), f, t, self.rank, self.init, self.seed)?;
         let (mut w, mut h) = (from_f64(&w0), from_f64(&h0));
         let report = self.solve_observed(x, f, t, &mut w, &mut h, &[], true, progress)?;
@@ -308,13 +310,14 @@ impl NmfParams {
         check_matrix("data", x, f, t)?;
         check_matrix("W", w, f, self.rank)?;
         check_matrix("H", h, self.rank, t)?;
+        check_memory(f, t, self.rank, std::mem::size_of::<T>(), 0)?;
         if self.beta < 0.0 {
             if let Some(index) = x.iter().position(|&v| v == T::ZERO) {
                 return Err(Error::param(
                     "beta",
                     self.beta,
                     format!(
-                        "beta >= 0 for data with zeros (first at index {index}): d(0|y) is                          infinite for beta < 0; floor the data first"
+                        "beta >= 0 for data with zeros (first at index {index}): d(0|y) is infinite for beta < 0; floor the data first"
                     ),
                 ));
             }
@@ -332,6 +335,24 @@ impl NmfParams {
         }
         mu::run(self, x, f, t, w, h, free, update_h, progress)
     }
+}
+
+/// Checks that multiplicative updates of an `f × t` matrix at rank `k` in elements of `elem`
+/// bytes fit in memory ([`crate::budget`]). The peak, in bytes a matrix value: two working
+/// matrices (the general engine's W·H and its ratio; the fused KL engine needs less) and the
+/// 12 bytes of the data the front ends hold (the f64 matrix read or made, and its f32 copy when
+/// the updates run in f32); a factor value: eight working values (the factors, their numerators,
+/// denominators and per-thread partial sums). `init` adds bytes a matrix value for an
+/// initialisation that runs first.
+fn check_memory(f: usize, t: usize, k: usize, elem: usize, init: u128) -> Result<()> {
+    let (f, t, k, elem) = (f as u128, t as u128, k as u128, elem as u128);
+    crate::budget::check(
+        "data",
+        format!("a {f}×{t} matrix"),
+        || format!("NMF of a {f}×{t} matrix at rank {k}"),
+        f * t * (2 * elem + 12 + init) + 8 * elem * k * (f + t),
+        "factorize a smaller matrix (a larger hop, fewer bins, a shorter signal)",
+    )
 }
 
 /// `Σ d(X‖W·H)` with `div`, in f64, exactly as [`Divergence::sum`] on the f64 product.
