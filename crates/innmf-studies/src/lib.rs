@@ -40,6 +40,7 @@ pub mod corpus;
 pub mod hybrid;
 pub mod material;
 pub mod music;
+pub mod out_dir;
 pub mod plan;
 pub mod reconstruction;
 pub mod report;

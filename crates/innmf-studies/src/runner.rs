@@ -136,7 +136,7 @@ fn run_unit(ctx: &Ctx<'_>, unit: &Unit, seed: u64) -> Result<Vec<Row>> {
 /// fewer than two usable speakers for the separation study.
 pub fn plan(cfg: &ExperimentConfig, opts: &RunOptions) -> Result<(Corpus, Plan)> {
     cfg.validate()?;
-    check_out_dir(&opts.data, &opts.out)?;
+    crate::out_dir::check_out_dir(&opts.data, &opts.out)?;
     if opts.studies.is_empty() {
         return Err(Error::Empty { what: "studies" });
     }
@@ -726,64 +726,6 @@ pub fn write_plan_of(cfg: &ExperimentConfig, opts: &RunOptions) -> Result<(Corpu
     Ok((corpus, file))
 }
 
-/// The folders an experiment writes under OUT (besides plan.json, results.json and REPORT.md).
-const OUT_FOLDERS: [&str; 3] = ["units", "models", "figures"];
-
-/// `p` made absolute with its longest existing ancestor canonicalized (symbolic links and `..`
-/// resolved), so that two spellings of one folder compare equal even before it exists.
-fn resolved(p: &Path) -> PathBuf {
-    let abs = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
-    let mut rest = Vec::new();
-    let mut cur = abs.as_path();
-    loop {
-        if let Ok(c) = cur.canonicalize() {
-            return rest.iter().rev().fold(c, |acc, r| acc.join(r));
-        }
-        match (cur.parent(), cur.file_name()) {
-            (Some(parent), Some(name)) => {
-                rest.push(name.to_os_string());
-                cur = parent;
-            }
-            _ => return abs,
-        }
-    }
-}
-
-/// Refuses an output folder that is the data folder or inside it: plan.json, units/ and the
-/// reports would be written among the recordings (and a later plan would scan them as data).
-/// An output folder that contains the data folder is accepted unless the data sits in one of the
-/// folders the experiment writes (units/, models/, figures/), where files could be written over
-/// recordings. Checked before anything is read or written.
-///
-/// # Errors
-/// [`Error::InvalidParameter`] naming `--out`.
-pub fn check_out_dir(data: &Path, out: &Path) -> Result<()> {
-    let (d, o) = (resolved(data), resolved(out));
-    if o.starts_with(&d) {
-        return Err(Error::param(
-            "out",
-            out.display(),
-            format!(
-                "an output folder outside the data folder {}: the experiment writes plan.json, \
-                 units/, models/, figures/ and its reports there, among the recordings",
-                data.display()
-            ),
-        ));
-    }
-    if let Some(f) = OUT_FOLDERS.iter().find(|f| d.starts_with(o.join(f))) {
-        return Err(Error::param(
-            "out",
-            out.display(),
-            format!(
-                "an output folder whose {f}/ does not hold the data folder {}: the experiment \
-                 writes its files there",
-                data.display()
-            ),
-        ));
-    }
-    Ok(())
-}
-
 /// Which units of `OUT/plan.json` a process runs ([`run_planned`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Selection {
@@ -995,41 +937,4 @@ fn read_plan(out: &Path, jobs: usize) -> Result<(PlanFile, Corpus, Plan)> {
         ));
     }
     Ok((file, corpus, plan))
-}
-
-#[cfg(test)]
-mod out_dir_tests {
-    use super::*;
-
-    #[test]
-    fn an_output_folder_in_the_data_folder_is_refused() {
-        let tmp = tempfile::tempdir().unwrap();
-        let data = tmp.path().join("data");
-        std::fs::create_dir_all(data.join("speech")).unwrap();
-        // the same folder, spelt two ways, and folders inside it (existing or not)
-        for out in [
-            data.clone(),
-            data.join("."),
-            data.join("speech"),
-            data.join("new/results"),
-            tmp.path().join("data/../data/run"),
-        ] {
-            let m = check_out_dir(&data, &out).unwrap_err().to_string();
-            assert!(
-                m.contains("outside the data folder"),
-                "{}: {m}",
-                out.display()
-            );
-        }
-        // beside it, or around it: fine, unless the data is where the experiment writes
-        for out in [tmp.path().join("out"), tmp.path().to_path_buf()] {
-            check_out_dir(&data, &out).unwrap();
-        }
-        let inside_units = tmp.path().join("run/units/data");
-        std::fs::create_dir_all(&inside_units).unwrap();
-        let m = check_out_dir(&inside_units, &tmp.path().join("run"))
-            .unwrap_err()
-            .to_string();
-        assert!(m.contains("units/"), "{m}");
-    }
 }

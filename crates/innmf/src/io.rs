@@ -120,21 +120,28 @@ pub fn is_point_set_file(path: &Path) -> bool {
     )
 }
 
+/// Whether two paths name one file, by [`resolve_path`] (`./a.npz` and `a.npz` are one file,
+/// also before it exists).
 fn same_file(a: &Path, b: &Path) -> bool {
-    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
-        (Ok(x), Ok(y)) => x == y,
-        // an output that does not exist yet: compare its folder's canonical path and its name
-        _ => {
-            let canon_parent = |p: &Path| {
-                let parent = match p.parent() {
-                    Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-                    _ => PathBuf::from("."),
-                };
-                std::fs::canonicalize(parent)
-                    .ok()
-                    .map(|d| d.join(p.file_name().unwrap_or_default()))
-            };
-            matches!((canon_parent(a), canon_parent(b)), (Some(x), Some(y)) if x == y)
+    resolve_path(a) == resolve_path(b)
+}
+
+/// `p` made absolute with its longest existing ancestor canonicalized (symbolic links and `..`
+/// resolved), so that two spellings of one folder compare equal even before it exists.
+pub fn resolve_path(p: &Path) -> PathBuf {
+    let abs = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let mut rest = Vec::new();
+    let mut cur = abs.as_path();
+    loop {
+        if let Ok(c) = cur.canonicalize() {
+            return rest.iter().rev().fold(c, |acc, r| acc.join(r));
+        }
+        match (cur.parent(), cur.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_os_string());
+                cur = parent;
+            }
+            _ => return abs,
         }
     }
 }
