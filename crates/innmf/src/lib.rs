@@ -106,3 +106,10 @@ pub use fit::{fit, FitConfig, FitReport, Freeze};
 pub use model::{FactorKind, Model, ModelSpec, Sampling, Trainer};
 pub use points::TfPoints;
 pub use simd::build_info;
+
+/// The repository README's Rust examples, compiled and run by `cargo test` as doctests so that
+/// the README cannot drift from the API (its `sh`, `python` and `text` blocks are not Rust and
+/// are skipped).
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;
