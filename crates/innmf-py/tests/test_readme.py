@@ -30,7 +30,8 @@ def test_readme_example_runs(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
     # the files it says it writes, read back by the package
     import innmf
 
-    assert innmf.ImplicitNMF.load(tmp_path / "a.safetensors").sample_w(np.array([220.0])).shape == (4, 1)
+    loaded = innmf.ImplicitNMF.load(tmp_path / "a.safetensors")
+    assert loaded.sample_w(np.array([220.0])).shape == (4, 1)
     assert innmf.load_audio(tmp_path / "a.wav")[1] == 8000
     # the two synthesized sources (a pulsed harmonic note, a vibrato tone) come apart cleanly
     sdr, perm = ns["sdr"], ns["perm"]
