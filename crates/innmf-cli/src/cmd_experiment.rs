@@ -51,7 +51,7 @@ pub struct ExperimentArgs {
     pub names: Vec<String>,
     /// Folder of recordings (any supported audio format, recognized by content), in one of the
     /// layouts: flat (DIR/speech/* and DIR/music/*, or files directly in DIR; speaker = the file
-    /// name up to its first '_'), a TIMIT tree ([TRAIN|TEST]/DR*/<SPEAKER>/<SENTENCE>.WAV),
+    /// name up to its first '_'), a TIMIT tree (`[TRAIN|TEST]/DR*/<SPEAKER>/<SENTENCE>.WAV`),
     /// speaker folders (LibriSpeech, VCTK) or stem folders per track (MUSDB). See the README.
     /// Required (or --manifest) by the studies and `plan`.
     #[arg(long, conflicts_with = "manifest")]

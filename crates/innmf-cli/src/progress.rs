@@ -17,7 +17,7 @@ pub fn training_bar(steps: usize, what: &str) -> ProgressBar {
     bar
 }
 
-/// A progress callback for [`innmf::fit`] updating `bar`.
+/// A progress callback for [`innmf::fit()`] updating `bar`.
 pub fn callback(bar: &ProgressBar) -> impl FnMut(usize, usize, f64) -> ControlFlow<()> + '_ {
     move |step, _steps, loss| {
         if step % 10 == 0 || step == 1 {

@@ -52,7 +52,7 @@ impl fmt::Display for Sex {
 }
 
 /// A recording of the corpus. The optional fields are what the corpus layout states; none of
-/// them is read by a study today, so they enter no unit hash ([`crate::plan`]).
+/// them is read by a study today, so they enter no unit hash ([`mod@crate::plan`]).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Recording {
     /// Unique name in the corpus: the file stem (TIMIT: `<SPEAKER>_<SENTENCE>`; stems:

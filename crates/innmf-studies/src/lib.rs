@@ -9,14 +9,14 @@
 //! | [`config`] | [`ExperimentConfig`]: every setting that changes the numbers, its checks |
 //! | [`corpus`] | [`Corpus`]: the recordings, speakers and pairs; [`synthesize_corpus`] |
 //! | [`material`] | what each speech recording of a study is made of (a file, or a speaker's short files joined); what is left out |
-//! | [`plan`] | [`Plan`]: units, ids, dependencies, seeds and settings hashes |
+//! | [`mod@plan`] | [`Plan`]: units, ids, dependencies, seeds and settings hashes |
 //! | [`reconstruction`], [`separation`], [`transfer`], [`hybrid`] | one file per study: its units |
 //! | [`music`] | the music separation study in every representation (part of the separation study) |
 //! | [`runner`] | [`plan()`], [`run_units`], [`collect`], [`run`]: computing units, resuming; shards |
 //! | [`claims`] | one process per unit on a shared output folder; stale claims, leftover temp files |
 //! | [`results`] | typed rows, unit files, `results.json` ([`Results`]) |
 //! | [`report`] | `REPORT.md` and the figures, drawn from [`Results`] alone |
-//! | [`combine`] | runs at different seeds averaged row by row (`innmf experiment combine`) |
+//! | [`mod@combine`] | runs at different seeds averaged row by row (`innmf experiment combine`) |
 //!
 //! # How a run is organised
 //! A run is a list of **units** (train one model, refit one window, separate one pair at one

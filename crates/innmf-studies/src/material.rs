@@ -27,7 +27,7 @@
 //! For a corpus of long files (the flat layout's 30 s recordings) nothing changes: the plan,
 //! the unit hashes and the units' inputs are those of a run that reads each file on its own. The
 //! joined recordings' files and roles enter the hash of every unit that reads them
-//! ([`crate::plan`]), so a file added to a speaker's folder recomputes its units.
+//! ([`mod@crate::plan`]), so a file added to a speaker's folder recomputes its units.
 
 use crate::config::ExperimentConfig;
 use crate::corpus::{load_speech, write_grouped, Corpus, Part, PartRole, Recording, Skipped};

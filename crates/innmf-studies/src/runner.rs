@@ -1,7 +1,7 @@
 //! Running a plan: [`plan`] (what to compute), [`run_units`] (compute some units, skipping those
 //! already done), [`collect`] (the rows of the finished units), and [`run`], all three in turn
 //! with the report. Each unit writes its result atomically to `OUT/units/<id>.json` with its
-//! hash ([`crate::plan`]); models go to `OUT/models/` and are always read back from there, so a
+//! hash ([`mod@crate::plan`]); models go to `OUT/models/` and are always read back from there, so a
 //! resumed run and a fresh run compute the same numbers.
 //!
 //! Several processes may share `OUT` (on one machine or over a network file system): each unit

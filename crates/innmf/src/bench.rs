@@ -3,7 +3,7 @@
 //! baselines), and `cargo bench -p innmf` runs the same workloads under criterion.
 //!
 //! A workload is an input (a recording of a given rate and length, or a synthesized signal of
-//! the same size when none is given) and a computation: a few training steps of [`crate::fit`],
+//! the same size when none is given) and a computation: a few training steps of [`crate::fit()`],
 //! classical KL-NMF, BSS Eval, or one analysis. Nothing here reads files: front ends load the
 //! recording and hand its samples to [`prepare_input`].
 
@@ -306,10 +306,10 @@ pub fn fit_workload(workload: Workload, x: &[f64]) -> Result<FitWorkload> {
 
 impl FitWorkload {
     /// Seconds of each of `steps` steps after `warmup` untimed ones, from a fresh copy of the
-    /// model (one [`crate::fit`] call, timed through its progress callback).
+    /// model (one [`crate::fit()`] call, timed through its progress callback).
     ///
     /// # Errors
-    /// Those of [`crate::fit`].
+    /// Those of [`crate::fit()`].
     pub fn time_steps(&self, warmup: usize, steps: usize) -> Result<Vec<f64>> {
         let mut model = self.model.clone();
         let mut stamps: Vec<Instant> = Vec::with_capacity(warmup + steps + 1);

@@ -43,14 +43,14 @@
 //! | [`transform`] | the transforms: eight plans behind one [`transform::Transform`] trait, [`transform::Representation`]: audio → points, one way for every front end |
 //! | [`points`] | [`TfPoints`]: `(t, f, m)` with the unique-coordinate index |
 //! | [`model`], [`field`] | the model `Σ_k W_k(f)·H_k(t)`, implicit (networks) or explicit (tables) factors |
-//! | [`fit`], [`optim`], [`divergence`] | the one training loop (freezing is a [`FitConfig`] option), Rprop/Adam, β-divergences |
+//! | [`mod@fit`], [`optim`], [`divergence`] | the one training loop (freezing is a [`FitConfig`] option), Rprop/Adam, β-divergences |
 //! | [`modelfile`] | safetensors model files that record what they were fitted on |
 //! | [`nmf`] | classical multiplicative-update NMF (scikit-learn's semantics) |
 //! | [`separate`] | templates → activations → masks → phase: source separation |
 //! | [`metrics`] | BSS Eval, SI-SDR, STOI, spectral metrics; [`metrics::evaluate`], the one scoring path |
 //! | [`stats`] | medians and bootstrap intervals (the paper's studies: the `innmf-studies` crate) |
 //! | [`demo`], [`plot`], [`io`] | the demo, figures, `.npy`/`.npz`/CSV/JSON files |
-//! | [`bench`] | the benchmark workloads, defined once (`innmf bench`, `cargo bench`) |
+//! | [`mod@bench`] | the benchmark workloads, defined once (`innmf bench`, `cargo bench`) |
 //! | [`budget`] | the memory limit every large allocation is checked against (`INNMF_MEMORY_LIMIT`) |
 //!
 //! ## Names

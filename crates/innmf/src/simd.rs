@@ -217,7 +217,7 @@ impl std::fmt::Display for BuildInfo {
 }
 
 /// A kernel for [`dispatch`]: its `run` (marked `#[inline(always)]`, like everything it should
-/// vectorize) is compiled once per level. For generic code, where [`simd_fn!`] does not apply.
+/// vectorize) is compiled once per level. For generic code, where `simd_fn!` does not apply.
 pub trait Kernel {
     /// What the kernel returns.
     type Output;

@@ -21,9 +21,9 @@
 //! fixed order and applies the update. The blocks do not depend on the pool size, so the results
 //! are identical bytes for any number of threads.
 //!
-//! **Two engines.** KL (β = 1) in f32 runs on the fused engine of [`super::kl`] (`W·H` never
+//! **Two engines.** KL (β = 1) in f32 runs on the fused engine of `nmf::kl` (`W·H` never
 //! formed) unless [`NmfEngine::Reference`] is asked for; everything else, and every f64 fit,
-//! runs on the general [`Engine`] here, which stays the reference the fused one is tested
+//! runs on the general `Engine` here, which stays the reference the fused one is tested
 //! against.
 
 use super::float::{Float, FlushSubnormals};
@@ -448,7 +448,7 @@ pub(crate) trait Solver {
     fn loss_sum(&mut self) -> f64;
 }
 
-/// The general [`Engine`] bound to the factors it updates.
+/// The general `Engine` bound to the factors it updates.
 struct Bound<'e, 'a, T: Float> {
     eng: &'e mut Engine<'a, T>,
     w: &'e mut [T],
@@ -469,8 +469,8 @@ impl<T: Float> Solver for Bound<'_, '_, T> {
 
 /// Runs the iterations in place. `free_w[j]` says whether column j of W is updated; `update_h`
 /// whether H is. Inputs are validated by the caller. KL in f32 takes the fused engine
-/// ([`super::kl`]) unless `params.engine` is [`NmfEngine::Reference`]; everything else the
-/// general [`Engine`].
+/// (`nmf::kl`) unless `params.engine` is [`NmfEngine::Reference`]; everything else the
+/// general `Engine`.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn run<T: Float>(
     params: &NmfParams,

@@ -1,7 +1,7 @@
 //! Supervised and semi-supervised source separation with frequency templates (arXiv 2404.04439,
 //! the two-speaker separation experiment, and the authors' masks and resynthesis).
 //!
-//! 1. **Templates** ([`templates`]). For each source, a model `V_j ≈ W_j·H_j` is fitted to the
+//! 1. **Templates** (`templates.rs`). For each source, a model `V_j ≈ W_j·H_j` is fitted to the
 //!    points of a solo recording ([`learn_templates`]): iN-NMF (implicit `W_j(f)`, explicit `H_j`) by default, or
 //!    classical NMF (explicit `W_j`, explicit `H_j`, KL multiplicative updates of [`crate::nmf`]).
 //! 2. **Activations on the mixture.** Every source's `W_j` is sampled at the *mixture's* bin

@@ -7,7 +7,7 @@ use crate::transform::{Spectrogram, Stft};
 use num_complex::Complex64;
 use serde::{Deserialize, Serialize};
 
-/// Phase refinement for [`SeparateConfig::phase_iters`] > 0.
+/// Phase refinement for [`SeparateConfig::phase_iters`](super::SeparateConfig::phase_iters) > 0.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum PhaseMethod {

@@ -15,7 +15,7 @@
 //! | `vqt` | [`Vqt`] | librosa's `cqt`: C1, 12 per octave, 7 octaves, hop 512 |
 //! | `nsgt` | [`Nsgt`] | 48 bands per octave from 20 Hz, 6.7 octaves below 0.45·sr |
 //! | `cwt` | [`Cwt`] | Morlet ω0 = 6, 12 voices per octave from 20 Hz, 6.7 octaves below its limit |
-//! | `sines` | [`Sinusoidal`] (+ [`track_peaks`]) | window 2048, hop 512, −60 dB, 40 peaks per frame |
+//! | `sines` | [`Sinusoidal`](super::Sinusoidal) (+ [`track_peaks`](super::track_peaks)) | window 2048, hop 512, −60 dB, 40 peaks per frame |
 //! | `multires` | [`Multires`] | [`MultiresParams::default_for`] the sample rate |
 //! | `hybrid` | the parts, time-concatenated | the paper's: STFT 128/32, STFT 1024/256, direct CQT |
 

@@ -53,7 +53,7 @@ impl VqtParams {
 /// scale=True)` up to librosa's own approximations: spectral sparsity and its resampler).
 ///
 /// Like librosa, octaves are analysed at decreasing sample rates: the signal is decimated by 2
-/// ([`decimate2`]: a 120 dB Kaiser half-band filter) before the top octave as often as librosa's
+/// (`decimate2`: a 120 dB Kaiser half-band filter) before the top octave as often as librosa's
 /// "early downsampling" does, and again after every octave while the hop stays even; each
 /// octave's kernels are built at its own rate (the same integer lengths as librosa's), so every
 /// kernel is short and the cost per coefficient is a few hundred multiply-adds whatever the
