@@ -25,11 +25,11 @@ import os
 import sys
 
 import numpy as np
-import soundfile as sf
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from window_probe import EPS, K, fit_h, kl, nmf, spec  # noqa: E402  (item 17's probe: the same analysis)
+# item 17's probe: the same excerpt, analysis, NMF and H fit
+from window_probe import EPS, K, excerpt, fit_h, kl, nmf, spec  # noqa: E402
 
 ITERS = 1000
 GRID_HZ = 2.0
@@ -72,10 +72,7 @@ def train(specs, interps, t0, rng):
 
 
 def main(path):
-    x, sr = sf.read(path)
-    if x.ndim > 1:
-        x = x[:, 0]
-    x = x[: int(20 * sr)]
+    x, sr = excerpt(path)
     grid = np.arange(0, sr / 2 + GRID_HZ / 2, GRID_HZ)
     windows = sorted({n for s in SETS for n in s} | set(TEST))
     specs = {n: spec(x, n) for n in windows}

@@ -70,11 +70,16 @@ def blur(n, sr, grid):
     return b / b.sum(1, keepdims=True)
 
 
-def main(path):
+def excerpt(path):
+    """The recording's first channel, first 20 s, and its rate."""
     x, sr = sf.read(path)
     if x.ndim > 1:
         x = x[:, 0]
-    x = x[: int(20 * sr)]
+    return x[: int(20 * sr)], sr
+
+
+def main(path):
+    x, sr = excerpt(path)
     grid = np.arange(0, sr / 2 + GRID_HZ / 2, GRID_HZ)
     v = spec(x, TRAIN)
     rng = np.random.default_rng(0)
