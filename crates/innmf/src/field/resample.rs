@@ -25,7 +25,7 @@
 //! (Plain multiplies and adds, not `mul_add`: this code is compiled for the baseline target, where
 //! a fused multiply-add is a library call; the results are the same at every SIMD level.)
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Num, Result};
 use rayon::prelude::*;
 
 /// A uniform grid and the interpolation weights from it to a sorted set of coordinates.
@@ -66,7 +66,7 @@ impl Resampler {
             return Err(Error::param(
                 "grid step",
                 step,
-                format!("at most 2^31 grid points over a span of {span}"),
+                format!("at most 2^31 grid points over a span of {}", Num(span)),
             ));
         }
         let half = order / 2;
