@@ -104,7 +104,7 @@ fn the_tours_subcommands_and_flags_exist() {
             let sub = words[0];
             let h = help(sub, &mut cache);
             if matches!(sub, "experiment" | "bench") {
-                let which = words[1];
+                let which = words.get(1).copied().unwrap_or("(nothing)");
                 if !has_flag(&h, which) {
                     problems.push(format!("`innmf {sub} {which}`: not in its --help"));
                 }

@@ -28,12 +28,12 @@ pub enum HSolver {
 
 crate::error::from_str_by_serde_name!(HSolver, "solver", "rprop, mu");
 
-/// Step 2 of [`separate`](super::separate()) on its own: samples every template set's `W` at the grid's bin
-/// frequencies, freezes it, and fits a fresh explicit `H` (plus `cfg.free` free components) to
-/// the grid point set `points` (e.g. `|STFT|^p` of a mixture, or of a solo signal to measure how
-/// well the templates reconstruct it). Uses `cfg.steps`, `cfg.optimizer`, `cfg.solver`,
-/// `cfg.beta`, `cfg.free` and `cfg.seed`. Returns the model (explicit `W` and `H` tables on the
-/// grid's coordinates), the components per output, and the fit report.
+/// Step 2 of [`separate`](super::separate()) on its own: samples every template set's `W` at
+/// the grid's bin frequencies, freezes it, and fits a fresh explicit `H` (plus `cfg.free` free
+/// components) to the grid point set `points` (e.g. `|STFT|^p` of a mixture, or of a solo signal
+/// to measure how well the templates reconstruct it). Uses `cfg.steps`, `cfg.optimizer`,
+/// `cfg.solver`, `cfg.beta`, `cfg.free` and `cfg.seed`. Returns the model (explicit `W` and `H`
+/// tables on the grid's coordinates), the components per output, and the fit report.
 ///
 /// # Errors
 /// No template sets and no free components, a point set that is not a grid (MU solver), a
