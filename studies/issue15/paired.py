@@ -9,6 +9,12 @@ that median (2000 resamples of the pairs, numpy seed 0, as table.py) and how man
 higher. A run is a results.json (a path, or a name under runs/ without .results.json) and the
 method whose rows to take (innmf or nmf). The parts are table.py's: dev = pairs among awb, ked,
 rms; test = the others (with kal16 or slt).
+
+  python3 studies/issue15/paired.py A:innmf B:nmf --part test --equivalence
+
+instead prints, for SDR, SIR and STOI at each window, the 90 % bootstrap interval of the median
+difference and the smallest margin m for which the two methods are equivalent within ±m: the
+interval lies inside [−m, +m], which is the two one-sided tests at the 5 % level each (TOST).
 """
 import json
 import os
@@ -44,6 +50,8 @@ def main():
         part = sys.argv[sys.argv.index("--part") + 1]
         args.remove(part)
     a, b = rows(args[0]), rows(args[1])
+    if "--equivalence" in sys.argv:
+        return equivalence(a, b, part)
     print(f"{args[0]} − {args[1]} ({part} part)\n")
     print("| window | pairs | Δ SDR [95 % CI] | higher | Δ SIR | Δ SAR | Δ STOI |")
     print("|---|---|---|---|---|---|---|")
@@ -59,6 +67,22 @@ def main():
             cells.append(f"{med:+{f}} [{lo:+{f}}, {hi:+{f}}]")
             if m == "sdr":
                 cells.append(f"{sum(v > 0 for v in d)}/{len(d)}")
+        print(f"| {w} | {len(ks)} | " + " | ".join(cells) + " |")
+
+
+def equivalence(a, b, part):
+    print("| window | pairs | Δ SDR [90 % CI] | margin | Δ SIR [90 % CI] | margin "
+          "| Δ STOI [90 % CI] | margin |")
+    print("|---|---|---|---|---|---|---|---|")
+    for w in sorted({k[1] for k in a}):
+        ks = [k for k in a if k[1] == w and k in b and (part == "all" or in_part(k[0], part))]
+        if not ks:
+            continue
+        cells = []
+        for m in ("sdr", "sir", "stoi"):
+            med, lo, hi = boot_median([a[k][m] - b[k][m] for k in ks], level=90.0)
+            f = ".3f" if m == "stoi" else ".2f"
+            cells += [f"{med:+{f}} [{lo:+{f}}, {hi:+{f}}]", f"±{max(abs(lo), abs(hi)):{f}}"]
         print(f"| {w} | {len(ks)} | " + " | ".join(cells) + " |")
 
 

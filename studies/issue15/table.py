@@ -32,12 +32,14 @@ def in_part(pair, part):
     return speakers(pair) <= DEV if part == "dev" else not speakers(pair) <= DEV
 
 
-def boot_median(d, n=2000, seed=0):
+def boot_median(d, n=2000, seed=0, level=95.0):
+    """The median of `d` and the `level` % percentile-bootstrap interval of it."""
     d = np.asarray(d, float)
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, len(d), size=(n, len(d)))
     meds = np.median(d[idx], axis=1)
-    return np.median(d), np.percentile(meds, 2.5), np.percentile(meds, 97.5)
+    tail = (100.0 - level) / 2
+    return np.median(d), np.percentile(meds, tail), np.percentile(meds, 100.0 - tail)
 
 
 def sep_table(res, part):
