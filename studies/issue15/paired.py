@@ -43,6 +43,15 @@ def rows(spec):
     return {k: {m: float(np.mean([r[k][m] for r in runs])) for m in METRICS} for k in keys}
 
 
+def by_window(a, b, part):
+    """Each window with the (pair, window) keys of `part` that both runs have."""
+    for w in sorted({k[1] for k in a}):
+        # sorted: the bootstrap draws index this list, so its order must not follow set order
+        ks = sorted(k for k in a if k[1] == w and k in b and (part == "all" or in_part(k[0], part)))
+        if ks:
+            yield w, ks
+
+
 def main():
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     part = "test"
@@ -55,10 +64,7 @@ def main():
     print(f"{args[0]} − {args[1]} ({part} part)\n")
     print("| window | pairs | Δ SDR [95 % CI] | higher | Δ SIR | Δ SAR | Δ STOI |")
     print("|---|---|---|---|---|---|---|")
-    for w in sorted({k[1] for k in a}):
-        ks = [k for k in a if k[1] == w and k in b and (part == "all" or in_part(k[0], part))]
-        if not ks:
-            continue
+    for w, ks in by_window(a, b, part):
         cells = []
         for m in METRICS:
             d = [a[k][m] - b[k][m] for k in ks]
@@ -74,10 +80,7 @@ def equivalence(a, b, part):
     print("| window | pairs | Δ SDR [90 % CI] | margin | Δ SIR [90 % CI] | margin "
           "| Δ STOI [90 % CI] | margin |")
     print("|---|---|---|---|---|---|---|---|")
-    for w in sorted({k[1] for k in a}):
-        ks = [k for k in a if k[1] == w and k in b and (part == "all" or in_part(k[0], part))]
-        if not ks:
-            continue
+    for w, ks in by_window(a, b, part):
         cells = []
         for m in ("sdr", "sir", "stoi"):
             med, lo, hi = boot_median([a[k][m] - b[k][m] for k in ks], level=90.0)
