@@ -10,7 +10,7 @@
 #
 # The package is built with the same cargo flags and target directory as `cargo test --release`
 # (so the library is compiled once); distributable wheels are built by
-# crates/innmf-py/build_wheel.sh, which overrides .cargo/config.toml's target-cpu=native.
+# crates/innmf-py/build_wheel.sh.
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$(pwd)

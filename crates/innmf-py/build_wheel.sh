@@ -1,12 +1,11 @@
 #!/usr/bin/env bash
 # Builds a distributable wheel of the innmf Python package into crates/innmf-py/dist.
 #
-# The workspace's .cargo/config.toml builds for the local CPU (target-cpu=native), which a wheel
-# must not carry: it would die with an illegal instruction on an older CPU. RUSTFLAGS overrides
-# that setting entirely; the baseline target (x86-64 / generic aarch64) is built in its own
-# target directory so that it does not evict the native build the tests use. Kernels that use
-# AVX2/AVX-512 choose them at run time (faer via pulp); the engine's own kernels do not yet, and
-# at main 3d10e1b such a wheel fitted ~170x slower per step than the native build (see README).
+# The wheel is built for the baseline CPU (x86-64 / generic aarch64) whatever RUSTFLAGS the
+# environment sets (e.g. target-cpu=native, which would make it die with an illegal instruction on
+# an older CPU), in its own target directory so that it does not evict the test build. The engine's
+# kernels choose AVX2/AVX-512 at run time (simd.rs), FFTs and GEMMs likewise, so the wheel runs at
+# the speed of a native build (README, "Install").
 #
 #   crates/innmf-py/build_wheel.sh [extra maturin arguments]   # needs `pip install maturin`
 set -euo pipefail
